@@ -1,0 +1,18 @@
+namespace FamiljecentralHub.Contracts.Disclosures;
+
+/// <summary>
+/// The gate has permitted a disclosure and hands it to the receiving operation's delivery queue. Only the gate's
+/// broker user may write to those queues.
+/// </summary>
+public sealed record DeliverDisclosure
+{
+    public required SubmitDisclosure Disclosure { get; init; }
+
+    /// <summary>The legal basis the gate relied on, e.g. "consent" or "same-secrecy-area".</summary>
+    public required string Basis { get; init; }
+
+    /// <summary>The consent relied on, when the basis is consent: the receiver re-checks it before storing.</summary>
+    public Guid? ConsentId { get; init; }
+
+    public required DateTimeOffset PermittedAt { get; init; }
+}

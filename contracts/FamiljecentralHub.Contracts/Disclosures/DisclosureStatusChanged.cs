@@ -1,0 +1,19 @@
+namespace FamiljecentralHub.Contracts.Disclosures;
+
+/// <summary>
+/// A lifecycle event, metadata only: it goes to the sender's status view and to operations monitoring, so it
+/// must never carry a personal identity number, a name or free text. The subject appears only as its keyed
+/// pseudonym; reasons are fixed phrases the hub writes itself.
+/// </summary>
+public sealed record DisclosureStatusChanged
+{
+    public required Guid MessageId { get; init; }
+    public required DisclosureStatus Status { get; init; }
+    public required string SendingUnit { get; init; }
+    public required string ReceivingUnit { get; init; }
+    public required Purpose Purpose { get; init; }
+    public required string SubjectPseudonym { get; init; }
+    public IReadOnlyList<string> Reasons { get; init; } = [];
+    public string? Basis { get; init; }
+    public required DateTimeOffset OccurredAt { get; init; }
+}

@@ -1,0 +1,14 @@
+using FamiljecentralHub.Contracts.Organisation;
+using FamiljecentralHub.Operations;
+using FamiljecentralHub.ServiceDefaults;
+
+const string ServiceName = "child-health";
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults(ServiceName);
+builder.AddOperationService(new OperationDescriptor(ServiceName, OperationType.ChildHealth));
+
+var app = builder.Build();
+app.MapDefaultEndpoints();
+app.MapOperationApi();
+app.Run();

@@ -1,0 +1,28 @@
+using FamiljecentralHub.Consent.Features.Consents;
+using FamiljecentralHub.Consent.Features.Gate;
+using FamiljecentralHub.Consent.Features.Ledger;
+using FamiljecentralHub.ServiceDefaults.Data;
+using FamiljecentralHub.ServiceDefaults.Messaging;
+
+namespace FamiljecentralHub.Consent;
+
+internal static class ConsentServiceExtensions
+{
+    public static WebApplicationBuilder AddConsentServices(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<LegalBasisOptions>().BindConfiguration(LegalBasisOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<LegalBasisCatalog>();
+        builder.Services.AddSingleton<SecrecyGate>();
+        builder.Services.AddSingleton<ConsentValidator>();
+        builder.Services.AddSingleton<ConsentStore>();
+        builder.Services.AddSingleton<DecisionLedger>();
+        builder.AddHubDatabase(Schema.Sql);
+        builder.AddHubMessaging(x => x.AddConsumer<SubmitDisclosureConsumer>().Endpoint(e =>
+        {
+            e.Name = Queues.Gate;
+            // Submissions reach the gate only by a direct send to its queue.
+            e.ConfigureConsumeTopology = false;
+        }));
+        return builder;
+    }
+}

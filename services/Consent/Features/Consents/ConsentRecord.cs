@@ -1,0 +1,74 @@
+using FamiljecentralHub.Contracts.Disclosures;
+
+namespace FamiljecentralHub.Consent.Features.Consents;
+
+/// <summary>Who may give consent (domain.md section 3, the Skåne guidance's footnote 3).</summary>
+public enum GrantorRole
+{
+    /// <summary>Vårdnadshavare.</summary>
+    Guardian,
+
+    /// <summary>Tillfällig eller särskilt förordnad vårdnadshavare.</summary>
+    TemporaryGuardian,
+    SpeciallyAppointedGuardian,
+
+    /// <summary>God man for an unaccompanied minor.</summary>
+    GodMan,
+
+    /// <summary>The social committee, when it has taken over custody decisions (LVU).</summary>
+    SocialCommittee,
+
+    /// <summary>Familjehemsförälder or residential staff without a specific appointment: may NOT consent.</summary>
+    FosterParent,
+
+    /// <summary>The subject themself: an adult, or a child of 15 or more for social services' open interventions.</summary>
+    Subject,
+}
+
+public enum ConsentAnswer
+{
+    Yes,
+    No,
+    Partial,
+}
+
+public enum ConsentState
+{
+    Active,
+    Revoked,
+}
+
+/// <summary>One grantor's own answer. Partial answers list what they cover.</summary>
+public sealed record Grantor(GrantorRole Role, string Name, ConsentAnswer Answer, IReadOnlyList<InformationCategory>? CoveredCategories = null);
+
+/// <summary>
+/// One version of a consent. A change or a revocation is a new version: history is never overwritten.
+/// </summary>
+public sealed record ConsentRecord
+{
+    public required Guid Id { get; init; }
+    public required int Version { get; init; }
+    public required ConsentState State { get; init; }
+    public required string SubjectId { get; init; }
+    public required IReadOnlyList<Grantor> Grantors { get; init; }
+    public required bool BothGuardiansRequired { get; init; }
+    public required IReadOnlyList<Purpose> Purposes { get; init; }
+    public required IReadOnlyList<string> SendingUnits { get; init; }
+    public required IReadOnlyList<string> ReceivingUnits { get; init; }
+    public required IReadOnlyList<InformationCategory> Categories { get; init; }
+    public required DateTimeOffset ValidFrom { get; init; }
+    public required DateTimeOffset ValidUntil { get; init; }
+
+    /// <summary>The situation the consent is for, in staff's words: consent is specific, never general.</summary>
+    public required string Situation { get; init; }
+
+    /// <summary>Where it is documented in the recording unit's journal.</summary>
+    public required string JournalReference { get; init; }
+
+    public required string RecordedBy { get; init; }
+    public required string RecordingUnit { get; init; }
+    public required DateTimeOffset RecordedAt { get; init; }
+    public string? ChangeReason { get; init; }
+
+    public bool Names(string unitId) => SendingUnits.Contains(unitId) || ReceivingUnits.Contains(unitId) || RecordingUnit == unitId;
+}

@@ -1,0 +1,174 @@
+using System.Globalization;
+using FamiljecentralHub.Consent.Features.Consents;
+using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.Contracts.Organisation;
+using FamiljecentralHub.ServiceDefaults.Organisation;
+
+namespace FamiljecentralHub.Consent.Features.Gate;
+
+/// <summary>The gate's answer. Reasons are fixed phrases with unit ids, dates and roles: never personal data.</summary>
+public sealed record Decision(bool Permitted, string? Basis, Guid? ConsentId, bool FlaggedForReview, IReadOnlyList<string> Reasons)
+{
+    public static Decision Permit(string basis, Guid? consentId = null, bool review = false) => new(true, basis, consentId, review, []);
+
+    public static Decision Refuse(IReadOnlyList<string> reasons) => new(false, null, null, false, reasons);
+}
+
+/// <summary>
+/// The decision for one disclosure (domain.md section 5), as a pure function of the registry, the legal bases and
+/// the subject's consents, so every rule can be tested without a broker or a database.
+/// </summary>
+public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog bases)
+{
+    public Decision Decide(SubmitDisclosure d, IReadOnlyList<ConsentRecord> consents, DateTimeOffset now)
+    {
+        var sender = registry.FindUnit(d.SendingUnit);
+        var receiver = registry.FindUnit(d.ReceivingUnit);
+        if (sender is null || receiver is null)
+        {
+            return Decision.Refuse([sender is null ? $"unknown sending unit {d.SendingUnit}" : $"unknown receiving unit {d.ReceivingUnit}"]);
+        }
+
+        if (AcceptsPurpose(sender, receiver, d.Purpose) is { } notAccepted)
+        {
+            return Decision.Refuse([notAccepted]);
+        }
+
+        if (registry.InSameSecrecyArea(sender, receiver))
+        {
+            return Decision.Permit(bases.Of(BasisKind.SameSecrecyArea).Id);
+        }
+
+        var reasons = new List<string>();
+
+        // A report of concern is the law's own basis: it needs no claim and no consent can stop it.
+        var claim = d.ClaimedBasis ?? (d.Purpose == Purpose.ReportOfConcern ? new ClaimedBasis { Basis = bases.Of(BasisKind.MandatoryReport).Id } : null);
+        if (claim is not null)
+        {
+            var (decision, failure) = CheckClaim(claim, d.Purpose, sender, receiver);
+            if (decision is not null)
+            {
+                return decision;
+            }
+
+            reasons.Add(failure!);
+        }
+
+        var consentDecision = CheckConsents(d, consents, now, reasons);
+        return consentDecision ?? Decision.Refuse(reasons);
+    }
+
+    /// <summary>Which purposes a receiving unit takes from which senders (domain.md section 6).</summary>
+    private static string? AcceptsPurpose(Unit sender, Unit receiver, Purpose purpose)
+    {
+        var accepted = purpose switch
+        {
+            Purpose.ReportOfConcern => receiver.Operation == OperationType.SocialServicesIntake,
+            Purpose.BirthHandover => sender.Operation == OperationType.MaternityCare && receiver.Operation == OperationType.ChildHealth,
+            Purpose.CareHandover => (sender.Operation, receiver.Operation) is
+                (OperationType.SocialServicesIntake, OperationType.PreventiveSocialServices) or
+                (OperationType.PreventiveSocialServices, OperationType.SocialServicesIntake),
+            _ => receiver.Operation != OperationType.SocialServicesIntake,
+        };
+        return accepted ? null : $"unit {receiver.Id} does not accept {purpose} from unit {sender.Id}";
+    }
+
+    private (Decision? Decision, string? Failure) CheckClaim(ClaimedBasis claim, Purpose purpose, Unit sender, Unit receiver)
+    {
+        var basis = bases.Find(claim.Basis);
+        if (basis is null || basis.Kind is BasisKind.Consent or BasisKind.SameSecrecyArea)
+        {
+            return (null, $"'{claim.Basis}' is not a legal basis a sender can claim");
+        }
+
+        if (!basis.AppliesTo(purpose, sender, registry.PrincipalOf(sender).Kind, receiver))
+        {
+            return (null, $"basis {basis.Id} does not apply to {purpose} from unit {sender.Id} to unit {receiver.Id}");
+        }
+
+        return basis.Kind switch
+        {
+            BasisKind.MandatoryReport => (Decision.Permit(basis.Id, review: true), null),
+            BasisKind.ProtectChild => string.IsNullOrWhiteSpace(claim.Justification)
+                ? (null, $"basis {basis.Id} requires a written justification")
+                : (Decision.Permit(basis.Id, review: true), null),
+            BasisKind.HarmAssessment or BasisKind.NotUnauthorisedDisclosure =>
+                string.IsNullOrWhiteSpace(claim.AssessmentReference)
+                    ? (null, $"basis {basis.Id} requires the journal reference of the assessment")
+                    : !sender.HasDesignatedAssessor(claim.Assessor)
+                        ? (null, $"basis {basis.Id} requires an assessor designated for unit {sender.Id}")
+                        : (Decision.Permit(basis.Id), null),
+            _ => (null, $"basis {basis.Id} cannot be claimed"),
+        };
+    }
+
+    private Decision? CheckConsents(SubmitDisclosure d, IReadOnlyList<ConsentRecord> consents, DateTimeOffset now, List<string> reasons)
+    {
+        var relevant = consents
+            .Where(c => c.State == ConsentState.Active && c.SendingUnits.Contains(d.SendingUnit) && c.ReceivingUnits.Contains(d.ReceivingUnit) && c.Purposes.Contains(d.Purpose))
+            .ToList();
+        if (relevant.Count == 0)
+        {
+            reasons.Add($"no consent covers {d.Purpose} from unit {d.SendingUnit} to unit {d.ReceivingUnit}");
+            return null;
+        }
+
+        // A recorded "no" stands: when any grantor of a consent for this very situation said no, there is no consent.
+        foreach (var c in relevant.Where(c => c.ValidFrom <= now && now < c.ValidUntil))
+        {
+            var no = c.Grantors.Select((g, i) => (g, i)).FirstOrDefault(x => x.g.Answer == ConsentAnswer.No);
+            if (no.g is not null)
+            {
+                reasons.Add($"grantor {no.i + 1} ({no.g.Role}) answered no");
+                return null;
+            }
+        }
+
+        foreach (var c in relevant)
+        {
+            var failure = ConsentFailure(c, d.Categories, now);
+            if (failure is null)
+            {
+                return Decision.Permit(bases.Of(BasisKind.Consent).Id, c.Id);
+            }
+
+            reasons.Add(failure);
+        }
+
+        return null;
+    }
+
+    private static string? ConsentFailure(ConsentRecord c, IReadOnlyList<InformationCategory> categories, DateTimeOffset now)
+    {
+        if (now >= c.ValidUntil)
+        {
+            return $"consent expired {c.ValidUntil.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}";
+        }
+
+        if (now < c.ValidFrom)
+        {
+            return $"consent is not valid until {c.ValidFrom.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}";
+        }
+
+        var answering = c.Grantors.Where(g => g.Role != GrantorRole.FosterParent && g.Answer != ConsentAnswer.No).ToList();
+        if (answering.Count == 0)
+        {
+            return "no grantor entitled to consent has answered yes";
+        }
+
+        if (c.BothGuardiansRequired && answering.Count(g => IsGuardian(g.Role)) < 2)
+        {
+            return "both guardians must consent, and fewer than two have answered yes";
+        }
+
+        var covered = answering
+            .Select(g => g.Answer == ConsentAnswer.Yes ? c.Categories : c.Categories.Intersect(g.CoveredCategories ?? []).ToList())
+            .Aggregate((IEnumerable<InformationCategory>)c.Categories, (acc, next) => acc.Intersect(next))
+            .ToHashSet();
+        var missing = categories.Where(cat => !covered.Contains(cat)).ToList();
+        return missing.Count == 0 ? null : $"no consent covers category {string.Join(", ", missing)}";
+    }
+
+    public static bool IsGuardian(GrantorRole role) =>
+        role is GrantorRole.Guardian or GrantorRole.TemporaryGuardian or GrantorRole.SpeciallyAppointedGuardian;
+}

@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using FamiljecentralHub.Consent.Features.Consents;
+using FamiljecentralHub.Consent.Features.Ledger;
+using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.ServiceDefaults.Messaging;
+using FamiljecentralHub.ServiceDefaults.Organisation;
+using FamiljecentralHub.ServiceDefaults.Pseudonyms;
+using FamiljecentralHub.ServiceDefaults.Telemetry;
+using MassTransit;
+using Npgsql;
+
+namespace FamiljecentralHub.Consent.Features.Gate;
+
+/// <summary>
+/// The secrecy gate: decides each submission, writes the decision to the ledger, and only then (the in-memory outbox
+/// holds the sends until this method returns) delivers it or tells the sender why not. When the consent store or the
+/// ledger cannot be reached this throws, the broker keeps the message, and it is decided later: fail closed, lose
+/// nothing. A redelivered message finds its decision in the ledger and gets the same outcome again.
+/// </summary>
+internal sealed class SubmitDisclosureConsumer(
+    NpgsqlDataSource db,
+    ConsentStore consents,
+    DecisionLedger ledger,
+    SecrecyGate gate,
+    OrganisationRegistry registry,
+    Pseudonymizer pseudonyms,
+    TimeProvider clock) : IConsumer<SubmitDisclosure>
+{
+    private static readonly Counter<long> Decisions = TelemetryExtensions.Meter.CreateCounter<long>("hub.gate.decisions", description: "Gate decisions by outcome, basis and purpose");
+
+    public async Task Consume(ConsumeContext<SubmitDisclosure> context)
+    {
+        var d = context.Message;
+        var pseudonym = pseudonyms.For(d.SubjectId);
+        using var activity = TelemetryExtensions.Source.StartActivity("gate decide");
+        activity?.SetTag("hub.message_id", d.MessageId).SetTag("hub.subject", pseudonym).SetTag("hub.purpose", d.Purpose.ToString());
+
+        await using var connection = await db.OpenConnectionAsync(context.CancellationToken);
+        var entry = await ledger.FindAsync(connection, d.MessageId, "decision");
+        if (entry is null)
+        {
+            var now = clock.GetUtcNow();
+            var decision = gate.Decide(d, await consents.CurrentForSubjectAsync(connection, pseudonym), now);
+            entry = await ledger.AppendAsync(connection, new LedgerEntry
+            {
+                MessageId = d.MessageId,
+                Kind = "decision",
+                Outcome = decision.Permitted ? "permitted" : "refused",
+                SendingUnit = d.SendingUnit,
+                ReceivingUnit = d.ReceivingUnit,
+                ActingSystem = d.ActingSystem,
+                ActingUser = d.ActingUser,
+                SubjectPseudonym = pseudonym,
+                Purpose = d.Purpose.ToString(),
+                Categories = d.Categories.Select(c => c.ToString()).ToArray(),
+                Basis = decision.Basis,
+                ConsentId = decision.ConsentId,
+                Reasons = decision.Reasons.ToArray(),
+                Review = decision.FlaggedForReview,
+                At = now,
+            }, context.CancellationToken);
+            Decisions.Add(1, new("outcome", entry.Outcome), new("basis", entry.Basis ?? "none"), new("purpose", entry.Purpose));
+        }
+
+        var permitted = entry.Outcome == "permitted";
+        activity?.SetTag("hub.outcome", entry.Outcome).SetTag("hub.basis", entry.Basis);
+        if (permitted && registry.FindUnit(d.ReceivingUnit) is { } receiver)
+        {
+            var deliveries = await context.GetSendEndpoint(Queues.Address(Queues.DeliveriesOf(Queues.ServiceFor(receiver.Operation))));
+            await deliveries.Send(new DeliverDisclosure { Disclosure = d, Basis = entry.Basis!, ConsentId = entry.ConsentId, PermittedAt = entry.At });
+        }
+
+        await context.Publish(new DisclosureStatusChanged
+        {
+            MessageId = d.MessageId,
+            Status = permitted ? DisclosureStatus.Permitted : DisclosureStatus.Refused,
+            SendingUnit = d.SendingUnit,
+            ReceivingUnit = d.ReceivingUnit,
+            Purpose = d.Purpose,
+            SubjectPseudonym = pseudonym,
+            Basis = entry.Basis,
+            Reasons = entry.Reasons,
+            OccurredAt = entry.At,
+        });
+    }
+}

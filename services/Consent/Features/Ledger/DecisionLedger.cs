@@ -1,0 +1,139 @@
+using System.Data;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Dapper;
+using Npgsql;
+
+namespace FamiljecentralHub.Consent.Features.Ledger;
+
+/// <summary>
+/// One ledger line: what happened to which message, between which units, on whose behalf, on what basis
+/// (HSLF-FS 2016:40 4 kap. 9 §). The subject is held only as its keyed pseudonym, so an extract for one person is an
+/// index look-up and the ledger itself names nobody.
+/// </summary>
+public sealed record LedgerEntry
+{
+    public long Seq { get; init; }
+    public required Guid MessageId { get; init; }
+
+    /// <summary>"decision", "delivery", "withdrawal"…: one entry of each kind per message, at most.</summary>
+    public required string Kind { get; init; }
+
+    /// <summary>For a decision, "permitted" or "refused"; otherwise the event itself.</summary>
+    public required string Outcome { get; init; }
+
+    public required string SendingUnit { get; init; }
+    public required string ReceivingUnit { get; init; }
+    public required string ActingSystem { get; init; }
+    public string? ActingUser { get; init; }
+    public required string SubjectPseudonym { get; init; }
+    public required string Purpose { get; init; }
+    public required string[] Categories { get; init; }
+    public string? Basis { get; init; }
+    public Guid? ConsentId { get; init; }
+    public required string[] Reasons { get; init; }
+    public bool Review { get; init; }
+    public required DateTimeOffset At { get; init; }
+    public byte[] PrevHash { get; init; } = [];
+    public byte[] Hash { get; init; } = [];
+
+    /// <summary>Every field, in a fixed order and format, so the hash does not depend on how a row was read back.</summary>
+    public byte[] ComputeHash(byte[] prevHash)
+    {
+        var canonical = string.Join('\u001f',
+            Seq.ToString(CultureInfo.InvariantCulture), MessageId.ToString("N"), Kind, Outcome, SendingUnit, ReceivingUnit, ActingSystem,
+            ActingUser ?? "", SubjectPseudonym, Purpose, string.Join(',', Categories), Basis ?? "", ConsentId?.ToString("N") ?? "",
+            string.Join('\u001e', Reasons), Review ? "1" : "0", At.UtcTicks.ToString(CultureInfo.InvariantCulture));
+        return SHA256.HashData([.. prevHash, .. Encoding.UTF8.GetBytes(canonical)]);
+    }
+}
+
+public sealed record ChainVerification(long EntriesChecked, long? FirstBrokenSeq, string? Problem)
+{
+    public bool Intact => FirstBrokenSeq is null;
+}
+
+/// <summary>
+/// The append-only, hash-chained decision ledger. Each entry's hash covers the previous entry's hash, so changing,
+/// removing or inserting any entry breaks every later link, and <see cref="VerifyAsync"/> names the first one.
+/// Appends take a transaction-scoped advisory lock: the chain is a sequence, and two writers must not both extend
+/// the same head.
+/// </summary>
+public sealed class DecisionLedger
+{
+    private const long ChainLock = 7349120002;
+
+    private const string Columns = """
+        seq AS Seq, message_id AS MessageId, kind AS Kind, outcome AS Outcome, sending_unit AS SendingUnit,
+        receiving_unit AS ReceivingUnit, acting_system AS ActingSystem, acting_user AS ActingUser,
+        subject_pseudonym AS SubjectPseudonym, purpose AS Purpose, categories AS Categories, basis AS Basis,
+        consent_id AS ConsentId, reasons AS Reasons, review AS Review, at AS At, prev_hash AS PrevHash, hash AS Hash
+        """;
+
+    public async Task<LedgerEntry?> FindAsync(NpgsqlConnection connection, Guid messageId, string kind, IDbTransaction? tx = null) =>
+        await connection.QuerySingleOrDefaultAsync<LedgerEntry>(
+            $"SELECT {Columns} FROM ledger WHERE message_id = @messageId AND kind = @kind", new { messageId, kind }, tx);
+
+    /// <summary>
+    /// Appends the entry unless one of the same kind already exists for the message, and returns whichever is in the
+    /// ledger: a redelivered message is decided once, and the first decision is the one that stands.
+    /// </summary>
+    public async Task<LedgerEntry> AppendAsync(NpgsqlConnection connection, LedgerEntry entry, CancellationToken cancellationToken)
+    {
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(@ChainLock)", new { ChainLock }, tx);
+        var existing = await FindAsync(connection, entry.MessageId, entry.Kind, tx);
+        if (existing is not null)
+        {
+            await tx.CommitAsync(cancellationToken);
+            return existing;
+        }
+
+        var head = await connection.QuerySingleOrDefaultAsync<ChainHead>(
+            "SELECT seq AS Seq, hash AS Hash FROM ledger ORDER BY seq DESC LIMIT 1", transaction: tx);
+        var prevHash = head?.Hash ?? new byte[32];
+        // PostgreSQL keeps microseconds: hash the time as it will be read back.
+        var at = new DateTimeOffset(entry.At.UtcTicks - (entry.At.UtcTicks % 10), TimeSpan.Zero);
+        var linked = entry with { Seq = (head?.Seq ?? 0) + 1, At = at, PrevHash = prevHash };
+        linked = linked with { Hash = linked.ComputeHash(prevHash) };
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO ledger (seq, message_id, kind, outcome, sending_unit, receiving_unit, acting_system, acting_user, subject_pseudonym,
+                                purpose, categories, basis, consent_id, reasons, review, at, prev_hash, hash)
+            VALUES (@Seq, @MessageId, @Kind, @Outcome, @SendingUnit, @ReceivingUnit, @ActingSystem, @ActingUser, @SubjectPseudonym,
+                    @Purpose, @Categories, @Basis, @ConsentId, @Reasons, @Review, @At, @PrevHash, @Hash)
+            """,
+            linked, tx);
+        await tx.CommitAsync(cancellationToken);
+        return linked;
+    }
+
+    /// <summary>Walks the whole chain in order, streaming, and names the first entry whose link does not hold.</summary>
+    public async Task<ChainVerification> VerifyAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var prevHash = new byte[32];
+        long expectedSeq = 1, checkedCount = 0;
+        var rows = connection.QueryUnbufferedAsync<LedgerEntry>($"SELECT {Columns} FROM ledger ORDER BY seq");
+        await foreach (var row in rows.WithCancellation(cancellationToken))
+        {
+            var entry = row with { At = row.At.ToUniversalTime() };
+            string? problem = entry.Seq != expectedSeq ? $"entry {expectedSeq} is missing"
+                : !entry.PrevHash.AsSpan().SequenceEqual(prevHash) ? "does not link to the entry before it"
+                : !entry.Hash.AsSpan().SequenceEqual(entry.ComputeHash(prevHash)) ? "its content does not match its hash"
+                : null;
+            if (problem is not null)
+            {
+                return new ChainVerification(checkedCount, Math.Min(entry.Seq, expectedSeq), problem);
+            }
+
+            prevHash = entry.Hash;
+            expectedSeq++;
+            checkedCount++;
+        }
+
+        return new ChainVerification(checkedCount, null, null);
+    }
+
+    private sealed record ChainHead(long Seq, byte[] Hash);
+}

@@ -1,0 +1,147 @@
+using System.Text.Json;
+using Dapper;
+using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.ServiceDefaults.Pseudonyms;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Npgsql;
+
+namespace FamiljecentralHub.Operations.Inbox;
+
+/// <summary>An inbox entry as the receiving system sees it: the full message, since it is the permitted receiver.</summary>
+public sealed record InboxItem(
+    string Cursor,
+    Guid MessageId,
+    string SendingUnit,
+    string ReceivingUnit,
+    Purpose Purpose,
+    IReadOnlyList<InformationCategory> Categories,
+    string SubjectId,
+    JsonElement Content,
+    string Basis,
+    DateTimeOffset SubmittedAt,
+    DateTimeOffset DeliveredAt,
+    DateTimeOffset? AcknowledgedAt,
+    string? TraceId);
+
+public sealed record InboxPage(IReadOnlyList<InboxItem> Items, string? Next);
+
+internal static class InboxApi
+{
+    private const string Columns = """
+        seq AS Seq, message_id AS MessageId, sending_unit AS SendingUnit, receiving_unit AS ReceivingUnit, purpose AS Purpose,
+        categories AS Categories, subject_id AS SubjectId, content::text AS Content, basis AS Basis, submitted_at AS SubmittedAt,
+        delivered_at AS DeliveredAt, acknowledged_at AS AcknowledgedAt, trace_id AS TraceId
+        """;
+
+    public static void MapInboxApi(this RouteGroupBuilder units)
+    {
+        units.MapGet("/inbox", List);
+        units.MapGet("/inbox/{messageId:guid}", Get);
+        units.MapPost("/inbox/{messageId:guid}/acknowledge", Acknowledge);
+    }
+
+    /// <summary>
+    /// Oldest first from a cursor, so a receiving system can page through and resume where it left off. Items it has
+    /// acknowledged stay out of the default listing; withdrawn items never appear.
+    /// </summary>
+    private static async Task<Ok<InboxPage>> List(
+        string unitId, string? after, int? limit, bool? includeAcknowledged, NpgsqlDataSource db, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var take = Math.Clamp(limit ?? 50, 1, 500);
+        var cursor = long.TryParse(after, out var a) ? a : 0;
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        var rows = (await connection.QueryAsync<InboxRow>(
+            $"""
+            UPDATE inbox SET fetched_at = COALESCE(fetched_at, @now)
+            WHERE seq IN (SELECT seq FROM inbox
+                          WHERE receiving_unit = @unitId AND seq > @cursor AND withdrawn_at IS NULL
+                            AND (@includeAcknowledged OR acknowledged_at IS NULL)
+                          ORDER BY seq LIMIT @take)
+            RETURNING {Columns}
+            """,
+            new { unitId, cursor, take, includeAcknowledged = includeAcknowledged ?? false, now = clock.GetUtcNow() }))
+            .OrderBy(r => r.Seq).Select(r => r.ToItem()).ToList();
+        var next = rows.Count == take ? rows[^1].Cursor : null;
+        return TypedResults.Ok(new InboxPage(rows, next));
+    }
+
+    private static async Task<Results<Ok<InboxItem>, ProblemHttpResult>> Get(
+        string unitId, Guid messageId, NpgsqlDataSource db, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<InboxRow>(
+            $"""
+            UPDATE inbox SET fetched_at = COALESCE(fetched_at, @now)
+            WHERE message_id = @messageId AND receiving_unit = @unitId AND withdrawn_at IS NULL
+            RETURNING {Columns}
+            """,
+            new { unitId, messageId, now = clock.GetUtcNow() });
+        return row is null ? NotInInbox() : TypedResults.Ok(row.ToItem());
+    }
+
+    /// <summary>
+    /// Acknowledging twice is harmless: the second call finds the row acknowledged and tells the sender again, which
+    /// also heals a first call whose status event was lost with a broker outage.
+    /// </summary>
+    private static async Task<Results<NoContent, ProblemHttpResult>> Acknowledge(
+        string unitId, Guid messageId, NpgsqlDataSource db, IPublishEndpoint publish, Pseudonymizer pseudonyms, TimeProvider clock,
+        HttpContext http, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<InboxRow>(
+            $"""
+            UPDATE inbox SET acknowledged_at = COALESCE(acknowledged_at, @now), fetched_at = COALESCE(fetched_at, @now)
+            WHERE message_id = @messageId AND receiving_unit = @unitId AND withdrawn_at IS NULL
+            RETURNING {Columns}
+            """,
+            new { unitId, messageId, now = clock.GetUtcNow() });
+        if (row is null)
+        {
+            return NotInInbox();
+        }
+
+        try
+        {
+            await publish.Publish(
+                new DisclosureStatusChanged
+                {
+                    MessageId = row.MessageId,
+                    Status = DisclosureStatus.Acknowledged,
+                    SendingUnit = row.SendingUnit,
+                    ReceivingUnit = row.ReceivingUnit,
+                    Purpose = Enum.Parse<Purpose>(row.Purpose),
+                    SubjectPseudonym = pseudonyms.For(row.SubjectId),
+                    Basis = row.Basis,
+                    OccurredAt = new DateTimeOffset(DateTime.SpecifyKind(row.AcknowledgedAt!.Value, DateTimeKind.Utc)),
+                },
+                cancellationToken);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            http.Response.Headers.RetryAfter = "5";
+            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Try again shortly",
+                detail: "The acknowledgement is stored but the sender could not be told yet. Acknowledge again to retry.");
+        }
+
+        return TypedResults.NoContent();
+    }
+
+    private static ProblemHttpResult NotInInbox() => TypedResults.Problem(
+        statusCode: StatusCodes.Status404NotFound, title: "Not in the inbox", detail: "This unit's inbox holds no message with that id.");
+
+    private sealed record InboxRow(
+        long Seq, Guid MessageId, string SendingUnit, string ReceivingUnit, string Purpose, string[] Categories, string SubjectId,
+        string Content, string Basis, DateTime SubmittedAt, DateTime DeliveredAt, DateTime? AcknowledgedAt, string? TraceId)
+    {
+        public InboxItem ToItem() => new(
+            Seq.ToString(System.Globalization.CultureInfo.InvariantCulture), MessageId, SendingUnit, ReceivingUnit, Enum.Parse<Purpose>(Purpose),
+            Categories.Select(Enum.Parse<InformationCategory>).ToList(), SubjectId, JsonDocument.Parse(Content).RootElement.Clone(), Basis,
+            Utc(SubmittedAt), Utc(DeliveredAt), AcknowledgedAt is null ? null : Utc(AcknowledgedAt.Value), TraceId);
+
+        private static DateTimeOffset Utc(DateTime t) => new(DateTime.SpecifyKind(t, DateTimeKind.Utc));
+    }
+}

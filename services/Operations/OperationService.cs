@@ -1,0 +1,51 @@
+using FamiljecentralHub.Contracts.Organisation;
+using FamiljecentralHub.Operations.Inbox;
+using FamiljecentralHub.Operations.Sending;
+using FamiljecentralHub.Operations.Status;
+using FamiljecentralHub.ServiceDefaults.Data;
+using FamiljecentralHub.ServiceDefaults.Messaging;
+using FamiljecentralHub.ServiceDefaults.Organisation;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FamiljecentralHub.Operations;
+
+/// <summary>What makes one operation service different from another: its name and the operations it hosts.</summary>
+public sealed record OperationDescriptor(string ServiceName, params OperationType[] Operations)
+{
+    public bool Hosts(Unit unit) => Operations.Contains(unit.Operation);
+}
+
+public static class OperationServiceExtensions
+{
+    /// <summary>The sending, status and inbox machinery, with this operation's queues.</summary>
+    public static WebApplicationBuilder AddOperationService(this WebApplicationBuilder builder, OperationDescriptor descriptor)
+    {
+        builder.Services.AddSingleton(descriptor);
+        builder.Services.AddSingleton<DisclosureSender>();
+        builder.AddHubDatabase(Schema.Sql);
+        builder.AddHubMessaging(x =>
+        {
+            x.AddConsumer<DeliverDisclosureConsumer>().Endpoint(e =>
+            {
+                e.Name = Queues.DeliveriesOf(descriptor.ServiceName);
+                // Deliveries arrive only by a direct send from the gate, never by a publish anybody could make.
+                e.ConfigureConsumeTopology = false;
+            });
+            x.AddConsumer<StatusChangedConsumer>().Endpoint(e => e.Name = Queues.StatusOf(descriptor.ServiceName));
+        });
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapOperationApi(this IEndpointRouteBuilder app)
+    {
+        var units = app.MapGroup("/units/{unitId}").AddEndpointFilter<UnitAccessFilter>();
+        units.MapSendingApi();
+        units.MapStatusApi();
+        units.MapInboxApi();
+        return app;
+    }
+}

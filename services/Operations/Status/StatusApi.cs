@@ -1,0 +1,81 @@
+using Dapper;
+using FamiljecentralHub.Contracts.Disclosures;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Npgsql;
+
+namespace FamiljecentralHub.Operations.Status;
+
+/// <summary>What the sender sees of its message: metadata and lifecycle, never the body, never the subject's number.</summary>
+public sealed record SentMessage(
+    Guid MessageId,
+    string SendingUnit,
+    string ReceivingUnit,
+    Purpose Purpose,
+    DisclosureStatus Status,
+    IReadOnlyList<string> Reasons,
+    string? Basis,
+    DateTimeOffset? SubmittedAt,
+    DateTimeOffset? DecidedAt,
+    DateTimeOffset? DeliveredAt,
+    DateTimeOffset? AcknowledgedAt,
+    DateTimeOffset? WithdrawnAt);
+
+public sealed record SentPage(IReadOnlyList<SentMessage> Items, string? Next);
+
+internal static class StatusApi
+{
+    private const string Columns = """
+        message_id AS MessageId, sending_unit AS SendingUnit, receiving_unit AS ReceivingUnit, purpose AS Purpose,
+        status AS Status, reasons AS Reasons, basis AS Basis, submitted_at AS SubmittedAt, decided_at AS DecidedAt,
+        delivered_at AS DeliveredAt, acknowledged_at AS AcknowledgedAt, withdrawn_at AS WithdrawnAt
+        """;
+
+    public static void MapStatusApi(this RouteGroupBuilder units)
+    {
+        units.MapGet("/sent/{messageId:guid}", GetSent);
+        units.MapGet("/sent", ListSent);
+    }
+
+    private static async Task<Results<Ok<SentMessage>, ProblemHttpResult>> GetSent(
+        string unitId, Guid messageId, NpgsqlDataSource db, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<SentRow>(
+            $"SELECT {Columns} FROM sent_messages WHERE message_id = @messageId AND sending_unit = @unitId", new { messageId, unitId });
+        return row is null
+            ? TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such message", detail: "This unit has sent no message with that id.")
+            : TypedResults.Ok(row.ToSentMessage());
+    }
+
+    /// <summary>Newest first, paged by message id (ids are time-ordered).</summary>
+    private static async Task<Ok<SentPage>> ListSent(
+        string unitId, string? before, int? limit, NpgsqlDataSource db, CancellationToken cancellationToken)
+    {
+        var take = Math.Clamp(limit ?? 50, 1, 500);
+        var cursor = Guid.TryParse(before, out var b) ? b : (Guid?)null;
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        var rows = (await connection.QueryAsync<SentRow>(
+            $"""
+            SELECT {Columns} FROM sent_messages
+            WHERE sending_unit = @unitId AND (@cursor::uuid IS NULL OR message_id < @cursor)
+            ORDER BY message_id DESC LIMIT @take
+            """,
+            new { unitId, cursor, take })).Select(r => r.ToSentMessage()).ToList();
+        var next = rows.Count == take ? rows[^1].MessageId.ToString() : null;
+        return TypedResults.Ok(new SentPage(rows, next));
+    }
+
+    private sealed record SentRow(
+        Guid MessageId, string SendingUnit, string ReceivingUnit, string Purpose, string Status, string[] Reasons, string? Basis,
+        DateTime? SubmittedAt, DateTime? DecidedAt, DateTime? DeliveredAt, DateTime? AcknowledgedAt, DateTime? WithdrawnAt)
+    {
+        public SentMessage ToSentMessage() => new(
+            MessageId, SendingUnit, ReceivingUnit, Enum.Parse<Purpose>(Purpose), Enum.Parse<DisclosureStatus>(Status), Reasons, Basis,
+            Utc(SubmittedAt), Utc(DecidedAt), Utc(DeliveredAt), Utc(AcknowledgedAt), Utc(WithdrawnAt));
+
+        private static DateTimeOffset? Utc(DateTime? t) => t is null ? null : new DateTimeOffset(DateTime.SpecifyKind(t.Value, DateTimeKind.Utc));
+    }
+}

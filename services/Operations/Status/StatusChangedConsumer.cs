@@ -1,0 +1,71 @@
+using Dapper;
+using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.ServiceDefaults.Organisation;
+using MassTransit;
+using Npgsql;
+
+namespace FamiljecentralHub.Operations.Status;
+
+/// <summary>
+/// Keeps the sender's status view. Events may arrive twice or out of order (a redelivery, a slow gate), so a status
+/// only ever moves forward and each timestamp is written once.
+/// </summary>
+internal sealed class StatusChangedConsumer(NpgsqlDataSource db, OrganisationRegistry registry, OperationDescriptor descriptor)
+    : IConsumer<DisclosureStatusChanged>
+{
+    public async Task Consume(ConsumeContext<DisclosureStatusChanged> context)
+    {
+        var e = context.Message;
+        if (registry.FindUnit(e.SendingUnit) is not { } unit || !descriptor.Hosts(unit))
+        {
+            return; // another service's message
+        }
+
+        await using var connection = await db.OpenConnectionAsync(context.CancellationToken);
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO sent_messages (message_id, sending_unit, receiving_unit, purpose, subject_pseudonym, status, status_rank,
+                                       reasons, basis, decided_at, delivered_at, acknowledged_at, withdrawn_at, updated_at)
+            VALUES (@MessageId, @SendingUnit, @ReceivingUnit, @Purpose, @SubjectPseudonym, @Status, @Rank,
+                    @Reasons, @Basis, @DecidedAt, @DeliveredAt, @AcknowledgedAt, @WithdrawnAt, @OccurredAt)
+            ON CONFLICT (message_id) DO UPDATE SET
+                status          = CASE WHEN excluded.status_rank > sent_messages.status_rank THEN excluded.status ELSE sent_messages.status END,
+                status_rank     = GREATEST(excluded.status_rank, sent_messages.status_rank),
+                reasons         = CASE WHEN cardinality(excluded.reasons) > 0 THEN excluded.reasons ELSE sent_messages.reasons END,
+                basis           = COALESCE(sent_messages.basis, excluded.basis),
+                decided_at      = COALESCE(sent_messages.decided_at, excluded.decided_at),
+                delivered_at    = COALESCE(sent_messages.delivered_at, excluded.delivered_at),
+                acknowledged_at = COALESCE(sent_messages.acknowledged_at, excluded.acknowledged_at),
+                withdrawn_at    = COALESCE(sent_messages.withdrawn_at, excluded.withdrawn_at),
+                updated_at      = GREATEST(sent_messages.updated_at, excluded.updated_at)
+            """,
+            new
+            {
+                e.MessageId,
+                e.SendingUnit,
+                e.ReceivingUnit,
+                Purpose = e.Purpose.ToString(),
+                e.SubjectPseudonym,
+                Status = e.Status.ToString(),
+                Rank = RankOf(e.Status),
+                Reasons = e.Reasons.ToArray(),
+                e.Basis,
+                DecidedAt = e.Status is DisclosureStatus.Permitted or DisclosureStatus.Refused ? e.OccurredAt : (DateTimeOffset?)null,
+                DeliveredAt = e.Status == DisclosureStatus.Delivered ? e.OccurredAt : (DateTimeOffset?)null,
+                AcknowledgedAt = e.Status == DisclosureStatus.Acknowledged ? e.OccurredAt : (DateTimeOffset?)null,
+                WithdrawnAt = e.Status == DisclosureStatus.Withdrawn ? e.OccurredAt : (DateTimeOffset?)null,
+                e.OccurredAt,
+            });
+    }
+
+    /// <summary>Permitted and refused are alternatives at one step; withdrawn ends a message whatever came before.</summary>
+    internal static int RankOf(DisclosureStatus status) => status switch
+    {
+        DisclosureStatus.Submitted => 0,
+        DisclosureStatus.Permitted or DisclosureStatus.Refused => 1,
+        DisclosureStatus.Delivered => 2,
+        DisclosureStatus.Acknowledged => 3,
+        DisclosureStatus.Withdrawn => 4,
+        _ => throw new ArgumentOutOfRangeException(nameof(status), status, null),
+    };
+}

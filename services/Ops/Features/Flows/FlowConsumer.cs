@@ -1,0 +1,46 @@
+using Dapper;
+using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.ServiceDefaults.Organisation;
+using MassTransit;
+using Npgsql;
+
+namespace FamiljecentralHub.Ops.Features.Flows;
+
+/// <summary>
+/// Follows every message's lifecycle from its metadata-only events: the ops view of the hub never sees a body, a
+/// name or an identity number, only unit ids, purposes, statuses and the subject's pseudonym.
+/// </summary>
+internal sealed class FlowConsumer(NpgsqlDataSource db, OrganisationRegistry registry) : IConsumer<DisclosureStatusChanged>
+{
+    public async Task Consume(ConsumeContext<DisclosureStatusChanged> context)
+    {
+        var e = context.Message;
+        var sender = registry.FindUnit(e.SendingUnit);
+        var receiver = registry.FindUnit(e.ReceivingUnit);
+        await using var connection = await db.OpenConnectionAsync(context.CancellationToken);
+        // One row per message and status: a redelivered event changes nothing.
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO message_events (message_id, status, sending_unit, receiving_unit, sending_operation, receiving_operation,
+                                        family_centre, purpose, subject_pseudonym, basis, reasons, occurred_at)
+            VALUES (@MessageId, @Status, @SendingUnit, @ReceivingUnit, @SendingOperation, @ReceivingOperation,
+                    @FamilyCentre, @Purpose, @SubjectPseudonym, @Basis, @Reasons, @OccurredAt)
+            ON CONFLICT (message_id, status) DO NOTHING
+            """,
+            new
+            {
+                e.MessageId,
+                Status = e.Status.ToString(),
+                e.SendingUnit,
+                e.ReceivingUnit,
+                SendingOperation = sender?.Operation.ToString() ?? "unknown",
+                ReceivingOperation = receiver?.Operation.ToString() ?? "unknown",
+                FamilyCentre = sender?.FamilyCentre ?? receiver?.FamilyCentre,
+                Purpose = e.Purpose.ToString(),
+                e.SubjectPseudonym,
+                e.Basis,
+                Reasons = e.Reasons.ToArray(),
+                e.OccurredAt,
+            });
+    }
+}

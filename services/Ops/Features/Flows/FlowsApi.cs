@@ -1,0 +1,52 @@
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+
+namespace FamiljecentralHub.Ops.Features.Flows;
+
+public sealed record FlowCount(string Month, string? FamilyCentre, string SendingOperation, string ReceivingOperation, string Purpose, string Status, long? Messages);
+
+public sealed record MessageTrail(Guid MessageId, string Status, string SendingUnit, string ReceivingUnit, string Purpose, string SubjectPseudonym, string? Basis, string[] Reasons, DateTimeOffset OccurredAt);
+
+internal static class FlowsApi
+{
+    /// <summary>Counts below this are shown as null: a family centre is small, and a count of one can single a family out.</summary>
+    public const int SuppressBelow = 5;
+
+    public static IEndpointRouteBuilder MapFlowsApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/flows", Flows);
+        app.MapGet("/messages/{messageId:guid}", Trail);
+        return app;
+    }
+
+    /// <summary>Messages per month, family centre, pair of operations, purpose and status (domain.md section 7).</summary>
+    private static async Task<Ok<IReadOnlyList<FlowCount>>> Flows(NpgsqlDataSource db, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<(string Month, string? FamilyCentre, string SendingOperation, string ReceivingOperation, string Purpose, string Status, long Messages)>(
+            """
+            SELECT to_char(date_trunc('month', occurred_at AT TIME ZONE 'Europe/Stockholm'), 'YYYY-MM'), family_centre,
+                   sending_operation, receiving_operation, purpose, status, count(*)
+            FROM message_events GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+            """);
+        return TypedResults.Ok<IReadOnlyList<FlowCount>>(rows
+            .Select(r => new FlowCount(r.Month, r.FamilyCentre, r.SendingOperation, r.ReceivingOperation, r.Purpose, r.Status,
+                r.Messages < SuppressBelow ? null : r.Messages))
+            .ToList());
+    }
+
+    /// <summary>One message's way through the hub, for operations staff following up a question: metadata only.</summary>
+    private static async Task<Ok<IReadOnlyList<MessageTrail>>> Trail(Guid messageId, NpgsqlDataSource db, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<MessageTrail>(
+            """
+            SELECT message_id AS MessageId, status AS Status, sending_unit AS SendingUnit, receiving_unit AS ReceivingUnit, purpose AS Purpose,
+                   subject_pseudonym AS SubjectPseudonym, basis AS Basis, reasons AS Reasons, occurred_at AS OccurredAt
+            FROM message_events WHERE message_id = @messageId ORDER BY occurred_at
+            """,
+            new { messageId });
+        return TypedResults.Ok<IReadOnlyList<MessageTrail>>(rows.ToList());
+    }
+}

@@ -1,0 +1,90 @@
+using Dapper;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace FamiljecentralHub.ServiceDefaults.Data;
+
+/// <summary>One PostgreSQL database per service, its schema applied at start from the service's own SQL.</summary>
+public static class DatabaseExtensions
+{
+    /// <summary>
+    /// Registers the service's NpgsqlDataSource and a start-up step that applies <paramref name="schemaSql"/>
+    /// (idempotent DDL). Call it before AddHubMessaging: hosted services start in order, so consumers only begin once
+    /// the schema exists. A database that is down at start delays the service; it does not crash it.
+    /// </summary>
+    public static IHostApplicationBuilder AddHubDatabase(this IHostApplicationBuilder builder, string schemaSql)
+    {
+        var connectionString = builder.Configuration.GetConnectionString("Database")
+            ?? throw new InvalidOperationException("ConnectionStrings:Database is not set.");
+        SqlMapper.AddTypeHandler(new DateTimeOffsetHandler());
+        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        builder.Services.AddHostedService(sp => new SchemaInitializer(
+            sp.GetRequiredService<NpgsqlDataSource>(), schemaSql, sp.GetRequiredService<ILogger<SchemaInitializer>>()));
+        builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
+        return builder;
+    }
+}
+
+internal sealed class SchemaInitializer(NpgsqlDataSource dataSource, string schemaSql, ILogger<SchemaInitializer> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+                // One schema change at a time even when two instances of a service start together.
+                await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+                await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(7349120001)", transaction: tx);
+                await connection.ExecuteAsync(schemaSql, transaction: tx);
+                await tx.CommitAsync(cancellationToken);
+                return;
+            }
+            catch (NpgsqlException ex) when (attempt < 120 && !cancellationToken.IsCancellationRequested)
+            {
+                logger.LogWarning("Database not reachable at start (attempt {Attempt}): {Error}", attempt, ex.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            }
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+internal sealed class DatabaseHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await using var command = dataSource.CreateCommand("SELECT 1");
+            await command.ExecuteScalarAsync(cancellationToken);
+            return HealthCheckResult.Healthy();
+        }
+        catch (NpgsqlException)
+        {
+            return HealthCheckResult.Unhealthy("database unreachable");
+        }
+    }
+}
+
+/// <summary>
+/// PostgreSQL's timestamptz is an instant; Npgsql reads it as a UTC DateTime. The hub speaks DateTimeOffset
+/// throughout, so Dapper converts both ways here, once.
+/// </summary>
+internal sealed class DateTimeOffsetHandler : SqlMapper.TypeHandler<DateTimeOffset>
+{
+    public override void SetValue(System.Data.IDbDataParameter parameter, DateTimeOffset value) => parameter.Value = value.UtcDateTime;
+
+    public override DateTimeOffset Parse(object value) => value switch
+    {
+        DateTime t => new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc)),
+        DateTimeOffset o => o,
+        _ => throw new InvalidCastException($"Cannot read {value.GetType().Name} as DateTimeOffset."),
+    };
+}

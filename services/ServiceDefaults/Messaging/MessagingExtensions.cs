@@ -1,0 +1,50 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace FamiljecentralHub.ServiceDefaults.Messaging;
+
+public static class MessagingExtensions
+{
+    /// <summary>
+    /// MassTransit over RabbitMQ as every service uses it: durable quorum queues, publisher confirms, retries, and the
+    /// in-memory outbox so that a consumer's sends and publishes leave only after it has succeeded (its own state is
+    /// committed first; a crash means redelivery, never a message about something that did not happen).
+    /// </summary>
+    public static IHostApplicationBuilder AddHubMessaging(this IHostApplicationBuilder builder, Action<IBusRegistrationConfigurator> configure)
+    {
+        builder.Services.AddOptions<RabbitMqOptions>().BindConfiguration(RabbitMqOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddMassTransit(x =>
+        {
+            x.SetKebabCaseEndpointNameFormatter();
+            configure(x);
+            x.AddConfigureEndpointsCallback((context, _, endpoint) =>
+            {
+                if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
+                {
+                    rabbit.SetQuorumQueue();
+                    rabbit.PrefetchCount = 64;
+                }
+
+                endpoint.UseMessageRetry(r => r.Intervals(100, 500, 2000, 5000, 10000));
+                endpoint.UseInMemoryOutbox(context);
+            });
+            x.UsingRabbitMq((context, cfg) =>
+            {
+                var options = context.GetRequiredService<IOptions<RabbitMqOptions>>().Value;
+                cfg.Host(options.Host, (ushort)options.Port, options.VirtualHost, h =>
+                {
+                    h.Username(options.Username);
+                    h.Password(options.Password);
+                    h.PublisherConfirmation = true;
+                });
+                cfg.ConfigureEndpoints(context);
+            });
+        });
+
+        // A broker that is down at start delays the service's work; it must not stop the service from starting.
+        builder.Services.Configure<MassTransitHostOptions>(o => o.WaitUntilStarted = false);
+        return builder;
+    }
+}

@@ -1,0 +1,25 @@
+namespace FamiljecentralHub.ServiceDefaults.Security;
+
+/// <summary>Names shared by the gateway (which issues caller tokens) and the services (which validate them).</summary>
+public static class CallerTokenDefaults
+{
+    public const string HeaderName = "X-Hub-Caller";
+
+    public const string Issuer = "familjecentralhub-gateway";
+
+    public const string AuthenticationScheme = "Caller";
+
+    public const string ConfigurationSection = "CallerToken";
+
+    public const string SubjectClaim = "sub";
+
+    public const string UnitsClaim = "units";
+
+    public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(60);
+
+    public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(5);
+
+    /// <summary>The audiences a caller token may carry: one per gateway route and service.</summary>
+    public static readonly IReadOnlyList<string> Audiences =
+        ["maternity-care", "child-health", "open-preschool", "social-services", "consent", "ops"];
+}

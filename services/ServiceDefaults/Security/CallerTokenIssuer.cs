@@ -1,0 +1,76 @@
+using System.Collections.Concurrent;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace FamiljecentralHub.ServiceDefaults.Security;
+
+/// <summary>
+/// Issues the short-lived ES256 token the gateway forwards in <see cref="CallerTokenDefaults.HeaderName"/>.
+/// </summary>
+/// <remarks>
+/// A token is reused for the same client and audience for half its lifetime: signing on every request would
+/// cost more than the rest of the hop under load, and a token is never older than 30 s when it is sent, so a
+/// service with a few seconds of clock skew still has ample margin. The <c>jti</c> therefore names a token,
+/// not a request; services must not use it for replay detection.
+/// </remarks>
+public sealed class CallerTokenIssuer
+{
+    private static readonly TimeSpan ReuseFor = CallerTokenDefaults.Lifetime / 2;
+
+    private readonly JsonWebTokenHandler handler = new() { SetDefaultTimesOnTokenCreation = false };
+    private readonly ConcurrentDictionary<(string ClientId, string Audience), CachedToken> cache = new();
+    private readonly SigningCredentials credentials;
+    private readonly TimeProvider timeProvider;
+
+    /// <param name="privateKeyPemPath">PKCS#8 PEM of an ECDSA P-256 private key.</param>
+    /// <param name="timeProvider">Defaults to the system clock.</param>
+    public CallerTokenIssuer(string privateKeyPemPath, TimeProvider? timeProvider = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(privateKeyPemPath);
+        credentials = new SigningCredentials(CallerTokenKeys.LoadPrivateKey(privateKeyPemPath), SecurityAlgorithms.EcdsaSha256);
+        this.timeProvider = timeProvider ?? TimeProvider.System;
+    }
+
+    public string Issue(string clientId, IReadOnlyList<string> units, string audience)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(clientId);
+        ArgumentNullException.ThrowIfNull(units);
+        ArgumentException.ThrowIfNullOrWhiteSpace(audience);
+
+        var now = timeProvider.GetUtcNow();
+        var key = (clientId, audience);
+        if (cache.TryGetValue(key, out var cached) && now < cached.ReuseUntil && now >= cached.IssuedAt
+            && cached.Units.SequenceEqual(units, StringComparer.Ordinal))
+        {
+            return cached.Token;
+        }
+
+        // Two threads may both miss and both sign; the loser's token is just as valid, so no lock is needed.
+        var token = Create(clientId, units, audience, now);
+        cache[key] = new CachedToken(token, [.. units], now, now + ReuseFor);
+        return token;
+    }
+
+    private string Create(string clientId, IReadOnlyList<string> units, string audience, DateTimeOffset now)
+    {
+        var descriptor = new SecurityTokenDescriptor
+        {
+            Issuer = CallerTokenDefaults.Issuer,
+            Audience = audience,
+            IssuedAt = now.UtcDateTime,
+            NotBefore = now.UtcDateTime,
+            Expires = (now + CallerTokenDefaults.Lifetime).UtcDateTime,
+            SigningCredentials = credentials,
+            Claims = new Dictionary<string, object>(StringComparer.Ordinal)
+            {
+                [CallerTokenDefaults.SubjectClaim] = clientId,
+                // Always an array, even with zero or one unit, so services never have to guess the shape.
+                [CallerTokenDefaults.UnitsClaim] = units.ToArray(),
+                [JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString("N"),
+            },
+        };
+        return handler.CreateToken(descriptor);
+    }
+
+    private sealed record CachedToken(string Token, string[] Units, DateTimeOffset IssuedAt, DateTimeOffset ReuseUntil);
+}

@@ -1,0 +1,46 @@
+using System.Text.Json.Serialization;
+using FamiljecentralHub.ServiceDefaults.Organisation;
+using FamiljecentralHub.ServiceDefaults.Pseudonyms;
+using FamiljecentralHub.ServiceDefaults.Security;
+using FamiljecentralHub.ServiceDefaults.Telemetry;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+
+namespace FamiljecentralHub.ServiceDefaults;
+
+/// <summary>What every hub service has, written once: telemetry, health, errors, caller authentication, registry.</summary>
+public static class ServiceDefaultsExtensions
+{
+    public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder, string serviceName)
+    {
+        builder.AddHubTelemetry(serviceName);
+        builder.AddCallerAuthentication(serviceName);
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
+        builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
+        builder.Services.AddOptions<PseudonymOptions>().BindConfiguration(PseudonymOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<Pseudonymizer>();
+        builder.Services.AddOptions<OrganisationOptions>().BindConfiguration(OrganisationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<OrganisationRegistry>();
+        builder.Services.AddSingleton(TimeProvider.System);
+        return builder;
+    }
+
+    /// <summary>Liveness and readiness, anonymous and on loopback only: they reveal no data, only up or down.</summary>
+    public static WebApplication MapDefaultEndpoints(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = c => c.Tags.Contains("live") }).AllowAnonymous();
+        app.MapOpenApi();
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") || c.Tags.Contains("live") }).AllowAnonymous();
+        return app;
+    }
+}
