@@ -1,0 +1,131 @@
+using FamiljecentralHub.Consent.Features.Consents;
+using FamiljecentralHub.Contracts.Disclosures;
+using static FamiljecentralHub.Consent.Tests.TestOrganisation;
+
+namespace FamiljecentralHub.Consent.Tests;
+
+public sealed class ConsentValidatorTests
+{
+    private static readonly ConsentValidator Validator = new(Registry, Bases);
+
+    private static RecordConsentRequest Valid(string subject = Child, params GrantorRequest[] grantors) => new()
+    {
+        SubjectId = subject,
+        Grantors = grantors.Length > 0 ? grantors : [new GrantorRequest { Role = GrantorRole.Guardian, Name = "Vårdnadshavare 1", Answer = ConsentAnswer.Yes }],
+        Purposes = [Purpose.Referral],
+        SendingUnits = ["bvc"],
+        ReceivingUnits = ["social"],
+        Categories = [InformationCategory.FamilySituation],
+        ValidUntil = Now.AddMonths(6),
+        Situation = "Föräldrastöd",
+        JournalReference = "J-1",
+        RecordedBy = "nurse",
+        RecordingUnit = "bvc",
+    };
+
+    private static Dictionary<string, string[]> Errors(RecordConsentRequest r) => Validator.Validate(r, Guid.NewGuid(), 1, Now).Errors;
+
+    [Fact]
+    public void Validate_ValidRequest_GivesARecordValidFromNow()
+    {
+        var (record, errors) = Validator.Validate(Valid(), Guid.NewGuid(), 1, Now);
+
+        errors.ShouldBeEmpty();
+        record.ShouldNotBeNull().ValidFrom.ShouldBe(Now);
+    }
+
+    [Theory]
+    [InlineData("202403152389", "wrong check digit")]
+    [InlineData("2024031523", "12 digits")]
+    [InlineData("202413152388", "valid date")]
+    public void Validate_BadIdentityNumber_SaysWhyWithoutRepeatingIt(string subject, string expected)
+    {
+        var message = Errors(Valid() with { SubjectId = subject })["subjectId"].Single();
+
+        message.ShouldContain(expected);
+        message.ShouldNotContain(subject);
+    }
+
+    [Fact]
+    public void Validate_CoordinationNumber_IsAccepted()
+    {
+        Errors(Valid() with { SubjectId = "202403752385" }).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void Validate_NoEnd_IsRejected()
+    {
+        Errors(Valid() with { ValidUntil = null }).ShouldContainKey("validUntil");
+    }
+
+    [Fact]
+    public void Validate_LongerThanTheMaximum_IsRejected()
+    {
+        Errors(Valid() with { ValidUntil = Now.AddDays(366) }).ShouldContainKey("validUntil");
+        Errors(Valid() with { ValidUntil = Now.AddDays(365) }).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void Validate_UnknownUnit_IsRejected()
+    {
+        Errors(Valid() with { ReceivingUnits = ["nowhere"] })["receivingUnits"].ShouldContain("there is no unit 'nowhere'");
+    }
+
+    [Fact]
+    public void Validate_FosterParent_MayNotConsent()
+    {
+        var errors = Errors(Valid(Child, new GrantorRequest { Role = GrantorRole.FosterParent, Name = "Familjehem", Answer = ConsentAnswer.Yes }));
+
+        errors["grantors[0]"].ShouldContain(e => e.Contains("foster parents"));
+    }
+
+    [Theory]
+    [InlineData(GrantorRole.Guardian)]
+    [InlineData(GrantorRole.TemporaryGuardian)]
+    [InlineData(GrantorRole.SpeciallyAppointedGuardian)]
+    [InlineData(GrantorRole.GodMan)]
+    [InlineData(GrantorRole.SocialCommittee)]
+    public void Validate_ThoseWhoMayConsentForAChild_AreAccepted(GrantorRole role)
+    {
+        Errors(Valid(Child, new GrantorRequest { Role = role, Name = "N", Answer = ConsentAnswer.Yes })).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void Validate_ChildOf15_MayConsentAloneOnlyToSocialServicesOpenInterventions()
+    {
+        var self = new GrantorRequest { Role = GrantorRole.Subject, Name = "Tonåring", Answer = ConsentAnswer.Yes };
+
+        Errors(Valid(Teenager, self)).ShouldBeEmpty();
+        Errors(Valid(Teenager, self) with { ReceivingUnits = ["forskola"] }).ShouldContainKey("grantors[0]");
+        Errors(Valid(Child, self)).ShouldContainKey("grantors[0]");
+    }
+
+    [Fact]
+    public void Validate_Adult_ConsentsForThemself()
+    {
+        Errors(Valid(Adult, new GrantorRequest { Role = GrantorRole.Subject, Name = "Förälder", Answer = ConsentAnswer.Yes })).ShouldBeEmpty();
+        Errors(Valid(Adult, new GrantorRequest { Role = GrantorRole.Guardian, Name = "Någon", Answer = ConsentAnswer.Yes })).ShouldContainKey("grantors[0]");
+    }
+
+    [Fact]
+    public void Validate_BothGuardiansRequiredWithOneRecorded_IsRejected()
+    {
+        Errors(Valid() with { BothGuardiansRequired = true }).ShouldContainKey("grantors");
+    }
+
+    [Fact]
+    public void Validate_PartialAnswer_MustListCategoriesTheConsentProposes()
+    {
+        GrantorRequest Partial(params InformationCategory[] c) => new() { Role = GrantorRole.Guardian, Name = "V", Answer = ConsentAnswer.Partial, CoveredCategories = c };
+
+        Errors(Valid(Child, Partial())).ShouldContainKey("grantors[0]");
+        Errors(Valid(Child, Partial(InformationCategory.ChildHealth))).ShouldContainKey("grantors[0]");
+        Errors(Valid(Child, Partial(InformationCategory.FamilySituation))).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void Validate_RecordingUnitNotNamedInTheConsent_IsRejected()
+    {
+        Errors(Valid() with { RecordingUnit = "mvc" }).ShouldContainKey("recordingUnit");
+    }
+}

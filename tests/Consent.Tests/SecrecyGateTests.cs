@@ -1,0 +1,209 @@
+using FamiljecentralHub.Consent.Features.Consents;
+using FamiljecentralHub.Contracts.Disclosures;
+using Shouldly;
+using static FamiljecentralHub.Consent.Tests.TestOrganisation;
+
+namespace FamiljecentralHub.Consent.Tests;
+
+public sealed class SecrecyGateTests
+{
+    /// <summary>Table 1 of the Skåne guidance: who may share without consent, and who needs it.</summary>
+    [Theory]
+    [InlineData(1, "bvc", "bvc-team2", false)]      // same unit, same centre
+    [InlineData(2, "bvc", "bvc-private-a", true)]   // different principals at one centre
+    [InlineData(3, "bvc", "bvc-other", true)]       // another public BVC, another care unit
+    [InlineData(4, "mvc", "bvc", false)]            // midwife to BHV nurse, same care unit
+    [InlineData(5, "forskola", "forskola-2", false)] // same committee, same branch
+    [InlineData(6, "social", "forskola", true)]     // other committee and branch
+    [InlineData(7, "social", "bvc", true)]          // municipality to region
+    [InlineData(7, "forskola", "mvc", true)]        // municipality to region
+    [InlineData(8, "bvc-private-a", "bvc-private-b", true)] // private to private: consent or a PSL 6:12 assessment
+    public void Decide_Table1Row_NeedsConsentExactlyWhenTheGuidanceSays(int row, string from, string to, bool consentNeeded)
+    {
+        var withoutConsent = Gate.Decide(Disclosure(from, to), [], Now);
+        withoutConsent.Permitted.ShouldBe(!consentNeeded, $"Table 1 row {row}");
+
+        var withConsent = Gate.Decide(Disclosure(from, to), [ConsentFor(from, to)], Now);
+        withConsent.Permitted.ShouldBeTrue($"Table 1 row {row} with consent");
+        withConsent.Basis.ShouldBe(consentNeeded ? "consent" : "same-secrecy-area");
+    }
+
+    [Fact]
+    public void Decide_NoConsent_RefusesWithAReasonTheSenderCanActOn()
+    {
+        var decision = Gate.Decide(Disclosure("bvc", "social"), [], Now);
+
+        decision.Permitted.ShouldBeFalse();
+        decision.Reasons.ShouldContain("no consent covers Referral from unit bvc to unit social");
+    }
+
+    [Fact]
+    public void Decide_ConsentMissingACategory_RefusesNamingTheCategory()
+    {
+        var consent = ConsentFor("bvc", "social", categories: [InformationCategory.FamilySituation]);
+
+        var decision = Gate.Decide(Disclosure("bvc", "social", categories: [InformationCategory.FamilySituation, InformationCategory.ChildHealth]), [consent], Now);
+
+        decision.Permitted.ShouldBeFalse();
+        decision.Reasons.ShouldContain("no consent covers category ChildHealth");
+    }
+
+    [Fact]
+    public void Decide_ExpiredConsent_RefusesWithTheExpiryDate()
+    {
+        var consent = ConsentFor("bvc", "social", validUntil: new DateTimeOffset(2026, 10, 1, 0, 0, 0, TimeSpan.Zero));
+
+        var decision = Gate.Decide(Disclosure("bvc", "social"), [consent], Now);
+
+        decision.Permitted.ShouldBeFalse();
+        decision.Reasons.ShouldContain("consent expired 2026-10-01");
+    }
+
+    [Fact]
+    public void Decide_RevokedConsent_Refuses()
+    {
+        var decision = Gate.Decide(Disclosure("bvc", "social"), [ConsentFor("bvc", "social", state: ConsentState.Revoked)], Now);
+
+        decision.Permitted.ShouldBeFalse();
+    }
+
+    [Fact]
+    public void Decide_ConsentForAnotherPurposeOrPair_Refuses()
+    {
+        Gate.Decide(Disclosure("bvc", "social", Purpose.JointPlan), [ConsentFor("bvc", "social")], Now).Permitted.ShouldBeFalse();
+        Gate.Decide(Disclosure("mvc", "social"), [ConsentFor("bvc", "social")], Now).Permitted.ShouldBeFalse();
+        Gate.Decide(Disclosure("bvc", "forskola"), [ConsentFor("bvc", "social")], Now).Permitted.ShouldBeFalse();
+    }
+
+    [Fact]
+    public void Decide_OneGuardianSaidNo_RefusesEvenWhenTheOtherSaidYes()
+    {
+        var consent = ConsentFor("bvc", "social", grantors:
+        [
+            new Grantor(GrantorRole.Guardian, "Vårdnadshavare 1", ConsentAnswer.Yes),
+            new Grantor(GrantorRole.Guardian, "Vårdnadshavare 2", ConsentAnswer.No),
+        ]);
+
+        var decision = Gate.Decide(Disclosure("bvc", "social"), [consent], Now);
+
+        decision.Permitted.ShouldBeFalse();
+        decision.Reasons.ShouldContain("grantor 2 (Guardian) answered no");
+    }
+
+    [Fact]
+    public void Decide_BothGuardiansRequiredButOneAnswered_Refuses()
+    {
+        var consent = ConsentFor("bvc", "social", both: true);
+
+        Gate.Decide(Disclosure("bvc", "social"), [consent], Now).Permitted.ShouldBeFalse();
+    }
+
+    [Fact]
+    public void Decide_BothGuardiansRequiredAndBothSaidYes_Permits()
+    {
+        var consent = ConsentFor("bvc", "social", both: true, grantors:
+        [
+            new Grantor(GrantorRole.Guardian, "Vårdnadshavare 1", ConsentAnswer.Yes),
+            new Grantor(GrantorRole.Guardian, "Vårdnadshavare 2", ConsentAnswer.Yes),
+        ]);
+
+        Gate.Decide(Disclosure("bvc", "social"), [consent], Now).Permitted.ShouldBeTrue();
+    }
+
+    [Fact]
+    public void Decide_PartialConsent_CoversOnlyItsCategories()
+    {
+        var consent = ConsentFor("bvc", "social", grantors:
+            [new Grantor(GrantorRole.Guardian, "Vårdnadshavare 1", ConsentAnswer.Partial, [InformationCategory.ParentingSupport])]);
+
+        Gate.Decide(Disclosure("bvc", "social", categories: [InformationCategory.ParentingSupport]), [consent], Now).Permitted.ShouldBeTrue();
+        Gate.Decide(Disclosure("bvc", "social", categories: [InformationCategory.FamilySituation]), [consent], Now).Permitted.ShouldBeFalse();
+    }
+
+    [Fact]
+    public void Decide_ReportOfConcernWithARecordedNo_IsNeverBlocked()
+    {
+        var no = ConsentFor("bvc", "intake", Purpose.ReportOfConcern,
+            grantors: [new Grantor(GrantorRole.Guardian, "Vårdnadshavare 1", ConsentAnswer.No)]);
+
+        var decision = Gate.Decide(Disclosure("bvc", "intake", Purpose.ReportOfConcern), [no], Now);
+
+        decision.Permitted.ShouldBeTrue();
+        decision.Basis.ShouldBe("report-of-concern");
+        decision.FlaggedForReview.ShouldBeTrue();
+    }
+
+    [Fact]
+    public void Decide_ReportOfConcernToAnyoneButIntake_IsRefused()
+    {
+        Gate.Decide(Disclosure("bvc", "social", Purpose.ReportOfConcern), [], Now).Permitted.ShouldBeFalse();
+        Gate.Decide(Disclosure("bvc", "social", basis: new ClaimedBasis { Basis = "report-of-concern" }), [], Now).Permitted.ShouldBeFalse();
+    }
+
+    [Fact]
+    public void Decide_ProtectChildBasis_NeedsAWrittenJustification()
+    {
+        var without = Gate.Decide(Disclosure("mvc", "social", basis: new ClaimedBasis { Basis = "protect-child-from-health-care" }), [], Now);
+        var with = Gate.Decide(Disclosure("mvc", "social", basis: new ClaimedBasis
+        {
+            Basis = "protect-child-from-health-care",
+            Justification = "Nödvändig insats till skydd för det väntade barnet.",
+        }), [], Now);
+
+        without.Permitted.ShouldBeFalse();
+        without.Reasons.ShouldContain("basis protect-child-from-health-care requires a written justification");
+        with.Permitted.ShouldBeTrue();
+        with.FlaggedForReview.ShouldBeTrue();
+    }
+
+    [Fact]
+    public void Decide_ProtectChildBasisInTheWrongDirection_IsRefused()
+    {
+        var claim = new ClaimedBasis { Basis = "protect-child-from-health-care", Justification = "skydd" };
+
+        Gate.Decide(Disclosure("social", "bvc", basis: claim), [], Now).Permitted.ShouldBeFalse();
+    }
+
+    [Fact]
+    public void Decide_HarmAssessment_NeedsADesignatedAssessorOfTheSendingPublicUnit()
+    {
+        ClaimedBasis Claim(string assessor) => new() { Basis = "harm-assessment", AssessmentReference = "J-42", Assessor = assessor };
+
+        Gate.Decide(Disclosure("bvc", "social", basis: Claim("assessor-bvc")), [], Now).Permitted.ShouldBeTrue();
+        Gate.Decide(Disclosure("bvc", "social", basis: Claim("assessor-social")), [], Now).Permitted.ShouldBeFalse();
+        Gate.Decide(Disclosure("bvc", "social", basis: Claim("somebody")), [], Now).Permitted.ShouldBeFalse();
+        // A private provider cannot use the public bodies' harm assessment.
+        Gate.Decide(Disclosure("bvc-private-a", "social", basis: Claim("assessor-a")), [], Now).Permitted.ShouldBeFalse();
+    }
+
+    [Fact]
+    public void Decide_Psl612Assessment_OnlyForPrivateProviders()
+    {
+        ClaimedBasis Claim(string assessor) => new() { Basis = "not-unauthorised-disclosure", AssessmentReference = "J-7", Assessor = assessor };
+
+        Gate.Decide(Disclosure("bvc-private-a", "bvc-private-b", basis: Claim("assessor-a")), [], Now).Permitted.ShouldBeTrue();
+        Gate.Decide(Disclosure("bvc", "bvc-private-b", basis: Claim("assessor-bvc")), [], Now).Permitted.ShouldBeFalse();
+    }
+
+    [Fact]
+    public void Decide_ConsentOrSameAreaClaimedAsBasis_IsNotAShortcut()
+    {
+        Gate.Decide(Disclosure("bvc", "social", basis: new ClaimedBasis { Basis = "consent" }), [], Now).Permitted.ShouldBeFalse();
+        Gate.Decide(Disclosure("bvc", "social", basis: new ClaimedBasis { Basis = "same-secrecy-area" }), [], Now).Permitted.ShouldBeFalse();
+    }
+
+    [Fact]
+    public void Decide_UnknownReceiver_Refuses()
+    {
+        Gate.Decide(Disclosure("bvc", "nowhere"), [], Now).Permitted.ShouldBeFalse();
+    }
+
+    [Fact]
+    public void Decide_BirthHandoverOnlyFromMaternityToChildHealth()
+    {
+        Gate.Decide(Disclosure("mvc", "bvc-private-a", Purpose.BirthHandover), [ConsentFor("mvc", "bvc-private-a", Purpose.BirthHandover)], Now)
+            .Permitted.ShouldBeTrue();
+        Gate.Decide(Disclosure("bvc", "social", Purpose.BirthHandover), [ConsentFor("bvc", "social", Purpose.BirthHandover)], Now)
+            .Permitted.ShouldBeFalse();
+    }
+}
