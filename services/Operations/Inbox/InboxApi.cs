@@ -116,7 +116,7 @@ internal static class InboxApi
                     Purpose = Enum.Parse<Purpose>(row.Purpose),
                     SubjectPseudonym = pseudonyms.For(row.SubjectId),
                     Basis = row.Basis,
-                    OccurredAt = new DateTimeOffset(DateTime.SpecifyKind(row.AcknowledgedAt!.Value, DateTimeKind.Utc)),
+                    OccurredAt = row.AcknowledgedAt!.Value,
                 },
                 cancellationToken);
         }
@@ -133,15 +133,26 @@ internal static class InboxApi
     private static ProblemHttpResult NotInInbox() => TypedResults.Problem(
         statusCode: StatusCodes.Status404NotFound, title: "Not in the inbox", detail: "This unit's inbox holds no message with that id.");
 
-    private sealed record InboxRow(
-        long Seq, Guid MessageId, string SendingUnit, string ReceivingUnit, string Purpose, string[] Categories, string SubjectId,
-        string Content, string Basis, DateTime SubmittedAt, DateTime DeliveredAt, DateTime? AcknowledgedAt, string? TraceId)
+    // Dapper fills properties, not positional records: Npgsql reports text[] columns as System.Array.
+    private sealed class InboxRow
     {
+        public long Seq { get; init; }
+        public Guid MessageId { get; init; }
+        public string SendingUnit { get; init; } = "";
+        public string ReceivingUnit { get; init; } = "";
+        public string Purpose { get; init; } = "";
+        public string[] Categories { get; init; } = [];
+        public string SubjectId { get; init; } = "";
+        public string Content { get; init; } = "{}";
+        public string Basis { get; init; } = "";
+        public DateTimeOffset SubmittedAt { get; init; }
+        public DateTimeOffset DeliveredAt { get; init; }
+        public DateTimeOffset? AcknowledgedAt { get; init; }
+        public string? TraceId { get; init; }
+
         public InboxItem ToItem() => new(
             Seq.ToString(System.Globalization.CultureInfo.InvariantCulture), MessageId, SendingUnit, ReceivingUnit, Enum.Parse<Purpose>(Purpose),
             Categories.Select(Enum.Parse<InformationCategory>).ToList(), SubjectId, JsonDocument.Parse(Content).RootElement.Clone(), Basis,
-            Utc(SubmittedAt), Utc(DeliveredAt), AcknowledgedAt is null ? null : Utc(AcknowledgedAt.Value), TraceId);
-
-        private static DateTimeOffset Utc(DateTime t) => new(DateTime.SpecifyKind(t, DateTimeKind.Utc));
+            SubmittedAt, DeliveredAt, AcknowledgedAt, TraceId);
     }
 }

@@ -47,8 +47,7 @@ public sealed class DisclosureSender(
         timeout.CancelAfter(rabbit.Value.ConfirmTimeout);
         try
         {
-            var gate = await sendEndpoints.GetSendEndpoint(Queues.Address(Queues.Gate));
-            await gate.Send(message, ctx => ctx.MessageId = message.MessageId, timeout.Token);
+            await sendEndpoints.SendToQueue(Queues.Gate, message, message.MessageId, timeout.Token);
         }
         // Whatever the failure, the message was not confirmed: the caller must retry (safely, with its idempotency key).
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)

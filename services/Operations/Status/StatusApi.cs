@@ -68,14 +68,24 @@ internal static class StatusApi
         return TypedResults.Ok(new SentPage(rows, next));
     }
 
-    private sealed record SentRow(
-        Guid MessageId, string SendingUnit, string ReceivingUnit, string Purpose, string Status, string[] Reasons, string? Basis,
-        DateTime? SubmittedAt, DateTime? DecidedAt, DateTime? DeliveredAt, DateTime? AcknowledgedAt, DateTime? WithdrawnAt)
+    // Dapper fills properties, not positional records: Npgsql reports text[] columns as System.Array.
+    private sealed class SentRow
     {
+        public Guid MessageId { get; init; }
+        public string SendingUnit { get; init; } = "";
+        public string ReceivingUnit { get; init; } = "";
+        public string Purpose { get; init; } = "";
+        public string Status { get; init; } = "";
+        public string[] Reasons { get; init; } = [];
+        public string? Basis { get; init; }
+        public DateTimeOffset? SubmittedAt { get; init; }
+        public DateTimeOffset? DecidedAt { get; init; }
+        public DateTimeOffset? DeliveredAt { get; init; }
+        public DateTimeOffset? AcknowledgedAt { get; init; }
+        public DateTimeOffset? WithdrawnAt { get; init; }
+
         public SentMessage ToSentMessage() => new(
             MessageId, SendingUnit, ReceivingUnit, Enum.Parse<Purpose>(Purpose), Enum.Parse<DisclosureStatus>(Status), Reasons, Basis,
-            Utc(SubmittedAt), Utc(DecidedAt), Utc(DeliveredAt), Utc(AcknowledgedAt), Utc(WithdrawnAt));
-
-        private static DateTimeOffset? Utc(DateTime? t) => t is null ? null : new DateTimeOffset(DateTime.SpecifyKind(t.Value, DateTimeKind.Utc));
+            SubmittedAt, DecidedAt, DeliveredAt, AcknowledgedAt, WithdrawnAt);
     }
 }

@@ -1,4 +1,5 @@
 using FamiljecentralHub.Contracts.Organisation;
+using MassTransit;
 
 namespace FamiljecentralHub.ServiceDefaults.Messaging;
 
@@ -23,5 +24,29 @@ public static class Queues
 
     public static string StatusOf(string service) => $"{service}-status";
 
-    public static Uri Address(string queue) => new($"queue:{queue}");
+    /// <summary>
+    /// The queue's own exchange, not the queue: a sender must not declare the queue (only its consumer knows it is
+    /// a quorum queue, and a plain redeclaration is refused by the broker), and with the mandatory flag a message that
+    /// no queue takes is returned as an error instead of silently dropped.
+    /// </summary>
+    public static Uri Address(string queue) => new($"exchange:{queue}");
+
+    /// <summary>Sends to one queue and completes only when the broker has confirmed that a queue holds it.</summary>
+    public static async Task SendToQueue<T>(this ISendEndpointProvider provider, string queue, T message, Guid? messageId = null, CancellationToken cancellationToken = default)
+        where T : class
+    {
+        var endpoint = await provider.GetSendEndpoint(Address(queue));
+        await endpoint.Send(message, context =>
+        {
+            if (messageId is { } id)
+            {
+                context.MessageId = id;
+            }
+
+            if (context.TryGetPayload<RabbitMqSendContext>(out var rabbit))
+            {
+                rabbit.Mandatory = true;
+            }
+        }, cancellationToken);
+    }
 }

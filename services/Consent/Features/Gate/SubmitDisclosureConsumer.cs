@@ -67,8 +67,10 @@ internal sealed class SubmitDisclosureConsumer(
         activity?.SetTag("hub.outcome", entry.Outcome).SetTag("hub.basis", entry.Basis);
         if (permitted && registry.FindUnit(d.ReceivingUnit) is { } receiver)
         {
-            var deliveries = await context.GetSendEndpoint(Queues.Address(Queues.DeliveriesOf(Queues.ServiceFor(receiver.Operation))));
-            await deliveries.Send(new DeliverDisclosure { Disclosure = d, Basis = entry.Basis!, ConsentId = entry.ConsentId, PermittedAt = entry.At });
+            await context.SendToQueue(
+                Queues.DeliveriesOf(Queues.ServiceFor(receiver.Operation)),
+                new DeliverDisclosure { Disclosure = d, Basis = entry.Basis!, ConsentId = entry.ConsentId, PermittedAt = entry.At },
+                d.MessageId);
         }
 
         await context.Publish(new DisclosureStatusChanged

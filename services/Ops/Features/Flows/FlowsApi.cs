@@ -6,7 +6,19 @@ namespace FamiljecentralHub.Ops.Features.Flows;
 
 public sealed record FlowCount(string Month, string? FamilyCentre, string SendingOperation, string ReceivingOperation, string Purpose, string Status, long? Messages);
 
-public sealed record MessageTrail(Guid MessageId, string Status, string SendingUnit, string ReceivingUnit, string Purpose, string SubjectPseudonym, string? Basis, string[] Reasons, DateTimeOffset OccurredAt);
+/// <summary>One lifecycle step of one message. A class, not a record: Dapper fills properties, and Npgsql reports text[] as System.Array.</summary>
+public sealed class MessageTrail
+{
+    public Guid MessageId { get; init; }
+    public string Status { get; init; } = "";
+    public string SendingUnit { get; init; } = "";
+    public string ReceivingUnit { get; init; } = "";
+    public string Purpose { get; init; } = "";
+    public string SubjectPseudonym { get; init; } = "";
+    public string? Basis { get; init; }
+    public string[] Reasons { get; init; } = [];
+    public DateTimeOffset OccurredAt { get; init; }
+}
 
 internal static class FlowsApi
 {

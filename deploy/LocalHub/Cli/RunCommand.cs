@@ -1,0 +1,101 @@
+using System.CommandLine;
+
+namespace FamiljecentralHub.LocalHub.Cli;
+
+/// <summary>'run': a hub on the fixed ports until Ctrl-C, SIGTERM or 'stop'.</summary>
+internal static class RunCommand
+{
+    // TODO(lead): the body of the first message the README shows: a consent recorded by the child-health EHR.
+    // Keep it on one line; it is pasted into a shell inside single quotes.
+    public const string FirstConsentBody = """{"TODO":"lead fills in a valid consent"}""";
+
+    private const string FirstClientId = "bvc-ehr";
+
+    public static Command Create()
+    {
+        var stateDir = CommonOptions.StateDir("<repo>/.hub");
+        var command = new Command("run", "Start the hub on the fixed ports (gateway https://127.0.0.1:8443) and wait for Ctrl-C.") { stateDir };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var options = new HubOptions
+            {
+                StateDir = CommonOptions.Resolve(parseResult.GetValue(stateDir), ".hub"),
+                UseFreePorts = false,
+                // Development: developer-friendly logging and exception pages on a machine only the developer reaches.
+                EnvironmentName = "Development",
+                Log = message => Console.WriteLine(message),
+            };
+            Hub hub;
+            try
+            {
+                hub = await Hub.StartAsync(options, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                Console.Error.WriteLine("Stopped before the hub was ready.");
+                return 130;
+            }
+            catch (LocalHubException e)
+            {
+                Console.Error.WriteLine(e.Message);
+                return 1;
+            }
+
+            await using (hub)
+            {
+                PrintWelcome(hub);
+                await WatchAsync(hub, cancellationToken);
+                Console.WriteLine("Stopping ...");
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static void PrintWelcome(Hub hub)
+    {
+        string Relative(string path) => Path.GetRelativePath(Environment.CurrentDirectory, path);
+        Console.WriteLine();
+        Console.WriteLine($"Gateway     {hub.GatewayUrl}  (mutual TLS; client certificates in {Relative(Path.Combine(hub.PkiDir, "clients"))})");
+        if (hub.Rabbit.IsOwned)
+        {
+            Console.WriteLine($"RabbitMQ    {hub.Rabbit.ManagementUrl}  (user {hub.Rabbit.AdminUser}, password in {Relative(Path.Combine(hub.Rabbit.Directory!, "admin-password"))})");
+        }
+        if (hub.Postgres.IsOwned)
+        {
+            Console.WriteLine($"PostgreSQL  127.0.0.1:{hub.Postgres.Port}  (user postgres, password in {Relative(Path.Combine(hub.Postgres.Directory!, "pwfile"))})");
+        }
+        Console.WriteLine($"Logs        {Relative(hub.LogDir)}");
+        Console.WriteLine();
+        Console.WriteLine($"A first message, a consent recorded by the child-health EHR ({FirstClientId}):");
+        Console.WriteLine($"  curl --cacert {Relative(hub.CaCertificatePath)} \\");
+        Console.WriteLine($"    --cert {Relative(hub.ClientCertificatePath(FirstClientId))} --key {Relative(hub.ClientKeyPath(FirstClientId))} \\");
+        Console.WriteLine($"    -H 'Content-Type: application/json' -d '{FirstConsentBody}' \\");
+        Console.WriteLine($"    {new Uri(hub.GatewayUrl, "/consent/consents")}");
+        Console.WriteLine();
+        Console.WriteLine("Ctrl-C (or deploy/stop.sh in another terminal) stops everything.");
+    }
+
+    /// <summary>Waits for cancellation, reporting a service that dies meanwhile (its log says why).</summary>
+    private static async Task WatchAsync(Hub hub, CancellationToken cancellationToken)
+    {
+        var reported = new HashSet<string>();
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+                foreach (var process in hub.Services.Values.Append(hub.Gateway))
+                {
+                    if (!process.IsRunning && reported.Add(process.Name))
+                    {
+                        Console.Error.WriteLine($"{process.Name} has exited; see {process.LogPath}");
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}

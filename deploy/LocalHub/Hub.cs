@@ -1,0 +1,435 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using FamiljecentralHub.LocalHub.Pki;
+using FamiljecentralHub.LocalHub.Processes;
+
+namespace FamiljecentralHub.LocalHub;
+
+/// <summary>A login on the broker for one service.</summary>
+public sealed record BrokerAccount(string User, string Password)
+{
+    public override string ToString() => User;
+}
+
+/// <summary>
+/// A whole local hub: RabbitMQ and PostgreSQL (private or shared), the demo PKI, the six services and the
+/// gateway, each started and checked ready. Disposing stops everything it started and nothing else.
+/// </summary>
+public sealed class Hub : IAsyncDisposable
+{
+    private const string GatewayName = "gateway";
+    private static readonly SemaphoreSlim SweepGate = new(1, 1);
+
+    private readonly HubOptions options;
+    private readonly RepositoryLayout layout;
+    private readonly bool sharedNodes;
+    private readonly bool ownsStateDir;
+    private readonly string nodesDir;
+    private readonly Lock stateGate = new();
+    private readonly Dictionary<string, ServiceProcess> services = [];
+    private readonly Dictionary<string, BrokerAccount> brokerAccounts = [];
+    private ServiceProcess? gateway;
+    private bool rabbitStarted;
+    private bool postgresStarted;
+    private bool brokerConfigured;
+    private bool databasesCreated;
+    private int disposed;
+
+    private Hub(HubOptions options, RepositoryLayout layout, ExternalNodes? external, string instanceId, string stateDir, bool ownsStateDir, HubPorts ports)
+    {
+        this.options = options;
+        this.layout = layout;
+        this.ownsStateDir = ownsStateDir;
+        sharedNodes = external is not null;
+        InstanceId = instanceId;
+        StateDir = stateDir;
+        Ports = ports;
+
+        nodesDir = UnixFiles.NodesDirectoryFor(stateDir);
+
+        Rabbit = external is null
+            ? RabbitMqNode.Private(Path.Combine(nodesDir, "rabbitmq"), ports.RabbitMq, ports.RabbitMqManagement, ports.RabbitMqDistribution)
+            : RabbitMqNode.External(external.RabbitMqNodeName, external.RabbitMqPort, external.RabbitMqManagementPort, external.RabbitMqAdminUser, external.RabbitMqAdminPassword);
+        Postgres = external is null
+            ? PostgresNode.Private(Path.Combine(nodesDir, "postgres"), ports.Postgres)
+            : PostgresNode.External(external.PostgresPort, external.PostgresPassword);
+
+        // On a shared node every name carries the instance id, so fixtures never see each other's queues or rows.
+        VirtualHost = sharedNodes ? $"hub-{instanceId}" : "/";
+    }
+
+    /// <summary>Eight hex digits, unique per hub; part of every broker and database name on shared nodes.</summary>
+    public string InstanceId { get; }
+
+    public string RepositoryRoot => layout.Root;
+
+    public string StateDir { get; }
+
+    public string PkiDir => Path.Combine(StateDir, "pki");
+
+    public string LogDir => Path.Combine(StateDir, "logs");
+
+    public HubPorts Ports { get; }
+
+    /// <summary>The only way in for clients: mutual TLS with a certificate from <see cref="PkiDir"/>.</summary>
+    public Uri GatewayUrl => new($"https://127.0.0.1:{Ports.Gateway}");
+
+    public Uri GatewayHealthUrl => new($"http://127.0.0.1:{Ports.GatewayHealth}");
+
+    public string VirtualHost { get; }
+
+    public RabbitMqNode Rabbit { get; }
+
+    public PostgresNode Postgres { get; }
+
+    /// <summary>The six services by name (maternity-care, child-health, open-preschool, social-services, consent, ops).</summary>
+    public IReadOnlyDictionary<string, ServiceProcess> Services => services;
+
+    public ServiceProcess Gateway => gateway ?? throw new InvalidOperationException("The gateway has not been started.");
+
+    /// <summary>Base64 of the 32-byte key services derive pseudonyms with; kept in the state directory across runs.</summary>
+    public string PseudonymKey { get; private set; } = "";
+
+    public static IReadOnlyList<string> ServiceNames { get; } = HubService.All.Select(service => service.Name).ToList();
+
+    public IReadOnlyList<string> ClientIds { get; private set; } = [];
+
+    public string CaCertificatePath => Path.Combine(PkiDir, "ca.pem");
+
+    public string ClientCertificatePath(string clientId) => Path.Combine(PkiDir, "clients", clientId + ".pem");
+
+    public string ClientKeyPath(string clientId) => Path.Combine(PkiDir, "clients", clientId + ".key");
+
+    /// <summary>PKCS#12 without a password, for HttpClient.</summary>
+    public string ClientPfxPath(string clientId) => Path.Combine(PkiDir, "clients", clientId + ".pfx");
+
+    /// <summary>A service's own HTTP address (behind the gateway; for tests that bypass it on purpose).</summary>
+    public Uri ServiceUrl(string service) => new($"http://127.0.0.1:{Ports.Services[RequireService(service).Name]}");
+
+    public string DatabaseName(string service)
+    {
+        var database = RequireService(service).Database;
+        return sharedNodes ? $"h{InstanceId}_{database}" : database;
+    }
+
+    /// <summary>The connection string the service gets (superuser 'postgres' on its own database).</summary>
+    public string ConnectionString(string service) =>
+        string.Create(CultureInfo.InvariantCulture, $"Host={Postgres.Host};Port={Postgres.Port};Database={DatabaseName(service)};Username=postgres;Password={Postgres.Password}");
+
+    public BrokerAccount BrokerAccount(string service) =>
+        brokerAccounts.TryGetValue(RequireService(service).Name, out var account)
+            ? account
+            : throw new InvalidOperationException("The broker has not been configured yet.");
+
+    /// <summary>Starts a hub and returns when every service and the gateway report ready.</summary>
+    public static async Task<Hub> StartAsync(HubOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new HubOptions();
+        var layout = RepositoryLayout.Locate(options.RepositoryRoot, options.Configuration);
+        layout.RequireBuilt();
+        var external = options.Nodes == HubNodes.FromEnvironment ? ExternalNodes.FromEnvironment() : null;
+        var instanceId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+
+        var ownsStateDir = options.StateDir is null && options.UseFreePorts;
+        var stateDir = Path.GetFullPath(
+            options.StateDir ?? (ownsStateDir ? Path.Combine(layout.DefaultStateDir, "instances", instanceId) : layout.DefaultStateDir));
+        if (ownsStateDir)
+        {
+            await SweepAbandonedInstancesAsync(Path.GetDirectoryName(stateDir)!, options.Log, cancellationToken);
+        }
+        // Leftovers of a hub in this directory whose process died without stopping them.
+        await HubStateCleanup.StopAsync(stateDir, signalLiveOwner: false, options.Log, cancellationToken);
+
+        var ports = options.UseFreePorts ? HubPorts.Free() : HubPorts.Fixed;
+        var busy = ports.Listening(privateNodes: external is null).Where(entry => !FreePorts.IsFree(entry.Port)).ToList();
+        if (busy.Count > 0)
+        {
+            throw new LocalHubException(
+                "Ports in use: " + string.Join(", ", busy.Select(entry => $"{entry.Port} ({entry.What})"))
+                + ". Is another hub or a system RabbitMQ/PostgreSQL running? (deploy/stop.sh stops a hub started by run.sh)");
+        }
+
+        var hub = new Hub(options, layout, external, instanceId, stateDir, ownsStateDir, ports);
+        try
+        {
+            await hub.StartCoreAsync(cancellationToken);
+            return hub;
+        }
+        catch (Exception startFailure)
+        {
+            try
+            {
+                await hub.DisposeAsync();
+            }
+            catch (Exception stopFailure)
+            {
+                throw new AggregateException(startFailure, stopFailure);
+            }
+            throw;
+        }
+    }
+
+    /// <summary>Stops the gateway and services, removes this hub's broker and database objects from shared nodes,
+    /// stops private nodes, and deletes an auto-created state directory.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) != 0)
+        {
+            return;
+        }
+        var failures = new List<Exception>();
+        async Task Attempt(Func<Task> step)
+        {
+            try
+            {
+                await step();
+            }
+            catch (Exception e)
+            {
+                failures.Add(e);
+            }
+        }
+
+        var stopwatch = Stopwatch.StartNew();
+        var discard = ownsStateDir && !options.KeepStateDir && Environment.GetEnvironmentVariable("HUB_KEEP_STATE") != "1";
+        if (gateway is not null)
+        {
+            await Attempt(() => gateway.StopAsync());
+        }
+        await Task.WhenAll(services.Values.Select(service => Attempt(() => service.StopAsync())));
+        Log($"Gateway and services stopped in {stopwatch.Elapsed.TotalSeconds:0.0} s.");
+
+        if (sharedNodes)
+        {
+            if (brokerConfigured)
+            {
+                await Attempt(() => Rabbit.DeleteVirtualHostAsync(VirtualHost));
+                await Task.WhenAll(brokerAccounts.Values.Select(account => Attempt(() => Rabbit.DeleteUserAsync(account.User))));
+            }
+            if (databasesCreated)
+            {
+                await Task.WhenAll(HubService.All.Select(service => Attempt(() => Postgres.DropDatabaseAsync(DatabaseName(service.Name)))));
+            }
+        }
+        else
+        {
+            // Nodes whose data is deleted next are killed: a graceful stop (5-8 s for RabbitMQ) would protect nothing.
+            await Task.WhenAll(
+                rabbitStarted ? Attempt(() => discard ? Rabbit.DiscardAsync() : Rabbit.StopAsync()) : Task.CompletedTask,
+                postgresStarted ? Attempt(() => discard ? Postgres.KillAsync() : Postgres.StopAsync()) : Task.CompletedTask);
+        }
+
+        if (failures.Count == 0)
+        {
+            HubState.Delete(StateDir);
+            if (discard)
+            {
+                await Attempt(() =>
+                {
+                    UnixFiles.DeleteDirectory(StateDir);
+                    UnixFiles.DeleteDirectory(nodesDir);
+                    return Task.CompletedTask;
+                });
+            }
+        }
+        Log($"Stopped in {stopwatch.Elapsed.TotalSeconds:0.0} s.");
+        if (failures.Count > 0)
+        {
+            throw new LocalHubException(
+                $"Stopping the hub in {StateDir} failed; {HubState.FileName} there lists what may still run.",
+                new AggregateException(failures));
+        }
+    }
+
+    private async Task StartCoreAsync(CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        Directory.CreateDirectory(StateDir);
+        Directory.CreateDirectory(LogDir);
+        UnixFiles.SetMode(StateDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        SaveState();
+
+        ClientIds = layout.ReadClientIds();
+        PseudonymKey = UnixFiles.ReadOrCreateSecret(
+            Path.Combine(StateDir, "pseudonym.key"), () => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+
+        Log(sharedNodes ? $"Using shared nodes: RabbitMQ {Rabbit.NodeName}, PostgreSQL on {Postgres.Port}." : "Starting RabbitMQ and PostgreSQL ...");
+        // Independent and each a few seconds: RabbitMQ takes about 8 s to boot, so the rest happens meanwhile.
+        await Task.WhenAll(StartBrokerAsync(cancellationToken), StartDatabaseAsync(cancellationToken), CreatePkiAsync());
+
+        Log("Starting services ...");
+        foreach (var service in HubService.All)
+        {
+            var process = new ServiceProcess(
+                service.Name,
+                layout.ServiceDll(service),
+                ServiceUrl(service.Name),
+                ServiceEnvironment(service),
+                Path.Combine(LogDir, service.Name + ".log")) { ReadyTimeout = options.ReadyTimeout };
+            process.Started += _ => SaveState();
+            services[service.Name] = process;
+        }
+        await Task.WhenAll(services.Values.Select(service => service.StartAsync(cancellationToken)));
+
+        // Last, so the first request a client can make finds every service ready behind it.
+        gateway = new ServiceProcess(
+            GatewayName, layout.GatewayDll, GatewayHealthUrl, GatewayEnvironment(), Path.Combine(LogDir, GatewayName + ".log"))
+        { ReadyTimeout = options.ReadyTimeout };
+        gateway.Started += _ => SaveState();
+        await gateway.StartAsync(cancellationToken);
+        Log($"Hub ready in {stopwatch.Elapsed.TotalSeconds:0.0} s: {GatewayUrl}");
+    }
+
+    private async Task StartBrokerAsync(CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        if (!sharedNodes)
+        {
+            rabbitStarted = true;
+            SaveState();
+            await Rabbit.StartAsync(cancellationToken);
+            SaveState();
+            Log($"RabbitMQ {Rabbit.NodeName} ready in {stopwatch.Elapsed.TotalSeconds:0.0} s (management {Rabbit.ManagementUrl}).");
+        }
+        brokerConfigured = true;
+        if (sharedNodes)
+        {
+            await Rabbit.CreateVirtualHostAsync(VirtualHost, cancellationToken);
+        }
+        foreach (var service in HubService.All)
+        {
+            var user = sharedNodes ? $"h{InstanceId}-{service.Name}" : service.Name;
+            brokerAccounts[service.Name] = new BrokerAccount(user, UnixFiles.NewPassword());
+        }
+        await Task.WhenAll(HubService.All.Select(async service =>
+        {
+            var account = brokerAccounts[service.Name];
+            await Rabbit.CreateUserAsync(account.User, account.Password, cancellationToken);
+            await Rabbit.SetPermissionsAsync(VirtualHost, account.User, BrokerPermissions.For(service.Name), cancellationToken);
+        }));
+    }
+
+    private async Task StartDatabaseAsync(CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        if (!sharedNodes)
+        {
+            postgresStarted = true;
+            SaveState();
+            await Postgres.StartAsync(cancellationToken);
+            Log($"PostgreSQL ready on port {Postgres.Port} in {stopwatch.Elapsed.TotalSeconds:0.0} s.");
+        }
+        databasesCreated = true;
+        foreach (var service in HubService.All)
+        {
+            await Postgres.CreateDatabaseAsync(DatabaseName(service.Name), cancellationToken);
+        }
+    }
+
+    private Task CreatePkiAsync() => Task.Run(() =>
+    {
+        DemoPki.Ensure(PkiDir, ClientIds);
+        UnixFiles.SetMode(PkiDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    });
+
+    private Dictionary<string, string> ServiceEnvironment(HubService service)
+    {
+        var account = brokerAccounts[service.Name];
+        var environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = ServiceUrl(service.Name).ToString().TrimEnd('/'),
+            ["ASPNETCORE_ENVIRONMENT"] = options.EnvironmentName,
+            ["RabbitMq__Host"] = Rabbit.Host,
+            ["RabbitMq__Port"] = Rabbit.AmqpPort.ToString(CultureInfo.InvariantCulture),
+            ["RabbitMq__VirtualHost"] = VirtualHost,
+            ["RabbitMq__Username"] = account.User,
+            ["RabbitMq__Password"] = account.Password,
+            ["ConnectionStrings__Database"] = ConnectionString(service.Name),
+            ["Organisation__Path"] = layout.OrganisationPath,
+            ["CallerToken__PublicKeyPath"] = Path.Combine(PkiDir, "caller-token.pub.pem"),
+            ["Pseudonym__Key"] = PseudonymKey,
+        };
+        options.ConfigureEnvironment?.Invoke(service.Name, environment);
+        return environment;
+    }
+
+    private Dictionary<string, string> GatewayEnvironment()
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = options.EnvironmentName,
+            ["Gateway__Url"] = GatewayUrl.ToString().TrimEnd('/'),
+            ["Gateway__HealthUrl"] = GatewayHealthUrl.ToString().TrimEnd('/'),
+            ["Gateway__ServerCertificatePath"] = Path.Combine(PkiDir, "gateway.pem"),
+            ["Gateway__ServerKeyPath"] = Path.Combine(PkiDir, "gateway.key"),
+            ["Gateway__ClientCaPath"] = CaCertificatePath,
+            ["Gateway__ClientsPath"] = layout.ClientsPath,
+            ["CallerToken__PrivateKeyPath"] = Path.Combine(PkiDir, "caller-token.key"),
+        };
+        foreach (var service in HubService.All)
+        {
+            environment[$"Services__{service.Name}"] = ServiceUrl(service.Name).ToString().TrimEnd('/');
+        }
+        options.ConfigureEnvironment?.Invoke(GatewayName, environment);
+        return environment;
+    }
+
+    private void SaveState()
+    {
+        lock (stateGate)
+        {
+            if (Volatile.Read(ref disposed) != 0 && !Directory.Exists(StateDir))
+            {
+                return;
+            }
+            var processes = services.Values.Append(gateway)
+                .Where(process => process?.Pid is not null)
+                .Select(process => new ProcessState(process!.Name, process.Pid!.Value, process.DllPath))
+                .ToList();
+            (HubState.ForCurrentProcess() with
+            {
+                RabbitMq = rabbitStarted ? new RabbitMqState(Rabbit.Directory!, Rabbit.AmqpPort, Rabbit.ManagementPort, Rabbit.DistributionPort, Rabbit.StartedEpmd) : null,
+                Postgres = postgresStarted ? new PostgresState(Postgres.Directory!, Postgres.Port) : null,
+                Processes = processes,
+                DeleteOnStop = ownsStateDir ? [StateDir, nodesDir] : [],
+            }).Write(StateDir);
+        }
+    }
+
+    /// <summary>
+    /// Auto-created instance directories whose owner died (a test run killed mid-way) still hold running nodes
+    /// and services; the next hub stops them, so crashed runs do not pile up processes.
+    /// </summary>
+    private static async Task SweepAbandonedInstancesAsync(string instancesDir, Action<string>? log, CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(instancesDir))
+        {
+            return;
+        }
+        // Fixtures of one test run start hubs concurrently; one sweep at a time.
+        await SweepGate.WaitAsync(cancellationToken);
+        try
+        {
+            foreach (var directory in Directory.EnumerateDirectories(instancesDir))
+            {
+                if (HubState.Read(directory) is { OwnerIsAlive: false })
+                {
+                    log?.Invoke($"Cleaning up abandoned hub in {directory} ...");
+                    await HubStateCleanup.StopAsync(directory, signalLiveOwner: false, log, cancellationToken);
+                }
+            }
+        }
+        finally
+        {
+            SweepGate.Release();
+        }
+    }
+
+    private static HubService RequireService(string name) =>
+        HubService.All.FirstOrDefault(service => service.Name == name)
+            ?? throw new ArgumentException($"No service '{name}'; known: {string.Join(", ", ServiceNames)}.", nameof(name));
+
+    private void Log(string message) => options.Log?.Invoke(message);
+}

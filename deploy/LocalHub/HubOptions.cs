@@ -1,0 +1,58 @@
+namespace FamiljecentralHub.LocalHub;
+
+/// <summary>Where a hub gets its RabbitMQ and PostgreSQL from.</summary>
+public enum HubNodes
+{
+    /// <summary>
+    /// The shared nodes named by the HUB_* variables when HUB_EXTERNAL_NODES=1 (deploy/test.sh sets them),
+    /// otherwise private ones.
+    /// </summary>
+    FromEnvironment,
+
+    /// <summary>Always private nodes, e.g. for tests that stop, kill or freeze the broker or the database.</summary>
+    Private,
+}
+
+public sealed class HubOptions
+{
+    /// <summary>
+    /// Logs, PKI, pseudonym key and (private) node data. Default: &lt;repo&gt;/.hub with fixed ports, or a fresh
+    /// &lt;repo&gt;/.hub/instances/&lt;id&gt; with free ports, deleted again on dispose.
+    /// </summary>
+    public string? StateDir { get; init; }
+
+    /// <summary>
+    /// False: the well-known ports of <see cref="HubPorts.Fixed"/> (gateway 8443). True: free loopback ports, so
+    /// several hubs (test fixtures) run side by side.
+    /// </summary>
+    public bool UseFreePorts { get; init; }
+
+    public HubNodes Nodes { get; init; } = HubNodes.FromEnvironment;
+
+    /// <summary>
+    /// ASPNETCORE_ENVIRONMENT of every process. Production by default, so tests see what a real deployment
+    /// does (no developer exception pages, options validated the production way); 'run' uses Development.
+    /// </summary>
+    public string EnvironmentName { get; init; } = "Production";
+
+    /// <summary>The build configuration whose binaries to run; default: the one LocalHub was built with.</summary>
+    public string? Configuration { get; init; }
+
+    /// <summary>The folder holding FamiljecentralHub.sln; default: found by walking up from this assembly.</summary>
+    public string? RepositoryRoot { get; init; }
+
+    /// <summary>Keep an auto-created state directory (logs) after dispose. Also set by HUB_KEEP_STATE=1.</summary>
+    public bool KeepStateDir { get; init; }
+
+    /// <summary>How long each service may take to report ready.</summary>
+    public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Last word on each process's environment, called with the process name (a service name or "gateway"),
+    /// e.g. to lower log levels for a benchmark or to point OpenTelemetry at a collector.
+    /// </summary>
+    public Action<string, IDictionary<string, string>>? ConfigureEnvironment { get; init; }
+
+    /// <summary>Progress messages (what starts, how long it took).</summary>
+    public Action<string>? Log { get; init; }
+}

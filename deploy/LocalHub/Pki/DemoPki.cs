@@ -1,0 +1,350 @@
+using System.Formats.Asn1;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace FamiljecentralHub.LocalHub.Pki;
+
+/// <summary>
+/// The demo PKI of a local hub: a CA, the gateway's TLS certificate, one client certificate per client system and
+/// the caller-token key pair, all ECDSA P-256, as PEM files that both .NET and curl/OpenSSL read.
+/// </summary>
+/// <remarks>
+/// <see cref="Ensure"/> is idempotent: files that exist and are still valid are reused, so a second run keeps the
+/// certificates a developer has already handed to curl or a client. A new CA re-issues every certificate under it.
+/// </remarks>
+public sealed class DemoPki
+{
+    private const string ServerAuthenticationOid = "1.3.6.1.5.5.7.3.1";
+    private const string ClientAuthenticationOid = "1.3.6.1.5.5.7.3.2";
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const UnixFileMode Readable = OwnerOnly | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+
+    private static readonly TimeSpan CaLifetime = TimeSpan.FromDays(5 * 365);
+    private static readonly TimeSpan LeafLifetime = TimeSpan.FromDays(365);
+
+    // Renewed this long before expiry, so a hub started today still works for a demo next week.
+    private static readonly TimeSpan RenewBefore = TimeSpan.FromDays(14);
+
+    // Tolerates a little clock skew between the machine that issues and the one that validates.
+    private static readonly TimeSpan BackdateBy = TimeSpan.FromMinutes(5);
+
+    private DemoPki(string folder) => Folder = Path.GetFullPath(folder);
+
+    public string Folder { get; }
+
+    public string CaCertificatePath => Path.Combine(Folder, "ca.pem");
+
+    public string CaKeyPath => Path.Combine(Folder, "ca.key");
+
+    public string GatewayCertificatePath => Path.Combine(Folder, "gateway.pem");
+
+    public string GatewayKeyPath => Path.Combine(Folder, "gateway.key");
+
+    public string CallerTokenPrivateKeyPath => Path.Combine(Folder, "caller-token.key");
+
+    public string CallerTokenPublicKeyPath => Path.Combine(Folder, "caller-token.pub.pem");
+
+    public string ClientCertificatePath(string clientId) => ClientFile(Folder, clientId, ".pem");
+
+    public string ClientKeyPath(string clientId) => ClientFile(Folder, clientId, ".key");
+
+    /// <summary>PKCS#12 without a password, for .NET clients.</summary>
+    public string ClientPfxPath(string clientId) => ClientFile(Folder, clientId, ".pfx");
+
+    /// <summary>Creates whatever is missing or no longer valid in <paramref name="folder"/>, reusing the rest.</summary>
+    /// <param name="clientIds">Client system ids; each becomes the CN of its client certificate.</param>
+    public static DemoPki Ensure(string folder, IEnumerable<string> clientIds)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(folder);
+        ArgumentNullException.ThrowIfNull(clientIds);
+
+        var ids = clientIds.Distinct(StringComparer.Ordinal).ToList();
+        ids.ForEach(RequireSafeId);
+
+        var pki = new DemoPki(folder);
+        Directory.CreateDirectory(pki.Folder);
+        Directory.CreateDirectory(Path.Combine(pki.Folder, "clients"));
+
+        var now = DateTimeOffset.UtcNow;
+        var ca = TryLoadCa(pki, now);
+        var caIsNew = ca is null;
+        ca ??= CreateCa(pki, now);
+        using (ca)
+        {
+            if (caIsNew || !IsValidLeaf(pki.GatewayCertificatePath, pki.GatewayKeyPath, ca, ServerAuthenticationOid, "localhost", now))
+            {
+                IssueGatewayCertificate(pki, ca, now);
+            }
+
+            foreach (var id in ids)
+            {
+                if (caIsNew
+                    || !IsValidLeaf(pki.ClientCertificatePath(id), pki.ClientKeyPath(id), ca, ClientAuthenticationOid, id, now)
+                    || !IsValidPfx(pki.ClientPfxPath(id), pki.ClientCertificatePath(id)))
+                {
+                    IssueClientCertificate(pki, ca, id, now);
+                }
+            }
+        }
+
+        if (!IsValidKeyPair(pki.CallerTokenPrivateKeyPath, pki.CallerTokenPublicKeyPath))
+        {
+            CreateCallerTokenKeys(pki);
+        }
+
+        return pki;
+    }
+
+    /// <summary>
+    /// Loads a client certificate with its private key, ready for <c>SslStream</c>/<c>HttpClient</c>.
+    /// </summary>
+    public static X509Certificate2 LoadClientCertificate(string folder, string clientId)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(folder);
+        RequireSafeId(clientId);
+
+        var pfx = ClientFile(folder, clientId, ".pfx");
+        if (File.Exists(pfx))
+        {
+            return X509CertificateLoader.LoadPkcs12FromFile(pfx, password: null);
+        }
+
+        using var fromPem = X509Certificate2.CreateFromPemFile(ClientFile(folder, clientId, ".pem"), ClientFile(folder, clientId, ".key"));
+        return UsableByTls(fromPem);
+    }
+
+    public X509Certificate2 LoadClientCertificate(string clientId) => LoadClientCertificate(Folder, clientId);
+
+    private static string ClientFile(string folder, string clientId, string extension) =>
+        Path.Combine(Path.GetFullPath(folder), "clients", clientId + extension);
+
+    // Ids become file names and certificate names; anything beyond this could escape the folder or the CN.
+    private static void RequireSafeId(string clientId)
+    {
+        if (string.IsNullOrEmpty(clientId) || clientId.Length > 64 || clientId.StartsWith('.')
+            || !clientId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+        {
+            throw new ArgumentException("A client id must be 1-64 ASCII letters, digits, '-', '_' or '.'.", nameof(clientId));
+        }
+    }
+
+    private static X509Certificate2? TryLoadCa(DemoPki pki, DateTimeOffset now)
+    {
+        if (!File.Exists(pki.CaCertificatePath) || !File.Exists(pki.CaKeyPath))
+        {
+            return null;
+        }
+
+        try
+        {
+            // Fails if the key does not belong to the certificate.
+            var ca = X509Certificate2.CreateFromPemFile(pki.CaCertificatePath, pki.CaKeyPath);
+            var isCa = ca.Extensions.OfType<X509BasicConstraintsExtension>().Any(constraints => constraints.CertificateAuthority);
+            if (isCa && ca.NotAfter.ToUniversalTime() > (now + RenewBefore).UtcDateTime && ca.NotBefore.ToUniversalTime() <= now.UtcDateTime)
+            {
+                return ca;
+            }
+
+            ca.Dispose();
+            return null;
+        }
+        catch (CryptographicException)
+        {
+            return null;
+        }
+    }
+
+    private static X509Certificate2 CreateCa(DemoPki pki, DateTimeOffset now)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var name = new X500DistinguishedNameBuilder();
+        name.AddOrganizationName("FamiljecentralHub demo");
+        name.AddCommonName("FamiljecentralHub Demo CA");
+
+        var request = new CertificateRequest(name.Build(), key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(
+            X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
+
+        using var ca = request.CreateSelfSigned(now - BackdateBy, now + CaLifetime);
+        WriteAtomically(pki.CaKeyPath, key.ExportPkcs8PrivateKeyPem(), OwnerOnly);
+        WriteAtomically(pki.CaCertificatePath, ca.ExportCertificatePem(), Readable);
+        return X509Certificate2.CreateFromPemFile(pki.CaCertificatePath, pki.CaKeyPath);
+    }
+
+    private static void IssueGatewayCertificate(DemoPki pki, X509Certificate2 ca, DateTimeOffset now)
+    {
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddDnsName("localhost");
+        names.AddIpAddress(System.Net.IPAddress.Loopback);
+        names.AddIpAddress(System.Net.IPAddress.IPv6Loopback);
+
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var certificate = Issue(ca, key, "localhost", ServerAuthenticationOid, names.Build(), now);
+        WriteAtomically(pki.GatewayKeyPath, key.ExportPkcs8PrivateKeyPem(), OwnerOnly);
+        WriteAtomically(pki.GatewayCertificatePath, certificate.ExportCertificatePem(), Readable);
+    }
+
+    private static void IssueClientCertificate(DemoPki pki, X509Certificate2 ca, string clientId, DateTimeOffset now)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var certificate = Issue(ca, key, clientId, ClientAuthenticationOid, alternativeNames: null, now);
+        using var withKey = certificate.CopyWithPrivateKey(key);
+        WriteAtomically(pki.ClientKeyPath(clientId), key.ExportPkcs8PrivateKeyPem(), OwnerOnly);
+        WriteAtomically(pki.ClientCertificatePath(clientId), certificate.ExportCertificatePem(), Readable);
+        WriteAtomically(pki.ClientPfxPath(clientId), withKey.Export(X509ContentType.Pkcs12), OwnerOnly);
+    }
+
+    private static X509Certificate2 Issue(
+        X509Certificate2 ca, ECDsa key, string commonName, string usageOid, X509Extension? alternativeNames, DateTimeOffset now)
+    {
+        var name = new X500DistinguishedNameBuilder();
+        name.AddCommonName(commonName);
+
+        var request = new CertificateRequest(name.Build(), key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(usageOid)], critical: false));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(
+            ca, includeKeyIdentifier: true, includeIssuerAndSerial: false));
+        if (alternativeNames is not null)
+        {
+            request.CertificateExtensions.Add(alternativeNames);
+        }
+
+        // A leaf may not outlive its issuer: validators reject such a chain.
+        var notAfter = now + LeafLifetime;
+        if (notAfter > ca.NotAfter)
+        {
+            notAfter = ca.NotAfter;
+        }
+
+        return request.Create(ca, now - BackdateBy, notAfter, NewSerialNumber());
+    }
+
+    private static byte[] NewSerialNumber()
+    {
+        var serial = RandomNumberGenerator.GetBytes(16);
+        // Positive and without a leading zero octet, as RFC 5280 asks of serial numbers.
+        serial[0] = (byte)((serial[0] & 0x7F) | 0x01);
+        return serial;
+    }
+
+    private static bool IsValidLeaf(
+        string certificatePath, string keyPath, X509Certificate2 ca, string usageOid, string commonName, DateTimeOffset now)
+    {
+        if (!File.Exists(certificatePath) || !File.Exists(keyPath))
+        {
+            return false;
+        }
+
+        try
+        {
+            using var certificate = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
+            if (certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false) != commonName
+                || certificate.NotAfter.ToUniversalTime() <= (now + RenewBefore).UtcDateTime)
+            {
+                return false;
+            }
+
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(ca);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            chain.ChainPolicy.DisableCertificateDownloads = true;
+            chain.ChainPolicy.ApplicationPolicy.Add(new Oid(usageOid));
+            var valid = chain.Build(certificate);
+            foreach (var element in chain.ChainElements)
+            {
+                element.Certificate.Dispose();
+            }
+
+            return valid;
+        }
+        catch (Exception ex) when (ex is CryptographicException or AsnContentException)
+        {
+            return false;
+        }
+    }
+
+    private static bool IsValidPfx(string pfxPath, string certificatePath)
+    {
+        if (!File.Exists(pfxPath))
+        {
+            return false;
+        }
+
+        try
+        {
+            using var fromPfx = X509CertificateLoader.LoadPkcs12FromFile(pfxPath, password: null);
+            using var fromPem = X509CertificateLoader.LoadCertificateFromFile(certificatePath);
+            return fromPfx.HasPrivateKey && fromPfx.RawDataMemory.Span.SequenceEqual(fromPem.RawDataMemory.Span);
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
+    }
+
+    private static bool IsValidKeyPair(string privateKeyPath, string publicKeyPath)
+    {
+        if (!File.Exists(privateKeyPath) || !File.Exists(publicKeyPath))
+        {
+            return false;
+        }
+
+        try
+        {
+            using var privateKey = ECDsa.Create();
+            privateKey.ImportFromPem(File.ReadAllText(privateKeyPath));
+            using var publicKey = ECDsa.Create();
+            publicKey.ImportFromPem(File.ReadAllText(publicKeyPath));
+            return privateKey.KeySize == 256
+                && privateKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(publicKey.ExportSubjectPublicKeyInfo());
+        }
+        catch (Exception ex) when (ex is CryptographicException or ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static void CreateCallerTokenKeys(DemoPki pki)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        WriteAtomically(pki.CallerTokenPrivateKeyPath, key.ExportPkcs8PrivateKeyPem(), OwnerOnly);
+        WriteAtomically(pki.CallerTokenPublicKeyPath, key.ExportSubjectPublicKeyInfoPem(), Readable);
+    }
+
+    // A key imported from PEM is ephemeral, which SslStream cannot use on every platform; a PKCS#12 round trip
+    // gives the certificate a key the TLS stack accepts everywhere.
+    private static X509Certificate2 UsableByTls(X509Certificate2 certificate) =>
+        X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), password: null);
+
+    private static void WriteAtomically(string path, string content, UnixFileMode mode) =>
+        WriteAtomically(path, System.Text.Encoding.ASCII.GetBytes(content), mode);
+
+    // Written beside the target and renamed into place, so a process reading the PKI (or a run that is killed
+    // half-way) never sees half a key.
+    private static void WriteAtomically(string path, byte[] content, UnixFileMode mode)
+    {
+        var temporary = $"{path}.{Environment.ProcessId}.tmp";
+        // A leftover from a killed run would keep its old mode: the create mode applies to new files only.
+        File.Delete(temporary);
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
+        {
+            // Set at creation, so a private key is never readable by others, not even for an instant.
+            options.UnixCreateMode = mode;
+        }
+
+        using (var stream = new FileStream(temporary, options))
+        {
+            stream.Write(content);
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temporary, path, overwrite: true);
+    }
+}

@@ -1,0 +1,90 @@
+using System.Security.Cryptography;
+
+namespace FamiljecentralHub.LocalHub.Processes;
+
+/// <summary>File ownership, modes and generated secrets.</summary>
+internal static class UnixFiles
+{
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    /// <summary>Hex, so it needs no escaping in connection strings, URLs or config files.</summary>
+    public static string NewPassword() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>Reads a secret kept in a file, creating it with <paramref name="create"/> the first time.</summary>
+    public static string ReadOrCreateSecret(string path, Func<string> create)
+    {
+        if (File.Exists(path))
+        {
+            return File.ReadAllText(path).Trim();
+        }
+        var secret = create();
+        WriteSecret(path, secret);
+        return secret;
+    }
+
+    public static void WriteSecret(string path, string content)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            // Created owner-only, so the secret is never readable by others, not even for a moment.
+            options.UnixCreateMode = OwnerOnly;
+        }
+        using (var writer = new StreamWriter(new FileStream(path, options)))
+        {
+            writer.Write(content);
+        }
+        SetMode(path, OwnerOnly);
+    }
+
+    public static void SetMode(string path, UnixFileMode mode)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, mode);
+        }
+    }
+
+    /// <summary>Gives a directory tree to a service user (rabbitmq, postgres); the servers refuse to run as root.</summary>
+    public static Task ChownAsync(string path, string user, CancellationToken cancellationToken) =>
+        ProcessRunner.RunCheckedAsync("chown", ["-R", $"{user}:{user}", path], cancellationToken: cancellationToken);
+
+    /// <summary>
+    /// True when every ancestor lets other users through. The servers run as their own users and cannot use a
+    /// directory under /root, for example.
+    /// </summary>
+    public static bool IsTraversableByOthers(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return true;
+        }
+        for (var directory = new DirectoryInfo(Path.GetFullPath(path)); directory is not null; directory = directory.Parent)
+        {
+            if (directory.Exists && (directory.UnixFileMode & UnixFileMode.OtherExecute) == 0)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Where a state directory's RabbitMQ and PostgreSQL data go: inside it when the servers' users can reach it,
+    /// otherwise (a state directory under /root, say) a directory in /tmp named after it.
+    /// </summary>
+    public static string NodesDirectoryFor(string stateDir) =>
+        IsTraversableByOthers(stateDir)
+            ? stateDir
+            : Path.Combine(Path.GetTempPath(), "familjecentralhub-" + Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(stateDir)))[..12]);
+
+    /// <summary>Deletes a directory tree if it exists; missing files are not an error.</summary>
+    public static void DeleteDirectory(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            Directory.Delete(path, recursive: true);
+        }
+    }
+}

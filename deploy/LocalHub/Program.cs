@@ -1,0 +1,15 @@
+using System.CommandLine;
+using FamiljecentralHub.LocalHub.Cli;
+
+var root = new RootCommand("Starts and stops a local FamiljecentralHub: RabbitMQ, PostgreSQL, the demo PKI, the six services and the gateway.");
+root.Subcommands.Add(RunCommand.Create());
+root.Subcommands.Add(StopCommand.Create());
+root.Subcommands.Add(NodesCommand.Create());
+// The lead adds 'bench' here.
+
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration
+{
+    // Ctrl-C and SIGTERM cancel the action's token; stopping services and nodes in order takes up to about
+    // 30 s, and System.CommandLine would end the process after its default 2 s.
+    ProcessTerminationTimeout = TimeSpan.FromSeconds(120),
+});

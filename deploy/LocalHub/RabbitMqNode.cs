@@ -1,0 +1,361 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using FamiljecentralHub.LocalHub.Processes;
+
+namespace FamiljecentralHub.LocalHub;
+
+/// <summary>
+/// A RabbitMQ node from Debian's package: either a private one this object starts and stops (state in its own
+/// directory, its own ports and node name, so several run side by side), or an external one someone else runs,
+/// on which we only create and delete virtual hosts, users and permissions.
+/// </summary>
+public sealed class RabbitMqNode
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
+    private static readonly TimeSpan ServerTimeout = TimeSpan.FromSeconds(120);
+
+    private RabbitMqNode(
+        string nodeName, int amqpPort, int managementPort, int distributionPort,
+        string? directory, string adminUser, string adminPassword)
+    {
+        NodeName = nodeName;
+        AmqpPort = amqpPort;
+        ManagementPort = managementPort;
+        DistributionPort = distributionPort;
+        Directory = directory;
+        AdminUser = adminUser;
+        AdminPassword = adminPassword;
+    }
+
+    public string NodeName { get; }
+
+    public string Host => "127.0.0.1";
+
+    public int AmqpPort { get; }
+
+    public int ManagementPort { get; }
+
+    /// <summary>Erlang distribution port; 0 for an external node (we don't know or need it).</summary>
+    public int DistributionPort { get; }
+
+    /// <summary>The node's state directory; null for an external node.</summary>
+    public string? Directory { get; }
+
+    /// <summary>True when this object starts and stops the node; fault injection is allowed only then.</summary>
+    public bool IsOwned => Directory is not null;
+
+    /// <summary>An administrator for the management API (and AMQP), created at the node's first boot.</summary>
+    public string AdminUser { get; }
+
+    public string AdminPassword { get; }
+
+    public Uri ManagementUrl => new($"http://{Host}:{ManagementPort}/");
+
+    /// <summary>True when this object started epmd, so the final stop also stops it.</summary>
+    public bool StartedEpmd { get; internal set; }
+
+    /// <summary>The node's own log; null for an external node.</summary>
+    public string? LogPath => Directory is null ? null : Path.Combine(Directory, "log", $"{NodeName}.log");
+
+    private string PidFile => Path.Combine(RequireOwned(), "rabbitmq.pid");
+
+    /// <summary>The Erlang VM's process id while the node runs.</summary>
+    public int? BeamPid
+    {
+        get
+        {
+            if (!IsOwned)
+            {
+                return null;
+            }
+            try
+            {
+                var text = File.ReadAllText(PidFile).Trim();
+                return int.TryParse(text, CultureInfo.InvariantCulture, out var pid) && UnixProcess.IsAlive(pid) ? pid : null;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A private node with its state under <paramref name="directory"/>, which must be reachable by the rabbitmq
+    /// user (not under /root). The node name is derived from the AMQP port, so it is unique per running node
+    /// and stable across restarts (the data directory is keyed by node name).
+    /// </summary>
+    public static RabbitMqNode Private(string directory, int amqpPort, int managementPort, int distributionPort)
+    {
+        directory = Path.GetFullPath(directory);
+        System.IO.Directory.CreateDirectory(directory);
+        var password = UnixFiles.ReadOrCreateSecret(Path.Combine(directory, "admin-password"), UnixFiles.NewPassword);
+        return new RabbitMqNode($"hub-{amqpPort}@localhost", amqpPort, managementPort, distributionPort, directory, "hub-admin", password);
+    }
+
+    /// <summary>A node someone else runs; we only manage virtual hosts, users and permissions on it.</summary>
+    public static RabbitMqNode External(string nodeName, int amqpPort, int managementPort, string adminUser, string adminPassword) =>
+        new(nodeName, amqpPort, managementPort, 0, null, adminUser, adminPassword);
+
+    /// <summary>Starts the node (a no-op when it runs) and waits until it accepts connections.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        var directory = RequireOwned();
+        if (BeamPid is not null)
+        {
+            return;
+        }
+        await PrepareDirectoryAsync(directory, cancellationToken);
+        StartedEpmd |= await Epmd.EnsureRunningAsync(cancellationToken);
+
+        var startupLog = Path.Combine(directory, "log", "startup.log");
+        var exitCode = await ProcessRunner.RunDaemonStarterAsync(
+            "rabbitmq-server", ["-detached"], startupLog, Environment(), ServerTimeout, cancellationToken);
+        if (exitCode != 0)
+        {
+            throw Failure($"rabbitmq-server exited with {exitCode}", startupLog);
+        }
+        try
+        {
+            // 'wait' first: await_startup fails at once (rc 69) while the node is not yet reachable.
+            await CtlAsync(["wait", PidFile, "--timeout", "120"], cancellationToken);
+            await CtlAsync(["await_startup", "--timeout", "120"], cancellationToken);
+        }
+        catch (LocalHubException e)
+        {
+            throw Failure(e.Message, startupLog);
+        }
+    }
+
+    /// <summary>Stops the node gracefully and makes sure its VM is gone; also stops epmd if we started it.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        await StopNodeAsync(cancellationToken);
+        if (StartedEpmd)
+        {
+            await Epmd.StopIfIdleAsync(cancellationToken);
+            StartedEpmd = false;
+        }
+    }
+
+    /// <summary>
+    /// Kills the node and stops epmd if we started it: the quick way to end a node whose data is deleted next.
+    /// </summary>
+    internal async Task DiscardAsync(CancellationToken cancellationToken = default)
+    {
+        await KillAsync(cancellationToken);
+        if (StartedEpmd)
+        {
+            await Epmd.StopIfIdleAsync(cancellationToken);
+            StartedEpmd = false;
+        }
+    }
+
+    /// <summary>Graceful stop and start, keeping all data (durable queues and persistent messages survive).</summary>
+    public async Task RestartAsync(CancellationToken cancellationToken = default)
+    {
+        await StopNodeAsync(cancellationToken);
+        await StartAsync(cancellationToken);
+    }
+
+    /// <summary>Stops the RabbitMQ application but leaves the VM running: clients see a broker that refuses connections.</summary>
+    public Task StopAppAsync(CancellationToken cancellationToken = default)
+    {
+        RequireOwned();
+        return CtlAsync(["stop_app"], cancellationToken);
+    }
+
+    public async Task StartAppAsync(CancellationToken cancellationToken = default)
+    {
+        RequireOwned();
+        await CtlAsync(["start_app"], cancellationToken);
+        await CtlAsync(["await_startup", "--timeout", "120"], cancellationToken);
+    }
+
+    /// <summary>SIGKILL the VM: a crash with no chance to flush or close connections. Start it again with <see cref="StartAsync"/>.</summary>
+    public async Task KillAsync(CancellationToken cancellationToken = default)
+    {
+        RequireOwned();
+        if (BeamPid is not { } pid)
+        {
+            return;
+        }
+        var children = UnixProcess.Children(pid);
+        UnixProcess.Signal(pid, UnixProcess.SigKill);
+        foreach (var child in children)
+        {
+            UnixProcess.Signal(child, UnixProcess.SigKill);
+        }
+        await UnixProcess.WaitForExitAsync(pid, TimeSpan.FromSeconds(10), cancellationToken);
+        File.Delete(PidFile);
+    }
+
+    /// <summary>SIGSTOP the VM: connections stay open but nothing answers, like a hung or partitioned broker.</summary>
+    public Task FreezeAsync(CancellationToken cancellationToken = default) => SignalBeamAsync(UnixProcess.SigStop);
+
+    /// <summary>SIGCONT a frozen VM.</summary>
+    public Task ThawAsync(CancellationToken cancellationToken = default) => SignalBeamAsync(UnixProcess.SigCont);
+
+    public Task CreateVirtualHostAsync(string name, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Put, $"vhosts/{Uri.EscapeDataString(name)}", new { }, cancellationToken);
+
+    /// <summary>Deletes a virtual host with its queues and exchanges; a missing one is not an error.</summary>
+    public Task DeleteVirtualHostAsync(string name, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Delete, $"vhosts/{Uri.EscapeDataString(name)}", null, cancellationToken);
+
+    /// <summary>Creates the user or sets its password if it exists.</summary>
+    public Task CreateUserAsync(string user, string password, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Put, $"users/{Uri.EscapeDataString(user)}", new { password, tags = "" }, cancellationToken);
+
+    public Task DeleteUserAsync(string user, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Delete, $"users/{Uri.EscapeDataString(user)}", null, cancellationToken);
+
+    public Task SetPermissionsAsync(string virtualHost, string user, BrokerPermission permission, CancellationToken cancellationToken = default) =>
+        SendAsync(
+            HttpMethod.Put,
+            $"permissions/{Uri.EscapeDataString(virtualHost)}/{Uri.EscapeDataString(user)}",
+            new { configure = permission.Configure, write = permission.Write, read = permission.Read },
+            cancellationToken);
+
+    /// <summary>GET on the management API, e.g. <c>queues/%2F</c>; for tests that inspect queues.</summary>
+    public async Task<JsonElement> GetManagementAsync(string relativePath, CancellationToken cancellationToken = default)
+    {
+        using var request = Request(HttpMethod.Get, relativePath);
+        using var response = await Http.SendAsync(request, cancellationToken);
+        await EnsureSuccessAsync(response, relativePath, cancellationToken);
+        return await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
+    }
+
+    /// <summary>The variables that point rabbitmq-server and rabbitmqctl at this node's own files and ports.</summary>
+    internal IReadOnlyDictionary<string, string> Environment()
+    {
+        var directory = RequireOwned();
+        return new Dictionary<string, string>
+        {
+            ["RABBITMQ_NODENAME"] = NodeName,
+            ["RABBITMQ_NODE_IP_ADDRESS"] = Host,
+            ["RABBITMQ_NODE_PORT"] = AmqpPort.ToString(CultureInfo.InvariantCulture),
+            // Explicit, because the default (AMQP port + 20000) can collide with another node's ports here.
+            ["RABBITMQ_DIST_PORT"] = DistributionPort.ToString(CultureInfo.InvariantCulture),
+            ["RABBITMQ_MNESIA_BASE"] = Path.Combine(directory, "mnesia"),
+            ["RABBITMQ_LOG_BASE"] = Path.Combine(directory, "log"),
+            ["RABBITMQ_ENABLED_PLUGINS_FILE"] = Path.Combine(directory, "enabled_plugins"),
+            ["RABBITMQ_CONFIG_FILE"] = Path.Combine(directory, "rabbitmq"),
+            // Our own (empty or absent) files instead of /etc/rabbitmq's, so a system-wide setting cannot leak in.
+            ["RABBITMQ_ADVANCED_CONFIG_FILE"] = Path.Combine(directory, "advanced.config"),
+            ["RABBITMQ_CONF_ENV_FILE"] = Path.Combine(directory, "rabbitmq-env.conf"),
+            ["RABBITMQ_PID_FILE"] = PidFile,
+            ["ERL_EPMD_ADDRESS"] = "127.0.0.1",
+        };
+    }
+
+    private async Task StopNodeAsync(CancellationToken cancellationToken)
+    {
+        RequireOwned();
+        if (BeamPid is not { } pid)
+        {
+            return;
+        }
+        // A frozen VM cannot answer rabbitmqctl.
+        UnixProcess.Signal(pid, UnixProcess.SigCont);
+        // Graceful stop takes 6-8 s: the management plugin waits out a 5 s timeout while shutting down.
+        var result = await ProcessRunner.RunAsync(
+            "rabbitmqctl", ["-n", NodeName, "stop", PidFile], Environment(), ServerTimeout, cancellationToken);
+        if (!await UnixProcess.WaitForExitAsync(pid, TimeSpan.FromSeconds(result.ExitCode == 0 ? 30 : 1), cancellationToken))
+        {
+            var children = UnixProcess.Children(pid);
+            UnixProcess.Signal(pid, UnixProcess.SigKill);
+            foreach (var child in children)
+            {
+                UnixProcess.Signal(child, UnixProcess.SigKill);
+            }
+            if (!await UnixProcess.WaitForExitAsync(pid, TimeSpan.FromSeconds(10), cancellationToken))
+            {
+                throw new LocalHubException($"RabbitMQ node {NodeName} (pid {pid}) did not stop.");
+            }
+        }
+        File.Delete(PidFile);
+    }
+
+    private async Task PrepareDirectoryAsync(string directory, CancellationToken cancellationToken)
+    {
+        System.IO.Directory.CreateDirectory(Path.Combine(directory, "mnesia"));
+        System.IO.Directory.CreateDirectory(Path.Combine(directory, "log"));
+        var config = new StringBuilder()
+            .AppendLine(CultureInfo.InvariantCulture, $"listeners.tcp.default = {Host}:{AmqpPort}")
+            .AppendLine(CultureInfo.InvariantCulture, $"management.tcp.ip = {Host}")
+            .AppendLine(CultureInfo.InvariantCulture, $"management.tcp.port = {ManagementPort}")
+            // The default user exists only at the first boot of an empty node; 'guest' is never created.
+            .AppendLine(CultureInfo.InvariantCulture, $"default_user = {AdminUser}")
+            .AppendLine(CultureInfo.InvariantCulture, $"default_pass = {AdminPassword}")
+            .AppendLine("default_user_tags.administrator = true")
+            .ToString();
+        await File.WriteAllTextAsync(Path.Combine(directory, "rabbitmq.conf"), config, cancellationToken);
+        // What 'rabbitmq-plugins --offline enable rabbitmq_management' writes, without starting an Erlang VM
+        // for it (about 1.5 s); the plugin's dependencies are resolved at boot.
+        await File.WriteAllTextAsync(Path.Combine(directory, "enabled_plugins"), "[rabbitmq_management].\n", cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(directory, "rabbitmq-env.conf"), "", cancellationToken);
+        File.Delete(PidFile);
+        await UnixFiles.ChownAsync(directory, "rabbitmq", cancellationToken);
+        UnixFiles.SetMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+
+    private async Task CtlAsync(string[] arguments, CancellationToken cancellationToken) =>
+        await ProcessRunner.RunCheckedAsync("rabbitmqctl", ["-n", NodeName, .. arguments], Environment(), ServerTimeout, cancellationToken);
+
+    private Task SignalBeamAsync(int signal)
+    {
+        RequireOwned();
+        if (BeamPid is not { } pid || !UnixProcess.Signal(pid, signal))
+        {
+            throw new LocalHubException($"RabbitMQ node {NodeName} is not running.");
+        }
+        return Task.CompletedTask;
+    }
+
+    private async Task SendAsync(HttpMethod method, string relativePath, object? body, CancellationToken cancellationToken)
+    {
+        using var request = Request(method, relativePath);
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body);
+        }
+        using var response = await Http.SendAsync(request, cancellationToken);
+        if (method == HttpMethod.Delete && response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return;
+        }
+        await EnsureSuccessAsync(response, relativePath, cancellationToken);
+    }
+
+    private HttpRequestMessage Request(HttpMethod method, string relativePath)
+    {
+        var request = new HttpRequestMessage(method, new Uri(ManagementUrl, "api/" + relativePath));
+        // No keep-alive: on stop the management listener waits up to 6 s for idle connections to go away.
+        request.Headers.ConnectionClose = true;
+        request.Headers.Authorization = new AuthenticationHeaderValue(
+            "Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{AdminUser}:{AdminPassword}")));
+        return request;
+    }
+
+    private static async Task EnsureSuccessAsync(HttpResponseMessage response, string relativePath, CancellationToken cancellationToken)
+    {
+        if (!response.IsSuccessStatusCode)
+        {
+            var text = await response.Content.ReadAsStringAsync(cancellationToken);
+            throw new LocalHubException($"RabbitMQ management API {relativePath}: {(int)response.StatusCode} {text}");
+        }
+    }
+
+    private LocalHubException Failure(string what, string startupLog) =>
+        new($"RabbitMQ node {NodeName} did not start: {what}{System.Environment.NewLine}"
+            + $"--- {startupLog}{System.Environment.NewLine}{ProcessRunner.Tail(startupLog, 20)}{System.Environment.NewLine}"
+            + $"--- {LogPath}{System.Environment.NewLine}{ProcessRunner.Tail(LogPath!, 30)}");
+
+    private string RequireOwned() =>
+        Directory ?? throw new InvalidOperationException(
+            $"RabbitMQ node {NodeName} is external and shared; only a private node may be started, stopped or faulted (HubNodes.Private).");
+}

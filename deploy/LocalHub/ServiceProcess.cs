@@ -1,0 +1,222 @@
+using System.Diagnostics;
+using System.Globalization;
+using FamiljecentralHub.LocalHub.Processes;
+
+namespace FamiljecentralHub.LocalHub;
+
+/// <summary>
+/// One built service (or the gateway) run as <c>dotnet &lt;dll&gt;</c>, its output appended to a log file, ready
+/// when <c>GET {HealthUrl}/health/ready</c> answers 200.
+/// </summary>
+public sealed class ServiceProcess(
+    string name,
+    string dllPath,
+    Uri healthUrl,
+    IReadOnlyDictionary<string, string> environment,
+    string logPath) : IAsyncDisposable
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
+    private readonly Lock gate = new();
+    private Process? process;
+
+    public string Name { get; } = name;
+
+    public string DllPath { get; } = dllPath;
+
+    /// <summary>Where the service's health endpoints are (<c>/health/ready</c>).</summary>
+    public Uri HealthUrl { get; } = healthUrl;
+
+    /// <summary>Exactly the variables the service gets on top of a cleaned copy of ours.</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; } = environment;
+
+    public string LogPath { get; } = logPath;
+
+    public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    public int? Pid
+    {
+        get
+        {
+            lock (gate)
+            {
+                return process is { HasExited: false } ? process.Id : null;
+            }
+        }
+    }
+
+    public bool IsRunning => Pid is not null;
+
+    /// <summary>Raised with the new process id after every start, so the hub's state file stays current.</summary>
+    internal event Action<ServiceProcess>? Started;
+
+    /// <summary>Starts the process (a no-op when it runs) and waits until it reports ready.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (IsRunning)
+        {
+            return;
+        }
+        if (!File.Exists(DllPath))
+        {
+            throw new LocalHubException($"{Name}: {DllPath} does not exist. Build the solution first (dotnet build FamiljecentralHub.sln).");
+        }
+        Directory.CreateDirectory(Path.GetDirectoryName(LogPath)!);
+        await File.AppendAllTextAsync(
+            LogPath, $"--- {DateTimeOffset.UtcNow:O} LocalHub starts {Name}{System.Environment.NewLine}", cancellationToken);
+
+        var started = System.Diagnostics.Process.Start(CreateStartInfo())
+            ?? throw new LocalHubException($"{Name}: could not start dotnet.");
+        started.StandardInput.Close();
+        lock (gate)
+        {
+            process = started;
+        }
+        Started?.Invoke(this);
+
+        try
+        {
+            await WaitUntilReadyAsync(cancellationToken);
+        }
+        catch
+        {
+            await KillAsync(CancellationToken.None);
+            throw;
+        }
+    }
+
+    /// <summary>Polls the readiness endpoint; fails with the log's tail when the process exits or time runs out.</summary>
+    public async Task WaitUntilReadyAsync(CancellationToken cancellationToken = default)
+    {
+        var readyUrl = new Uri(HealthUrl, "/health/ready");
+        var stopwatch = Stopwatch.StartNew();
+        string lastProblem = "no answer yet";
+        while (stopwatch.Elapsed < ReadyTimeout)
+        {
+            var current = process ?? throw new InvalidOperationException($"{Name} was never started.");
+            if (current.HasExited)
+            {
+                throw new LocalHubException(
+                    $"{Name} exited with code {current.ExitCode} before it was ready.{System.Environment.NewLine}{LogTail()}");
+            }
+            try
+            {
+                using var response = await Http.GetAsync(readyUrl, cancellationToken);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+                lastProblem = $"{(int)response.StatusCode} {response.ReasonPhrase}";
+            }
+            catch (HttpRequestException e)
+            {
+                lastProblem = e.Message;
+            }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                lastProblem = "request timed out";
+            }
+            await Task.Delay(200, cancellationToken);
+        }
+        throw new LocalHubException(
+            $"{Name} was not ready at {readyUrl} within {ReadyTimeout.TotalSeconds:0} s ({lastProblem}).{System.Environment.NewLine}{LogTail()}");
+    }
+
+    /// <summary>SIGKILL: a crash with no graceful shutdown, for fault tests.</summary>
+    public async Task KillAsync(CancellationToken cancellationToken = default)
+    {
+        if (process is not { } current || current.HasExited)
+        {
+            return;
+        }
+        current.Kill(entireProcessTree: true);
+        await current.WaitForExitAsync(cancellationToken);
+    }
+
+    /// <summary>SIGTERM (the host shuts down gracefully), then SIGKILL if it is still there after 10 s.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (process is not { } current || current.HasExited)
+        {
+            return;
+        }
+        UnixProcess.Signal(current.Id, UnixProcess.SigTerm);
+        using var grace = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        grace.CancelAfter(StopGrace);
+        try
+        {
+            await current.WaitForExitAsync(grace.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            await KillAsync(cancellationToken);
+        }
+    }
+
+    public async Task RestartAsync(CancellationToken cancellationToken = default)
+    {
+        await StopAsync(cancellationToken);
+        await StartAsync(cancellationToken);
+    }
+
+    /// <summary>The last lines of the service's log, for error messages and failing tests.</summary>
+    public string LogTail(int lines = 40) => $"--- {LogPath}{System.Environment.NewLine}{ProcessRunner.Tail(LogPath, lines)}";
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        process?.Dispose();
+    }
+
+    private ProcessStartInfo CreateStartInfo()
+    {
+        // setsid: a Ctrl-C in the hub's terminal reaches only the hub, which stops services in order. The shell
+        // execs dotnet with output appended straight to the log file, so the log keeps working even if the
+        // orchestrator dies, and the process id we hold is dotnet's own. bash, not sh: Debian's sh (dash)
+        // silently drops variables whose names are not shell identifiers, such as Services__maternity-care.
+        var info = new ProcessStartInfo("setsid")
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            WorkingDirectory = Path.GetDirectoryName(DllPath)!,
+        };
+        foreach (var argument in (string[])["bash", "-c", "log=\"$1\"; shift; exec \"$@\" >>\"$log\" 2>&1", "bash", LogPath, DotnetHost.Path, DllPath])
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        // Configuration that a developer's shell or the test host happens to carry must not silently
+        // reconfigure a service: drop every ASP.NET Core and hierarchical (Section__Key) variable we inherit.
+        foreach (var inherited in info.Environment.Keys.ToList())
+        {
+            if (inherited.StartsWith("ASPNETCORE_", StringComparison.Ordinal)
+                || inherited.StartsWith("HUB_", StringComparison.Ordinal)
+                || inherited == "DOTNET_ENVIRONMENT"
+                || inherited.Contains("__", StringComparison.Ordinal))
+            {
+                info.Environment.Remove(inherited);
+            }
+        }
+        foreach (var (key, value) in Environment)
+        {
+            info.Environment[key] = value;
+        }
+        return info;
+    }
+
+    public override string ToString() =>
+        string.Create(CultureInfo.InvariantCulture, $"{Name} (pid {Pid?.ToString(CultureInfo.InvariantCulture) ?? "-"})");
+}
+
+/// <summary>The dotnet host that runs the services.</summary>
+internal static class DotnetHost
+{
+    /// <summary>
+    /// The SDK sets DOTNET_HOST_PATH for test hosts and MSBuild; when we run as 'dotnet LocalHub.dll' our own
+    /// process is the host; otherwise 'dotnet' from PATH.
+    /// </summary>
+    public static string Path { get; } =
+        System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } hostPath && File.Exists(hostPath) ? hostPath
+        : System.IO.Path.GetFileNameWithoutExtension(System.Environment.ProcessPath) == "dotnet" ? System.Environment.ProcessPath!
+        : "dotnet";
+}

@@ -1,0 +1,91 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using FamiljecentralHub.Gateway.Configuration;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.Options;
+
+namespace FamiljecentralHub.Gateway.ClientCertificates;
+
+internal static class ClientCertificateExtensions
+{
+    /// <summary>
+    /// The mutual-TLS listener on <c>Gateway:Url</c> and the plain-HTTP health listener on <c>Gateway:HealthUrl</c>.
+    /// </summary>
+    public static WebApplicationBuilder AddClientCertificates(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton(services =>
+            new ClientCertificateValidator(services.GetRequiredService<IOptions<GatewayOptions>>().Value.ClientCaPath!));
+        builder.Services.AddSingleton(services =>
+            ClientRegistry.Load(services.GetRequiredService<IOptions<GatewayOptions>>().Value.ClientsPath!));
+
+        builder.WebHost.ConfigureKestrel((_, kestrel) =>
+        {
+            // Reading .Value runs the options validators, so a bad configuration stops the gateway here, clearly.
+            var options = kestrel.ApplicationServices.GetRequiredService<IOptions<GatewayOptions>>().Value;
+            var validator = kestrel.ApplicationServices.GetRequiredService<ClientCertificateValidator>();
+            var (serverCertificate, serverChain) = LoadServerCertificate(options.ServerCertificatePath!, options.ServerKeyPath!);
+
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.Limits.MaxRequestBodyBytes;
+
+            Listen(kestrel, new Uri(options.Url!), listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(https =>
+                {
+                    https.ServerCertificate = serverCertificate;
+                    https.ServerCertificateChain = serverChain;
+                    https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+                    // Revocation is not checked (the demo CA has no CRL; see ClientCertificateValidator), and the
+                    // default check would otherwise try to reach the network during every handshake.
+                    https.CheckCertificateRevocation = false;
+                    https.ClientCertificateValidation = (certificate, _, _) => validator.IsTrusted(certificate);
+                });
+            });
+
+            Listen(kestrel, new Uri(options.HealthUrl!), listen => listen.Protocols = HttpProtocols.Http1);
+        });
+
+        return builder;
+    }
+
+    public static IApplicationBuilder UseClientIdentification(this IApplicationBuilder app) =>
+        app.UseMiddleware<ClientIdentificationMiddleware>();
+
+    private static void Listen(KestrelServerOptions kestrel, Uri url, Action<ListenOptions> configure)
+    {
+        if (IPAddress.TryParse(url.Host, out var address))
+        {
+            kestrel.Listen(address, url.Port, configure);
+        }
+        else if (string.Equals(url.Host, "localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            kestrel.ListenLocalhost(url.Port, configure);
+        }
+        else
+        {
+            kestrel.ListenAnyIP(url.Port, configure);
+        }
+    }
+
+    private static (X509Certificate2 Certificate, X509Certificate2Collection Chain) LoadServerCertificate(string certificatePath, string keyPath)
+    {
+        using var pemCertificate = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
+
+        // A certificate whose key was imported from PEM holds an ephemeral key, which SslStream cannot use on
+        // every platform; a PKCS#12 round trip gives it a key the TLS stack accepts everywhere.
+        var certificate = X509CertificateLoader.LoadPkcs12(pemCertificate.Export(X509ContentType.Pkcs12), password: null);
+
+        var all = new X509Certificate2Collection();
+        all.ImportFromPemFile(certificatePath);
+        var chain = new X509Certificate2Collection();
+        foreach (var extra in all.Skip(1))
+        {
+            chain.Add(extra);
+        }
+
+        all[0].Dispose();
+        return (certificate, chain);
+    }
+}

@@ -1,0 +1,31 @@
+using FamiljecentralHub.Gateway.Problems;
+
+namespace FamiljecentralHub.Gateway.ClientCertificates;
+
+/// <summary>
+/// Turns the (already chain-validated) TLS client certificate into a registered client, or answers 403.
+/// Microsoft.AspNetCore.Authentication.Certificate is not available here, and a full authentication scheme would
+/// add nothing: the certificate is the only credential the gateway accepts.
+/// </summary>
+internal sealed partial class ClientIdentificationMiddleware(
+    RequestDelegate next,
+    ClientRegistry registry,
+    ILogger<ClientIdentificationMiddleware> logger)
+{
+    public Task InvokeAsync(HttpContext context)
+    {
+        var certificate = context.Connection.ClientCertificate;
+        if (certificate is null || !registry.TryFind(certificate, out var client))
+        {
+            // The certificate's names are not logged: a personal certificate presented by mistake carries a name.
+            LogUnregisteredCertificate(logger, certificate is not null);
+            return GatewayProblems.Forbidden(context);
+        }
+
+        context.Features.Set(new GatewayClientFeature(client));
+        return next(context);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request refused: client certificate not registered (certificate present: {CertificatePresent}).")]
+    private static partial void LogUnregisteredCertificate(ILogger logger, bool certificatePresent);
+}

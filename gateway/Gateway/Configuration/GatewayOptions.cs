@@ -1,0 +1,39 @@
+namespace FamiljecentralHub.Gateway.Configuration;
+
+/// <summary>Bound from the <c>Gateway</c> configuration section.</summary>
+internal sealed class GatewayOptions
+{
+    public const string SectionName = "Gateway";
+
+    /// <summary>The mutual-TLS endpoint clients call, e.g. https://127.0.0.1:8443.</summary>
+    public string? Url { get; set; }
+
+    /// <summary>
+    /// A plain-HTTP loopback endpoint serving only health checks: the TLS endpoint demands a client certificate,
+    /// which an orchestrator probing for liveness does not have.
+    /// </summary>
+    public string? HealthUrl { get; set; }
+
+    public string? ServerCertificatePath { get; set; }
+
+    public string? ServerKeyPath { get; set; }
+
+    /// <summary>PEM with the CA certificate(s) client certificates must chain to; nothing else is trusted.</summary>
+    public string? ClientCaPath { get; set; }
+
+    /// <summary>JSON file of registered client systems (see deploy/demo/clients.json).</summary>
+    public string? ClientsPath { get; set; }
+
+    public GatewayLimitsOptions Limits { get; set; } = new();
+}
+
+internal sealed class GatewayLimitsOptions
+{
+    /// <summary>Sustained requests per second per client; generous, it guards against runaway clients only.</summary>
+    public int PermitsPerSecond { get; set; } = 2000;
+
+    /// <summary>How many requests a client may send at once before the sustained rate applies.</summary>
+    public int Burst { get; set; } = 2000;
+
+    public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
+}

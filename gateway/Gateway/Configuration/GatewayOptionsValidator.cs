@@ -1,0 +1,83 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+
+namespace FamiljecentralHub.Gateway.Configuration;
+
+internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
+{
+    public ValidateOptionsResult Validate(string? name, GatewayOptions options)
+    {
+        var failures = new List<string>();
+
+        var url = RequireUrl(failures, "Gateway:Url", options.Url, Uri.UriSchemeHttps, "https://127.0.0.1:8443");
+        var healthUrl = RequireUrl(failures, "Gateway:HealthUrl", options.HealthUrl, Uri.UriSchemeHttp, "http://127.0.0.1:8081");
+        if (healthUrl is not null && !IsLoopback(healthUrl))
+        {
+            // The health listener has no client authentication at all, so it must never face the network.
+            failures.Add("Gateway:HealthUrl must be a loopback address.");
+        }
+
+        if (url is not null && healthUrl is not null && url.Port == healthUrl.Port)
+        {
+            failures.Add("Gateway:Url and Gateway:HealthUrl must use different ports.");
+        }
+
+        RequireFile(failures, "Gateway:ServerCertificatePath", options.ServerCertificatePath);
+        RequireFile(failures, "Gateway:ServerKeyPath", options.ServerKeyPath);
+        RequireFile(failures, "Gateway:ClientCaPath", options.ClientCaPath);
+        RequireFile(failures, "Gateway:ClientsPath", options.ClientsPath);
+
+        if (options.Limits.PermitsPerSecond <= 0)
+        {
+            failures.Add("Gateway:Limits:PermitsPerSecond must be positive.");
+        }
+
+        if (options.Limits.Burst <= 0)
+        {
+            failures.Add("Gateway:Limits:Burst must be positive.");
+        }
+
+        if (options.Limits.MaxRequestBodyBytes <= 0)
+        {
+            failures.Add("Gateway:Limits:MaxRequestBodyBytes must be positive.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    public static bool IsLoopback(Uri uri) =>
+        uri.IsLoopback || (IPAddress.TryParse(uri.Host, out var address) && IPAddress.IsLoopback(address));
+
+    private static Uri? RequireUrl(List<string> failures, string key, string? value, string scheme, string example)
+    {
+        if (Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme == scheme && uri.AbsolutePath == "/")
+        {
+            return uri;
+        }
+
+        failures.Add($"{key} must be an absolute {scheme} URL without a path, e.g. {example}.");
+        return null;
+    }
+
+    private static void RequireFile(List<string> failures, string key, string? path)
+    {
+        if (string.IsNullOrWhiteSpace(path) || !File.Exists(path))
+        {
+            failures.Add($"{key} must name an existing file.");
+        }
+    }
+}
+
+internal sealed class ServiceAddressOptionsValidator : IValidateOptions<ServiceAddressOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ServiceAddressOptions options)
+    {
+        var failures = ServiceAddressOptions.ServiceNames
+            .Where(service => !options.Addresses.TryGetValue(service, out var address)
+                || !Uri.TryCreate(address, UriKind.Absolute, out var uri)
+                || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            .Select(service => $"Services:{service} must be an absolute http(s) URL.")
+            .ToList();
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,64 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using FamiljecentralHub.Gateway.ClientCertificates;
+using FamiljecentralHub.Gateway.Configuration;
+using FamiljecentralHub.Gateway.Problems;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
+
+namespace FamiljecentralHub.Gateway.Limits;
+
+internal static class LimitsExtensions
+{
+    // PartitionedRateLimiter replenishes its buckets on a 100 ms timer, and a token bucket adds at most one
+    // period's tokens per tick: a shorter period would silently lower the rate.
+    private static readonly TimeSpan ShortestPeriod = TimeSpan.FromMilliseconds(100);
+
+    public static WebApplicationBuilder AddRequestLimits(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddRateLimiter(_ => { });
+        builder.Services.AddOptions<RateLimiterOptions>()
+            .Configure<IOptions<GatewayOptions>>((rateLimiter, gateway) =>
+            {
+                var limits = gateway.Value.Limits;
+                rateLimiter.GlobalLimiter = PerClientTokenBucket(limits.PermitsPerSecond, limits.Burst);
+                rateLimiter.OnRejected = static (rejected, _) =>
+                {
+                    var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
+                    rejected.HttpContext.Response.Headers.RetryAfter =
+                        Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                    return new ValueTask(GatewayProblems.TooManyRequests(rejected.HttpContext));
+                };
+            });
+        return builder;
+    }
+
+    /// <summary>Per-client rate limit, then the body size limit; both after the client is identified.</summary>
+    public static IApplicationBuilder UseRequestLimits(this IApplicationBuilder app)
+    {
+        app.UseRateLimiter();
+        var maxBodyBytes = app.ApplicationServices.GetRequiredService<IOptions<GatewayOptions>>().Value.Limits.MaxRequestBodyBytes;
+
+        // Kestrel enforces the same limit while the body streams, which catches chunked bodies; a declared length
+        // over the limit is refused here before a single byte is forwarded.
+        return app.Use((context, next) =>
+            context.Request.ContentLength > maxBodyBytes ? GatewayProblems.PayloadTooLarge(context) : next(context));
+    }
+
+    private static PartitionedRateLimiter<HttpContext> PerClientTokenBucket(int permitsPerSecond, int burst)
+    {
+        var tokensPerPeriod = Math.Max(1, (int)Math.Ceiling(permitsPerSecond * ShortestPeriod.TotalSeconds));
+        var period = TimeSpan.FromSeconds((double)tokensPerPeriod / permitsPerSecond);
+        var bucket = new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = burst,
+            TokensPerPeriod = tokensPerPeriod,
+            ReplenishmentPeriod = period,
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        };
+
+        return PartitionedRateLimiter.Create<HttpContext, string>(context =>
+            RateLimitPartition.GetTokenBucketLimiter(context.GetGatewayClient()?.Id ?? string.Empty, _ => bucket));
+    }
+}

@@ -1,0 +1,99 @@
+using System.Net;
+using FamiljecentralHub.Gateway.ClientCertificates;
+using FamiljecentralHub.Gateway.Configuration;
+using FamiljecentralHub.Gateway.Problems;
+using FamiljecentralHub.ServiceDefaults.Security;
+using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Transforms;
+
+namespace FamiljecentralHub.Gateway.Proxy;
+
+internal static class ProxyExtensions
+{
+    /// <summary>One route per service, <c>/{name}/{**rest}</c>, forwarded to cluster <c>name</c> without the prefix.</summary>
+    public static WebApplicationBuilder AddHubProxy(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton(services => new CallerTokenIssuer(
+            services.GetRequiredService<IOptions<CallerTokenOptions>>().Value.PrivateKeyPath!,
+            services.GetService<TimeProvider>()));
+
+        builder.Services.AddSingleton<IProxyConfigProvider>(services =>
+        {
+            var addresses = services.GetRequiredService<IOptions<ServiceAddressOptions>>().Value;
+            return new InMemoryConfigProvider(BuildRoutes(), BuildClusters(addresses));
+        });
+
+        builder.Services.AddReverseProxy().AddTransforms(context =>
+        {
+            // No X-Forwarded-* of our own either: services learn who calls from the caller token, nothing else.
+            context.UseDefaultForwarders = false;
+            context.RequestTransforms.Add(new CallerHeaderTransform(
+                context.Services.GetRequiredService<CallerTokenIssuer>(), context.Route.RouteId));
+            // Which server software runs behind the gateway is nobody's business outside it.
+            context.AddResponseHeaderRemove("Server", ResponseCondition.Always);
+        });
+
+        return builder;
+    }
+
+    public static WebApplication MapHubProxy(this WebApplication app)
+    {
+        app.MapReverseProxy(proxy =>
+        {
+            proxy.Use(WriteForwardingErrorsAsProblems);
+            proxy.Use(RequireRouteAllowedForClient);
+            proxy.UseLoadBalancing();
+            proxy.UsePassiveHealthChecks();
+        });
+        app.MapFallback("{**path}", GatewayProblems.NotFound);
+        return app;
+    }
+
+    private static Task RequireRouteAllowedForClient(HttpContext context, RequestDelegate next)
+    {
+        var route = context.GetReverseProxyFeature().Route.Config.RouteId;
+        return context.GetGatewayClient()?.MayUse(route) == true ? next(context) : GatewayProblems.Forbidden(context);
+    }
+
+    // YARP answers its own failures (service down, timeout, body too large while streaming) with a bare status
+    // code; the contract is a ProblemDetails for every error, with nothing about the service behind it.
+    private static async Task WriteForwardingErrorsAsProblems(HttpContext context, RequestDelegate next)
+    {
+        await next(context);
+        if (context.GetForwarderErrorFeature() is not null && !context.Response.HasStarted)
+        {
+            await GatewayProblems.ForStatus(context, context.Response.StatusCode);
+        }
+    }
+
+    private static List<RouteConfig> BuildRoutes() =>
+    [
+        .. ServiceAddressOptions.ServiceNames.Select(name => new RouteConfig
+        {
+            RouteId = name,
+            ClusterId = name,
+            Match = new RouteMatch { Path = $"/{name}/{{**rest}}" },
+        }.WithTransformPathRemovePrefix($"/{name}")),
+    ];
+
+    private static List<ClusterConfig> BuildClusters(ServiceAddressOptions addresses) =>
+    [
+        .. ServiceAddressOptions.ServiceNames.Select(name => new ClusterConfig
+        {
+            ClusterId = name,
+            Destinations = new Dictionary<string, DestinationConfig>(StringComparer.Ordinal)
+            {
+                [name] = new() { Address = addresses.AddressOf(name).ToString() },
+            },
+            // Services listen on plain HTTP on loopback, where HTTP/2 would need prior knowledge; asking for 1.1
+            // outright saves YARP a negotiation it would lose anyway.
+            HttpRequest = new ForwarderRequestConfig
+            {
+                Version = HttpVersion.Version11,
+                VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+            },
+        }),
+    ];
+}

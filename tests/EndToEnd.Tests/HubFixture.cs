@@ -1,0 +1,57 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using FamiljecentralHub.LocalHub;
+using FamiljecentralHub.LocalHub.Clients;
+using FamiljecentralHub.LocalHub.Pki;
+
+[assembly: AssemblyFixture(typeof(FamiljecentralHub.EndToEnd.Tests.HubFixture))]
+
+namespace FamiljecentralHub.EndToEnd.Tests;
+
+/// <summary>
+/// One whole hub for the test assembly: real RabbitMQ and PostgreSQL, every service as its own process, the real
+/// gateway with the demo PKI. Tests use distinct subjects, so they do not see each other's messages.
+/// </summary>
+public sealed class HubFixture : IAsyncLifetime
+{
+    private static int nextSubject = Random.Shared.Next(0, 100_000);
+
+    public Hub Hub { get; private set; } = null!;
+
+    public DemoPki Pki { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        Hub = await Hub.StartAsync(new HubOptions { UseFreePorts = true });
+        Pki = DemoPki.Ensure(Hub.PkiDir, Hub.ClientIds);
+    }
+
+    public async ValueTask DisposeAsync() => await Hub.DisposeAsync();
+
+    public HttpClient Client(string clientId) => HubHttp.CreateClient(Pki, clientId, Hub.GatewayUrl);
+
+    public static string NewSubject() => DemoIdentityNumbers.Child(Interlocked.Increment(ref nextSubject));
+
+    /// <summary>Polls the sender's status view until the message reaches <paramref name="status"/> (or a final one).</summary>
+    public static async Task<JsonElement> WaitForStatusAsync(HttpClient sender, string statusUrl, string status, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        JsonElement last = default;
+        while (DateTime.UtcNow < deadline)
+        {
+            var response = await sender.GetAsync(statusUrl);
+            if (response.IsSuccessStatusCode)
+            {
+                last = await response.Content.ReadFromJsonAsync<JsonElement>();
+                if (last.GetProperty("status").GetString() == status)
+                {
+                    return last;
+                }
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"{statusUrl} did not reach {status}; last seen: {(last.ValueKind == JsonValueKind.Undefined ? "nothing" : last.ToString())}");
+    }
+}

@@ -1,0 +1,365 @@
+using System.Buffers.Text;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using FamiljecentralHub.Gateway.Tests.Fixtures;
+using FamiljecentralHub.ServiceDefaults.Security;
+
+namespace FamiljecentralHub.Gateway.Tests;
+
+/// <summary>Through the real gateway process, over real TLS, with real client certificates.</summary>
+public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<GatewayFixture>
+{
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    [Theory]
+    [InlineData("1.1")]
+    [InlineData("2.0")]
+    public async Task Forward_RegisteredClientOnAllowedRoute_ServiceReceivesValidCallerToken(string httpVersion)
+    {
+        using var client = fixture.CreateClient("bvc-ehr");
+        var (request, testId) = Request(HttpMethod.Get, "/child-health/api/visits?unit=rosengard-bvc");
+        request.Version = Version.Parse(httpVersion);
+        request.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
+
+        using var response = await client.SendAsync(request, Cancellation);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, fixture.GatewayOutput);
+        response.Version.ShouldBe(request.Version);
+        response.Headers.Server.ShouldBeEmpty();
+        var received = fixture.Backend.Find(testId).ShouldNotBeNull();
+        received.PathAndQuery.ShouldBe("/api/visits?unit=rosengard-bvc");
+        var token = received.Header(CallerTokenDefaults.HeaderName).ShouldHaveSingleItem();
+        var validation = await fixture.CallerTokenValidator("child-health").ValidateAsync(token);
+        var caller = validation.Principal.ShouldNotBeNull(validation.FailureReason);
+        caller.ClientId().ShouldBe("bvc-ehr");
+        caller.Units().ShouldBe(["rosengard-bvc"]);
+    }
+
+    [Fact]
+    public async Task Forward_ClientSendsInternalAndForwardingHeaders_ServiceReceivesNoneOfThem()
+    {
+        using var client = fixture.CreateClient("socialtjanst-system");
+        var (request, testId) = Request(HttpMethod.Post, "/social-services/api/reports");
+        request.Headers.TryAddWithoutValidation(CallerTokenDefaults.HeaderName, "forged.caller.token");
+        request.Headers.TryAddWithoutValidation("X-Hub-Unit", "someone-elses-unit");
+        request.Headers.TryAddWithoutValidation("x-hub-lowercase", "still internal");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "client-supplied");
+        request.Headers.TryAddWithoutValidation("X-Forwarded-For", "203.0.113.7");
+        request.Headers.TryAddWithoutValidation("X-Forwarded-Host", "evil.example");
+        request.Headers.TryAddWithoutValidation("X-Forwarded-Proto", "http");
+        request.Headers.TryAddWithoutValidation("Forwarded", "for=203.0.113.7;host=evil.example");
+        request.Headers.TryAddWithoutValidation("X-Custom-Header", "kept");
+        request.Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json");
+
+        using var response = await client.SendAsync(request, Cancellation);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, fixture.GatewayOutput);
+        var received = fixture.Backend.Find(testId).ShouldNotBeNull();
+        received.Headers.Keys
+            .Where(name => name.StartsWith("X-Hub-", StringComparison.OrdinalIgnoreCase))
+            .ShouldBe([CallerTokenDefaults.HeaderName], ignoreOrder: true);
+        received.Header(CallerTokenDefaults.HeaderName).ShouldHaveSingleItem().ShouldNotBe("forged.caller.token");
+        received.Headers.Keys.ShouldNotContain(name => name.StartsWith("X-Forwarded-", StringComparison.OrdinalIgnoreCase));
+        received.Headers.ContainsKey("Forwarded").ShouldBeFalse();
+        received.Headers.ContainsKey("Authorization").ShouldBeFalse();
+        received.Header("X-Custom-Header").ShouldBe(["kept"]);
+
+        var validation = await fixture.CallerTokenValidator("social-services").ValidateAsync(received.Header(CallerTokenDefaults.HeaderName)[0]);
+        validation.IsValid.ShouldBeTrue(validation.FailureReason);
+        validation.Principal!.Units().ShouldBe(["rosengard-socialtjanst", "malmo-mottagning"]);
+    }
+
+    [Fact]
+    public async Task Forward_ClientWithoutUnits_TokenCarriesEmptyUnitsArrayForThatRoute()
+    {
+        using var client = fixture.CreateClient("ops-console");
+        var (request, testId) = Request(HttpMethod.Get, "/ops/api/flows");
+
+        using var response = await client.SendAsync(request, Cancellation);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, fixture.GatewayOutput);
+        var token = fixture.Backend.Find(testId).ShouldNotBeNull().Header(CallerTokenDefaults.HeaderName).ShouldHaveSingleItem();
+        (await fixture.CallerTokenValidator("consent").ValidateAsync(token)).IsValid.ShouldBeFalse();
+        var validation = await fixture.CallerTokenValidator("ops").ValidateAsync(token);
+        validation.IsValid.ShouldBeTrue(validation.FailureReason);
+        validation.Principal!.Units().ShouldBeEmpty();
+        using var payload = JsonDocument.Parse(Base64Url.DecodeFromChars(token.Split('.')[1]));
+        payload.RootElement.GetProperty("units").ValueKind.ShouldBe(JsonValueKind.Array);
+    }
+
+    [Fact]
+    public async Task Forward_ClientSendsTraceparent_ServiceReceivesSameTraceId()
+    {
+        using var client = fixture.CreateClient("bvc-ehr");
+        var traceId = ActivityTraceId.CreateRandom().ToHexString();
+        var (request, testId) = Request(HttpMethod.Get, "/consent/api/consents");
+        request.Headers.TryAddWithoutValidation("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
+        request.Headers.TryAddWithoutValidation("tracestate", "vendor=value");
+
+        using var response = await client.SendAsync(request, Cancellation);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, fixture.GatewayOutput);
+        var received = fixture.Backend.Find(testId).ShouldNotBeNull();
+        var traceparent = received.Header("traceparent").ShouldHaveSingleItem();
+        traceparent.Split('-')[1].ShouldBe(traceId);
+        received.Header("tracestate").ShouldBe(["vendor=value"]);
+    }
+
+    [Fact]
+    public async Task Connect_WithoutClientCertificate_IsRefusedBeforeAnyForwarding()
+    {
+        using var client = fixture.CreateClient(certificate: null);
+
+        var (status, testId) = await TrySendAsync(client, "/child-health/api/visits");
+
+        (status is null or HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden).ShouldBeTrue($"got {status}");
+        fixture.Backend.Find(testId).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Connect_CertificateFromAnotherCa_IsRefusedBeforeAnyForwarding()
+    {
+        // Same CN as a registered client: only the issuer tells it apart.
+        using var client = fixture.CreateClient(fixture.ForeignPki.LoadClientCertificate("bvc-ehr"));
+
+        var (status, testId) = await TrySendAsync(client, "/child-health/api/visits");
+
+        (status is null or HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden).ShouldBeTrue($"got {status}");
+        fixture.Backend.Find(testId).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Connect_DemoCaCertificateWithoutClientAuthUsage_IsRefusedBeforeAnyForwarding()
+    {
+        const string ServerAuthentication = "1.3.6.1.5.5.7.3.1";
+        using var certificate = fixture.IssueByDemoCa("bvc-ehr", ServerAuthentication, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        using var client = fixture.CreateClient(certificate);
+
+        var (status, testId) = await TrySendAsync(client, "/child-health/api/visits");
+
+        (status is null or HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden).ShouldBeTrue($"got {status}");
+        fixture.Backend.Find(testId).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Connect_ExpiredDemoCaClientCertificate_IsRefusedBeforeAnyForwarding()
+    {
+        const string ClientAuthentication = "1.3.6.1.5.5.7.3.2";
+        using var certificate = fixture.IssueByDemoCa("bvc-ehr", ClientAuthentication, DateTimeOffset.UtcNow.AddDays(-2), DateTimeOffset.UtcNow.AddMinutes(-1));
+        using var client = fixture.CreateClient(certificate);
+
+        var (status, testId) = await TrySendAsync(client, "/child-health/api/visits");
+
+        (status is null or HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden).ShouldBeTrue($"got {status}");
+        fixture.Backend.Find(testId).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Request_TrustedCertificateNotRegistered_Returns403Problem()
+    {
+        using var client = fixture.CreateClient(GatewayFixture.UnregisteredClient);
+        var (request, testId) = Request(HttpMethod.Get, "/consent/api/consents");
+
+        using var response = await client.SendAsync(request, Cancellation);
+
+        await ShouldBeProblemAsync(response, HttpStatusCode.Forbidden);
+        fixture.Backend.Find(testId).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Forward_RouteNotAllowedForClient_Returns403Problem()
+    {
+        using var client = fixture.CreateClient("bvc-ehr");
+        var (request, testId) = Request(HttpMethod.Get, "/maternity-care/api/pregnancies");
+
+        using var response = await client.SendAsync(request, Cancellation);
+
+        await ShouldBeProblemAsync(response, HttpStatusCode.Forbidden);
+        fixture.Backend.Find(testId).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Request_UnknownRoute_Returns404Problem()
+    {
+        using var client = fixture.CreateClient("bvc-ehr");
+        var (request, testId) = Request(HttpMethod.Get, "/not-a-service/file.txt");
+
+        using var response = await client.SendAsync(request, Cancellation);
+
+        await ShouldBeProblemAsync(response, HttpStatusCode.NotFound);
+        fixture.Backend.Find(testId).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Forward_BodyJustUnderLimit_ReachesService()
+    {
+        using var client = fixture.CreateClient("bvc-ehr");
+        var (request, testId) = Request(HttpMethod.Post, "/child-health/api/visits");
+        request.Content = new ByteArrayContent(new byte[GatewayFixture.MaxRequestBodyBytes]);
+
+        using var response = await client.SendAsync(request, Cancellation);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, fixture.GatewayOutput);
+        fixture.Backend.Find(testId).ShouldNotBeNull().BodyLength.ShouldBe(GatewayFixture.MaxRequestBodyBytes);
+    }
+
+    // Over HTTP/1.1 a client must ask with Expect: 100-continue to be sure of reading the 413: otherwise the
+    // gateway answers before the body is sent and closes the connection while the client is still writing.
+    [Theory]
+    [InlineData("1.1")]
+    [InlineData("2.0")]
+    public async Task Forward_DeclaredBodyOverLimit_Returns413Problem(string httpVersion)
+    {
+        using var client = fixture.CreateClient("bvc-ehr");
+        var (request, testId) = Request(HttpMethod.Post, "/child-health/api/visits");
+        request.Version = Version.Parse(httpVersion);
+        request.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        request.Headers.ExpectContinue = request.Version == HttpVersion.Version11;
+        request.Content = new ByteArrayContent(new byte[GatewayFixture.MaxRequestBodyBytes + 1]);
+
+        using var response = await client.SendAsync(request, Cancellation);
+
+        await ShouldBeProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
+        fixture.Backend.Find(testId).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Forward_BodyOfUndeclaredLengthOverLimit_Returns413Problem()
+    {
+        using var client = fixture.CreateClient("bvc-ehr");
+        var (request, testId) = Request(HttpMethod.Post, "/child-health/api/visits");
+        // No Content-Length, so the limit can only be enforced while the body streams through. HTTP/2, because
+        // its stream reset lets the client read the answer while it is still sending.
+        request.Version = HttpVersion.Version20;
+        request.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        request.Content = new UndeclaredLengthContent(GatewayFixture.MaxRequestBodyBytes * 2);
+
+        using var response = await client.SendAsync(request, Cancellation);
+
+        await ShouldBeProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
+        fixture.Backend.Find(testId).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Forward_ServiceUnreachable_Returns502ProblemWithoutAddress()
+    {
+        using var client = fixture.CreateClient("forskola-system");
+        var (request, _) = Request(HttpMethod.Get, "/open-preschool/api/visits");
+
+        using var response = await client.SendAsync(request, Cancellation);
+
+        var body = await ShouldBeProblemAsync(response, HttpStatusCode.BadGateway);
+        body.ShouldNotContain("127.0.0.1");
+        body.ShouldNotContain("refused", Case.Insensitive);
+    }
+
+    [Fact]
+    public async Task Forward_CurlWithDemoPemFiles_ReachesService()
+    {
+        var curl = new[] { "/usr/bin/curl", "/usr/local/bin/curl" }.FirstOrDefault(File.Exists);
+        Assert.SkipWhen(curl is null, "curl is not installed.");
+        var testId = Guid.NewGuid().ToString("N");
+        var start = new ProcessStartInfo(curl!)
+        {
+            WorkingDirectory = fixture.Pki.Folder,
+            ArgumentList =
+            {
+                "--silent", "--show-error", "--output", "/dev/null", "--write-out", "%{http_code}",
+                "--cacert", "ca.pem", "--cert", "clients/bvc-ehr.pem", "--key", "clients/bvc-ehr.key",
+                "--header", $"{EchoBackend.TestIdHeader}: {testId}",
+                new Uri(fixture.GatewayUrl, "/child-health/api/visits").ToString(),
+            },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+
+        using var process = Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync(Cancellation);
+        var error = await process.StandardError.ReadToEndAsync(Cancellation);
+        await process.WaitForExitAsync(Cancellation);
+
+        output.ShouldBe("200", error);
+        fixture.Backend.Find(testId).ShouldNotBeNull();
+    }
+
+    [Theory]
+    [InlineData("/health/live")]
+    [InlineData("/health/ready")]
+    public async Task Health_OnHealthPortWithoutCertificate_ReturnsHealthy(string path)
+    {
+        using var http = new HttpClient { BaseAddress = fixture.HealthUrl };
+
+        using var response = await http.GetAsync(path, Cancellation);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await response.Content.ReadAsStringAsync(Cancellation)).ShouldBe("Healthy");
+    }
+
+    [Fact]
+    public async Task Health_ServiceRouteOnHealthPort_Returns404WithoutForwarding()
+    {
+        using var http = new HttpClient { BaseAddress = fixture.HealthUrl };
+        var (request, testId) = Request(HttpMethod.Get, "/consent/api/consents");
+
+        using var response = await http.SendAsync(request, Cancellation);
+
+        await ShouldBeProblemAsync(response, HttpStatusCode.NotFound);
+        fixture.Backend.Find(testId).ShouldBeNull();
+    }
+
+    private static (HttpRequestMessage Request, string TestId) Request(HttpMethod method, string path)
+    {
+        var testId = Guid.NewGuid().ToString("N");
+        var request = new HttpRequestMessage(method, path);
+        request.Headers.Add(EchoBackend.TestIdHeader, testId);
+        return (request, testId);
+    }
+
+    /// <summary>The status, or null when the TLS handshake (or the connection right after it) was refused.</summary>
+    private static async Task<(HttpStatusCode? Status, string TestId)> TrySendAsync(HttpClient client, string path)
+    {
+        var (request, testId) = Request(HttpMethod.Get, path);
+        try
+        {
+            using var response = await client.SendAsync(request, Cancellation);
+            return (response.StatusCode, testId);
+        }
+        catch (HttpRequestException)
+        {
+            return (null, testId);
+        }
+    }
+
+    private async Task<string> ShouldBeProblemAsync(HttpResponseMessage response, HttpStatusCode status)
+    {
+        var body = await response.Content.ReadAsStringAsync(Cancellation);
+        response.StatusCode.ShouldBe(status, $"{body}\n{fixture.GatewayOutput}");
+        response.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json");
+        using var problem = JsonDocument.Parse(body);
+        problem.RootElement.GetProperty("status").GetInt32().ShouldBe((int)status);
+        problem.RootElement.TryGetProperty("title", out _).ShouldBeTrue();
+        body.ShouldNotContain("Exception");
+        body.ShouldNotContain("   at ");
+        return body;
+    }
+
+    private sealed class UndeclaredLengthContent(long length) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            var chunk = new byte[8 * 1024];
+            for (var sent = 0L; sent < length; sent += chunk.Length)
+            {
+                await stream.WriteAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, length - sent)));
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+}
