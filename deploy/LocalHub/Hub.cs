@@ -150,6 +150,17 @@ public sealed class Hub : IAsyncDisposable
                 + ". Is another hub or a system RabbitMQ/PostgreSQL running? (deploy/stop.sh stops a hub started by run.sh)");
         }
 
+        if (external is not null)
+        {
+            ports = ports with
+            {
+                RabbitMq = external.RabbitMqPort,
+                RabbitMqManagement = external.RabbitMqManagementPort,
+                RabbitMqDistribution = 0,
+                Postgres = external.PostgresPort,
+            };
+        }
+
         var hub = new Hub(options, layout, external, instanceId, stateDir, ownsStateDir, ports);
         try
         {

@@ -16,6 +16,7 @@ public sealed record HubPorts
 
     public required int RabbitMqManagement { get; init; }
 
+    /// <summary>0 with shared nodes: not ours to know.</summary>
     public required int RabbitMqDistribution { get; init; }
 
     public required int Postgres { get; init; }

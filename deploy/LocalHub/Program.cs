@@ -5,7 +5,7 @@ var root = new RootCommand("Starts and stops a local FamiljecentralHub: RabbitMQ
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(StopCommand.Create());
 root.Subcommands.Add(NodesCommand.Create());
-// The lead adds 'bench' here.
+root.Subcommands.Add(BenchCommand.Create());
 
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration
 {

@@ -16,6 +16,7 @@ public sealed class RabbitMqNode
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
     private static readonly TimeSpan ServerTimeout = TimeSpan.FromSeconds(120);
+    private bool holdsEpmd;
 
     private RabbitMqNode(
         string nodeName, int amqpPort, int managementPort, int distributionPort,
@@ -54,7 +55,7 @@ public sealed class RabbitMqNode
 
     public Uri ManagementUrl => new($"http://{Host}:{ManagementPort}/");
 
-    /// <summary>True when this object started epmd, so the final stop also stops it.</summary>
+    /// <summary>True when starting this node started epmd, so its final stop also stops epmd (if no other node uses it).</summary>
     public bool StartedEpmd { get; internal set; }
 
     /// <summary>The node's own log; null for an external node.</summary>
@@ -109,7 +110,11 @@ public sealed class RabbitMqNode
             return;
         }
         await PrepareDirectoryAsync(directory, cancellationToken);
-        StartedEpmd |= await Epmd.EnsureRunningAsync(cancellationToken);
+        if (!holdsEpmd)
+        {
+            StartedEpmd |= await Epmd.AcquireAsync(cancellationToken);
+            holdsEpmd = true;
+        }
 
         var startupLog = Path.Combine(directory, "log", "startup.log");
         var exitCode = await ProcessRunner.RunDaemonStarterAsync(
@@ -134,11 +139,7 @@ public sealed class RabbitMqNode
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
         await StopNodeAsync(cancellationToken);
-        if (StartedEpmd)
-        {
-            await Epmd.StopIfIdleAsync(cancellationToken);
-            StartedEpmd = false;
-        }
+        await ReleaseEpmdAsync(cancellationToken);
     }
 
     /// <summary>
@@ -147,11 +148,7 @@ public sealed class RabbitMqNode
     internal async Task DiscardAsync(CancellationToken cancellationToken = default)
     {
         await KillAsync(cancellationToken);
-        if (StartedEpmd)
-        {
-            await Epmd.StopIfIdleAsync(cancellationToken);
-            StartedEpmd = false;
-        }
+        await ReleaseEpmdAsync(cancellationToken);
     }
 
     /// <summary>Graceful stop and start, keeping all data (durable queues and persistent messages survive).</summary>
@@ -193,11 +190,16 @@ public sealed class RabbitMqNode
         File.Delete(PidFile);
     }
 
-    /// <summary>SIGSTOP the VM: connections stay open but nothing answers, like a hung or partitioned broker.</summary>
-    public Task FreezeAsync(CancellationToken cancellationToken = default) => SignalBeamAsync(UnixProcess.SigStop);
+    /// <summary>
+    /// SIGSTOP the VM: connections stay open but nothing answers, like a hung or partitioned broker.
+    /// Returns once the VM is stopped.
+    /// </summary>
+    public Task FreezeAsync(CancellationToken cancellationToken = default) =>
+        SignalBeamAsync(UnixProcess.SigStop, state => state == 'T', cancellationToken);
 
-    /// <summary>SIGCONT a frozen VM.</summary>
-    public Task ThawAsync(CancellationToken cancellationToken = default) => SignalBeamAsync(UnixProcess.SigCont);
+    /// <summary>SIGCONT a frozen VM; returns once it runs again.</summary>
+    public Task ThawAsync(CancellationToken cancellationToken = default) =>
+        SignalBeamAsync(UnixProcess.SigCont, state => state != 'T', cancellationToken);
 
     public Task CreateVirtualHostAsync(string name, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Put, $"vhosts/{Uri.EscapeDataString(name)}", new { }, cancellationToken);
@@ -280,6 +282,21 @@ public sealed class RabbitMqNode
         File.Delete(PidFile);
     }
 
+    private async Task ReleaseEpmdAsync(CancellationToken cancellationToken)
+    {
+        if (holdsEpmd)
+        {
+            holdsEpmd = false;
+            await Epmd.ReleaseAsync(cancellationToken);
+        }
+        else if (StartedEpmd)
+        {
+            // A node recorded in a state file by another process, which started epmd for it.
+            await Epmd.StopIfIdleAsync(cancellationToken);
+        }
+        StartedEpmd = false;
+    }
+
     private async Task PrepareDirectoryAsync(string directory, CancellationToken cancellationToken)
     {
         System.IO.Directory.CreateDirectory(Path.Combine(directory, "mnesia"));
@@ -306,14 +323,18 @@ public sealed class RabbitMqNode
     private async Task CtlAsync(string[] arguments, CancellationToken cancellationToken) =>
         await ProcessRunner.RunCheckedAsync("rabbitmqctl", ["-n", NodeName, .. arguments], Environment(), ServerTimeout, cancellationToken);
 
-    private Task SignalBeamAsync(int signal)
+    private async Task SignalBeamAsync(int signal, Func<char?, bool> reached, CancellationToken cancellationToken)
     {
         RequireOwned();
         if (BeamPid is not { } pid || !UnixProcess.Signal(pid, signal))
         {
             throw new LocalHubException($"RabbitMQ node {NodeName} is not running.");
         }
-        return Task.CompletedTask;
+        // Signals reach a process with many threads asynchronously; fault tests need the new state in effect.
+        for (var attempt = 0; attempt < 100 && !reached(UnixProcess.State(pid)); attempt++)
+        {
+            await Task.Delay(20, cancellationToken);
+        }
     }
 
     private async Task SendAsync(HttpMethod method, string relativePath, object? body, CancellationToken cancellationToken)

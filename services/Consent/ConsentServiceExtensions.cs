@@ -17,6 +17,8 @@ internal static class ConsentServiceExtensions
         builder.Services.AddSingleton<ConsentStore>();
         builder.Services.AddSingleton<DecisionLedger>();
         builder.AddHubDatabase(Schema.Sql);
+        builder.Services.AddSingleton<LedgerWriter>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LedgerWriter>());
         builder.AddHubMessaging(x => x.AddConsumer<SubmitDisclosureConsumer>().Endpoint(e =>
         {
             e.Name = Queues.Gate;

@@ -25,7 +25,7 @@ public static class OperationServiceExtensions
     public static WebApplicationBuilder AddOperationService(this WebApplicationBuilder builder, OperationDescriptor descriptor)
     {
         builder.Services.AddSingleton(descriptor);
-        builder.Services.AddSingleton<DisclosureSender>();
+        builder.Services.AddScoped<DisclosureSender>();
         builder.AddHubDatabase(Schema.Sql);
         builder.AddHubMessaging(x =>
         {
@@ -35,7 +35,7 @@ public static class OperationServiceExtensions
                 // Deliveries arrive only by a direct send from the gate, never by a publish anybody could make.
                 e.ConfigureConsumeTopology = false;
             });
-            x.AddConsumer<StatusChangedConsumer>().Endpoint(e => e.Name = Queues.StatusOf(descriptor.ServiceName));
+            x.AddConsumer<StatusChangedConsumer, StatusChangedConsumerDefinition>();
         });
         return builder;
     }

@@ -1,6 +1,7 @@
 using FamiljecentralHub.Ops.Features.Flows;
 using FamiljecentralHub.ServiceDefaults.Data;
 using FamiljecentralHub.ServiceDefaults.Messaging;
+using MassTransit;
 
 namespace FamiljecentralHub.Ops;
 
@@ -27,7 +28,7 @@ internal static class OpsServiceExtensions
             );
             CREATE INDEX IF NOT EXISTS message_events_by_time ON message_events (occurred_at);
             """);
-        builder.AddHubMessaging(x => x.AddConsumer<FlowConsumer>().Endpoint(e => e.Name = "ops-flows"));
+        builder.AddHubMessaging(x => x.AddConsumer<FlowConsumer, FlowConsumerDefinition>());
         return builder;
     }
 }

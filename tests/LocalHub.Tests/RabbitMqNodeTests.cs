@@ -90,14 +90,14 @@ public sealed class RabbitMqNodeTests(PrivateNodesFixture nodes)
         await nodes.Rabbit.FreezeAsync(Cancellation);
         try
         {
-            ProcessState(pid).ShouldBe('T');
+            UnixProcess.State(pid).ShouldBe('T');
         }
         finally
         {
             await nodes.Rabbit.ThawAsync(Cancellation);
         }
 
-        ProcessState(pid).ShouldNotBe('T');
+        UnixProcess.State(pid).ShouldNotBe('T');
         (await nodes.Rabbit.GetManagementAsync("overview", Cancellation)).GetProperty("rabbitmq_version").GetString().ShouldBe("3.10.8");
     }
 
@@ -132,11 +132,5 @@ public sealed class RabbitMqNodeTests(PrivateNodesFixture nodes)
             basicProperties: new BasicProperties { Persistent = true },
             body: Encoding.UTF8.GetBytes(body),
             cancellationToken: Cancellation);
-    }
-
-    private static char ProcessState(int pid)
-    {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        return stat[stat.LastIndexOf(')') + 2];
     }
 }

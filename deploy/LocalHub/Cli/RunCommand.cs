@@ -14,15 +14,23 @@ internal static class RunCommand
     public static Command Create()
     {
         var stateDir = CommonOptions.StateDir("<repo>/.hub");
-        var command = new Command("run", "Start the hub on the fixed ports (gateway https://127.0.0.1:8443) and wait for Ctrl-C.") { stateDir };
+        var environment = new Option<string>("--environment")
+        {
+            Description = "ASPNETCORE_ENVIRONMENT of every process.",
+            // Development: detailed errors and DI scope validation on a machine only the developer reaches.
+            DefaultValueFactory = _ => "Development",
+        };
+        var command = new Command("run", "Start the hub on the fixed ports (gateway https://127.0.0.1:8443) and wait for Ctrl-C.")
+        {
+            stateDir, environment,
+        };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var options = new HubOptions
             {
                 StateDir = CommonOptions.Resolve(parseResult.GetValue(stateDir), ".hub"),
                 UseFreePorts = false,
-                // Development: developer-friendly logging and exception pages on a machine only the developer reaches.
-                EnvironmentName = "Development",
+                EnvironmentName = parseResult.GetRequiredValue(environment),
                 Log = message => Console.WriteLine(message),
             };
             Hub hub;

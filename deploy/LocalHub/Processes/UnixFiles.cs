@@ -82,9 +82,17 @@ internal static class UnixFiles
     /// <summary>Deletes a directory tree if it exists; missing files are not an error.</summary>
     public static void DeleteDirectory(string path)
     {
-        if (Directory.Exists(path))
+        // A server killed a moment ago may still be closing a file in it, so "directory not empty" gets a retry.
+        for (var attempt = 1; Directory.Exists(path); attempt++)
         {
-            Directory.Delete(path, recursive: true);
+            try
+            {
+                Directory.Delete(path, recursive: true);
+            }
+            catch (Exception e) when (e is IOException && attempt < 5)
+            {
+                Thread.Sleep(200);
+            }
         }
     }
 }

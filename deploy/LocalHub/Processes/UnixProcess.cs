@@ -119,6 +119,9 @@ internal static partial class UnixProcess
         }
     }
 
+    /// <summary>The one-letter state of proc(5): R, S, D, T (stopped), Z (zombie) ...; null when gone.</summary>
+    public static char? State(int pid) => ReadStat(pid)?.State;
+
     /// <summary>Start time in clock ticks since boot; with the pid it identifies a process uniquely.</summary>
     public static long? StartTime(int pid) => ReadStat(pid)?.StartTime;
 

@@ -1,4 +1,6 @@
+using FamiljecentralHub.Contracts.Disclosures;
 using MassTransit;
+using RabbitMQ.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -39,6 +41,9 @@ public static class MessagingExtensions
                     h.Password(options.Password);
                     h.PublisherConfirmation = true;
                 });
+                cfg.Message<DisclosureStatusChanged>(m => m.SetEntityName(Queues.StatusExchange));
+                cfg.Publish<DisclosureStatusChanged>(p => p.ExchangeType = ExchangeType.Topic);
+                cfg.Send<DisclosureStatusChanged>(s => s.UseRoutingKeyFormatter(c => c.Message.SendingUnit));
                 cfg.ConfigureEndpoints(context);
             });
         });
@@ -46,5 +51,22 @@ public static class MessagingExtensions
         // A broker that is down at start delays the service's work; it must not stop the service from starting.
         builder.Services.Configure<MassTransitHostOptions>(o => o.WaitUntilStarted = false);
         return builder;
+    }
+
+    /// <summary>Receive the lifecycle events of these sending units only ("#" for all).</summary>
+    public static void BindStatusEvents(this IReceiveEndpointConfigurator endpoint, IEnumerable<string> sendingUnits)
+    {
+        endpoint.ConfigureConsumeTopology = false;
+        if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
+        {
+            foreach (var unit in sendingUnits)
+            {
+                rabbit.Bind(Queues.StatusExchange, b =>
+                {
+                    b.ExchangeType = ExchangeType.Topic;
+                    b.RoutingKey = unit;
+                });
+            }
+        }
     }
 }

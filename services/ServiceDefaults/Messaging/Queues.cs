@@ -11,6 +11,12 @@ public static class Queues
 {
     public const string Gate = "consent-gate";
 
+    /// <summary>
+    /// The topic exchange of lifecycle events, routed by sending unit: a service binds only its own units, so it
+    /// receives only its own messages' events, and Ops binds everything.
+    /// </summary>
+    public const string StatusExchange = "hub.disclosure-status";
+
     public static string ServiceFor(OperationType operation) => operation switch
     {
         OperationType.MaternityCare => "maternity-care",

@@ -49,8 +49,9 @@ public sealed class ConsentStore(NpgsqlDataSource db, Pseudonymizer pseudonyms)
     }
 
     /// <summary>The current version of every consent about the subject, revoked ones included (the gate explains them).</summary>
-    public async Task<IReadOnlyList<ConsentRecord>> CurrentForSubjectAsync(NpgsqlConnection connection, string subjectPseudonym)
+    public async Task<IReadOnlyList<ConsentRecord>> CurrentForSubjectAsync(string subjectPseudonym, CancellationToken cancellationToken)
     {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
         var rows = await connection.QueryAsync<string>(
             """
             SELECT DISTINCT ON (consent_id) record::text FROM consent_versions

@@ -8,7 +8,6 @@ using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
 using FamiljecentralHub.ServiceDefaults.Telemetry;
 using MassTransit;
-using Npgsql;
 
 namespace FamiljecentralHub.Consent.Features.Gate;
 
@@ -19,9 +18,8 @@ namespace FamiljecentralHub.Consent.Features.Gate;
 /// nothing. A redelivered message finds its decision in the ledger and gets the same outcome again.
 /// </summary>
 internal sealed class SubmitDisclosureConsumer(
-    NpgsqlDataSource db,
     ConsentStore consents,
-    DecisionLedger ledger,
+    LedgerWriter ledger,
     SecrecyGate gate,
     OrganisationRegistry registry,
     Pseudonymizer pseudonyms,
@@ -36,32 +34,29 @@ internal sealed class SubmitDisclosureConsumer(
         using var activity = TelemetryExtensions.Source.StartActivity("gate decide");
         activity?.SetTag("hub.message_id", d.MessageId).SetTag("hub.subject", pseudonym).SetTag("hub.purpose", d.Purpose.ToString());
 
-        await using var connection = await db.OpenConnectionAsync(context.CancellationToken);
-        var entry = await ledger.FindAsync(connection, d.MessageId, "decision");
-        if (entry is null)
+        var now = clock.GetUtcNow();
+        var decision = gate.Decide(d, await consents.CurrentForSubjectAsync(pseudonym, context.CancellationToken), now);
+
+        // On a redelivery the ledger already holds this message's decision and gives that back: it is the one that stands.
+        var entry = await ledger.AppendAsync(new LedgerEntry
         {
-            var now = clock.GetUtcNow();
-            var decision = gate.Decide(d, await consents.CurrentForSubjectAsync(connection, pseudonym), now);
-            entry = await ledger.AppendAsync(connection, new LedgerEntry
-            {
-                MessageId = d.MessageId,
-                Kind = "decision",
-                Outcome = decision.Permitted ? "permitted" : "refused",
-                SendingUnit = d.SendingUnit,
-                ReceivingUnit = d.ReceivingUnit,
-                ActingSystem = d.ActingSystem,
-                ActingUser = d.ActingUser,
-                SubjectPseudonym = pseudonym,
-                Purpose = d.Purpose.ToString(),
-                Categories = d.Categories.Select(c => c.ToString()).ToArray(),
-                Basis = decision.Basis,
-                ConsentId = decision.ConsentId,
-                Reasons = decision.Reasons.ToArray(),
-                Review = decision.FlaggedForReview,
-                At = now,
-            }, context.CancellationToken);
-            Decisions.Add(1, new("outcome", entry.Outcome), new("basis", entry.Basis ?? "none"), new("purpose", entry.Purpose));
-        }
+            MessageId = d.MessageId,
+            Kind = "decision",
+            Outcome = decision.Permitted ? "permitted" : "refused",
+            SendingUnit = d.SendingUnit,
+            ReceivingUnit = d.ReceivingUnit,
+            ActingSystem = d.ActingSystem,
+            ActingUser = d.ActingUser,
+            SubjectPseudonym = pseudonym,
+            Purpose = d.Purpose.ToString(),
+            Categories = d.Categories.Select(c => c.ToString()).ToArray(),
+            Basis = decision.Basis,
+            ConsentId = decision.ConsentId,
+            Reasons = decision.Reasons.ToArray(),
+            Review = decision.FlaggedForReview,
+            At = now,
+        }, context.CancellationToken);
+        Decisions.Add(1, new("outcome", entry.Outcome), new("basis", entry.Basis ?? "none"), new("purpose", entry.Purpose));
 
         var permitted = entry.Outcome == "permitted";
         activity?.SetTag("hub.outcome", entry.Outcome).SetTag("hub.basis", entry.Basis);

@@ -1,4 +1,3 @@
-using System.Data;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -55,59 +54,22 @@ public sealed record ChainVerification(long EntriesChecked, long? FirstBrokenSeq
 }
 
 /// <summary>
-/// The append-only, hash-chained decision ledger. Each entry's hash covers the previous entry's hash, so changing,
-/// removing or inserting any entry breaks every later link, and <see cref="VerifyAsync"/> names the first one.
-/// Appends take a transaction-scoped advisory lock: the chain is a sequence, and two writers must not both extend
-/// the same head.
+/// Reads and verifies the append-only, hash-chained decision ledger (<see cref="LedgerWriter"/> appends). Each entry's
+/// hash covers the previous entry's hash, so changing, removing or inserting any entry breaks every later link, and
+/// <see cref="VerifyAsync"/> names the first one.
 /// </summary>
 public sealed class DecisionLedger
 {
-    private const long ChainLock = 7349120002;
-
-    private const string Columns = """
+    internal const string Columns = """
         seq AS Seq, message_id AS MessageId, kind AS Kind, outcome AS Outcome, sending_unit AS SendingUnit,
         receiving_unit AS ReceivingUnit, acting_system AS ActingSystem, acting_user AS ActingUser,
         subject_pseudonym AS SubjectPseudonym, purpose AS Purpose, categories AS Categories, basis AS Basis,
         consent_id AS ConsentId, reasons AS Reasons, review AS Review, at AS At, prev_hash AS PrevHash, hash AS Hash
         """;
 
-    public async Task<LedgerEntry?> FindAsync(NpgsqlConnection connection, Guid messageId, string kind, IDbTransaction? tx = null) =>
+    public async Task<LedgerEntry?> FindAsync(NpgsqlConnection connection, Guid messageId, string kind) =>
         await connection.QuerySingleOrDefaultAsync<LedgerEntry>(
-            $"SELECT {Columns} FROM ledger WHERE message_id = @messageId AND kind = @kind", new { messageId, kind }, tx);
-
-    /// <summary>
-    /// Appends the entry unless one of the same kind already exists for the message, and returns whichever is in the
-    /// ledger: a redelivered message is decided once, and the first decision is the one that stands.
-    /// </summary>
-    public async Task<LedgerEntry> AppendAsync(NpgsqlConnection connection, LedgerEntry entry, CancellationToken cancellationToken)
-    {
-        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
-        await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(@ChainLock)", new { ChainLock }, tx);
-        var existing = await FindAsync(connection, entry.MessageId, entry.Kind, tx);
-        if (existing is not null)
-        {
-            await tx.CommitAsync(cancellationToken);
-            return existing;
-        }
-
-        var head = await connection.QuerySingleOrDefaultAsync<ChainHead>(
-            "SELECT seq AS Seq, hash AS Hash FROM ledger ORDER BY seq DESC LIMIT 1", transaction: tx);
-        var prevHash = head?.Hash ?? new byte[32];
-        // PostgreSQL keeps microseconds: hash the time as it will be read back.
-        var at = new DateTimeOffset(entry.At.UtcTicks - (entry.At.UtcTicks % 10), TimeSpan.Zero);
-        var linked = entry with { Seq = (head?.Seq ?? 0) + 1, At = at, PrevHash = prevHash };
-        linked = linked with { Hash = linked.ComputeHash(prevHash) };
-        await connection.ExecuteAsync(
-            """
-            INSERT INTO ledger (seq, message_id, kind, outcome, sending_unit, receiving_unit, acting_system, acting_user, subject_pseudonym,
-                                purpose, categories, basis, consent_id, reasons, review, at, prev_hash, hash)
-            VALUES (@Seq, @MessageId, @Kind, @Outcome, @SendingUnit, @ReceivingUnit, @ActingSystem, @ActingUser, @SubjectPseudonym,
-                    @Purpose, @Categories, @Basis, @ConsentId, @Reasons, @Review, @At, @PrevHash, @Hash)
-            """,
-            linked, tx);
-        await tx.CommitAsync(cancellationToken);
-        return linked;
-    }
+            $"SELECT {Columns} FROM ledger WHERE message_id = @messageId AND kind = @kind", new { messageId, kind });
 
     /// <summary>Walks the whole chain in order, streaming, and names the first entry whose link does not hold.</summary>
     public async Task<ChainVerification> VerifyAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
@@ -134,6 +96,4 @@ public sealed class DecisionLedger
 
         return new ChainVerification(checkedCount, null, null);
     }
-
-    private sealed record ChainHead(long Seq, byte[] Hash);
 }

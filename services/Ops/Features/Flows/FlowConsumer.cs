@@ -1,6 +1,7 @@
 using Dapper;
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.ServiceDefaults.Organisation;
+using FamiljecentralHub.ServiceDefaults.Messaging;
 using MassTransit;
 using Npgsql;
 
@@ -42,5 +43,17 @@ internal sealed class FlowConsumer(NpgsqlDataSource db, OrganisationRegistry reg
                 Reasons = e.Reasons.ToArray(),
                 e.OccurredAt,
             });
+    }
+}
+
+/// <summary>Ops follows every unit's messages.</summary>
+internal sealed class FlowConsumerDefinition : ConsumerDefinition<FlowConsumer>
+{
+    public FlowConsumerDefinition() => EndpointName = "ops-flows";
+
+    protected override void ConfigureConsumer(
+        IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<FlowConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        endpointConfigurator.BindStatusEvents(["#"]);
     }
 }

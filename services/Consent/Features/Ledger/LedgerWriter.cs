@@ -1,0 +1,133 @@
+using System.Threading.Channels;
+using Dapper;
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+
+namespace FamiljecentralHub.Consent.Features.Ledger;
+
+/// <summary>
+/// The one writer of the hash chain in this process. A chain is a sequence, so appends cannot run in parallel; instead
+/// of every consumer taking the chain lock for its own transaction, entries queue here and are written in batches:
+/// one lock, one head read, one round trip of inserts and one commit for up to <see cref="MaxBatch"/> entries. Each
+/// caller's task completes only after its batch is committed. Several gate processes still serialise on the
+/// database's advisory lock, so the chain stays one chain.
+/// </summary>
+public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
+{
+    private const int MaxBatch = 256;
+    private const long ChainLock = 7349120002;
+
+    private readonly Channel<Pending> pending = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+
+    /// <summary>
+    /// Appends the entry unless one of the same kind already exists for the message, and returns whichever is in the
+    /// ledger: a redelivered message is decided once, and the first decision is the one that stands.
+    /// </summary>
+    public Task<LedgerEntry> AppendAsync(LedgerEntry entry, CancellationToken cancellationToken)
+    {
+        var item = new Pending(entry, new TaskCompletionSource<LedgerEntry>(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (!pending.Writer.TryWrite(item))
+        {
+            throw new InvalidOperationException("The ledger writer has stopped.");
+        }
+
+        return item.Result.Task.WaitAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<Pending>(MaxBatch);
+        while (await pending.Reader.WaitToReadAsync(stoppingToken))
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && pending.Reader.TryRead(out var item))
+            {
+                batch.Add(item);
+            }
+
+            try
+            {
+                var written = await WriteAsync(batch.Select(p => p.Entry).ToList(), stoppingToken);
+                foreach (var p in batch)
+                {
+                    p.Result.TrySetResult(written[(p.Entry.MessageId, p.Entry.Kind)]);
+                }
+            }
+            catch (Exception ex)
+            {
+                // Nothing of the batch is committed: every caller fails, its message is redelivered and decided again.
+                foreach (var p in batch)
+                {
+                    p.Result.TrySetException(ex);
+                }
+            }
+        }
+    }
+
+    private async Task<Dictionary<(Guid, string), LedgerEntry>> WriteAsync(List<LedgerEntry> entries, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(@ChainLock)", new { ChainLock }, tx);
+
+        var result = new Dictionary<(Guid, string), LedgerEntry>();
+        var existing = await connection.QueryAsync<LedgerEntry>(
+            $"SELECT {DecisionLedger.Columns} FROM ledger WHERE message_id = ANY(@ids)",
+            new { ids = entries.Select(e => e.MessageId).Distinct().ToArray() }, tx);
+        foreach (var e in existing)
+        {
+            result[(e.MessageId, e.Kind)] = e;
+        }
+
+        var head = await connection.QuerySingleOrDefaultAsync<ChainHead>(
+            "SELECT seq AS Seq, hash AS Hash FROM ledger ORDER BY seq DESC LIMIT 1", transaction: tx);
+        var seq = head?.Seq ?? 0;
+        var prevHash = head?.Hash ?? new byte[32];
+        await using var inserts = new NpgsqlBatch(connection, tx);
+        foreach (var entry in entries)
+        {
+            if (result.ContainsKey((entry.MessageId, entry.Kind)))
+            {
+                continue; // already in the ledger, or earlier in this batch
+            }
+
+            // PostgreSQL keeps microseconds: hash the time as it will be read back.
+            var at = new DateTimeOffset(entry.At.UtcTicks - (entry.At.UtcTicks % 10), TimeSpan.Zero);
+            var linked = entry with { Seq = ++seq, At = at, PrevHash = prevHash };
+            linked = linked with { Hash = linked.ComputeHash(prevHash) };
+            prevHash = linked.Hash;
+            result[(entry.MessageId, entry.Kind)] = linked;
+            inserts.BatchCommands.Add(Insert(linked));
+        }
+
+        if (inserts.BatchCommands.Count > 0)
+        {
+            await inserts.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        return result;
+    }
+
+    private static NpgsqlBatchCommand Insert(LedgerEntry e) => new(
+        """
+        INSERT INTO ledger (seq, message_id, kind, outcome, sending_unit, receiving_unit, acting_system, acting_user, subject_pseudonym,
+                            purpose, categories, basis, consent_id, reasons, review, at, prev_hash, hash)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+        """)
+    {
+        Parameters =
+        {
+            new() { Value = e.Seq }, new() { Value = e.MessageId }, new() { Value = e.Kind }, new() { Value = e.Outcome },
+            new() { Value = e.SendingUnit }, new() { Value = e.ReceivingUnit }, new() { Value = e.ActingSystem },
+            new() { Value = (object?)e.ActingUser ?? DBNull.Value }, new() { Value = e.SubjectPseudonym }, new() { Value = e.Purpose },
+            new() { Value = e.Categories }, new() { Value = (object?)e.Basis ?? DBNull.Value }, new() { Value = (object?)e.ConsentId ?? DBNull.Value },
+            new() { Value = e.Reasons }, new() { Value = e.Review }, new() { Value = e.At.UtcDateTime }, new() { Value = e.PrevHash },
+            new() { Value = e.Hash },
+        },
+    };
+
+    private sealed record Pending(LedgerEntry Entry, TaskCompletionSource<LedgerEntry> Result);
+
+    private sealed record ChainHead(long Seq, byte[] Hash);
+}

@@ -1,0 +1,23 @@
+using FamiljecentralHub.ServiceDefaults.Messaging;
+using FamiljecentralHub.ServiceDefaults.Organisation;
+using MassTransit;
+
+namespace FamiljecentralHub.Operations.Status;
+
+/// <summary>The status queue takes the events of this service's own units only.</summary>
+internal sealed class StatusChangedConsumerDefinition : ConsumerDefinition<StatusChangedConsumer>
+{
+    private readonly string[] units;
+
+    public StatusChangedConsumerDefinition(OperationDescriptor descriptor, OrganisationRegistry registry)
+    {
+        EndpointName = Queues.StatusOf(descriptor.ServiceName);
+        units = registry.UnitsOf(descriptor.Operations).Select(u => u.Id).ToArray();
+    }
+
+    protected override void ConfigureConsumer(
+        IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<StatusChangedConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        endpointConfigurator.BindStatusEvents(units);
+    }
+}
