@@ -11,11 +11,12 @@ internal static class BenchCommand
     {
         var rate = new Option<double>("--rate") { Description = "Referrals per second.", DefaultValueFactory = _ => 200 };
         var seconds = new Option<int>("--seconds") { Description = "How long to send.", DefaultValueFactory = _ => 30 };
+        var warmUp = new Option<int>("--warm-up") { Description = "Seconds of the same load before measuring.", DefaultValueFactory = _ => 30 };
         var subjects = new Option<int>("--subjects") { Description = "Distinct demo children, each with a recorded consent.", DefaultValueFactory = _ => 50 };
         var output = new Option<string?>("--output") { Description = "Also write the figures to this file." };
         var command = new Command("bench", "Send referrals through the gateway at a steady rate and print throughput and submit → delivered latency.")
         {
-            rate, seconds, subjects, output,
+            rate, seconds, warmUp, subjects, output,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -28,6 +29,11 @@ internal static class BenchCommand
                     // The benchmark is one client at full speed: the per-client limit would measure itself, not the hub.
                     ConfigureEnvironment = (process, environment) =>
                     {
+                        foreach (var variable in (Environment.GetEnvironmentVariable("HUB_BENCH_ENV") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
+                        {
+                            environment[variable.Split('=')[0]] = variable.Split('=')[1];
+                        }
+
                         if (process == "gateway")
                         {
                             environment["Gateway__Limits__PermitsPerSecond"] = "100000";
@@ -38,7 +44,8 @@ internal static class BenchCommand
                 cancellationToken);
             var pki = DemoPki.Ensure(hub.PkiDir, hub.ClientIds);
             var result = await new ReferralBenchmark(hub.GatewayUrl, pki, Console.Out).RunAsync(
-                parseResult.GetValue(rate), TimeSpan.FromSeconds(parseResult.GetValue(seconds)), parseResult.GetValue(subjects), cancellationToken);
+                parseResult.GetValue(rate), TimeSpan.FromSeconds(parseResult.GetValue(seconds)), TimeSpan.FromSeconds(parseResult.GetValue(warmUp)),
+                parseResult.GetValue(subjects), cancellationToken);
             var table = result.ToTable();
             Console.WriteLine();
             Console.WriteLine(table);

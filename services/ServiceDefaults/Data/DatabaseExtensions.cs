@@ -18,10 +18,20 @@ public static class DatabaseExtensions
     /// </summary>
     public static IHostApplicationBuilder AddHubDatabase(this IHostApplicationBuilder builder, string schemaSql)
     {
-        var connectionString = builder.Configuration.GetConnectionString("Database")
-            ?? throw new InvalidOperationException("ConnectionStrings:Database is not set.");
+        var connectionString = new NpgsqlConnectionStringBuilder(builder.Configuration.GetConnectionString("Database")
+            ?? throw new InvalidOperationException("ConnectionStrings:Database is not set."));
+        // The same few statements run for every message: prepared once per connection, PostgreSQL stops parsing and
+        // planning them each time (measured: most of the database's CPU per message).
+        if (connectionString.MaxAutoPrepare == 0)
+        {
+            connectionString.MaxAutoPrepare = 32;
+        }
+
+        // The services set no session state, so a pooled connection needs no reset round trip when it is returned.
+        connectionString.NoResetOnClose = true;
+
         SqlMapper.AddTypeHandler(new DateTimeOffsetHandler());
-        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString.ConnectionString));
         builder.Services.AddHostedService(sp => new SchemaInitializer(
             sp.GetRequiredService<NpgsqlDataSource>(), schemaSql, sp.GetRequiredService<ILogger<SchemaInitializer>>()));
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
