@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.OpenApi;
 
 namespace FamiljecentralHub.ServiceDefaults;
 
@@ -20,7 +21,13 @@ public static class ServiceDefaultsExtensions
         builder.AddHubTelemetry(serviceName);
         builder.AddCallerAuthentication(serviceName);
         builder.Services.AddProblemDetails();
-        builder.Services.AddOpenApi();
+        // Clients reach the service only through the gateway, under its own route prefix: never advertise the
+        // internal address.
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Servers = [new OpenApiServer { Url = "/" + serviceName }];
+            return Task.CompletedTask;
+        }));
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
         builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
         builder.Services.AddOptions<PseudonymOptions>().BindConfiguration(PseudonymOptions.Section).ValidateDataAnnotations().ValidateOnStart();

@@ -1,15 +1,16 @@
 using System.CommandLine;
+using System.Text.Json;
+using FamiljecentralHub.LocalHub.Clients;
 
 namespace FamiljecentralHub.LocalHub.Cli;
 
 /// <summary>'run': a hub on the fixed ports until Ctrl-C, SIGTERM or 'stop'.</summary>
 internal static class RunCommand
 {
-    // TODO(lead): the body of the first message the README shows: a consent recorded by the child-health EHR.
-    // Keep it on one line; it is pasted into a shell inside single quotes.
-    public const string FirstConsentBody = """{"TODO":"lead fills in a valid consent"}""";
+    private const string FirstClientId = DemoRequests.ChildHealthClient;
 
-    private const string FirstClientId = "bvc-ehr";
+    /// <summary>The demo consent as one line of JSON, pasted into a shell inside single quotes.</summary>
+    private static string FirstConsentBody() => JsonSerializer.Serialize(DemoRequests.Consent(DemoIdentityNumbers.Child(0), DateTimeOffset.UtcNow));
 
     public static Command Create()
     {
@@ -78,8 +79,10 @@ internal static class RunCommand
         Console.WriteLine($"A first message, a consent recorded by the child-health EHR ({FirstClientId}):");
         Console.WriteLine($"  curl --cacert {Relative(hub.CaCertificatePath)} \\");
         Console.WriteLine($"    --cert {Relative(hub.ClientCertificatePath(FirstClientId))} --key {Relative(hub.ClientKeyPath(FirstClientId))} \\");
-        Console.WriteLine($"    -H 'Content-Type: application/json' -d '{FirstConsentBody}' \\");
-        Console.WriteLine($"    {new Uri(hub.GatewayUrl, "/consent/consents")}");
+        Console.WriteLine($"    -H 'Content-Type: application/json' -d '{FirstConsentBody()}' \\");
+        Console.WriteLine($"    {new Uri(hub.GatewayUrl, DemoRequests.ConsentPath)}");
+        Console.WriteLine();
+        Console.WriteLine("Then refer the family to preventive social services, and read the social services inbox: see README.md.");
         Console.WriteLine();
         Console.WriteLine("Ctrl-C (or deploy/stop.sh in another terminal) stops everything.");
     }
