@@ -3,6 +3,7 @@ using FamiljecentralHub.Consent.Features.Gate;
 using FamiljecentralHub.Consent.Features.Ledger;
 using FamiljecentralHub.ServiceDefaults.Data;
 using FamiljecentralHub.ServiceDefaults.Messaging;
+using MassTransit;
 
 namespace FamiljecentralHub.Consent;
 
@@ -19,12 +20,18 @@ internal static class ConsentServiceExtensions
         builder.AddHubDatabase(Schema.Sql);
         builder.Services.AddSingleton<LedgerWriter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LedgerWriter>());
-        builder.AddHubMessaging(x => x.AddConsumer<SubmitDisclosureConsumer>().Endpoint(e =>
+        builder.Services.AddSingleton<RevocationAnnouncer>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RevocationAnnouncer>());
+        builder.AddHubMessaging(x =>
         {
-            e.Name = Queues.Gate;
-            // Submissions reach the gate only by a direct send to its queue.
-            e.ConfigureConsumeTopology = false;
-        }));
+            x.AddConsumer<SubmitDisclosureConsumer>().Endpoint(e =>
+            {
+                e.Name = Queues.Gate;
+                // Submissions reach the gate only by a direct send to its queue.
+                e.ConfigureConsumeTopology = false;
+            });
+            x.AddConsumer<LifecycleLedgerConsumer, LifecycleLedgerConsumerDefinition>();
+        });
         return builder;
     }
 }

@@ -1,8 +1,14 @@
 using FamiljecentralHub.Consent;
 using FamiljecentralHub.Consent.Features.Consents;
+using FamiljecentralHub.Consent.Features.Ledger;
 using FamiljecentralHub.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
+if (LedgerCommand.IsInvoked(args))
+{
+    return await LedgerCommand.VerifyAsync(builder.Configuration);
+}
+
 builder.AddServiceDefaults("consent");
 builder.AddConsentServices();
 
@@ -10,3 +16,4 @@ var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapConsentApi();
 app.Run();
+return 0;

@@ -16,6 +16,14 @@ internal static class Schema
         );
         CREATE INDEX IF NOT EXISTS consent_versions_by_subject ON consent_versions (subject_pseudonym);
 
+        -- Which revocations the receiving operations have been told of (the broker confirmed the announcement).
+        CREATE TABLE IF NOT EXISTS revocation_announcements (
+            consent_id   uuid NOT NULL,
+            version      int  NOT NULL,
+            announced_at timestamptz NOT NULL,
+            PRIMARY KEY (consent_id, version)
+        );
+
         -- The decision ledger: append-only and hash-chained. One entry of each kind per message.
         CREATE TABLE IF NOT EXISTS ledger (
             seq               bigint PRIMARY KEY,

@@ -36,6 +36,7 @@ public static class OperationServiceExtensions
                 e.ConfigureConsumeTopology = false;
             });
             x.AddConsumer<StatusChangedConsumer, StatusChangedConsumerDefinition>();
+            x.AddConsumer<ConsentRevokedConsumer>().Endpoint(e => e.Name = $"{descriptor.ServiceName}-revocations");
         });
         return builder;
     }
@@ -46,6 +47,7 @@ public static class OperationServiceExtensions
         units.MapSendingApi();
         units.MapStatusApi();
         units.MapInboxApi();
+        units.MapNoticesApi();
         return app;
     }
 }

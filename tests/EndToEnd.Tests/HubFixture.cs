@@ -6,6 +6,9 @@ using FamiljecentralHub.LocalHub.Pki;
 
 [assembly: AssemblyFixture(typeof(FamiljecentralHub.EndToEnd.Tests.HubFixture))]
 
+// One hub, whole flows: tests that assert what a unit has sent must not see another test's messages arrive meanwhile.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
 namespace FamiljecentralHub.EndToEnd.Tests;
 
 /// <summary>

@@ -15,5 +15,12 @@ public sealed record DisclosureStatusChanged
     public required string SubjectPseudonym { get; init; }
     public IReadOnlyList<string> Reasons { get; init; } = [];
     public string? Basis { get; init; }
+
+    /// <summary>The information categories the message carries (names, never content).</summary>
+    public IReadOnlyList<InformationCategory> Categories { get; init; } = [];
+
+    /// <summary>The client system that caused this step, when one did (the receiver that acknowledged).</summary>
+    public string? ActingSystem { get; init; }
+
     public required DateTimeOffset OccurredAt { get; init; }
 }

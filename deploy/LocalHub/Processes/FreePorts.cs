@@ -4,7 +4,7 @@ using System.Net.Sockets;
 namespace FamiljecentralHub.LocalHub.Processes;
 
 /// <summary>Hands out loopback ports that are free now and not handed out before by this process.</summary>
-internal static class FreePorts
+public static class FreePorts
 {
     // Below the kernel's ephemeral range (32768-60999), so an outgoing connection cannot be holding the port by the
     // time a server binds it, and clear of the ports RabbitMQ nodes and its CLI use by default (4369 epmd,

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Dapper;
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
+using FamiljecentralHub.ServiceDefaults.Security;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -61,6 +62,9 @@ internal static class InboxApi
                           WHERE receiving_unit = @unitId AND seq > @cursor AND withdrawn_at IS NULL
                             AND (@includeAcknowledged OR acknowledged_at IS NULL)
                           ORDER BY seq LIMIT @take)
+              -- Again here: when a revocation withdraws a row while this waits for its lock, PostgreSQL re-checks only
+              -- this outer condition on the new row version, not the subquery's.
+              AND withdrawn_at IS NULL
             RETURNING {Columns}
             """,
             new { unitId, cursor, take, includeAcknowledged = includeAcknowledged ?? false, now = clock.GetUtcNow() }))
@@ -116,6 +120,8 @@ internal static class InboxApi
                     Purpose = Enum.Parse<Purpose>(row.Purpose),
                     SubjectPseudonym = pseudonyms.For(row.SubjectId),
                     Basis = row.Basis,
+                    Categories = row.Categories.Select(Enum.Parse<InformationCategory>).ToList(),
+                    ActingSystem = http.User.ClientId(),
                     OccurredAt = row.AcknowledgedAt!.Value,
                 },
                 cancellationToken);

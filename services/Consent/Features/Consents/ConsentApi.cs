@@ -98,7 +98,8 @@ internal static class ConsentApi
 
     /// <summary>Revocation takes effect at once: the gate reads the newest version of every consent it relies on.</summary>
     private static async Task<Results<Ok<ConsentCreated>, ValidationProblem, ProblemHttpResult>> Revoke(
-        Guid id, RevokeConsentRequest request, ClaimsPrincipal caller, ConsentStore store, TimeProvider clock, CancellationToken cancellationToken)
+        Guid id, RevokeConsentRequest request, ClaimsPrincipal caller, ConsentStore store, RevocationAnnouncer announcer, TimeProvider clock,
+        CancellationToken cancellationToken)
     {
         var current = await store.CurrentAsync(id, cancellationToken);
         if (current is null || !caller.Units().Any(current.Names))
@@ -142,9 +143,13 @@ internal static class ConsentApi
             RecordedAt = clock.GetUtcNow(),
             ChangeReason = request.Reason ?? "revoked",
         };
-        return await store.AddVersionAsync(revoked, cancellationToken)
-            ? TypedResults.Ok(new ConsentCreated(revoked.Id, revoked.Version))
-            : VersionConflict(current.Version);
+        if (!await store.AddVersionAsync(revoked, cancellationToken))
+        {
+            return VersionConflict(current.Version);
+        }
+
+        await announcer.TryAnnounceAsync(revoked, cancellationToken);
+        return TypedResults.Ok(new ConsentCreated(revoked.Id, revoked.Version));
     }
 
     private static ProblemHttpResult NotFound() => TypedResults.Problem(

@@ -1,0 +1,28 @@
+using Npgsql;
+
+namespace FamiljecentralHub.Consent.Features.Ledger;
+
+/// <summary>
+/// <c>FamiljecentralHub.Consent verify-ledger</c>: walks the whole chain in the configured database and names the first
+/// broken link. Exit code 0 when intact, 2 when broken, so it can run from cron or a monitoring check.
+/// </summary>
+internal static class LedgerCommand
+{
+    public static bool IsInvoked(string[] args) => args is ["verify-ledger", ..];
+
+    public static async Task<int> VerifyAsync(IConfiguration configuration)
+    {
+        await using var db = NpgsqlDataSource.Create(configuration.GetConnectionString("Database")
+            ?? throw new InvalidOperationException("ConnectionStrings:Database is not set."));
+        await using var connection = await db.OpenConnectionAsync();
+        var result = await new DecisionLedger().VerifyAsync(connection, CancellationToken.None);
+        if (result.Intact)
+        {
+            Console.WriteLine($"Ledger intact: {result.EntriesChecked} entries, every link holds.");
+            return 0;
+        }
+
+        Console.WriteLine($"Ledger BROKEN at entry {result.FirstBrokenSeq}: {result.Problem}. {result.EntriesChecked} entries before it hold.");
+        return 2;
+    }
+}

@@ -1,0 +1,55 @@
+using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.ServiceDefaults.Messaging;
+using MassTransit;
+
+namespace FamiljecentralHub.Consent.Features.Ledger;
+
+/// <summary>
+/// Writes what happened after the decision into the same ledger: the delivery to the receiving unit, a withdrawal
+/// after revocation, the receiver's acknowledgement. One entry of each kind per message, whatever the redeliveries.
+/// </summary>
+internal sealed class LifecycleLedgerConsumer(LedgerWriter ledger) : IConsumer<DisclosureStatusChanged>
+{
+    public async Task Consume(ConsumeContext<DisclosureStatusChanged> context)
+    {
+        var e = context.Message;
+        var kind = e.Status switch
+        {
+            DisclosureStatus.Delivered => "delivery",
+            DisclosureStatus.Withdrawn => "withdrawal",
+            DisclosureStatus.Acknowledged => "acknowledgement",
+            _ => null, // decisions are written by the gate itself
+        };
+        if (kind is null)
+        {
+            return;
+        }
+
+        await ledger.AppendAsync(new LedgerEntry
+        {
+            MessageId = e.MessageId,
+            Kind = kind,
+            Outcome = e.Status.ToString().ToLowerInvariant(),
+            SendingUnit = e.SendingUnit,
+            ReceivingUnit = e.ReceivingUnit,
+            ActingSystem = e.ActingSystem ?? "hub",
+            SubjectPseudonym = e.SubjectPseudonym,
+            Purpose = e.Purpose.ToString(),
+            Categories = e.Categories.Select(c => c.ToString()).ToArray(),
+            Basis = e.Basis,
+            Reasons = e.Reasons.ToArray(),
+            At = e.OccurredAt,
+        }, context.CancellationToken);
+    }
+}
+
+internal sealed class LifecycleLedgerConsumerDefinition : ConsumerDefinition<LifecycleLedgerConsumer>
+{
+    public LifecycleLedgerConsumerDefinition() => EndpointName = "consent-ledger";
+
+    protected override void ConfigureConsumer(
+        IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<LifecycleLedgerConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        endpointConfigurator.BindStatusEvents(["#"]);
+    }
+}

@@ -1,0 +1,38 @@
+using Dapper;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Npgsql;
+
+namespace FamiljecentralHub.Operations.Inbox;
+
+/// <summary>A consent behind messages the receiving system already fetched has been revoked.</summary>
+public sealed class RevocationNotice
+{
+    public long Cursor { get; init; }
+    public Guid ConsentId { get; init; }
+    public Guid[] MessageIds { get; init; } = [];
+    public DateTimeOffset RevokedAt { get; init; }
+}
+
+internal static class NoticesApi
+{
+    public static void MapNoticesApi(this RouteGroupBuilder units)
+    {
+        units.MapGet("/notices", List);
+    }
+
+    private static async Task<Ok<IReadOnlyList<RevocationNotice>>> List(
+        string unitId, long? after, NpgsqlDataSource db, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        var notices = await connection.QueryAsync<RevocationNotice>(
+            """
+            SELECT seq AS Cursor, consent_id AS ConsentId, message_ids AS MessageIds, revoked_at AS RevokedAt
+            FROM revocation_notices WHERE receiving_unit = @unitId AND seq > @after ORDER BY seq LIMIT 500
+            """,
+            new { unitId, after = after ?? 0 });
+        return TypedResults.Ok<IReadOnlyList<RevocationNotice>>(notices.ToList());
+    }
+}

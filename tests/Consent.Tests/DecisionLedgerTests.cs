@@ -1,0 +1,104 @@
+using Dapper;
+using FamiljecentralHub.Consent.Features.Ledger;
+using Npgsql;
+
+namespace FamiljecentralHub.Consent.Tests;
+
+/// <summary>The hash-chained ledger against a real PostgreSQL: appends under load, redeliveries, tampering.</summary>
+public sealed class DecisionLedgerTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static LedgerEntry Entry(Guid? messageId = null, string outcome = "permitted") => new()
+    {
+        MessageId = messageId ?? Guid.CreateVersion7(),
+        Kind = "decision",
+        Outcome = outcome,
+        SendingUnit = "rosengard-bvc",
+        ReceivingUnit = "rosengard-socialtjanst",
+        ActingSystem = "bvc-ehr",
+        ActingUser = "SE2321000016-BVC1",
+        SubjectPseudonym = "p-0123456789abcdef01234567",
+        Purpose = "Referral",
+        Categories = ["FamilySituation"],
+        Basis = outcome == "permitted" ? "consent" : null,
+        Reasons = outcome == "permitted" ? [] : ["no consent covers Referral from unit rosengard-bvc to unit rosengard-socialtjanst"],
+        At = DateTimeOffset.UtcNow,
+    };
+
+    private static async Task<(LedgerWriter Writer, NpgsqlConnection Connection)> StartAsync(NpgsqlDataSource db)
+    {
+        var writer = new LedgerWriter(db);
+        await writer.StartAsync(Ct);
+        return (writer, await db.OpenConnectionAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Append_ManyConcurrentEntries_FormOneIntactChain()
+    {
+        await using var db = await postgres.NewDatabaseAsync();
+        var (writer, connection) = await StartAsync(db);
+
+        var written = await Task.WhenAll(Enumerable.Range(0, 500).Select(_ => writer.AppendAsync(Entry(), Ct)));
+
+        written.Select(e => e.Seq).Order().ShouldBe(Enumerable.Range(1, 500).Select(i => (long)i));
+        var verification = await new DecisionLedger().VerifyAsync(connection, Ct);
+        verification.Intact.ShouldBeTrue(verification.Problem);
+        verification.EntriesChecked.ShouldBe(500);
+        await writer.StopAsync(Ct);
+    }
+
+    [Fact]
+    public async Task Append_SameMessageTwice_KeepsTheFirstDecision()
+    {
+        await using var db = await postgres.NewDatabaseAsync();
+        var (writer, connection) = await StartAsync(db);
+        var id = Guid.CreateVersion7();
+
+        var first = await writer.AppendAsync(Entry(id, "refused"), Ct);
+        var second = await writer.AppendAsync(Entry(id, "permitted"), Ct);
+
+        second.Outcome.ShouldBe("refused");
+        second.Seq.ShouldBe(first.Seq);
+        (await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM ledger")).ShouldBe(1);
+        await writer.StopAsync(Ct);
+    }
+
+    [Theory]
+    [InlineData("UPDATE ledger SET outcome = 'permitted' WHERE seq = 37", 37)]
+    [InlineData("UPDATE ledger SET acting_user = 'someone-else' WHERE seq = 12", 12)]
+    [InlineData("DELETE FROM ledger WHERE seq = 50", 50)]
+    [InlineData("UPDATE ledger SET hash = sha256(hash) WHERE seq = 80", 80)]
+    public async Task Verify_AfterTampering_NamesTheFirstBrokenLink(string tampering, long brokenAt)
+    {
+        await using var db = await postgres.NewDatabaseAsync();
+        var (writer, connection) = await StartAsync(db);
+        for (var i = 0; i < 100; i++)
+        {
+            await writer.AppendAsync(Entry(outcome: i % 3 == 0 ? "refused" : "permitted"), Ct);
+        }
+
+        // Only someone who can switch off the append-only trigger, i.e. the database owner, can tamper at all.
+        await connection.ExecuteAsync($"ALTER TABLE ledger DISABLE TRIGGER ledger_append_only; {tampering}; ALTER TABLE ledger ENABLE TRIGGER ledger_append_only;");
+        var verification = await new DecisionLedger().VerifyAsync(connection, Ct);
+
+        verification.Intact.ShouldBeFalse();
+        verification.FirstBrokenSeq.ShouldBe(brokenAt);
+        await writer.StopAsync(Ct);
+    }
+
+    [Theory]
+    [InlineData("UPDATE ledger SET outcome = 'permitted'")]
+    [InlineData("DELETE FROM ledger")]
+    public async Task Ledger_UpdateOrDelete_IsRefusedByTheDatabase(string statement)
+    {
+        await using var db = await postgres.NewDatabaseAsync();
+        var (writer, connection) = await StartAsync(db);
+        await writer.AppendAsync(Entry(outcome: "refused"), Ct);
+
+        var error = await Should.ThrowAsync<PostgresException>(() => connection.ExecuteAsync(statement));
+
+        error.MessageText.ShouldContain("append-only");
+        await writer.StopAsync(Ct);
+    }
+}

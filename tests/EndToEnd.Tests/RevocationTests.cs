@@ -1,0 +1,144 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using FamiljecentralHub.LocalHub.Clients;
+
+namespace FamiljecentralHub.EndToEnd.Tests;
+
+/// <summary>
+/// Revocation races delivery: referrals stream in under one consent while the receiving system keeps fetching, and the
+/// guardian revokes mid-stream. Whatever the interleaving, nothing the receiving system fetches after the revocation
+/// took effect is stored under it, everything it had not fetched is withdrawn (and the sender told), everything it had
+/// fetched is listed in a notice, and nothing submitted after the revocation is permitted.
+/// </summary>
+public sealed class RevocationTests(HubFixture hub)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Revoke_WhileReferralsAreInFlight_WithdrawsUnfetchedNotifiesFetchedAndRefusesLater()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        var created = await (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), Ct))
+            .Content.ReadFromJsonAsync<JsonElement>(Ct);
+        var consentId = created.GetProperty("id").GetGuid();
+
+        var fetched = new ConcurrentDictionary<Guid, bool>();
+        using var stopFetching = new CancellationTokenSource();
+        // The receiving system pages through its inbox at 25 messages/s, slower than the stream: at the revocation it
+        // has fetched some messages, not others, and is fetching while the revocation lands.
+        var fetcher = Task.Run(async () =>
+        {
+            string? after = null;
+            while (!stopFetching.IsCancellationRequested)
+            {
+                var page = await social.GetFromJsonAsync<JsonElement>($"{DemoRequests.InboxPath}?limit=5{(after is null ? "" : "&after=" + after)}", Ct);
+                foreach (var item in page.GetProperty("items").EnumerateArray())
+                {
+                    after = item.GetProperty("cursor").GetString();
+                    if (item.GetProperty("subjectId").GetString() == subject)
+                    {
+                        fetched[item.GetProperty("messageId").GetGuid()] = true;
+                    }
+                }
+
+                await Task.Delay(200, Ct);
+            }
+        }, Ct);
+
+        var beforeRevocation = new List<Guid>();
+        var afterRevocation = new List<Guid>();
+        for (var i = 0; i < 40; i++)
+        {
+            beforeRevocation.Add(await SubmitAsync(bvc, subject));
+            await Task.Delay(10, Ct);
+        }
+
+        var revoke = bvc.PostAsJsonAsync($"{DemoRequests.ConsentPath}/{consentId}/revoke",
+            new { recordedBy = "SE2321000016-BVC1", recordingUnit = DemoRequests.ChildHealthUnit, reason = "Vårdnadshavaren återkallar samtycket" }, Ct);
+        for (var i = 0; i < 20; i++)
+        {
+            beforeRevocation.Add(await SubmitAsync(bvc, subject)); // racing the revocation: either outcome is lawful
+        }
+
+        (await revoke).StatusCode.ShouldBe(HttpStatusCode.OK);
+        for (var i = 0; i < 20; i++)
+        {
+            afterRevocation.Add(await SubmitAsync(bvc, subject));
+        }
+
+        var statuses = await WaitForFinalStatusesAsync(bvc, beforeRevocation.Concat(afterRevocation).ToList());
+        await Task.Delay(500, Ct); // let the fetcher observe anything it still could, then stop it
+        await stopFetching.CancelAsync();
+        await fetcher.WaitAsync(TimeSpan.FromSeconds(10), Ct).ContinueWith(_ => { }, Ct);
+
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            "outcomes before revocation: " + string.Join(", ", beforeRevocation.GroupBy(id => statuses[id]).Select(g => $"{g.Key} {g.Count()}")));
+        afterRevocation.ShouldAllBe(id => statuses[id] == "Refused", "nothing submitted after the revocation is permitted");
+        var notices = await social.GetFromJsonAsync<JsonElement>($"/social-services/units/{DemoRequests.SocialServicesUnit}/notices", Ct);
+        var noticed = notices.EnumerateArray()
+            .Where(n => n.GetProperty("consentId").GetGuid() == consentId)
+            .SelectMany(n => n.GetProperty("messageIds").EnumerateArray().Select(m => m.GetGuid()))
+            .ToHashSet();
+        foreach (var id in beforeRevocation)
+        {
+            switch (statuses[id])
+            {
+                case "Delivered":
+                    fetched.ShouldContainKey(id, "a message left in the inbox was fetched before the revocation");
+                    noticed.ShouldContain(id, "the receiving system is told of everything it fetched under the revoked consent");
+                    break;
+                case "Withdrawn":
+                    fetched.ShouldNotContainKey(id, "a withdrawn message never reached the receiving system");
+                    (await social.GetAsync($"{DemoRequests.InboxPath}/{id}", Ct)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+                    break;
+                case "Refused":
+                    fetched.ShouldNotContainKey(id);
+                    break;
+                default:
+                    throw new ShouldAssertException($"message {id} ended {statuses[id]}");
+            }
+        }
+
+        noticed.ShouldBe(beforeRevocation.Where(id => statuses[id] == "Delivered").ToHashSet(), ignoreOrder: true);
+        statuses.Values.ShouldContain("Delivered", "some messages were fetched before the revocation");
+        statuses.Values.ShouldContain("Withdrawn", "some messages were still unfetched at the revocation");
+    }
+
+    private static async Task<Guid> SubmitAsync(HttpClient bvc, string subject)
+    {
+        var response = await bvc.PostAsJsonAsync(DemoRequests.ReferralPath, DemoRequests.Referral(subject), Ct);
+        response.StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("messageId").GetGuid();
+    }
+
+    /// <summary>Delivered counts as final only once the revocation has had its chance to withdraw it.</summary>
+    private static async Task<Dictionary<Guid, string>> WaitForFinalStatusesAsync(HttpClient bvc, List<Guid> ids)
+    {
+        var final = new HashSet<string> { "Refused", "Withdrawn", "Delivered", "Acknowledged" };
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        Dictionary<Guid, string> statuses = [];
+        while (DateTime.UtcNow < deadline)
+        {
+            statuses = [];
+            foreach (var id in ids)
+            {
+                var status = await bvc.GetFromJsonAsync<JsonElement>($"/child-health/units/{DemoRequests.ChildHealthUnit}/sent/{id}", Ct);
+                statuses[id] = status.GetProperty("status").GetString()!;
+            }
+
+            if (statuses.Values.All(final.Contains))
+            {
+                await Task.Delay(1000, Ct);
+                return statuses;
+            }
+
+            await Task.Delay(200, Ct);
+        }
+
+        throw new TimeoutException($"not all messages reached a final status: {string.Join(", ", statuses.Values.GroupBy(s => s).Select(g => $"{g.Key} {g.Count()}"))}");
+    }
+}
