@@ -18,6 +18,7 @@ namespace FamiljecentralHub.Operations.Sending;
 /// (publisher confirms on a durable quorum queue), so an accepted message can no longer be lost by this service.
 /// </summary>
 public sealed class DisclosureSender(
+    OperationDescriptor descriptor,
     ISendEndpointProvider sendEndpoints,
     NpgsqlDataSource db,
     Pseudonymizer pseudonyms,
@@ -47,7 +48,8 @@ public sealed class DisclosureSender(
         timeout.CancelAfter(rabbit.Value.ConfirmTimeout);
         try
         {
-            await sendEndpoints.SendToQueue(Queues.Gate, message, message.MessageId, timeout.Token);
+            // Through this service's own submission exchange: the only one its broker user may write to.
+            await sendEndpoints.SubmitToGate(descriptor.ServiceName, message, timeout.Token);
         }
         // Whatever the failure, the message was not confirmed: the caller must retry (safely, with its idempotency key).
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
@@ -81,9 +83,12 @@ public sealed class DisclosureSender(
     // The status row is only a view: if this write is lost, the gate's status events create it anyway.
     private async Task RecordSubmittedAsync(SubmitDisclosure message, CancellationToken cancellationToken)
     {
+        // Best effort and brief: a database outage must not hold up the answer to a message the broker already has.
+        using var brief = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        brief.CancelAfter(TimeSpan.FromSeconds(2));
         try
         {
-            await using var connection = await db.OpenConnectionAsync(cancellationToken);
+            await using var connection = await db.OpenConnectionAsync(brief.Token);
             await connection.ExecuteAsync(
                 """
                 INSERT INTO sent_messages (message_id, sending_unit, receiving_unit, purpose, subject_pseudonym, status, status_rank, submitted_at, updated_at)
@@ -100,9 +105,10 @@ public sealed class DisclosureSender(
                     message.SubmittedAt,
                 });
         }
-        catch (NpgsqlException ex)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            logger.LogWarning("Could not record submitted message {MessageId} in the status view: {Error}", message.MessageId, ex.Message);
+            // The message is already confirmed by the broker: whatever stops this write must not turn it into an error.
+            logger.LogWarning("Could not record submitted message {MessageId} in the status view: {Error}", message.MessageId, ex.GetType().Name);
         }
     }
 }

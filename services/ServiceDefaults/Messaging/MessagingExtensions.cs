@@ -1,5 +1,6 @@
 using FamiljecentralHub.Contracts.Disclosures;
 using MassTransit;
+using Npgsql;
 using RabbitMQ.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -29,7 +30,16 @@ public static class MessagingExtensions
                     rabbit.PrefetchCount = 64;
                 }
 
+                // A fault in the message or the code: a few tries, then the error queue, so it cannot block the rest.
                 endpoint.UseMessageRetry(r => r.Intervals(100, 500, 2000, 5000, 10000));
+                // The database or the broker is away: keep the message (unacknowledged, so a crash redelivers it) and
+                // keep trying until it is back. Fail closed and lose nothing: such a message is delayed, never parked.
+                endpoint.UseMessageRetry(r =>
+                {
+                    r.Handle<NpgsqlException>(e => e.IsTransient);
+                    r.Handle<TimeoutException>();
+                    r.Exponential(int.MaxValue, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(1));
+                });
                 endpoint.UseInMemoryOutbox(context);
             });
             x.UsingRabbitMq((context, cfg) =>
