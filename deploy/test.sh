@@ -26,5 +26,9 @@ exports="$(localhub Debug nodes --state-dir "$state")"
 eval "$exports"
 
 status=0
-dotnet test FamiljecentralHub.sln --no-build "$@" || status=$?
+log="$state/dotnet-test.log"
+dotnet test FamiljecentralHub.sln --no-build "$@" 2>&1 | tee "$log" || status=$?
+# One closing line for the whole run, summed over the test assemblies' own summaries.
+awk '/(Passed|Failed)! +- +Failed:/ { gsub(/,/, ""); for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1) } }
+     END { printf "%d passed, %d failed\n", p, f }' "$log"
 exit "$status"
