@@ -47,6 +47,9 @@ public sealed record Unit(
     public bool HasDesignatedAssessor(string? assessor) => assessor is not null && (DesignatedAssessors ?? []).Contains(assessor);
 }
 
+/// <summary>A secrecy area as its parts, compared part by part (joined strings would let ids containing the separator collide).</summary>
+public readonly record struct SecrecyArea(string Principal, string? CareUnit, string? Committee, string? Branch);
+
 public sealed record OrganisationDocument(
     IReadOnlyList<Principal> Principals,
     IReadOnlyList<Committee> Committees,
@@ -101,9 +104,9 @@ public sealed class OrganisationRegistry
     /// The secrecy area (sekretessområde) a unit belongs to (domain.md section 2): for health care the care unit of
     /// one care provider; for a municipality one committee and one branch of activity.
     /// </summary>
-    public string SecrecyAreaOf(Unit unit) => PrincipalOf(unit).Kind == PrincipalKind.Municipality
-        ? $"{unit.Principal}/{unit.Committee}/{unit.Branch}"
-        : $"{unit.Principal}/{unit.CareUnit}";
+    public SecrecyArea SecrecyAreaOf(Unit unit) => PrincipalOf(unit).Kind == PrincipalKind.Municipality
+        ? new SecrecyArea(unit.Principal, null, unit.Committee, unit.Branch)
+        : new SecrecyArea(unit.Principal, unit.CareUnit, null, null);
 
     public bool InSameSecrecyArea(Unit a, Unit b) => SecrecyAreaOf(a) == SecrecyAreaOf(b);
 

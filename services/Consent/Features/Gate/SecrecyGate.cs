@@ -34,16 +34,21 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
             return Decision.Refuse([notAccepted]);
         }
 
+        // A report of concern is the law's own basis: it needs no claim, no other claim can replace it, no consent can
+        // stop it, and every one is flagged for review (even inside one secrecy area).
+        var mandatoryReport = bases.Of(BasisKind.MandatoryReport);
+        if (d.Purpose == Purpose.ReportOfConcern && mandatoryReport.AppliesTo(d.Purpose, sender, registry.PrincipalOf(sender).Kind, receiver))
+        {
+            return Decision.Permit(mandatoryReport.Id, review: true);
+        }
+
         if (registry.InSameSecrecyArea(sender, receiver))
         {
             return Decision.Permit(bases.Of(BasisKind.SameSecrecyArea).Id);
         }
 
         var reasons = new List<string>();
-
-        // A report of concern is the law's own basis: it needs no claim and no consent can stop it.
-        var claim = d.ClaimedBasis ?? (d.Purpose == Purpose.ReportOfConcern ? new ClaimedBasis { Basis = bases.Of(BasisKind.MandatoryReport).Id } : null);
-        if (claim is not null)
+        if (d.ClaimedBasis is { } claim)
         {
             var (decision, failure) = CheckClaim(claim, d.Purpose, sender, receiver);
             if (decision is not null)
@@ -75,10 +80,16 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
 
     private (Decision? Decision, string? Failure) CheckClaim(ClaimedBasis claim, Purpose purpose, Unit sender, Unit receiver)
     {
+        // Reasons go to the ledger, the status view and ops: they name catalogue ids only, never the sender's own text.
         var basis = bases.Find(claim.Basis);
-        if (basis is null || basis.Kind is BasisKind.Consent or BasisKind.SameSecrecyArea)
+        if (basis is null)
         {
-            return (null, $"'{claim.Basis}' is not a legal basis a sender can claim");
+            return (null, "the claimed basis is not one the hub knows");
+        }
+
+        if (basis.Kind is BasisKind.Consent or BasisKind.SameSecrecyArea)
+        {
+            return (null, $"basis {basis.Id} cannot be claimed by a sender");
         }
 
         if (!basis.AppliesTo(purpose, sender, registry.PrincipalOf(sender).Kind, receiver))
