@@ -1,0 +1,67 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using FamiljecentralHub.LocalHub.Clients;
+
+namespace FamiljecentralHub.EndToEnd.Tests;
+
+/// <summary>The consent registry through the gateway: versions, history, who may read, clear errors.</summary>
+public sealed class ConsentApiTests(HubFixture hub)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Change_WithTheCurrentVersion_AddsAVersionAndKeepsTheOldOne()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        var subject = HubFixture.NewSubject();
+        var consent = DemoRequests.Consent(subject, DateTimeOffset.UtcNow);
+        var created = await (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, consent, Ct)).Content.ReadFromJsonAsync<JsonElement>(Ct);
+        var url = $"{DemoRequests.ConsentPath}/{created.GetProperty("id").GetGuid()}";
+        var changed = JsonSerializer.SerializeToNode(consent)!.AsObject();
+        changed["categories"] = new System.Text.Json.Nodes.JsonArray("ParentingSupport");
+        changed["expectedVersion"] = 1;
+        changed["changeReason"] = "Vårdnadshavaren begränsar samtycket till föräldrastöd";
+
+        var first = await bvc.PutAsJsonAsync(url, changed, Ct);
+        var stale = await bvc.PutAsJsonAsync(url, changed, Ct);
+        var history = await bvc.GetFromJsonAsync<JsonElement>(url + "/history", Ct);
+
+        first.StatusCode.ShouldBe(HttpStatusCode.OK);
+        stale.StatusCode.ShouldBe(HttpStatusCode.Conflict, "a change based on an old version must not overwrite a newer one");
+        history.GetArrayLength().ShouldBe(2);
+        history[0].GetProperty("categories").GetArrayLength().ShouldBe(2, "history is never overwritten");
+        history[1].GetProperty("categories").EnumerateArray().Select(c => c.GetString()).ShouldBe(["ParentingSupport"]);
+    }
+
+    [Fact]
+    public async Task Read_ByAUnitTheConsentDoesNotName_IsNotFound()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var preschool = hub.Client("forskola-system");
+        var created = await (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(HubFixture.NewSubject(), DateTimeOffset.UtcNow), Ct))
+            .Content.ReadFromJsonAsync<JsonElement>(Ct);
+        var url = $"{DemoRequests.ConsentPath}/{created.GetProperty("id").GetGuid()}";
+
+        (await bvc.GetAsync(url, Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await preschool.GetAsync(url, Ct)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Record_ByAFosterParentWithoutAnEnd_Gets400NamingBothProblems()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        var subject = HubFixture.NewSubject();
+        var consent = JsonSerializer.SerializeToNode(DemoRequests.Consent(subject, DateTimeOffset.UtcNow))!.AsObject();
+        consent["grantors"] = JsonSerializer.SerializeToNode(new[] { new { role = "FosterParent", name = "Familjehemsförälder", answer = "Yes" } });
+        consent.Remove("validUntil");
+
+        var response = await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, consent, Ct);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        problem.GetProperty("errors").TryGetProperty("validUntil", out _).ShouldBeTrue();
+        problem.GetProperty("errors").GetProperty("grantors[0]")[0].GetString()!.ShouldContain("foster parents");
+        problem.ToString().ShouldNotContain(subject);
+    }
+}
