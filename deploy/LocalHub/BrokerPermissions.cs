@@ -1,30 +1,97 @@
+using System.Text.RegularExpressions;
+using FamiljecentralHub.ServiceDefaults.Messaging;
+
 namespace FamiljecentralHub.LocalHub;
 
 /// <summary>RabbitMQ permissions of one user on one virtual host: regular expressions over resource names.</summary>
 public sealed record BrokerPermission(string Configure, string Write, string Read);
 
 /// <summary>
-/// Which broker user may do what. The one place to change: the architecture requires that only the consent
-/// gate may write to a receiving operation's queue and that an operation service may only publish submissions
-/// and read its own queues. Until the services' queue and exchange names settle, every user has full rights on
-/// its own virtual host; tightening this table is all it takes to move to least privilege.
+/// Which broker user may do what: least privilege, so that the broker itself holds the secrecy boundary and a bug or
+/// a breach in one service cannot bypass the gate. Only the gate can put a message into an operation service's
+/// delivery queue; an operation service can submit to the gate through its own exchange and read its own queues, but
+/// not read, purge or delete the gate's; the gate reads no operation service's queue; Ops publishes nothing.
+/// docs/broker-permissions.md explains the table.
 /// </summary>
+/// <remarks>
+/// RabbitMQ's rules: <b>configure</b> is declaring and deleting a queue or exchange (MassTransit declares every one it
+/// touches, before sending, publishing or binding); <b>write</b> is publishing to an exchange, and being the
+/// destination of a binding (binding a queue needs write on the queue); <b>read</b> is consuming, getting and purging
+/// from a queue, and being the source of a binding (read on the exchange). Each regex matches queue and exchange names
+/// alike, so the ways into the boundary queues are exchanges named apart from every queue (<see cref="Queues"/>).
+/// Every regex is anchored: none matches <c>amq.default</c>, so only the administrator may publish straight to a
+/// queue by its name through the default exchange.
+/// </remarks>
 public static class BrokerPermissions
 {
-    private static readonly BrokerPermission Everything = new(".*", ".*", ".*");
-
     public static IReadOnlyDictionary<string, BrokerPermission> ByService { get; } = new Dictionary<string, BrokerPermission>
     {
-        ["maternity-care"] = Everything,
-        ["child-health"] = Everything,
-        ["open-preschool"] = Everything,
-        ["social-services"] = Everything,
-        ["consent"] = Everything,
-        ["ops"] = Everything,
+        ["maternity-care"] = OperationService("maternity-care"),
+        ["child-health"] = OperationService("child-health"),
+        ["open-preschool"] = OperationService("open-preschool"),
+        ["social-services"] = OperationService("social-services"),
+        ["consent"] = Gate(),
+        ["ops"] = Ops(),
     };
 
     public static BrokerPermission For(string service) =>
         ByService.TryGetValue(service, out var permission)
             ? permission
             : throw new ArgumentException($"No broker permissions are defined for '{service}'.", nameof(service));
+
+    private static BrokerPermission OperationService(string service) => new(
+        Configure: AnyOf(
+            Own(service),                                  // its queues and the exchanges MassTransit names after them
+            Exactly(Queues.SubmissionExchangeOf(service)), // MassTransit declares the exchange it sends to
+            Exactly(Queues.StatusExchange),                // ... it publishes to and binds its status queue to
+            Exactly(Queues.RevocationExchange)),           // ... it binds its revocations queue to
+        Write: AnyOf(
+            // Its queues as binding destinations and its _error/_skipped queues, but not its delivery queue: who may
+            // bind that queue may feed it from an exchange of its own, past the gate.
+            Own(service, except: Queues.DeliveriesOf(service)),
+            Exactly(Queues.SubmissionExchangeOf(service)), // submits to the gate, through its own exchange only
+            Exactly(Queues.StatusExchange)),               // publishes Delivered, Withdrawn, Acknowledged
+        Read: AnyOf(
+            Own(service),                                  // consumes its queues, the delivery queue included
+            Exactly(Queues.StatusExchange),                // binds its status queue (for its own units' events)
+            Exactly(Queues.RevocationExchange)));          // binds its revocations queue
+
+    private static BrokerPermission Gate() => new(
+        Configure: AnyOf(
+            Own("consent"),                                // consent-gate, consent-ledger and theirs
+            DeliveryExchanges(),                           // MassTransit declares the exchange it sends to
+            Exactly(Queues.StatusExchange),                // ... it publishes to and binds the ledger queue to
+            Exactly(Queues.RevocationExchange)),           // ... it publishes revocations to
+        Write: AnyOf(
+            Own("consent", except: Queues.Gate),           // binds its own queues but the deployment's, feeds its _error queues
+            DeliveryExchanges(),                           // the only user that can deliver to an operation service
+            Exactly(Queues.StatusExchange),                // publishes Permitted, Refused
+            Exactly(Queues.RevocationExchange)),           // publishes ConsentRevoked
+        Read: AnyOf(
+            Own("consent"),                                // consumes submissions and the ledger's events; no other queue
+            Exactly(Queues.StatusExchange)));              // binds the ledger queue to every status event
+
+    private static BrokerPermission Ops() => new(
+        Configure: AnyOf(
+            Own("ops"),                                    // its queues and the exchanges MassTransit names after them
+            Exactly(Queues.StatusExchange)),               // MassTransit declares the exchange it binds to
+        Write: Own("ops"),                                 // only as a binding destination and for its _error queues
+        Read: AnyOf(
+            Own("ops"),                                    // consumes the flows queue
+            Exactly(Queues.StatusExchange)));              // binds it to every status event
+
+    /// <summary>Every queue and exchange named after the service: its own endpoints and their _error/_skipped queues.</summary>
+    private static string Own(string service, string? except = null)
+    {
+        // A negative lookahead (RabbitMQ's regexes are PCRE): the one own name left out.
+        var exclusion = except is null ? "" : $"(?!{Regex.Escape(except)}$)";
+        return $"^{exclusion}{Regex.Escape(service)}-.*$";
+    }
+
+    private static string DeliveryExchanges() =>
+        $"^({string.Join('|', Queues.OperationServices.Select(service => Regex.Escape(Queues.DeliveryExchangeOf(service))))})$";
+
+    private static string Exactly(string name) => $"^{Regex.Escape(name)}$";
+
+    private static string AnyOf(params string[] patterns) => string.Join('|', patterns);
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using FamiljecentralHub.LocalHub.Pki;
 using FamiljecentralHub.LocalHub.Processes;
+using FamiljecentralHub.ServiceDefaults.Messaging;
 
 namespace FamiljecentralHub.LocalHub;
 
@@ -319,6 +320,23 @@ public sealed class Hub : IAsyncDisposable
             var account = brokerAccounts[service.Name];
             await Rabbit.CreateUserAsync(account.User, account.Password, cancellationToken);
             await Rabbit.SetPermissionsAsync(VirtualHost, account.User, BrokerPermissions.For(service.Name), cancellationToken);
+        }));
+        await DeclareBoundaryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The gate's queue, the delivery queues and the only exchanges into them, declared as the administrator before
+    /// any service starts: under least privilege no service may bind them (docs/broker-permissions.md). Idempotent, so
+    /// a restarted hub on kept node data declares the same again.
+    /// </summary>
+    private async Task DeclareBoundaryAsync(CancellationToken cancellationToken)
+    {
+        await Task.WhenAll(Queues.BoundaryBindings.Select(binding => binding.Queue).Distinct()
+            .Select(queue => Rabbit.DeclareQuorumQueueAsync(VirtualHost, queue, cancellationToken)));
+        await Task.WhenAll(Queues.BoundaryBindings.Select(async binding =>
+        {
+            await Rabbit.DeclareFanoutExchangeAsync(VirtualHost, binding.Exchange, cancellationToken);
+            await Rabbit.BindQueueAsync(VirtualHost, binding.Exchange, binding.Queue, cancellationToken);
         }));
     }
 

@@ -222,6 +222,33 @@ public sealed class RabbitMqNode
             new { configure = permission.Configure, write = permission.Write, read = permission.Read },
             cancellationToken);
 
+    /// <summary>
+    /// A durable quorum queue, exactly as MassTransit's endpoints here declare theirs (the broker refuses a
+    /// redeclaration with other arguments). Declaring an existing one is a no-op.
+    /// </summary>
+    public Task DeclareQuorumQueueAsync(string virtualHost, string queue, CancellationToken cancellationToken = default) =>
+        SendAsync(
+            HttpMethod.Put,
+            $"queues/{Uri.EscapeDataString(virtualHost)}/{Uri.EscapeDataString(queue)}",
+            new { durable = true, auto_delete = false, arguments = new Dictionary<string, object> { ["x-queue-type"] = "quorum" } },
+            cancellationToken);
+
+    /// <summary>A durable fanout exchange, as MassTransit declares one it sends to. Declaring an existing one is a no-op.</summary>
+    public Task DeclareFanoutExchangeAsync(string virtualHost, string exchange, CancellationToken cancellationToken = default) =>
+        SendAsync(
+            HttpMethod.Put,
+            $"exchanges/{Uri.EscapeDataString(virtualHost)}/{Uri.EscapeDataString(exchange)}",
+            new { type = "fanout", durable = true, auto_delete = false, @internal = false, arguments = new { } },
+            cancellationToken);
+
+    /// <summary>Binds a queue to an exchange with an empty routing key; binding twice is a no-op.</summary>
+    public Task BindQueueAsync(string virtualHost, string exchange, string queue, CancellationToken cancellationToken = default) =>
+        SendAsync(
+            HttpMethod.Post,
+            $"bindings/{Uri.EscapeDataString(virtualHost)}/e/{Uri.EscapeDataString(exchange)}/q/{Uri.EscapeDataString(queue)}",
+            new { routing_key = "", arguments = new { } },
+            cancellationToken);
+
     /// <summary>GET on the management API, e.g. <c>queues/%2F</c>; for tests that inspect queues.</summary>
     public async Task<JsonElement> GetManagementAsync(string relativePath, CancellationToken cancellationToken = default)
     {

@@ -28,7 +28,10 @@ public sealed class PostgresFixture : IAsyncLifetime
             node = PostgresNode.Private(privateDirectory, FreePorts.Next());
         }
 
-        await node.StartAsync(TestContext.Current.CancellationToken);
+        if (privateDirectory is not null)
+        {
+            await node.StartAsync(TestContext.Current.CancellationToken);
+        }
     }
 
     public async Task<NpgsqlDataSource> NewDatabaseAsync()

@@ -60,7 +60,7 @@ public sealed class ExternalNodesTests
         {
             await rabbit.CreateVirtualHostAsync(virtualHost, Cancellation);
             await rabbit.CreateUserAsync(user, password, Cancellation);
-            await rabbit.SetPermissionsAsync(virtualHost, user, BrokerPermissions.For("ops"), Cancellation);
+            await rabbit.SetPermissionsAsync(virtualHost, user, RabbitMqNodeTests.AllRights, Cancellation);
             await using (var connection = await RabbitMqNodeTests.ConnectAsync(rabbit, user, password, virtualHost))
             await using (var channel = await RabbitMqNodeTests.OpenConfirmingChannelAsync(connection))
             {

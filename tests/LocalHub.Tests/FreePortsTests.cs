@@ -14,14 +14,3 @@ public sealed class FreePortsTests
         ports.ShouldAllBe(port => FreePorts.IsFree(port));
     }
 }
-
-public sealed class BrokerPermissionsTests
-{
-    [Fact]
-    public void For_EveryService_HasAnEntry() =>
-        Hub.ServiceNames.ShouldAllBe(service => BrokerPermissions.ByService.ContainsKey(service));
-
-    [Fact]
-    public void For_UnknownService_Throws() =>
-        Should.Throw<ArgumentException>(() => BrokerPermissions.For("gateway"));
-}

@@ -17,7 +17,7 @@ public sealed class RabbitMqNodeTests(PrivateNodesFixture nodes)
         var password = UnixFiles.NewPassword();
         await nodes.Rabbit.CreateVirtualHostAsync(virtualHost, Cancellation);
         await nodes.Rabbit.CreateUserAsync("publisher", password, Cancellation);
-        await nodes.Rabbit.SetPermissionsAsync(virtualHost, "publisher", BrokerPermissions.For("consent"), Cancellation);
+        await nodes.Rabbit.SetPermissionsAsync(virtualHost, "publisher", AllRights, Cancellation);
 
         await using var connection = await ConnectAsync(nodes.Rabbit, "publisher", password, virtualHost);
         await using var channel = await OpenConfirmingChannelAsync(connection);
@@ -100,6 +100,12 @@ public sealed class RabbitMqNodeTests(PrivateNodesFixture nodes)
         UnixProcess.State(pid).ShouldNotBe('T');
         (await nodes.Rabbit.GetManagementAsync("overview", Cancellation)).GetProperty("rabbitmq_version").GetString().ShouldBe("3.10.8");
     }
+
+    /// <summary>
+    /// For tests of the node, not of the hub's permissions (BrokerPermissionsTests): a user that may do anything on
+    /// its virtual host, the default exchange included.
+    /// </summary>
+    internal static readonly BrokerPermission AllRights = new(".*", ".*", ".*");
 
     internal static async Task<IConnection> ConnectAsync(RabbitMqNode node, string? user = null, string? password = null, string virtualHost = "/")
     {

@@ -1,3 +1,4 @@
+using FamiljecentralHub.Contracts.Consents;
 using FamiljecentralHub.Contracts.Disclosures;
 using MassTransit;
 using Npgsql;
@@ -22,13 +23,25 @@ public static class MessagingExtensions
         {
             x.SetKebabCaseEndpointNameFormatter();
             configure(x);
-            x.AddConfigureEndpointsCallback((context, _, endpoint) =>
+            x.AddConfigureEndpointsCallback((context, name, endpoint) =>
             {
                 if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
                 {
                     rabbit.SetQuorumQueue();
                     rabbit.PrefetchCount = 64;
+                    if (Queues.IsBoundaryQueue(name))
+                    {
+                        // The deployment declares the gate's and the delivery queues and binds them to their only ways
+                        // in; the service just consumes. Binding takes write permission on the queue, which would let
+                        // its consumer feed it from an exchange of its own. (MassTransit still declares an exchange of
+                        // the queue's name, bound to nothing.)
+                        rabbit.BindQueue = false;
+                    }
                 }
+
+                // A Fault<T> carries the whole message, personal data included, to a fanout exchange that any service
+                // allowed to bind to it would receive. No service consumes faults; the _error queue keeps the message.
+                endpoint.PublishFaults = false;
 
                 // A fault in the message or the code: a few tries, then the error queue, so it cannot block the rest.
                 endpoint.UseMessageRetry(r => r.Intervals(100, 500, 2000, 5000, 10000));
@@ -51,7 +64,9 @@ public static class MessagingExtensions
                     h.Password(options.Password);
                     h.PublisherConfirmation = true;
                 });
+                // Named by the hub, not after the CLR type: the broker's permissions are written against these names.
                 cfg.Message<DisclosureStatusChanged>(m => m.SetEntityName(Queues.StatusExchange));
+                cfg.Message<ConsentRevoked>(m => m.SetEntityName(Queues.RevocationExchange));
                 cfg.Publish<DisclosureStatusChanged>(p => p.ExchangeType = ExchangeType.Topic);
                 cfg.Send<DisclosureStatusChanged>(s => s.UseRoutingKeyFormatter(c => c.Message.SendingUnit));
                 cfg.ConfigureEndpoints(context);

@@ -1,13 +1,18 @@
 using FamiljecentralHub.Contracts.Organisation;
-using MassTransit;
 
 namespace FamiljecentralHub.ServiceDefaults.Messaging;
 
 /// <summary>
-/// The queue names that form the hub's boundaries. Submissions go only to the gate; deliveries only from the gate.
-/// The broker's permissions are written against these names.
+/// The broker names that form the hub's boundaries. Submissions go only to the gate; deliveries only from the gate.
+/// The broker's permissions (deploy/LocalHub/BrokerPermissions.cs, docs/broker-permissions.md) are written against
+/// these names, and the deployment declares <see cref="BoundaryBindings"/> before any service starts.
 /// </summary>
-public static class Queues
+/// <remarks>
+/// LocalHub compiles this file too, so that the deployment and the services cannot disagree on a name: it depends on
+/// nothing but the contracts, and it states no accessibility, so the class is internal there and public here (the
+/// MassTransit part in QueueSending.cs makes it public).
+/// </remarks>
+static partial class Queues
 {
     public const string Gate = "consent-gate";
 
@@ -16,6 +21,9 @@ public static class Queues
     /// receives only its own messages' events, and Ops binds everything.
     /// </summary>
     public const string StatusExchange = "hub.disclosure-status";
+
+    /// <summary>The fanout exchange of consent revocations, from the consent service to every receiving operation.</summary>
+    public const string RevocationExchange = "hub.consent-revocations";
 
     public static string ServiceFor(OperationType operation) => operation switch
     {
@@ -26,33 +34,39 @@ public static class Queues
         _ => throw new ArgumentOutOfRangeException(nameof(operation), operation, null),
     };
 
+    /// <summary>The services that host operations: each sends through the gate and receives deliveries from it.</summary>
+    public static IReadOnlyList<string> OperationServices { get; } = Enum.GetValues<OperationType>().Select(ServiceFor).Distinct().ToArray();
+
+    /// <summary>The queue an operation service receives the gate's deliveries on.</summary>
     public static string DeliveriesOf(string service) => $"{service}-deliveries";
 
     public static string StatusOf(string service) => $"{service}-status";
 
     /// <summary>
-    /// The queue's own exchange, not the queue: a sender must not declare the queue (only its consumer knows it is
-    /// a quorum queue, and a plain redeclaration is refused by the broker), and with the mandatory flag a message that
-    /// no queue takes is returned as an error instead of silently dropped.
+    /// The exchange the gate delivers to <paramref name="service"/> through. Named apart from the queue on purpose:
+    /// RabbitMQ's permissions match names, not kinds, so a queue and an exchange of one name share their rights, and the
+    /// service, which must read its queue, must not be able to write to the way into it.
     /// </summary>
-    public static Uri Address(string queue) => new($"exchange:{queue}");
+    public static string DeliveryExchangeOf(string service) => $"deliveries.{service}";
 
-    /// <summary>Sends to one queue and completes only when the broker has confirmed that a queue holds it.</summary>
-    public static async Task SendToQueue<T>(this ISendEndpointProvider provider, string queue, T message, Guid? messageId = null, CancellationToken cancellationToken = default)
-        where T : class
-    {
-        var endpoint = await provider.GetSendEndpoint(Address(queue));
-        await endpoint.Send(message, context =>
-        {
-            if (messageId is { } id)
-            {
-                context.MessageId = id;
-            }
+    /// <summary>
+    /// The exchange <paramref name="service"/> submits to the gate through: one per service, so that only that
+    /// service's broker user may write to it, no service holds configure rights (which declaring an exchange takes)
+    /// on a name other services depend on, and the broker vouches for which service a submission came through.
+    /// </summary>
+    public static string SubmissionExchangeOf(string service) => $"submissions.{service}";
 
-            if (context.TryGetPayload<RabbitMqSendContext>(out var rabbit))
-            {
-                rabbit.Mandatory = true;
-            }
-        }, cancellationToken);
-    }
+    /// <summary>
+    /// The boundary as the deployment declares it with the broker's administrator before any service starts: each
+    /// exchange (durable, fanout) and the queue (durable, quorum) it is bound to. The services consume these queues and
+    /// send to these exchanges, but none may bind them: that takes write permission on the queue, and whoever may bind a
+    /// delivery queue may feed it from an exchange of its own.
+    /// </summary>
+    public static IReadOnlyList<(string Exchange, string Queue)> BoundaryBindings { get; } =
+    [
+        .. OperationServices.Select(service => (SubmissionExchangeOf(service), Gate)),
+        .. OperationServices.Select(service => (DeliveryExchangeOf(service), DeliveriesOf(service))),
+    ];
+
+    public static bool IsBoundaryQueue(string queue) => BoundaryBindings.Any(binding => binding.Queue == queue);
 }

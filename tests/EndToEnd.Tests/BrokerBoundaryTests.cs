@@ -1,0 +1,255 @@
+using System.Net;
+using System.Text.Json;
+using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.LocalHub.Clients;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+using RabbitMQ.Client.Exceptions;
+
+namespace FamiljecentralHub.EndToEnd.Tests;
+
+/// <summary>
+/// The secrecy boundary as the broker itself holds it, whatever a service's code does: connected with an operation
+/// service's own broker credentials, as a compromised service would be, nothing reaches a delivery queue except from
+/// the gate, and the gate's queue can be neither read nor removed. Every forged delivery is checked against the same
+/// message sent with the gate's credentials, which does arrive: the forgery is well-formed, only its sender lacks the
+/// right, so "never delivered" is not an accident of a malformed message.
+/// </summary>
+public sealed class BrokerBoundaryTests(HubFixture fixture)
+{
+    /// <summary>The service that plays the compromised one.</summary>
+    private const string Intruder = "child-health";
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Theory]
+    [InlineData("child-health")] // its own delivery exchange
+    [InlineData("social-services")] // another service's
+    public async Task Publish_OperationServiceToADeliveryExchange_IsRefusedAndNeverDelivered(string receiver)
+    {
+        var forged = Delivery(receiver);
+        await using var connection = await ConnectAsync(Intruder);
+
+        await ShouldBeRefusedAsync(connection, channel => PublishAsync(channel, $"deliveries.{receiver}", "", forged));
+
+        await ShouldBeDeliveredOnlyThroughTheGateAsync(receiver, forged);
+    }
+
+    [Theory]
+    [InlineData("child-health")]
+    [InlineData("social-services")]
+    public async Task Publish_OperationServiceToTheDefaultExchangeWithADeliveryQueuesName_IsRefusedAndNeverDelivered(string receiver)
+    {
+        var forged = Delivery(receiver);
+        await using var connection = await ConnectAsync(Intruder);
+
+        await ShouldBeRefusedAsync(connection, channel => PublishAsync(channel, "", $"{receiver}-deliveries", forged));
+
+        await ShouldBeDeliveredOnlyThroughTheGateAsync(receiver, forged);
+    }
+
+    /// <summary>The way round a refused publish: bind its own delivery queue to an exchange it may publish to.</summary>
+    [Fact]
+    public async Task Bind_OperationServiceItsDeliveryQueueToAnExchangeItPublishesTo_IsRefused()
+    {
+        await using var connection = await ConnectAsync(Intruder);
+
+        await ShouldBeRefusedAsync(connection, channel => channel.QueueBindAsync(
+            $"{Intruder}-deliveries", "hub.disclosure-status", "#", cancellationToken: Ct));
+        await ShouldBeRefusedAsync(connection, channel => channel.QueueBindAsync(
+            $"{Intruder}-deliveries", $"submissions.{Intruder}", "", cancellationToken: Ct));
+    }
+
+    [Theory]
+    [InlineData("consume")]
+    [InlineData("get")]
+    public async Task Read_OperationServiceFromAnotherServicesDeliveryQueue_IsRefused(string how)
+    {
+        await using var connection = await ConnectAsync(Intruder);
+
+        await ShouldBeRefusedAsync(connection, channel => ReadAsync(channel, "social-services-deliveries", how));
+    }
+
+    [Theory]
+    [InlineData("consume")]
+    [InlineData("get")]
+    [InlineData("purge")]
+    [InlineData("delete")]
+    public async Task ReadOrRemove_OperationServiceOnTheGatesQueue_IsRefused(string how)
+    {
+        await using var connection = await ConnectAsync(Intruder);
+
+        await ShouldBeRefusedAsync(connection, channel => how switch
+        {
+            "purge" => channel.QueuePurgeAsync("consent-gate", Ct),
+            "delete" => channel.QueueDeleteAsync("consent-gate", ifUnused: false, ifEmpty: false, cancellationToken: Ct),
+            _ => ReadAsync(channel, "consent-gate", how),
+        });
+    }
+
+    [Fact]
+    public async Task Read_GateFromADeliveryQueue_IsRefused()
+    {
+        await using var connection = await ConnectAsync("consent");
+
+        await ShouldBeRefusedAsync(connection, channel => ReadAsync(channel, "social-services-deliveries", "consume"));
+    }
+
+    [Fact]
+    public async Task Publish_OpsToTheStatusExchange_IsRefused()
+    {
+        await using var connection = await ConnectAsync("ops");
+
+        var acknowledged = new DisclosureStatusChanged
+        {
+            MessageId = Guid.CreateVersion7(),
+            Status = DisclosureStatus.Acknowledged,
+            SendingUnit = DemoRequests.ChildHealthUnit,
+            ReceivingUnit = DemoRequests.SocialServicesUnit,
+            Purpose = Purpose.Referral,
+            SubjectPseudonym = "forged",
+            OccurredAt = DateTimeOffset.UtcNow,
+        };
+
+        await ShouldBeRefusedAsync(connection, channel => PublishAsync(channel, "hub.disclosure-status", DemoRequests.ChildHealthUnit, acknowledged));
+    }
+
+    [Fact]
+    public async Task Publish_GateToADeliveryExchange_IsConfirmedAndDelivered()
+    {
+        var delivery = Delivery("social-services");
+        await using var connection = await ConnectAsync("consent");
+        await using var channel = await OpenConfirmingChannelAsync(connection);
+
+        // Completes only once the broker has confirmed it; a mandatory message no queue took would throw instead.
+        await PublishAsync(channel, "deliveries.social-services", "", delivery);
+
+        await WaitForInboxAsync("social-services", delivery);
+    }
+
+    /// <summary>
+    /// Sends a message of the same shape with the gate's credentials; once that one is in the receiver's inbox, the
+    /// forged one (which the broker refused before it) must not be. The broker refuses a publish before routing it, so
+    /// this is the end-to-end view of the refusal: no queue, no consumer, no inbox ever sees the message.
+    /// </summary>
+    private async Task ShouldBeDeliveredOnlyThroughTheGateAsync(string receiver, DeliverDisclosure forged)
+    {
+        var control = Delivery(receiver);
+        await using (var connection = await ConnectAsync("consent"))
+        await using (var channel = await OpenConfirmingChannelAsync(connection))
+        {
+            await PublishAsync(channel, $"deliveries.{receiver}", "", control);
+        }
+
+        await WaitForInboxAsync(receiver, control);
+        using var client = fixture.Client(ClientOf(receiver));
+        (await client.GetAsync(InboxItemPath(receiver, forged), Ct)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+
+    private async Task WaitForInboxAsync(string receiver, DeliverDisclosure delivery)
+    {
+        using var client = fixture.Client(ClientOf(receiver));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while ((await client.GetAsync(InboxItemPath(receiver, delivery), Ct)).StatusCode != HttpStatusCode.OK)
+        {
+            DateTime.UtcNow.ShouldBeLessThan(deadline, $"message {delivery.Disclosure.MessageId} never reached the {receiver} inbox");
+            await Task.Delay(100, Ct);
+        }
+    }
+
+    /// <summary>Opens a fresh channel, runs the operation and expects the broker to close the channel with ACCESS_REFUSED.</summary>
+    private static async Task ShouldBeRefusedAsync(IConnection connection, Func<IChannel, Task> operation)
+    {
+        await using var channel = await OpenConfirmingChannelAsync(connection);
+        var refusal = await Should.ThrowAsync<OperationInterruptedException>(() => operation(channel));
+        ((int)refusal.ShutdownReason.ShouldNotBeNull().ReplyCode).ShouldBe(Constants.AccessRefused, refusal.Message);
+    }
+
+    private async Task<IConnection> ConnectAsync(string service)
+    {
+        var account = fixture.Hub.BrokerAccount(service);
+        var factory = new ConnectionFactory
+        {
+            HostName = fixture.Hub.Rabbit.Host,
+            Port = fixture.Hub.Rabbit.AmqpPort,
+            VirtualHost = fixture.Hub.VirtualHost,
+            UserName = account.User,
+            Password = account.Password,
+            AutomaticRecoveryEnabled = false,
+        };
+        return await factory.CreateConnectionAsync(Ct);
+    }
+
+    private static Task<IChannel> OpenConfirmingChannelAsync(IConnection connection) =>
+        // Tracking makes BasicPublishAsync complete only once the broker has confirmed the message.
+        connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), Ct);
+
+    /// <summary>Publishes a message as MassTransit would put it on the wire (its JSON envelope), mandatory and persistent.</summary>
+    private static async Task PublishAsync<T>(IChannel channel, string exchange, string routingKey, T message)
+    {
+        var messageId = message is DeliverDisclosure delivery ? delivery.Disclosure.MessageId : Guid.NewGuid();
+        var envelope = new
+        {
+            messageId,
+            messageType = new[] { $"urn:message:{typeof(T).Namespace}:{typeof(T).Name}" },
+            message,
+            sentTime = DateTimeOffset.UtcNow,
+        };
+        await channel.BasicPublishAsync(
+            exchange, routingKey, mandatory: true,
+            new BasicProperties { ContentType = "application/vnd.masstransit+json", Persistent = true, MessageId = messageId.ToString() },
+            JsonSerializer.SerializeToUtf8Bytes(envelope, JsonSerializerOptions.Web),
+            Ct);
+    }
+
+    private static async Task ReadAsync(IChannel channel, string queue, string how)
+    {
+        if (how == "get")
+        {
+            await channel.BasicGetAsync(queue, autoAck: false, Ct);
+            return;
+        }
+
+        await channel.BasicConsumeAsync(queue, autoAck: false, new AsyncEventingBasicConsumer(channel), Ct);
+    }
+
+    /// <summary>A delivery as the gate makes it, to the receiver's demo unit, from a unit no other test follows.</summary>
+    private static DeliverDisclosure Delivery(string receiver)
+    {
+        var now = DateTimeOffset.UtcNow;
+        return new DeliverDisclosure
+        {
+            Disclosure = new SubmitDisclosure
+            {
+                MessageId = Guid.CreateVersion7(),
+                SendingUnit = "rosengard-mvc",
+                ReceivingUnit = UnitOf(receiver),
+                Purpose = Purpose.Referral,
+                Categories = [InformationCategory.FamilySituation],
+                SubjectId = HubFixture.NewSubject(),
+                Content = """{"reason":"Sent straight to the broker, past the gate."}""",
+                ActingSystem = "mvc-ehr",
+                SubmittedAt = now,
+            },
+            Basis = "same-secrecy-area",
+            PermittedAt = now,
+        };
+    }
+
+    private static string UnitOf(string service) => service switch
+    {
+        "child-health" => DemoRequests.ChildHealthUnit,
+        "social-services" => DemoRequests.SocialServicesUnit,
+        _ => throw new ArgumentOutOfRangeException(nameof(service), service, null),
+    };
+
+    private static string ClientOf(string service) => service switch
+    {
+        "child-health" => DemoRequests.ChildHealthClient,
+        "social-services" => DemoRequests.SocialServicesClient,
+        _ => throw new ArgumentOutOfRangeException(nameof(service), service, null),
+    };
+
+    private static string InboxItemPath(string receiver, DeliverDisclosure delivery) =>
+        $"/{receiver}/units/{UnitOf(receiver)}/inbox/{delivery.Disclosure.MessageId}";
+}

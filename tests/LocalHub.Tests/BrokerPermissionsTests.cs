@@ -1,0 +1,103 @@
+using System.Text.RegularExpressions;
+using FamiljecentralHub.ServiceDefaults.Messaging;
+
+namespace FamiljecentralHub.LocalHub.Tests;
+
+/// <summary>
+/// The permission table read the way RabbitMQ reads it: a user may act on a queue or exchange when the name matches
+/// the regex for that kind of access (unanchored match; the table anchors its own). The real broker's verdicts are in
+/// EndToEnd.Tests' BrokerBoundaryTests; these say the same for every pair of services at once.
+/// </summary>
+public sealed class BrokerPermissionsTests
+{
+    private static readonly string[] OtherResources = ["amq.default", "amq.direct", "amq.fanout", "amq.topic", "amq.headers"];
+
+    public static TheoryData<string> OperationServices => new(Queues.OperationServices);
+
+    public static TheoryData<string> Services => new(Hub.ServiceNames);
+
+    [Fact]
+    public void For_EveryService_HasAnEntry() =>
+        Hub.ServiceNames.ShouldAllBe(service => BrokerPermissions.ByService.ContainsKey(service));
+
+    [Fact]
+    public void For_UnknownService_Throws() =>
+        Should.Throw<ArgumentException>(() => BrokerPermissions.For("gateway"));
+
+    [Theory]
+    [MemberData(nameof(OperationServices))]
+    public void Write_OperationServiceOnAnyDeliveryExchangeOrQueue_IsDenied(string service)
+    {
+        foreach (var receiver in Queues.OperationServices)
+        {
+            MayWrite(service, Queues.DeliveryExchangeOf(receiver)).ShouldBeFalse(receiver);
+            MayWrite(service, Queues.DeliveriesOf(receiver)).ShouldBeFalse(receiver);
+        }
+    }
+
+    [Fact]
+    public void Write_GateOnEveryDeliveryExchange_IsAllowed() =>
+        Queues.OperationServices.ShouldAllBe(receiver => MayWrite("consent", Queues.DeliveryExchangeOf(receiver)));
+
+    /// <summary>Binding a queue takes write on it: only the deployment binds the boundary queues.</summary>
+    [Theory]
+    [MemberData(nameof(Services))]
+    public void Write_OnABoundaryQueue_IsDenied(string service) =>
+        Queues.BoundaryBindings.ShouldAllBe(binding => !MayWrite(service, binding.Queue));
+
+    [Theory]
+    [MemberData(nameof(OperationServices))]
+    public void Write_OperationServiceOnTheGate_OnlyThroughItsOwnSubmissionExchange(string service)
+    {
+        foreach (var sender in Queues.OperationServices)
+        {
+            MayWrite(service, Queues.SubmissionExchangeOf(sender)).ShouldBe(sender == service, sender);
+        }
+
+        MayWrite(service, Queues.Gate).ShouldBeFalse();
+    }
+
+    /// <summary>Consuming, getting and purging take read on the queue; deleting takes configure.</summary>
+    [Theory]
+    [MemberData(nameof(OperationServices))]
+    public void ReadOrConfigure_OperationServiceOnTheGatesOrAnotherServicesQueue_IsDenied(string service)
+    {
+        string[] othersQueues =
+        [
+            Queues.Gate,
+            .. Queues.OperationServices.Where(other => other != service).SelectMany(other => new[] { Queues.DeliveriesOf(other), Queues.StatusOf(other) }),
+        ];
+
+        othersQueues.ShouldAllBe(queue => !MayRead(service, queue) && !MayConfigure(service, queue));
+    }
+
+    [Theory]
+    [MemberData(nameof(OperationServices))]
+    public void Read_OperationServiceOnItsOwnDeliveryQueue_IsAllowed(string service) =>
+        MayRead(service, Queues.DeliveriesOf(service)).ShouldBeTrue();
+
+    [Fact]
+    public void Read_GateOnAnyOperationServicesQueue_IsDenied() =>
+        Queues.OperationServices.ShouldAllBe(service =>
+            !MayRead("consent", Queues.DeliveriesOf(service)) && !MayRead("consent", Queues.StatusOf(service)) && !MayRead("consent", $"{service}-revocations"));
+
+    [Fact]
+    public void Write_Ops_OnlyOnItsOwnQueues()
+    {
+        string[] hubs = [Queues.StatusExchange, Queues.RevocationExchange, Queues.Gate, .. Queues.BoundaryBindings.Select(binding => binding.Exchange)];
+
+        hubs.ShouldAllBe(name => !MayWrite("ops", name));
+        MayWrite("ops", "ops-flows").ShouldBeTrue();
+    }
+
+    [Theory]
+    [MemberData(nameof(Services))]
+    public void Write_OnTheDefaultOrABuiltInExchange_IsDenied(string service) =>
+        OtherResources.ShouldAllBe(exchange => !MayWrite(service, exchange) && !MayConfigure(service, exchange));
+
+    private static bool MayConfigure(string service, string name) => Regex.IsMatch(name, BrokerPermissions.For(service).Configure);
+
+    private static bool MayWrite(string service, string name) => Regex.IsMatch(name, BrokerPermissions.For(service).Write);
+
+    private static bool MayRead(string service, string name) => Regex.IsMatch(name, BrokerPermissions.For(service).Read);
+}
