@@ -1,6 +1,7 @@
 using FamiljecentralHub.Contracts.Organisation;
 using FamiljecentralHub.Operations;
 using FamiljecentralHub.ServiceDefaults;
+using FamiljecentralHub.ChildHealth;
 
 const string ServiceName = "child-health";
 
@@ -10,5 +11,5 @@ builder.AddOperationService(new OperationDescriptor(ServiceName, OperationType.C
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
-app.MapOperationApi();
+app.MapOperationApi(ChildHealthVocabulary.Messages);
 app.Run();

@@ -1,6 +1,7 @@
 using FamiljecentralHub.Contracts.Organisation;
 using FamiljecentralHub.Operations;
 using FamiljecentralHub.ServiceDefaults;
+using FamiljecentralHub.MaternityCare;
 
 const string ServiceName = "maternity-care";
 
@@ -10,5 +11,5 @@ builder.AddOperationService(new OperationDescriptor(ServiceName, OperationType.M
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
-app.MapOperationApi();
+app.MapOperationApi(MaternityCareVocabulary.Messages);
 app.Run();

@@ -1,6 +1,7 @@
 using FamiljecentralHub.Contracts.Organisation;
 using FamiljecentralHub.Operations;
 using FamiljecentralHub.ServiceDefaults;
+using FamiljecentralHub.OpenPreschool;
 
 const string ServiceName = "open-preschool";
 
@@ -10,5 +11,5 @@ builder.AddOperationService(new OperationDescriptor(ServiceName, OperationType.O
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
-app.MapOperationApi();
+app.MapOperationApi(OpenPreschoolVocabulary.Messages);
 app.Run();

@@ -41,10 +41,11 @@ public static class OperationServiceExtensions
         return builder;
     }
 
-    public static IEndpointRouteBuilder MapOperationApi(this IEndpointRouteBuilder app)
+    /// <summary>The status, inbox and notices endpoints, and one sending endpoint per message type the service speaks.</summary>
+    public static IEndpointRouteBuilder MapOperationApi(this IEndpointRouteBuilder app, Vocabulary vocabulary)
     {
         var units = app.MapGroup("/units/{unitId}").AddEndpointFilter<UnitAccessFilter>();
-        units.MapSendingApi();
+        units.MapSendingApi(vocabulary);
         units.MapStatusApi();
         units.MapInboxApi();
         units.MapNoticesApi();

@@ -1,6 +1,7 @@
 using FamiljecentralHub.Contracts.Organisation;
 using FamiljecentralHub.Operations;
 using FamiljecentralHub.ServiceDefaults;
+using FamiljecentralHub.SocialServices;
 
 const string ServiceName = "social-services";
 
@@ -10,5 +11,5 @@ builder.AddOperationService(new OperationDescriptor(ServiceName, OperationType.P
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
-app.MapOperationApi();
+app.MapOperationApi(SocialServicesVocabulary.Messages);
 app.Run();

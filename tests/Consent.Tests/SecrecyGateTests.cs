@@ -206,4 +206,14 @@ public sealed class SecrecyGateTests
         Gate.Decide(Disclosure("bvc", "social", Purpose.BirthHandover), [ConsentFor("bvc", "social", Purpose.BirthHandover)], Now)
             .Permitted.ShouldBeFalse();
     }
+
+    [Fact]
+    public void Decide_UnidentifiedSubject_OnlyForAReportOfConcern()
+    {
+        var unidentified = "unidentified-" + Guid.CreateVersion7();
+
+        Gate.Decide(Disclosure("bvc", "intake", Purpose.ReportOfConcern) with { SubjectId = unidentified }, [], Now).Permitted.ShouldBeTrue();
+        Gate.Decide(Disclosure("mvc", "bvc") with { SubjectId = unidentified }, [], Now).Permitted.ShouldBeFalse(
+            "even inside one secrecy area a message must say whom it is about");
+    }
 }

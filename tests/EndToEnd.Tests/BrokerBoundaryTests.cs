@@ -157,6 +157,27 @@ public sealed class BrokerBoundaryTests(HubFixture fixture)
         }
     }
 
+    /// <summary>
+    /// A service may write only to its own way in, so the gate knows which service submitted: one that claims another
+    /// operation's unit is refused, even where that unit could have shared without consent (MVC and BVC Rosengård are
+    /// one care unit, so the same message from maternity care itself would be permitted).
+    /// </summary>
+    [Fact]
+    public async Task Submit_ThroughItsOwnWayInClaimingAnotherOperationsUnit_IsRefusedByTheGate()
+    {
+        await using var connection = await ConnectAsync(Intruder);
+        await using var channel = await OpenConfirmingChannelAsync(connection);
+        var forged = Delivery("child-health").Disclosure with { Purpose = Purpose.BirthHandover };
+
+        await PublishAsync(channel, $"submissions.{Intruder}", "", forged);
+
+        using var mvc = fixture.Client("mvc-ehr");
+        var refused = await HubFixture.WaitForStatusAsync(mvc, $"/maternity-care/units/rosengard-mvc/sent/{forged.MessageId}", "Refused");
+        refused.GetProperty("reasons").EnumerateArray().Select(r => r.GetString()).ShouldContain("submitted through another operation's way in");
+        using var bvc = fixture.Client(DemoRequests.ChildHealthClient);
+        (await bvc.GetAsync($"/child-health/units/{DemoRequests.ChildHealthUnit}/inbox/{forged.MessageId}", Ct)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+
     /// <summary>Opens a fresh channel, runs the operation and expects the broker to close the channel with ACCESS_REFUSED.</summary>
     private static async Task ShouldBeRefusedAsync(IConnection connection, Func<IChannel, Task> operation)
     {

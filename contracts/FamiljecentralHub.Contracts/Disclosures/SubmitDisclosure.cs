@@ -12,7 +12,10 @@ public sealed record SubmitDisclosure
     public required Purpose Purpose { get; init; }
     public required IReadOnlyList<InformationCategory> Categories { get; init; }
 
-    /// <summary>The subject's personal identity or co-ordination number (12 digits).</summary>
+    /// <summary>
+    /// The subject's personal identity or co-ordination number (12 digits); or, for a report of concern whose child is
+    /// known only by name, the stand-in <c>unidentified-&lt;message id&gt;</c> (the name is only in the content).
+    /// </summary>
     public required string SubjectId { get; init; }
 
     /// <summary>The legal basis the sender claims, or null to rely on consent or the same secrecy area.</summary>

@@ -29,14 +29,15 @@ public sealed class DisclosureSender(
     public async Task<Guid?> SubmitAsync(
         string sendingUnit, DisclosureDraft draft, ClaimsPrincipal caller, string? idempotencyKey, CancellationToken cancellationToken)
     {
+        var messageId = MessageIdFor(sendingUnit, idempotencyKey);
         var message = new SubmitDisclosure
         {
-            MessageId = MessageIdFor(sendingUnit, idempotencyKey),
+            MessageId = messageId,
             SendingUnit = sendingUnit,
             ReceivingUnit = draft.ReceivingUnit,
             Purpose = draft.Purpose,
             Categories = draft.Categories,
-            SubjectId = draft.SubjectId,
+            SubjectId = draft.SubjectId ?? UnidentifiedSubject.For(messageId),
             ClaimedBasis = draft.Basis,
             Content = draft.Content,
             ActingSystem = caller.ClientId(),

@@ -1,22 +1,40 @@
+using System.Text.Json;
 using FamiljecentralHub.Contracts.Disclosures;
 
 namespace FamiljecentralHub.Operations.Sending;
 
-/// <summary>A referral (slussning) from one of the caller's units to a unit of another operation.</summary>
-public sealed record ReferralRequest
+/// <summary>
+/// A referral (slussning) from one of the caller's units to a unit of another operation. The body is one free-text
+/// reason, so the sender names the categories it covers (the consent must cover each of them).
+/// </summary>
+public sealed record ReferralRequest : DisclosureRequest, IMessageType
 {
-    public string? ReceivingUnit { get; init; }
-
-    /// <summary>The child's (or the expectant parent's) personal identity or co-ordination number.</summary>
-    public string? SubjectId { get; init; }
+    public static string Route => "referrals";
 
     public IReadOnlyList<InformationCategory>? Categories { get; init; }
 
     /// <summary>Why the family is referred, in the sender's words. Travels only to the permitted receiver.</summary>
     public string? Reason { get; init; }
 
-    /// <summary>The user at the client system, e.g. an HSA id; recorded in the decision ledger.</summary>
-    public string? ActingUser { get; init; }
+    internal override Purpose Purpose => Purpose.Referral;
 
-    public ClaimedBasis? Basis { get; init; }
+    internal override string Name => "referral";
+
+    internal override MessageBody? Compose(Dictionary<string, string[]> errors)
+    {
+        var valid = true;
+        if (Categories is not { Count: > 0 })
+        {
+            errors["categories"] = ["name at least one information category"];
+            valid = false;
+        }
+
+        if (string.IsNullOrWhiteSpace(Reason))
+        {
+            errors["reason"] = ["say why the family is referred"];
+            valid = false;
+        }
+
+        return valid ? new MessageBody(Categories!.Distinct().ToList(), JsonSerializer.Serialize(new { reason = Reason })) : null;
+    }
 }

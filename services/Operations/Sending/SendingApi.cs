@@ -15,14 +15,12 @@ public sealed record SubmittedResponse(Guid MessageId, DisclosureStatus Status, 
 
 internal static class SendingApi
 {
-    public static void MapSendingApi(this RouteGroupBuilder units)
-    {
-        units.MapPost("/referrals", SubmitReferral);
-    }
+    public static void MapSendingApi(this RouteGroupBuilder units, Vocabulary vocabulary) => vocabulary.MapTo(units);
 
-    private static async Task<Results<Accepted<SubmittedResponse>, ValidationProblem, ProblemHttpResult>> SubmitReferral(
+    /// <summary>Every message type's endpoint: the type validates its own fields, the rest is written once here.</summary>
+    internal static async Task<Results<Accepted<SubmittedResponse>, ValidationProblem, ProblemHttpResult>> SubmitAsync<TRequest>(
         string unitId,
-        ReferralRequest request,
+        TRequest request,
         [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
         ClaimsPrincipal caller,
         OrganisationRegistry registry,
@@ -30,28 +28,14 @@ internal static class SendingApi
         DisclosureSender sender,
         HttpContext http,
         CancellationToken cancellationToken)
+        where TRequest : DisclosureRequest
     {
-        var errors = new Dictionary<string, string[]>();
-        var receiving = ValidateReceivingUnit(request.ReceivingUnit, unitId, registry, errors);
-        var subject = ValidateSubject(request.SubjectId, errors);
-        if (request.Categories is not { Count: > 0 })
+        var (draft, errors) = Validate(request, unitId, registry);
+        if (draft is null)
         {
-            errors["categories"] = ["name at least one information category"];
+            return TypedResults.ValidationProblem(errors, title: $"The {request.Name} is not valid");
         }
 
-        if (string.IsNullOrWhiteSpace(request.Reason))
-        {
-            errors["reason"] = ["say why the family is referred"];
-        }
-
-        if (errors.Count > 0)
-        {
-            return TypedResults.ValidationProblem(errors, title: "The referral is not valid");
-        }
-
-        var draft = new DisclosureDraft(
-            receiving!.Id, Purpose.Referral, request.Categories!.Distinct().ToList(), subject!.Value.Value,
-            JsonSerializer.Serialize(new { reason = request.Reason }), request.Basis, request.ActingUser);
         var messageId = await sender.SubmitAsync(unitId, draft, caller, idempotencyKey, cancellationToken);
         if (messageId is null)
         {
@@ -62,6 +46,30 @@ internal static class SendingApi
 
         var statusUrl = $"/{descriptor.ServiceName}/units/{unitId}/sent/{messageId}";
         return TypedResults.Accepted(statusUrl, new SubmittedResponse(messageId.Value, DisclosureStatus.Submitted, statusUrl));
+    }
+
+    /// <summary>
+    /// The draft, or every error by field. Pure (no broker, no database) so each message type's validation is unit
+    /// tested. The sending unit is the route's, already checked by <see cref="UnitAccessFilter"/>.
+    /// </summary>
+    internal static (DisclosureDraft? Draft, Dictionary<string, string[]> Errors) Validate(DisclosureRequest request, string sendingUnit, OrganisationRegistry registry)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var receiving = ValidateReceivingUnit(request.ReceivingUnit, sendingUnit, registry, errors);
+        if (receiving is not null && registry.FindUnit(sendingUnit) is { } sending && receiving.Id != sending.Id
+            && request.CheckReceiver(sending, receiving) is { } wrongReceiver)
+        {
+            errors["receivingUnit"] = [wrongReceiver];
+        }
+
+        var subject = request.CheckSubject(errors);
+        var body = request.Compose(errors);
+        if (errors.Count > 0 || body is null)
+        {
+            return (null, errors);
+        }
+
+        return (new DisclosureDraft(receiving!.Id, request.Purpose, body.Categories, subject, body.Content, request.Basis, request.ActingUser), errors);
     }
 
     internal static Unit? ValidateReceivingUnit(string? receivingUnit, string sendingUnit, OrganisationRegistry registry, Dictionary<string, string[]> errors)

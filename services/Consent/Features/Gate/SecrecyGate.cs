@@ -2,6 +2,7 @@ using System.Globalization;
 using FamiljecentralHub.Consent.Features.Consents;
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.Contracts.Organisation;
+using FamiljecentralHub.ServiceDefaults.Identity;
 using FamiljecentralHub.ServiceDefaults.Organisation;
 
 namespace FamiljecentralHub.Consent.Features.Gate;
@@ -32,6 +33,13 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
         if (AcceptsPurpose(sender, receiver, d.Purpose) is { } notAccepted)
         {
             return Decision.Refuse([notAccepted]);
+        }
+
+        // Only a report of concern may name a child its sender cannot yet identify (the duty to report does not wait
+        // for a personal identity number); everything else must say whom it is about.
+        if (d.Purpose != Purpose.ReportOfConcern && !PersonalIdentityNumber.TryParse(d.SubjectId, out _, out _))
+        {
+            return Decision.Refuse(["the subject is not identified by a personal identity or co-ordination number"]);
         }
 
         // A report of concern is the law's own basis: it needs no claim, no other claim can replace it, no consent can

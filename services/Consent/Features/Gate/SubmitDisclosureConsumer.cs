@@ -35,7 +35,9 @@ internal sealed class SubmitDisclosureConsumer(
         activity?.SetTag("hub.message_id", d.MessageId).SetTag("hub.subject", pseudonym).SetTag("hub.purpose", d.Purpose.ToString());
 
         var now = clock.GetUtcNow();
-        var decision = gate.Decide(d, await consents.CurrentForSubjectAsync(pseudonym, context.CancellationToken), now);
+        var decision = CameThroughItsOwnWayIn(context, d)
+            ? gate.Decide(d, await consents.CurrentForSubjectAsync(pseudonym, context.CancellationToken), now)
+            : Decision.Refuse(["submitted through another operation's way in"]);
 
         // On a redelivery the ledger already holds this message's decision and gives that back: it is the one that stands.
         var entry = await ledger.AppendAsync(new LedgerEntry
@@ -80,5 +82,20 @@ internal sealed class SubmitDisclosureConsumer(
             Reasons = entry.Reasons,
             OccurredAt = entry.At,
         });
+    }
+
+    /// <summary>
+    /// The broker lets each operation service write only to its own submission exchange, so the exchange a submission
+    /// came through says which service sent it. A sending unit of another operation means that service is claiming a
+    /// unit that is not its own: a bug or a breach, refused either way.
+    /// </summary>
+    private bool CameThroughItsOwnWayIn(ConsumeContext<SubmitDisclosure> context, SubmitDisclosure d)
+    {
+        if (!context.ReceiveContext.TryGetPayload(out RabbitMqBasicConsumeContext? rabbit) || registry.FindUnit(d.SendingUnit) is not { } sender)
+        {
+            return true; // not over RabbitMQ, or an unknown unit the gate refuses anyway
+        }
+
+        return rabbit.Exchange == Queues.SubmissionExchangeOf(Queues.ServiceFor(sender.Operation));
     }
 }
