@@ -2,6 +2,7 @@ using FamiljecentralHub.Contracts.Organisation;
 using FamiljecentralHub.Operations.Inbox;
 using FamiljecentralHub.Operations.Sending;
 using FamiljecentralHub.Operations.Status;
+using FamiljecentralHub.Operations.Webhooks;
 using FamiljecentralHub.ServiceDefaults.Data;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.ServiceDefaults.Organisation;
@@ -27,6 +28,8 @@ public static class OperationServiceExtensions
         builder.Services.AddSingleton(descriptor);
         builder.Services.AddScoped<DisclosureSender>();
         builder.AddHubDatabase(Schema.Sql);
+        // After the database: the dispatcher's first round needs the schema.
+        builder.Services.AddWebhooks();
         builder.AddHubMessaging(x =>
         {
             x.AddConsumer<DeliverDisclosureConsumer>().Endpoint(e =>
@@ -49,6 +52,7 @@ public static class OperationServiceExtensions
         units.MapStatusApi();
         units.MapInboxApi();
         units.MapNoticesApi();
+        units.MapWebhookApi();
         return app;
     }
 }

@@ -27,6 +27,7 @@ public sealed class RevocationTests(HubFixture hub)
         var consentId = created.GetProperty("id").GetGuid();
 
         var fetched = new ConcurrentDictionary<Guid, bool>();
+        var paused = false;
         using var stopFetching = new CancellationTokenSource();
         // The receiving system pages through its inbox at 25 messages/s, slower than the stream: at the revocation it
         // has fetched some messages, not others, and is fetching while the revocation lands.
@@ -35,6 +36,12 @@ public sealed class RevocationTests(HubFixture hub)
             string? after = null;
             while (!stopFetching.IsCancellationRequested)
             {
+                if (paused)
+                {
+                    await Task.Delay(20, Ct);
+                    continue;
+                }
+
                 var page = await social.GetFromJsonAsync<JsonElement>($"{DemoRequests.InboxPath}?limit=5{(after is null ? "" : "&after=" + after)}", Ct);
                 foreach (var item in page.GetProperty("items").EnumerateArray())
                 {
@@ -51,12 +58,28 @@ public sealed class RevocationTests(HubFixture hub)
 
         var beforeRevocation = new List<Guid>();
         var afterRevocation = new List<Guid>();
-        for (var i = 0; i < 40; i++)
+        for (var i = 0; i < 20; i++)
         {
             beforeRevocation.Add(await SubmitAsync(bvc, subject));
             await Task.Delay(10, Ct);
         }
 
+        // A backlog the receiving system has not fetched yet, whatever the machine's speed: at 25 messages/s it cannot
+        // drain 30 before the revocation lands, and it is fetching while it does.
+        paused = true;
+        var backlog = new List<Guid>();
+        for (var i = 0; i < 30; i++)
+        {
+            backlog.Add(await SubmitAsync(bvc, subject));
+        }
+
+        foreach (var id in backlog)
+        {
+            await HubFixture.WaitForStatusAsync(bvc, $"/child-health/units/{DemoRequests.ChildHealthUnit}/sent/{id}", "Delivered");
+        }
+
+        beforeRevocation.AddRange(backlog);
+        paused = false;
         var revoke = bvc.PostAsJsonAsync($"{DemoRequests.ConsentPath}/{consentId}/revoke",
             new { recordedBy = "SE2321000016-BVC1", recordingUnit = DemoRequests.ChildHealthUnit, reason = "Vårdnadshavaren återkallar samtycket" }, Ct);
         for (var i = 0; i < 20; i++)

@@ -32,7 +32,8 @@ public sealed record InboxPage(IReadOnlyList<InboxItem> Items, string? Next);
 
 internal static class InboxApi
 {
-    private const string Columns = """
+    // Shared with the webhook dispatcher, so a push carries exactly what a pull returns.
+    internal const string Columns = """
         seq AS Seq, message_id AS MessageId, sending_unit AS SendingUnit, receiving_unit AS ReceivingUnit, purpose AS Purpose,
         categories AS Categories, subject_id AS SubjectId, content::text AS Content, basis AS Basis, submitted_at AS SubmittedAt,
         delivered_at AS DeliveredAt, acknowledged_at AS AcknowledgedAt, trace_id AS TraceId
@@ -140,7 +141,7 @@ internal static class InboxApi
         statusCode: StatusCodes.Status404NotFound, title: "Not in the inbox", detail: "This unit's inbox holds no message with that id.");
 
     // Dapper fills properties, not positional records: Npgsql reports text[] columns as System.Array.
-    private sealed class InboxRow
+    internal sealed class InboxRow
     {
         public long Seq { get; init; }
         public Guid MessageId { get; init; }

@@ -1,0 +1,170 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Dapper;
+using FamiljecentralHub.Operations.Inbox;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace FamiljecentralHub.Operations.Webhooks;
+
+/// <summary>
+/// Pushes what is owed to units with a webhook, driven by the database so that a crash loses nothing: a row is owed a
+/// push until it is fetched (by a pull or a push), acknowledged or withdrawn. One dispatcher per service instance;
+/// instances share the work through FOR UPDATE SKIP LOCKED.
+/// <para>
+/// The claimed rows stay locked while they are pushed. That is what keeps a push and a revocation apart: the
+/// revocation's UPDATE waits for the lock and then re-checks fetched_at, so a withdrawn row is never pushed and a
+/// pushed row (marked fetched in the same transaction) is never withdrawn — the revocation gives a notice instead.
+/// The pipeline's total timeout bounds that wait.
+/// </para>
+/// </summary>
+internal sealed class WebhookDispatcher(
+    NpgsqlDataSource db, WebhookSender sender, IOptions<WebhookOptions> options, TimeProvider clock, ILogger<WebhookDispatcher> logger)
+    : BackgroundService
+{
+    public const string InboxItemEvent = "inbox-item";
+    public const string RevocationNoticeEvent = "revocation-notice";
+
+    // As the HTTP API writes it (web defaults, enums as strings), so a push and a pull carry the same JSON.
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var busy = false;
+            try
+            {
+                busy = await DispatchOnceAsync(stoppingToken);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                // The database is away, say: what is owed stays owed, and the next round picks it up.
+                logger.LogWarning(ex, "Webhook dispatch round failed");
+            }
+
+            if (!busy)
+            {
+                try
+                {
+                    await Task.Delay(options.Value.PollInterval, clock, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>One round: a batch of inbox items, then a batch of notices. True when a batch was full (more may wait).</summary>
+    public async Task<bool> DispatchOnceAsync(CancellationToken cancellationToken)
+    {
+        var items = await PushInboxAsync(cancellationToken);
+        var notices = await PushNoticesAsync(cancellationToken);
+        return items >= options.Value.BatchSize || notices >= options.Value.BatchSize;
+    }
+
+    private async Task<int> PushInboxAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        var rows = (await connection.QueryAsync<InboxApi.InboxRow>(new CommandDefinition(
+            $"""
+            SELECT {InboxApi.Columns} FROM inbox
+            WHERE fetched_at IS NULL AND acknowledged_at IS NULL AND withdrawn_at IS NULL
+              AND (next_push_at IS NULL OR next_push_at <= @now)
+              AND receiving_unit IN (SELECT receiving_unit FROM webhooks)
+            ORDER BY seq LIMIT @take
+            FOR UPDATE SKIP LOCKED
+            """,
+            new { now = clock.GetUtcNow(), take = options.Value.BatchSize }, tx, cancellationToken: cancellationToken))).ToList();
+        if (rows.Count == 0)
+        {
+            return 0;
+        }
+
+        var hooks = await HooksAsync(connection, tx, rows.Select(r => r.ReceivingUnit), cancellationToken);
+        var outcomes = await Task.WhenAll(rows.Select(async row => (row.Seq, Pushed:
+            hooks.TryGetValue(row.ReceivingUnit, out var hook)
+            && await sender.PushAsync(hook, row.MessageId.ToString(), InboxItemEvent, JsonSerializer.Serialize(row.ToItem(), Json), cancellationToken))));
+
+        // Not cancelled from here on: what was pushed is best recorded even during shutdown.
+        await connection.ExecuteAsync(
+            "UPDATE inbox SET fetched_at = COALESCE(fetched_at, @now), pushed_at = @now WHERE seq = ANY(@seqs)",
+            new { now = clock.GetUtcNow(), seqs = outcomes.Where(o => o.Pushed).Select(o => o.Seq).ToArray() }, tx);
+        await connection.ExecuteAsync(
+            $"UPDATE inbox SET push_attempts = push_attempts + 1, next_push_at = {NextPush} WHERE seq = ANY(@seqs)",
+            BackoffParameters(outcomes.Where(o => !o.Pushed).Select(o => o.Seq)), tx);
+        await tx.CommitAsync(CancellationToken.None);
+        return rows.Count;
+    }
+
+    private async Task<int> PushNoticesAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        var rows = (await connection.QueryAsync<NoticeRow>(new CommandDefinition(
+            """
+            SELECT seq AS Cursor, receiving_unit AS ReceivingUnit, consent_id AS ConsentId, message_ids AS MessageIds, revoked_at AS RevokedAt
+            FROM revocation_notices
+            WHERE pushed_at IS NULL AND (next_push_at IS NULL OR next_push_at <= @now)
+              AND receiving_unit IN (SELECT receiving_unit FROM webhooks)
+            ORDER BY seq LIMIT @take
+            FOR UPDATE SKIP LOCKED
+            """,
+            new { now = clock.GetUtcNow(), take = options.Value.BatchSize }, tx, cancellationToken: cancellationToken))).ToList();
+        if (rows.Count == 0)
+        {
+            return 0;
+        }
+
+        var hooks = await HooksAsync(connection, tx, rows.Select(r => r.ReceivingUnit), cancellationToken);
+        var outcomes = await Task.WhenAll(rows.Select(async row => (Seq: row.Cursor, Pushed:
+            hooks.TryGetValue(row.ReceivingUnit, out var hook)
+            // A notice is unique per receiving unit and consent, so the consent id is its idempotency key.
+            && await sender.PushAsync(hook, row.ConsentId.ToString(), RevocationNoticeEvent, JsonSerializer.Serialize(row.ToNotice(), Json), cancellationToken))));
+
+        await connection.ExecuteAsync(
+            "UPDATE revocation_notices SET pushed_at = @now WHERE seq = ANY(@seqs)",
+            new { now = clock.GetUtcNow(), seqs = outcomes.Where(o => o.Pushed).Select(o => o.Seq).ToArray() }, tx);
+        await connection.ExecuteAsync(
+            $"UPDATE revocation_notices SET push_attempts = push_attempts + 1, next_push_at = {NextPush} WHERE seq = ANY(@seqs)",
+            BackoffParameters(outcomes.Where(o => !o.Pushed).Select(o => o.Seq)), tx);
+        await tx.CommitAsync(CancellationToken.None);
+        return rows.Count;
+    }
+
+    // base × 2^(attempts so far), capped, ±20 % jitter so that a backlog does not come back all at once.
+    private const string NextPush =
+        "@now + make_interval(secs => least(@baseSeconds * power(2, least(push_attempts, 30)), @maxSeconds) * (0.8 + random() * 0.4))";
+
+    private object BackoffParameters(IEnumerable<long> seqs) => new
+    {
+        now = clock.GetUtcNow(),
+        seqs = seqs.ToArray(),
+        baseSeconds = options.Value.BackoffBase.TotalSeconds,
+        maxSeconds = options.Value.BackoffMax.TotalSeconds,
+    };
+
+    private static async Task<Dictionary<string, Webhook>> HooksAsync(
+        NpgsqlConnection connection, NpgsqlTransaction tx, IEnumerable<string> units, CancellationToken cancellationToken) =>
+        (await connection.QueryAsync<Webhook>(new CommandDefinition(
+            "SELECT receiving_unit AS Unit, url AS Url, secret AS Secret FROM webhooks WHERE receiving_unit = ANY(@units)",
+            new { units = units.Distinct().ToArray() }, tx, cancellationToken: cancellationToken)))
+        .ToDictionary(h => h.Unit);
+
+    // Dapper fills properties: Npgsql reports array columns as System.Array.
+    private sealed class NoticeRow
+    {
+        public long Cursor { get; init; }
+        public string ReceivingUnit { get; init; } = "";
+        public Guid ConsentId { get; init; }
+        public Guid[] MessageIds { get; init; } = [];
+        public DateTimeOffset RevokedAt { get; init; }
+
+        public RevocationNotice ToNotice() => new() { Cursor = Cursor, ConsentId = ConsentId, MessageIds = MessageIds, RevokedAt = RevokedAt };
+    }
+}

@@ -1,0 +1,86 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using FamiljecentralHub.LocalHub.Clients;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace FamiljecentralHub.EndToEnd.Tests;
+
+/// <summary>
+/// The receiving system registers a webhook through the gateway and gets the referral pushed, signed with the secret it
+/// was given, instead of pulling its inbox.
+/// </summary>
+public sealed class WebhookTests(HubFixture hub)
+{
+    private const string WebhookPath = $"/social-services/units/{DemoRequests.SocialServicesUnit}/webhook";
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Referral_UnitWithWebhook_PushedSignedAndMarkedFetched()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var received = new ConcurrentQueue<(string Delivery, string Timestamp, string Signature, string Body)>();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var receiver = builder.Build();
+        receiver.MapPost("/hook", async (HttpContext http) =>
+        {
+            using var reader = new StreamReader(http.Request.Body);
+            received.Enqueue((http.Request.Headers["X-Hub-Delivery"].ToString(), http.Request.Headers["X-Hub-Timestamp"].ToString(),
+                http.Request.Headers["X-Hub-Signature"].ToString(), await reader.ReadToEndAsync(http.RequestAborted)));
+            return Results.Ok();
+        });
+        await receiver.StartAsync(Ct);
+        var url = receiver.Urls.Single() + "/hook";
+
+        (await social.PutAsJsonAsync(WebhookPath, new { url = "not a url" }, Ct)).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        var registered = await social.PutAsJsonAsync(WebhookPath, new { url }, Ct);
+        registered.StatusCode.ShouldBe(HttpStatusCode.OK);
+        var secret = Convert.FromBase64String((await registered.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("secret").GetString()!);
+        secret.Length.ShouldBe(32);
+        try
+        {
+            var shown = await social.GetFromJsonAsync<JsonElement>(WebhookPath, Ct);
+            shown.GetProperty("url").GetString().ShouldBe(url);
+            shown.TryGetProperty("secret", out _).ShouldBeFalse();
+
+            var subject = HubFixture.NewSubject();
+            (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), Ct)).EnsureSuccessStatusCode();
+            var submitted = await bvc.PostAsJsonAsync(DemoRequests.ReferralPath, DemoRequests.Referral(subject), Ct);
+            var messageId = (await submitted.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("messageId").GetGuid();
+
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!received.Any(r => r.Delivery == messageId.ToString()) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100, Ct);
+            }
+
+            var push = received.Single(r => r.Delivery == messageId.ToString());
+            var expected = "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(secret, Encoding.UTF8.GetBytes(push.Timestamp + "." + push.Body)));
+            push.Signature.ShouldBe(expected);
+            var item = JsonDocument.Parse(push.Body).RootElement;
+            item.GetProperty("messageId").GetGuid().ShouldBe(messageId);
+            item.GetProperty("subjectId").GetString().ShouldBe(subject);
+
+            // Pushed counts as fetched: the item is still readable by id, and acknowledging it works as after a pull.
+            (await social.GetAsync($"{DemoRequests.InboxPath}/{messageId}", Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
+            (await social.PostAsync($"{DemoRequests.InboxPath}/{messageId}/acknowledge", null, Ct)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        }
+        finally
+        {
+            // Other tests pull this unit's inbox.
+            (await social.DeleteAsync(WebhookPath, Ct)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        }
+
+        (await social.GetAsync(WebhookPath, Ct)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+}

@@ -1,0 +1,338 @@
+using System.Text.Json;
+using Dapper;
+using FamiljecentralHub.Operations.Inbox;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Polly.Registry;
+
+namespace FamiljecentralHub.Operations.Webhooks.Tests;
+
+public sealed class WebhookDispatcherTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
+{
+    private const string Unit = "rosengard-socialtjanst";
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    // Short in-call delays so the tests are quick; a long database backoff so a failed row is not retried within a test.
+    private static WebhookOptions FastOptions() => new()
+    {
+        PollInterval = TimeSpan.FromMilliseconds(50),
+        BatchSize = 5,
+        AttemptTimeout = TimeSpan.FromSeconds(2),
+        TotalTimeout = TimeSpan.FromSeconds(8),
+        MaxRetryAttempts = 2,
+        RetryBaseDelay = TimeSpan.FromMilliseconds(20),
+        BreakerMinimumThroughput = 100, // out of the way unless a test is about it
+        BackoffBase = TimeSpan.FromMinutes(1),
+    };
+
+    [Fact]
+    public async Task Push_NewItem_SignatureVerifiesWithTheSecret()
+    {
+        var db = await postgres.NewDatabaseAsync();
+        await using var receiver = await TestReceiver.StartAsync(Ct);
+        var secret = await RegisterAsync(db, receiver.Url);
+        var messageId = await InsertInboxAsync(db);
+
+        (await Dispatcher(db, FastOptions()).DispatchOnceAsync(Ct)).ShouldBeFalse();
+
+        var push = receiver.Requests.ShouldHaveSingleItem();
+        push.DeliveryId.ShouldBe(messageId.ToString());
+        push.Event.ShouldBe("inbox-item");
+        long.Parse(push.Timestamp, System.Globalization.CultureInfo.InvariantCulture)
+            .ShouldBeInRange(DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeSeconds(), DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        // As a receiver verifies it (docs/webhooks.md).
+        var expected = "sha256=" + Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(
+            Convert.FromBase64String(secret), System.Text.Encoding.UTF8.GetBytes(push.Timestamp + "." + push.Body)));
+        push.Signature.ShouldBe(expected);
+        var item = JsonSerializer.Deserialize<InboxItem>(push.Body, WebhookDispatcher.Json)!;
+        item.MessageId.ShouldBe(messageId);
+        item.Purpose.ShouldBe(Contracts.Disclosures.Purpose.Referral);
+        item.Content.GetProperty("reason").GetString().ShouldBe("Föräldrastöd");
+        push.Body.ShouldContain("\"purpose\":\"Referral\"");
+    }
+
+    [Fact]
+    public async Task Push_ReceiverFailsTwiceThenSucceeds_DeliveredAndMarkedOnce()
+    {
+        var db = await postgres.NewDatabaseAsync();
+        await using var receiver = await TestReceiver.StartAsync(Ct);
+        await RegisterAsync(db, receiver.Url);
+        var messageId = await InsertInboxAsync(db);
+        receiver.FailNext(2);
+        var dispatcher = Dispatcher(db, FastOptions());
+
+        await dispatcher.DispatchOnceAsync(Ct);
+        await dispatcher.DispatchOnceAsync(Ct); // nothing more is owed
+
+        receiver.Requests.Select(r => r.AnsweredWith).ShouldBe([500, 500, 200]);
+        receiver.Requests.ShouldAllBe(r => r.DeliveryId == messageId.ToString());
+        var row = await RowAsync(db, messageId);
+        row.FetchedAt.ShouldNotBeNull();
+        row.PushedAt.ShouldBe(row.FetchedAt);
+        row.PushAttempts.ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task Push_ReceiverStaysDown_ItemStaysInInboxUnmarked()
+    {
+        var db = await postgres.NewDatabaseAsync();
+        var receiver = await TestReceiver.StartAsync(Ct);
+        await RegisterAsync(db, receiver.Url);
+        await receiver.StopAsync();
+        await receiver.DisposeAsync();
+        var messageId = await InsertInboxAsync(db);
+        var before = DateTimeOffset.UtcNow;
+
+        await Dispatcher(db, FastOptions()).DispatchOnceAsync(Ct);
+
+        var row = await RowAsync(db, messageId);
+        row.FetchedAt.ShouldBeNull();
+        row.PushedAt.ShouldBeNull();
+        row.PushAttempts.ShouldBe(1);
+        row.NextPushAt.ShouldNotBeNull().ShouldBeGreaterThan(before.AddSeconds(40)); // 1 min ± 20 %
+        // Still there for the system to pull.
+        await using var connection = await db.OpenConnectionAsync(Ct);
+        (await connection.ExecuteScalarAsync<long>(
+            "SELECT count(*) FROM inbox WHERE receiving_unit = @Unit AND withdrawn_at IS NULL", new { Unit })).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Push_ReceiverBackAfterBackoff_DeliveredOnNextDueRound()
+    {
+        var db = await postgres.NewDatabaseAsync();
+        await using var receiver = await TestReceiver.StartAsync(Ct);
+        await RegisterAsync(db, receiver.Url);
+        var messageId = await InsertInboxAsync(db);
+        receiver.AlwaysFail = true;
+        var options = FastOptions();
+        options.MaxRetryAttempts = 0;
+        options.BackoffBase = TimeSpan.FromMilliseconds(200);
+        var dispatcher = Dispatcher(db, options);
+
+        await dispatcher.DispatchOnceAsync(Ct);
+        await dispatcher.DispatchOnceAsync(Ct); // not due yet
+        receiver.Requests.Count.ShouldBe(1);
+        receiver.AlwaysFail = false;
+        await Task.Delay(TimeSpan.FromMilliseconds(400), Ct);
+        await dispatcher.DispatchOnceAsync(Ct);
+
+        receiver.Requests.Select(r => r.AnsweredWith).ShouldBe([500, 200]);
+        (await RowAsync(db, messageId)).PushedAt.ShouldNotBeNull();
+    }
+
+    [Fact]
+    public async Task CircuitBreaker_RepeatedFailures_NoCallsForBreakDuration()
+    {
+        await using var receiver = await TestReceiver.StartAsync(Ct);
+        receiver.AlwaysFail = true;
+        var options = FastOptions();
+        options.MaxRetryAttempts = 0;
+        options.BreakerMinimumThroughput = 3;
+        options.BreakerFailureRatio = 0.5;
+        options.BreakDuration = TimeSpan.FromSeconds(2);
+        var sender = Sender(options);
+        var hook = new Webhook { Unit = Unit, Url = receiver.Url, Secret = new byte[32] };
+
+        for (var i = 0; i < 10; i++)
+        {
+            (await sender.PushAsync(hook, $"d{i}", "inbox-item", "{}", Ct)).ShouldBeFalse();
+        }
+
+        receiver.Requests.Count.ShouldBe(3); // then open: the other seven never left the hub
+        await Task.Delay(TimeSpan.FromSeconds(1), Ct);
+        (await sender.PushAsync(hook, "during", "inbox-item", "{}", Ct)).ShouldBeFalse();
+        receiver.Requests.Count.ShouldBe(3);
+
+        receiver.AlwaysFail = false;
+        await Task.Delay(TimeSpan.FromSeconds(1.5), Ct);
+        (await sender.PushAsync(hook, "after", "inbox-item", "{}", Ct)).ShouldBeTrue(); // half-open probe closes it
+        receiver.Requests.Count.ShouldBe(4);
+    }
+
+    [Fact]
+    public async Task CircuitBreaker_OtherUrlFailing_DoesNotRestThisOne()
+    {
+        await using var failing = await TestReceiver.StartAsync(Ct);
+        await using var healthy = await TestReceiver.StartAsync(Ct);
+        failing.AlwaysFail = true;
+        var options = FastOptions();
+        options.MaxRetryAttempts = 0;
+        options.BreakerMinimumThroughput = 2;
+        var sender = Sender(options);
+
+        for (var i = 0; i < 5; i++)
+        {
+            await sender.PushAsync(new Webhook { Unit = "a", Url = failing.Url, Secret = new byte[32] }, $"d{i}", "inbox-item", "{}", Ct);
+        }
+
+        (await sender.PushAsync(new Webhook { Unit = "b", Url = healthy.Url, Secret = new byte[32] }, "ok", "inbox-item", "{}", Ct)).ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task Push_WithdrawnItem_NeverPushed()
+    {
+        var db = await postgres.NewDatabaseAsync();
+        await using var receiver = await TestReceiver.StartAsync(Ct);
+        await RegisterAsync(db, receiver.Url);
+        var withdrawn = await InsertInboxAsync(db, withdrawn: true);
+
+        await Dispatcher(db, FastOptions()).DispatchOnceAsync(Ct);
+
+        receiver.Requests.ShouldBeEmpty();
+        (await RowAsync(db, withdrawn)).FetchedAt.ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Push_RevocationWaitsForPushInFlight_GivesNoticeNotWithdrawal()
+    {
+        var db = await postgres.NewDatabaseAsync();
+        await using var receiver = await TestReceiver.StartAsync(Ct);
+        await RegisterAsync(db, receiver.Url);
+        var consentId = Guid.NewGuid();
+        var messageId = await InsertInboxAsync(db, consentId: consentId);
+        receiver.FailNext(2); // the push takes a while: two retries
+
+        var options = FastOptions();
+        options.RetryBaseDelay = TimeSpan.FromMilliseconds(300);
+        var push = Dispatcher(db, options).DispatchOnceAsync(Ct);
+        while (receiver.Requests.IsEmpty) // the first attempt has reached the receiver: the row is claimed and locked
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(5), Ct);
+        }
+
+        // What ConsentRevokedConsumer runs: it waits for the row lock, then finds the row fetched.
+        await using var connection = await db.OpenConnectionAsync(Ct);
+        var withdrawnCount = await connection.ExecuteAsync(
+            "UPDATE inbox SET withdrawn_at = now() WHERE consent_id = @consentId AND fetched_at IS NULL AND withdrawn_at IS NULL",
+            new { consentId });
+        await push;
+
+        withdrawnCount.ShouldBe(0);
+        receiver.Requests.Count.ShouldBe(3);
+        receiver.Requests.Last().AnsweredWith.ShouldBe(200);
+        (await RowAsync(db, messageId)).WithdrawnAt.ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Dispatch_TwoDispatchersOnOneDatabase_EachItemPushedOnce()
+    {
+        var db = await postgres.NewDatabaseAsync();
+        await using var receiver = await TestReceiver.StartAsync(Ct);
+        await RegisterAsync(db, receiver.Url);
+        var ids = new List<Guid>();
+        for (var i = 0; i < 40; i++)
+        {
+            ids.Add(await InsertInboxAsync(db));
+        }
+
+        var first = Dispatcher(db, FastOptions());
+        var second = Dispatcher(db, FastOptions());
+        await Task.WhenAll(DrainAsync(first), DrainAsync(second));
+
+        receiver.Requests.Count.ShouldBe(40);
+        receiver.Requests.Select(r => Guid.Parse(r.DeliveryId)).Order().ShouldBe(ids.Order());
+        await using var connection = await db.OpenConnectionAsync(Ct);
+        (await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM inbox WHERE pushed_at IS NULL")).ShouldBe(0);
+
+        async Task DrainAsync(WebhookDispatcher dispatcher)
+        {
+            for (var round = 0; round < 40; round++)
+            {
+                await dispatcher.DispatchOnceAsync(Ct);
+                await Task.Yield();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Push_RevocationNotice_PushedOnceWithConsentAsDeliveryId()
+    {
+        var db = await postgres.NewDatabaseAsync();
+        await using var receiver = await TestReceiver.StartAsync(Ct);
+        await RegisterAsync(db, receiver.Url);
+        var consentId = Guid.NewGuid();
+        var messageId = Guid.NewGuid();
+        await using (var connection = await db.OpenConnectionAsync(Ct))
+        {
+            await connection.ExecuteAsync(
+                "INSERT INTO revocation_notices (receiving_unit, consent_id, message_ids, revoked_at) VALUES (@Unit, @consentId, @ids, now())",
+                new { Unit, consentId, ids = new[] { messageId } });
+        }
+
+        var dispatcher = Dispatcher(db, FastOptions());
+        await dispatcher.DispatchOnceAsync(Ct);
+        await dispatcher.DispatchOnceAsync(Ct);
+
+        var push = receiver.Requests.ShouldHaveSingleItem();
+        push.Event.ShouldBe("revocation-notice");
+        push.DeliveryId.ShouldBe(consentId.ToString());
+        JsonSerializer.Deserialize<RevocationNotice>(push.Body, WebhookDispatcher.Json)!.MessageIds.ShouldBe([messageId]);
+    }
+
+    [Fact]
+    public async Task Push_UnitWithoutWebhook_LeftForPulling()
+    {
+        var db = await postgres.NewDatabaseAsync();
+        var messageId = await InsertInboxAsync(db);
+
+        await Dispatcher(db, FastOptions()).DispatchOnceAsync(Ct);
+
+        var row = await RowAsync(db, messageId);
+        row.PushAttempts.ShouldBe(0);
+        row.FetchedAt.ShouldBeNull();
+    }
+
+    private static WebhookSender Sender(WebhookOptions options) => new(
+        WebhookServiceExtensions.CreateHttpClient(), new ResiliencePipelineRegistry<string>(), Options.Create(options), TimeProvider.System,
+        NullLogger<WebhookSender>.Instance);
+
+    private static WebhookDispatcher Dispatcher(NpgsqlDataSource db, WebhookOptions options) => new(
+        db, Sender(options), Options.Create(options), TimeProvider.System, NullLogger<WebhookDispatcher>.Instance);
+
+    private static async Task<string> RegisterAsync(NpgsqlDataSource db, string url)
+    {
+        var secret = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        await using var connection = await db.OpenConnectionAsync(Ct);
+        await connection.ExecuteAsync(
+            "INSERT INTO webhooks (receiving_unit, url, secret, registered_at) VALUES (@Unit, @url, @secret, now())", new { Unit, url, secret });
+        return Convert.ToBase64String(secret);
+    }
+
+    private static async Task<Guid> InsertInboxAsync(NpgsqlDataSource db, bool withdrawn = false, Guid? consentId = null)
+    {
+        var messageId = Guid.NewGuid();
+        await using var connection = await db.OpenConnectionAsync(Ct);
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO inbox (message_id, receiving_unit, sending_unit, purpose, categories, subject_id, content, basis, consent_id,
+                               submitted_at, delivered_at, withdrawn_at)
+            VALUES (@messageId, @Unit, 'rosengard-bvc', 'Referral', '{FamilySituation}', '20240315-2388', '{"reason":"Föräldrastöd"}',
+                    'consent', @consentId, now(), now(), CASE WHEN @withdrawn THEN now() END)
+            """,
+            new { messageId, Unit, consentId, withdrawn });
+        return messageId;
+    }
+
+    private static async Task<PushState> RowAsync(NpgsqlDataSource db, Guid messageId)
+    {
+        await using var connection = await db.OpenConnectionAsync(Ct);
+        return await connection.QuerySingleAsync<PushState>(
+            """
+            SELECT fetched_at AS FetchedAt, pushed_at AS PushedAt, withdrawn_at AS WithdrawnAt, push_attempts AS PushAttempts,
+                   next_push_at AS NextPushAt
+            FROM inbox WHERE message_id = @messageId
+            """,
+            new { messageId });
+    }
+
+    private sealed class PushState
+    {
+        public DateTimeOffset? FetchedAt { get; init; }
+        public DateTimeOffset? PushedAt { get; init; }
+        public DateTimeOffset? WithdrawnAt { get; init; }
+        public int PushAttempts { get; init; }
+        public DateTimeOffset? NextPushAt { get; init; }
+    }
+}
