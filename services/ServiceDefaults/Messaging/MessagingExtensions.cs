@@ -68,7 +68,8 @@ public static class MessagingExtensions
                 cfg.Message<DisclosureStatusChanged>(m => m.SetEntityName(Queues.StatusExchange));
                 cfg.Message<ConsentRevoked>(m => m.SetEntityName(Queues.RevocationExchange));
                 cfg.Publish<DisclosureStatusChanged>(p => p.ExchangeType = ExchangeType.Topic);
-                cfg.Send<DisclosureStatusChanged>(s => s.UseRoutingKeyFormatter(c => c.Message.SendingUnit));
+                // "<sending unit>.<status>": a service binds its own units, the ledger only the statuses it records.
+                cfg.Send<DisclosureStatusChanged>(s => s.UseRoutingKeyFormatter(c => $"{c.Message.SendingUnit}.{c.Message.Status}"));
                 cfg.ConfigureEndpoints(context);
             });
         });
@@ -78,18 +79,21 @@ public static class MessagingExtensions
         return builder;
     }
 
-    /// <summary>Receive the lifecycle events of these sending units only ("#" for all).</summary>
-    public static void BindStatusEvents(this IReceiveEndpointConfigurator endpoint, IEnumerable<string> sendingUnits)
+    /// <summary>
+    /// Receive the lifecycle events that match these topic patterns over "&lt;sending unit&gt;.&lt;status&gt;", e.g.
+    /// "rosengard-bvc.*" for one unit's, "*.Delivered" for every delivery, "#" for all.
+    /// </summary>
+    public static void BindStatusEvents(this IReceiveEndpointConfigurator endpoint, IEnumerable<string> patterns)
     {
         endpoint.ConfigureConsumeTopology = false;
         if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
         {
-            foreach (var unit in sendingUnits)
+            foreach (var pattern in patterns)
             {
                 rabbit.Bind(Queues.StatusExchange, b =>
                 {
                     b.ExchangeType = ExchangeType.Topic;
-                    b.RoutingKey = unit;
+                    b.RoutingKey = pattern;
                 });
             }
         }

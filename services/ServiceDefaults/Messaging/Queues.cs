@@ -17,8 +17,8 @@ static partial class Queues
     public const string Gate = "consent-gate";
 
     /// <summary>
-    /// The topic exchange of lifecycle events, routed by sending unit: a service binds only its own units, so it
-    /// receives only its own messages' events, and Ops binds everything.
+    /// The topic exchange of lifecycle events, routed by "&lt;sending unit&gt;.&lt;status&gt;": a service binds only its own units, so it
+    /// receives only its own messages' events; Ops and the ledger bind the statuses they record.
     /// </summary>
     public const string StatusExchange = "hub.disclosure-status";
 

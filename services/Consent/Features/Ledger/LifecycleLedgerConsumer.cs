@@ -50,6 +50,7 @@ internal sealed class LifecycleLedgerConsumerDefinition : ConsumerDefinition<Lif
     protected override void ConfigureConsumer(
         IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<LifecycleLedgerConsumer> consumerConfigurator, IRegistrationContext context)
     {
-        endpointConfigurator.BindStatusEvents(["#"]);
+        // Decisions it writes itself; only what happens after them comes in here.
+        endpointConfigurator.BindStatusEvents(["*.Delivered", "*.Withdrawn", "*.Acknowledged"]);
     }
 }

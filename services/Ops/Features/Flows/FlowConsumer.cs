@@ -46,7 +46,7 @@ internal sealed class FlowConsumer(NpgsqlDataSource db, OrganisationRegistry reg
     }
 }
 
-/// <summary>Ops follows every unit's messages.</summary>
+/// <summary>Ops follows every unit's messages, by their outcomes.</summary>
 internal sealed class FlowConsumerDefinition : ConsumerDefinition<FlowConsumer>
 {
     public FlowConsumerDefinition() => EndpointName = "ops-flows";
@@ -54,6 +54,7 @@ internal sealed class FlowConsumerDefinition : ConsumerDefinition<FlowConsumer>
     protected override void ConfigureConsumer(
         IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<FlowConsumer> consumerConfigurator, IRegistrationContext context)
     {
-        endpointConfigurator.BindStatusEvents(["#"]);
+        // Outcomes, not steps: a delivery implies the permit, so Ops skips the Permitted event of every message.
+        endpointConfigurator.BindStatusEvents(["*.Refused", "*.Delivered", "*.Withdrawn", "*.Acknowledged"]);
     }
 }
