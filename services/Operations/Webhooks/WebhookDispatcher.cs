@@ -42,7 +42,7 @@ internal sealed class WebhookDispatcher(
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 // The database is away, say: what is owed stays owed, and the next round picks it up.
-                logger.LogWarning(ex, "Webhook dispatch round failed");
+                logger.LogWarning("Webhook dispatch round failed ({Error}); next round as usual.", ex.GetType().Name);
             }
 
             if (!busy)

@@ -16,6 +16,9 @@ public static class DatabaseExtensions
     /// (idempotent DDL). Call it before AddHubMessaging: hosted services start in order, so consumers only begin once
     /// the schema exists. A database that is down at start delays the service; it does not crash it.
     /// </summary>
+    /// <summary>Dapper's conversions the hub relies on; idempotent.</summary>
+    public static void RegisterTypeHandlers() => SqlMapper.AddTypeHandler(new DateTimeOffsetHandler());
+
     public static IHostApplicationBuilder AddHubDatabase(this IHostApplicationBuilder builder, string schemaSql)
     {
         var connectionString = new NpgsqlConnectionStringBuilder(builder.Configuration.GetConnectionString("Database")
@@ -30,7 +33,7 @@ public static class DatabaseExtensions
         // The services set no session state, so a pooled connection needs no reset round trip when it is returned.
         connectionString.NoResetOnClose = true;
 
-        SqlMapper.AddTypeHandler(new DateTimeOffsetHandler());
+        RegisterTypeHandlers();
         builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString.ConnectionString));
         builder.Services.AddHostedService(sp => new SchemaInitializer(
             sp.GetRequiredService<NpgsqlDataSource>(), schemaSql, sp.GetRequiredService<ILogger<SchemaInitializer>>()));

@@ -1,0 +1,67 @@
+using Dapper;
+using FamiljecentralHub.LocalHub.Processes;
+using Npgsql;
+
+namespace FamiljecentralHub.LocalHub;
+
+/// <summary>
+/// PostgreSQL for tests that need a database and nothing else: the shared test cluster when deploy/test.sh names one
+/// (HUB_EXTERNAL_NODES), otherwise a private cluster of its own. Every <see cref="NewDatabaseAsync"/> is a fresh
+/// database, dropped again at dispose.
+/// </summary>
+public sealed class ScratchPostgres : IAsyncDisposable
+{
+    private readonly List<string> databases = [];
+    private readonly PostgresNode node;
+    private readonly string? privateDirectory;
+    private readonly string prefix;
+
+    private ScratchPostgres(PostgresNode node, string? privateDirectory, string prefix)
+    {
+        this.node = node;
+        this.privateDirectory = privateDirectory;
+        this.prefix = prefix;
+    }
+
+    public static async Task<ScratchPostgres> StartAsync(string prefix, CancellationToken cancellationToken)
+    {
+        if (ExternalNodes.FromEnvironment() is { } external)
+        {
+            return new ScratchPostgres(PostgresNode.External(external.PostgresPort, external.PostgresPassword), null, prefix);
+        }
+
+        // Not under /root: the postgres user must reach it.
+        var directory = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}");
+        var node = PostgresNode.Private(directory, FreePorts.Next());
+        await node.StartAsync(cancellationToken);
+        return new ScratchPostgres(node, directory, prefix);
+    }
+
+    /// <summary>A new database with <paramref name="schemaSql"/> applied.</summary>
+    public async Task<NpgsqlDataSource> NewDatabaseAsync(string schemaSql, CancellationToken cancellationToken)
+    {
+        var name = $"{prefix.Replace('-', '_')}_{Guid.NewGuid().ToString("N")[..12]}";
+        await node.CreateDatabaseAsync(name, cancellationToken);
+        databases.Add(name);
+        var dataSource = NpgsqlDataSource.Create(node.ConnectionString(name));
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(schemaSql);
+        return dataSource;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (privateDirectory is not null)
+        {
+            await node.KillAsync();
+            Directory.Delete(privateDirectory, recursive: true);
+            return;
+        }
+
+        NpgsqlConnection.ClearAllPools();
+        foreach (var name in databases)
+        {
+            await node.DropDatabaseAsync(name);
+        }
+    }
+}
