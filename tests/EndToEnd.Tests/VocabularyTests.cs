@@ -136,6 +136,60 @@ public sealed class VocabularyTests(HubFixture hub)
     }
 
     [Fact]
+    public async Task JointActivity_ParentGroupFromMvcToOpenPreschool_CarriesOnlyItsSectionsCategories()
+    {
+        using var mvc = hub.Client("mvc-ehr");
+        using var preschool = hub.Client("forskola-system");
+        var subject = HubFixture.NewSubject();
+        await RecordConsentAsync(mvc, subject, "JointActivityPlanning", Mvc, Preschool, ["Attendance", "ParentingSupport"]);
+
+        var (messageId, statusUrl) = await SubmitAsync(mvc, $"/maternity-care/units/{Mvc}/joint-activities", new
+        {
+            receivingUnit = Preschool, subjectId = subject, activity = "ParentGroup",
+            proposal = "Föräldragrupp på öppna förskolan, tisdagar 10–12.", needs = "Stöd i amning och sömn.",
+        });
+
+        (await HubFixture.WaitForStatusAsync(mvc, statusUrl, "Delivered")).GetProperty("basis").GetString().ShouldBe("consent");
+        var item = await InboxItemAsync(preschool, $"/open-preschool/units/{Preschool}/inbox", messageId);
+        item.GetProperty("purpose").GetString().ShouldBe("JointActivityPlanning");
+        item.GetProperty("categories").EnumerateArray().Select(c => c.GetString()).ShouldBe(["Attendance", "ParentingSupport"], ignoreOrder: true);
+    }
+
+    [Fact]
+    public async Task Inbox_PagedWithACursor_GivesEveryItemOnceInOrder()
+    {
+        using var mvc = hub.Client("mvc-ehr");
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        var subject = HubFixture.NewSubject();
+        var sent = new List<(Guid Id, string StatusUrl)>();
+        for (var i = 0; i < 7; i++)
+        {
+            sent.Add(await SubmitAsync(mvc, $"/maternity-care/units/{Mvc}/birth-handovers", new { receivingUnit = Bvc, subjectId = subject, newborn = $"Besök {i}." }));
+        }
+
+        foreach (var (_, statusUrl) in sent)
+        {
+            await HubFixture.WaitForStatusAsync(mvc, statusUrl, "Delivered");
+        }
+
+        var seen = new List<(long Cursor, Guid Id)>();
+        string? after = null;
+        do
+        {
+            var page = await bvc.GetFromJsonAsync<JsonElement>($"/child-health/units/{Bvc}/inbox?limit=3{(after is null ? "" : "&after=" + after)}", Ct);
+            var items = page.GetProperty("items").EnumerateArray().ToList();
+            items.Count.ShouldBeLessThanOrEqualTo(3);
+            seen.AddRange(items.Select(i => (long.Parse(i.GetProperty("cursor").GetString()!, System.Globalization.CultureInfo.InvariantCulture), i.GetProperty("messageId").GetGuid())));
+            after = page.GetProperty("next").ValueKind == JsonValueKind.String ? page.GetProperty("next").GetString() : null;
+        }
+        while (after is not null);
+
+        seen.Select(s => s.Cursor).ShouldBe(seen.Select(s => s.Cursor).Order(), "pages continue where the last one ended");
+        seen.Select(s => s.Id).ShouldBeUnique();
+        seen.Select(s => s.Id).Where(id => sent.Any(m => m.Id == id)).ShouldBe(sent.Select(m => m.Id), ignoreOrder: true);
+    }
+
+    [Fact]
     public async Task Referral_SameIdempotencyKeyTwice_IsOneMessageAndOneInboxRow()
     {
         using var bvc = hub.Client(DemoRequests.ChildHealthClient);
