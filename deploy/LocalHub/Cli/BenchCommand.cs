@@ -29,9 +29,12 @@ internal static class BenchCommand
                     // The benchmark is one client at full speed: the per-client limit would measure itself, not the hub.
                     ConfigureEnvironment = (process, environment) =>
                     {
+                        // For experiments with runtime settings, e.g. HUB_BENCH_ENV="DOTNET_gcServer=0;DOTNET_TieredPGO=0":
+                        // every service and the gateway get them (docs/benchmarks.md records what was tried).
                         foreach (var variable in (Environment.GetEnvironmentVariable("HUB_BENCH_ENV") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
                         {
-                            environment[variable.Split('=')[0]] = variable.Split('=')[1];
+                            var (name, value) = (variable[..variable.IndexOf('=', StringComparison.Ordinal)], variable[(variable.IndexOf('=', StringComparison.Ordinal) + 1)..]);
+                            environment[name] = value;
                         }
 
                         if (process == "gateway")
