@@ -91,14 +91,8 @@ internal sealed class WebhookDispatcher(
             hooks.TryGetValue(row.ReceivingUnit, out var hook)
             && await sender.PushAsync(hook, row.MessageId.ToString(), InboxItemEvent, JsonSerializer.Serialize(row.ToItem(), Json), cancellationToken))));
 
-        // Not cancelled from here on: what was pushed is best recorded even during shutdown.
-        await connection.ExecuteAsync(
-            "UPDATE inbox SET fetched_at = COALESCE(fetched_at, @now), pushed_at = @now WHERE seq = ANY(@seqs)",
-            new { now = clock.GetUtcNow(), seqs = outcomes.Where(o => o.Pushed).Select(o => o.Seq).ToArray() }, tx);
-        await connection.ExecuteAsync(
-            $"UPDATE inbox SET push_attempts = push_attempts + 1, next_push_at = {NextPush} WHERE seq = ANY(@seqs)",
-            BackoffParameters(outcomes.Where(o => !o.Pushed).Select(o => o.Seq)), tx);
-        await tx.CommitAsync(CancellationToken.None);
+        // A pushed item is fetched: the receiving system has it, so a revocation now gives a notice, not a withdrawal.
+        await RecordAsync(connection, tx, "inbox", "fetched_at = COALESCE(fetched_at, @now), pushed_at = @now", outcomes);
         return rows.Count;
     }
 
@@ -127,14 +121,23 @@ internal sealed class WebhookDispatcher(
             // A notice is unique per receiving unit and consent, so the consent id is its idempotency key.
             && await sender.PushAsync(hook, row.ConsentId.ToString(), RevocationNoticeEvent, JsonSerializer.Serialize(row.ToNotice(), Json), cancellationToken))));
 
+        await RecordAsync(connection, tx, "revocation_notices", "pushed_at = @now", outcomes);
+        return rows.Count;
+    }
+
+    /// <summary>
+    /// Marks what was pushed and backs off what was not, then commits. Not cancelled: what was pushed is best recorded
+    /// even during shutdown. <paramref name="table"/> and <paramref name="pushedSet"/> are this class's own constants.
+    /// </summary>
+    private async Task RecordAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string table, string pushedSet, (long Seq, bool Pushed)[] outcomes)
+    {
         await connection.ExecuteAsync(
-            "UPDATE revocation_notices SET pushed_at = @now WHERE seq = ANY(@seqs)",
+            $"UPDATE {table} SET {pushedSet} WHERE seq = ANY(@seqs)",
             new { now = clock.GetUtcNow(), seqs = outcomes.Where(o => o.Pushed).Select(o => o.Seq).ToArray() }, tx);
         await connection.ExecuteAsync(
-            $"UPDATE revocation_notices SET push_attempts = push_attempts + 1, next_push_at = {NextPush} WHERE seq = ANY(@seqs)",
+            $"UPDATE {table} SET push_attempts = push_attempts + 1, next_push_at = {NextPush} WHERE seq = ANY(@seqs)",
             BackoffParameters(outcomes.Where(o => !o.Pushed).Select(o => o.Seq)), tx);
         await tx.CommitAsync(CancellationToken.None);
-        return rows.Count;
     }
 
     // base × 2^(attempts so far), capped, ±20 % jitter so that a backlog does not come back all at once.
