@@ -29,6 +29,7 @@ public sealed class Hub : IAsyncDisposable
     private readonly string nodesDir;
     private readonly Lock stateGate = new();
     private readonly Dictionary<string, ServiceProcess> services = [];
+    private readonly Dictionary<string, List<ServiceProcess>> instances = [];
     private readonly Dictionary<string, BrokerAccount> brokerAccounts = [];
     private ServiceProcess? gateway;
     private bool rabbitStarted;
@@ -84,8 +85,16 @@ public sealed class Hub : IAsyncDisposable
 
     public PostgresNode Postgres { get; }
 
-    /// <summary>The six services by name (maternity-care, child-health, open-preschool, social-services, consent, ops).</summary>
+    /// <summary>
+    /// The six services by name (maternity-care, child-health, open-preschool, social-services, consent, ops); with
+    /// several instances, the first of each.
+    /// </summary>
     public IReadOnlyDictionary<string, ServiceProcess> Services => services;
+
+    /// <summary>Every running instance of a service (<see cref="HubOptions.Instances"/>), the first one first.</summary>
+    public IReadOnlyList<ServiceProcess> Instances(string service) => instances[RequireService(service).Name];
+
+    private IEnumerable<ServiceProcess> AllInstances => instances.Values.SelectMany(list => list);
 
     public ServiceProcess Gateway => gateway ?? throw new InvalidOperationException("The gateway has not been started.");
 
@@ -106,7 +115,8 @@ public sealed class Hub : IAsyncDisposable
     public string ClientPfxPath(string clientId) => Path.Combine(PkiDir, "clients", clientId + ".pfx");
 
     /// <summary>A service's own HTTP address (behind the gateway; for tests that bypass it on purpose).</summary>
-    public Uri ServiceUrl(string service) => new($"http://127.0.0.1:{Ports.Services[RequireService(service).Name]}");
+    public Uri ServiceUrl(string service, int instance = 1) =>
+        new($"http://127.0.0.1:{Ports.InstancesOf(RequireService(service).Name)[instance - 1]}");
 
     public string DatabaseName(string service)
     {
@@ -142,7 +152,11 @@ public sealed class Hub : IAsyncDisposable
         // Leftovers of a hub in this directory whose process died without stopping them.
         await HubStateCleanup.StopAsync(stateDir, signalLiveOwner: false, options.Log, cancellationToken);
 
-        var ports = options.UseFreePorts ? HubPorts.Free() : HubPorts.Fixed;
+        if (options.Instances is < 1 or > 4)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.Instances, "Instances must be 1 to 4.");
+        }
+        var ports = (options.UseFreePorts ? HubPorts.Free() : HubPorts.Fixed).WithInstances(options.Instances, options.UseFreePorts);
         var busy = ports.Listening(privateNodes: external is null).Where(entry => !FreePorts.IsFree(entry.Port)).ToList();
         if (busy.Count > 0)
         {
@@ -209,7 +223,7 @@ public sealed class Hub : IAsyncDisposable
         {
             await Attempt(() => gateway.StopAsync());
         }
-        await Task.WhenAll(services.Values.Select(service => Attempt(() => service.StopAsync())));
+        await Task.WhenAll(AllInstances.Select(service => Attempt(() => service.StopAsync())));
         Log($"Gateway and services stopped in {stopwatch.Elapsed.TotalSeconds:0.0} s.");
 
         if (sharedNodes)
@@ -274,16 +288,22 @@ public sealed class Hub : IAsyncDisposable
         Log("Starting services ...");
         foreach (var service in HubService.All)
         {
-            var process = new ServiceProcess(
-                service.Name,
-                layout.ServiceDll(service),
-                ServiceUrl(service.Name),
-                ServiceEnvironment(service),
-                Path.Combine(LogDir, service.Name + ".log")) { ReadyTimeout = options.ReadyTimeout };
-            process.Started += _ => SaveState();
-            services[service.Name] = process;
+            // Further instances share the service's database and broker user and compete for its queues.
+            instances[service.Name] = [.. Enumerable.Range(1, options.Instances).Select(instance =>
+            {
+                var suffix = instance == 1 ? "" : $"-{instance}";
+                var process = new ServiceProcess(
+                    service.Name + suffix,
+                    layout.ServiceDll(service),
+                    ServiceUrl(service.Name, instance),
+                    ServiceEnvironment(service, instance),
+                    Path.Combine(LogDir, service.Name + suffix + ".log")) { ReadyTimeout = options.ReadyTimeout };
+                process.Started += _ => SaveState();
+                return process;
+            })];
+            services[service.Name] = instances[service.Name][0];
         }
-        await Task.WhenAll(services.Values.Select(service => service.StartAsync(cancellationToken)));
+        await Task.WhenAll(AllInstances.Select(service => service.StartAsync(cancellationToken)));
 
         // Last, so the first request a client can make finds every service ready behind it.
         gateway = new ServiceProcess(
@@ -363,12 +383,12 @@ public sealed class Hub : IAsyncDisposable
         UnixFiles.SetMode(PkiDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     });
 
-    private Dictionary<string, string> ServiceEnvironment(HubService service)
+    private Dictionary<string, string> ServiceEnvironment(HubService service, int instance)
     {
         var account = brokerAccounts[service.Name];
         var environment = new Dictionary<string, string>
         {
-            ["ASPNETCORE_URLS"] = ServiceUrl(service.Name).ToString().TrimEnd('/'),
+            ["ASPNETCORE_URLS"] = ServiceUrl(service.Name, instance).ToString().TrimEnd('/'),
             ["ASPNETCORE_ENVIRONMENT"] = options.EnvironmentName,
             ["RabbitMq__Host"] = Rabbit.Host,
             ["RabbitMq__Port"] = Rabbit.AmqpPort.ToString(CultureInfo.InvariantCulture),
@@ -399,7 +419,9 @@ public sealed class Hub : IAsyncDisposable
         };
         foreach (var service in HubService.All)
         {
-            environment[$"Services__{service.Name}"] = ServiceUrl(service.Name).ToString().TrimEnd('/');
+            // Several instances: the gateway balances over them and skips one that is not ready.
+            environment[$"Services__{service.Name}"] = string.Join(',', Enumerable.Range(1, options.Instances)
+                .Select(instance => ServiceUrl(service.Name, instance).ToString().TrimEnd('/')));
         }
         options.ConfigureEnvironment?.Invoke(GatewayName, environment);
         return environment;
@@ -413,7 +435,7 @@ public sealed class Hub : IAsyncDisposable
             {
                 return;
             }
-            var processes = services.Values.Append(gateway)
+            var processes = AllInstances.Append(gateway)
                 .Where(process => process?.Pid is not null)
                 .Select(process => new ProcessState(process!.Name, process.Pid!.Value, process.DllPath))
                 .ToList();

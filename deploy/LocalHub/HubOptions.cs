@@ -44,6 +44,12 @@ public sealed class HubOptions
     /// <summary>Keep an auto-created state directory (logs) after dispose. Also set by HUB_KEEP_STATE=1.</summary>
     public bool KeepStateDir { get; init; }
 
+    /// <summary>
+    /// Processes per service (1 to 4): further instances share its database and broker user, compete for its queues,
+    /// and sit behind the gateway with the first.
+    /// </summary>
+    public int Instances { get; init; } = 1;
+
     /// <summary>How long each service may take to report ready.</summary>
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(60);
 

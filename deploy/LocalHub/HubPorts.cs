@@ -9,8 +9,11 @@ public sealed record HubPorts
 
     public required int GatewayHealth { get; init; }
 
-    /// <summary>HTTP port of each service, by service name.</summary>
+    /// <summary>HTTP port of each service (its first instance), by service name.</summary>
     public required IReadOnlyDictionary<string, int> Services { get; init; }
+
+    /// <summary>HTTP ports of the second and further instances of each service; empty with one instance each.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<int>> ExtraInstances { get; init; } = new Dictionary<string, IReadOnlyList<int>>();
 
     public required int RabbitMq { get; init; }
 
@@ -33,6 +36,21 @@ public sealed record HubPorts
         Postgres = 5432,
     };
 
+    /// <summary>
+    /// Ports for <paramref name="instances"/> instances of every service: free ones, or with fixed ports instance n of a
+    /// service on its fixed port + 100·(n−1) (5101, 5201, ...).
+    /// </summary>
+    internal HubPorts WithInstances(int instances, bool free) => this with
+    {
+        ExtraInstances = Services.ToDictionary(
+            service => service.Key,
+            IReadOnlyList<int> (service) => [.. Enumerable.Range(2, instances - 1).Select(n => free ? FreePorts.Next() : service.Value + 100 * (n - 1))]),
+    };
+
+    /// <summary>Every instance's port of one service, the first instance's first.</summary>
+    public IReadOnlyList<int> InstancesOf(string service) =>
+        [Services[service], .. ExtraInstances.TryGetValue(service, out var extra) ? extra : []];
+
     internal static HubPorts Free() => new()
     {
         Gateway = FreePorts.Next(),
@@ -49,9 +67,12 @@ public sealed record HubPorts
     {
         yield return ("gateway", Gateway);
         yield return ("gateway health", GatewayHealth);
-        foreach (var (name, port) in Services)
+        foreach (var name in Services.Keys)
         {
-            yield return (name, port);
+            foreach (var (port, index) in InstancesOf(name).Select((port, index) => (port, index)))
+            {
+                yield return (index == 0 ? name : $"{name} #{index + 1}", port);
+            }
         }
         if (privateNodes)
         {

@@ -201,6 +201,16 @@ public sealed class RabbitMqNode
     public Task ThawAsync(CancellationToken cancellationToken = default) =>
         SignalBeamAsync(UnixProcess.SigCont, state => state != 'T', cancellationToken);
 
+    /// <summary>
+    /// Raises (true) or clears the memory alarm by moving the high watermark below or back above what the node uses:
+    /// while it is raised the broker blocks every publishing connection, the way a broker short of memory does.
+    /// </summary>
+    public Task SetMemoryAlarmAsync(bool raised, CancellationToken cancellationToken = default)
+    {
+        RequireOwned();
+        return CtlAsync(["set_vm_memory_high_watermark", raised ? "0.0001" : "0.4"], cancellationToken);
+    }
+
     public Task CreateVirtualHostAsync(string name, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Put, $"vhosts/{Uri.EscapeDataString(name)}", new { }, cancellationToken);
 

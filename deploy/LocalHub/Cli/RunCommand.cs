@@ -21,9 +21,14 @@ internal static class RunCommand
             // Development: detailed errors and DI scope validation on a machine only the developer reaches.
             DefaultValueFactory = _ => "Development",
         };
+        var instances = new Option<int>("--instances")
+        {
+            Description = "Processes per service (1-4), competing for its queues behind the gateway; instance n on port 5101+100(n-1)...",
+            DefaultValueFactory = _ => 1,
+        };
         var command = new Command("run", "Start the hub on the fixed ports (gateway https://127.0.0.1:8443) and wait for Ctrl-C.")
         {
-            stateDir, environment,
+            stateDir, environment, instances,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -32,6 +37,7 @@ internal static class RunCommand
                 StateDir = CommonOptions.Resolve(parseResult.GetValue(stateDir), ".hub"),
                 UseFreePorts = false,
                 EnvironmentName = parseResult.GetRequiredValue(environment),
+                Instances = parseResult.GetValue(instances),
                 Log = message => Console.WriteLine(message),
             };
             Hub hub;
@@ -96,7 +102,7 @@ internal static class RunCommand
             while (true)
             {
                 await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
-                foreach (var process in hub.Services.Values.Append(hub.Gateway))
+                foreach (var process in hub.Services.Keys.SelectMany(hub.Instances).Append(hub.Gateway))
                 {
                     if (!process.IsRunning && reported.Add(process.Name))
                     {

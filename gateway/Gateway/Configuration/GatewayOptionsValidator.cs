@@ -73,11 +73,14 @@ internal sealed class ServiceAddressOptionsValidator : IValidateOptions<ServiceA
     public ValidateOptionsResult Validate(string? name, ServiceAddressOptions options)
     {
         var failures = ServiceAddressOptions.ServiceNames
-            .Where(service => !options.Addresses.TryGetValue(service, out var address)
-                || !Uri.TryCreate(address, UriKind.Absolute, out var uri)
-                || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
-            .Select(service => $"Services:{service} must be an absolute http(s) URL.")
+            .Where(service => !options.Addresses.TryGetValue(service, out var addresses)
+                || ServiceAddressOptions.Split(addresses) is not { Length: > 0 } urls
+                || !urls.All(IsHttpUrl))
+            .Select(service => $"Services:{service} must be an absolute http(s) URL, or several separated by commas.")
             .ToList();
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    private static bool IsHttpUrl(string address) =>
+        Uri.TryCreate(address, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
 }

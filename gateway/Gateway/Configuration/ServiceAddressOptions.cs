@@ -2,7 +2,10 @@ using FamiljecentralHub.ServiceDefaults.Security;
 
 namespace FamiljecentralHub.Gateway.Configuration;
 
-/// <summary>The address of each service behind the gateway, from <c>Services:&lt;name&gt;</c>.</summary>
+/// <summary>
+/// The address of each service behind the gateway, from <c>Services:&lt;name&gt;</c>: one URL, or several separated by
+/// commas when the service runs as several instances.
+/// </summary>
 internal sealed class ServiceAddressOptions
 {
     public const string SectionName = "Services";
@@ -12,5 +15,8 @@ internal sealed class ServiceAddressOptions
 
     public Dictionary<string, string?> Addresses { get; } = new(StringComparer.OrdinalIgnoreCase);
 
-    public Uri AddressOf(string serviceName) => new(Addresses[serviceName]!, UriKind.Absolute);
+    public IReadOnlyList<Uri> AddressesOf(string serviceName) => Split(Addresses[serviceName]).Select(address => new Uri(address, UriKind.Absolute)).ToList();
+
+    public static string[] Split(string? addresses) =>
+        (addresses ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
 }

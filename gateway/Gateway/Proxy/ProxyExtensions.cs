@@ -79,21 +79,41 @@ internal static class ProxyExtensions
     ];
 
     private static List<ClusterConfig> BuildClusters(ServiceAddressOptions addresses) =>
-    [
-        .. ServiceAddressOptions.ServiceNames.Select(name => new ClusterConfig
+        [.. ServiceAddressOptions.ServiceNames.Select(name => BuildCluster(name, addresses.AddressesOf(name)))];
+
+    private static ClusterConfig BuildCluster(string name, IReadOnlyList<Uri> instances) => new()
+    {
+        ClusterId = name,
+        Destinations = instances.Select((address, index) => (address, index)).ToDictionary(
+            instance => instance.index == 0 ? name : $"{name}-{instance.index + 1}",
+            instance => new DestinationConfig { Address = instance.address.ToString() },
+            StringComparer.Ordinal),
+        // With several instances a crashed one must leave the rotation: probed every two seconds, and taken out at
+        // once when a request to it fails in transport. With one there is nowhere else to go; YARP's own answer
+        // (502, as a ProblemDetails) says so.
+        HealthCheck = instances.Count == 1 ? null : new HealthCheckConfig
         {
-            ClusterId = name,
-            Destinations = new Dictionary<string, DestinationConfig>(StringComparer.Ordinal)
+            Active = new ActiveHealthCheckConfig
             {
-                [name] = new() { Address = addresses.AddressOf(name).ToString() },
+                Enabled = true,
+                Interval = TimeSpan.FromSeconds(2),
+                Timeout = TimeSpan.FromSeconds(1),
+                Policy = "ConsecutiveFailures",
+                Path = "/health/ready",
             },
-            // Services listen on plain HTTP on loopback, where HTTP/2 would need prior knowledge; asking for 1.1
-            // outright saves YARP a negotiation it would lose anyway.
-            HttpRequest = new ForwarderRequestConfig
+            Passive = new PassiveHealthCheckConfig
             {
-                Version = HttpVersion.Version11,
-                VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+                Enabled = true,
+                Policy = "TransportFailureRate",
+                ReactivationPeriod = TimeSpan.FromSeconds(5),
             },
-        }),
-    ];
+        },
+        // Services listen on plain HTTP on loopback, where HTTP/2 would need prior knowledge; asking for 1.1
+        // outright saves YARP a negotiation it would lose anyway.
+        HttpRequest = new ForwarderRequestConfig
+        {
+            Version = HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        },
+    };
 }

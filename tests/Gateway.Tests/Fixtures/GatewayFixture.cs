@@ -79,6 +79,8 @@ public class GatewayFixture : IAsyncLifetime
 
         // Nothing listens here, so forwarding to open-preschool fails the way a crashed service would.
         environment["Services__open-preschool"] = $"http://127.0.0.1:{FreePort.Next()}";
+        // Ops runs as two instances of which the first has crashed: the gateway must find the live one.
+        environment["Services__ops"] = $"http://127.0.0.1:{FreePort.Next()},{backend.Address}";
         Configure(environment);
 
         gateway = await GatewayProcess.StartAsync(environment, HealthUrl, cancellationToken);
