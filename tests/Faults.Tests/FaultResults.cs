@@ -1,0 +1,87 @@
+using System.Globalization;
+using System.Text;
+
+[assembly: AssemblyFixture(typeof(FamiljecentralHub.Faults.Tests.FaultResults))]
+
+// Faults are injected into whole hubs on a two-core machine: one at a time, or they would measure each other.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
+namespace FamiljecentralHub.Faults.Tests;
+
+/// <summary>
+/// Collects every fault run's counts and, when the whole suite ran, writes them as the table in docs/fault-results.md
+/// (a partial run, e.g. one test by filter, writes .hub/fault-results.md instead, so the committed table is always whole).
+/// </summary>
+public sealed class FaultResults : IAsyncLifetime
+{
+    /// <summary>Every fault the suite injects, in the table's order.</summary>
+    public static readonly string[] Faults =
+    [
+        "Broker stop_app, start_app",
+        "Broker SIGKILL, restarted",
+        "Broker frozen (SIGSTOP), thawed",
+        "Sending service (child-health) SIGKILL, restarted",
+        "Gate (consent) SIGKILL, restarted",
+        "Receiving service (social-services) SIGKILL, restarted",
+        "PostgreSQL stopped, started",
+        "3-node cluster: queue leader node SIGKILL, restarted",
+        "Two instances of every service: one of each killed, consents revoked mid-stream",
+    ];
+
+    private readonly List<FaultResult> results = [];
+
+    public void Add(FaultResult result)
+    {
+        lock (results)
+        {
+            results.Add(result);
+        }
+    }
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (results.Count == 0)
+        {
+            return;
+        }
+
+        var root = RepositoryRoot();
+        var complete = Faults.All(fault => results.Any(result => result.Fault == fault));
+        var path = complete ? Path.Combine(root, "docs", "fault-results.md") : Path.Combine(root, ".hub", "fault-results.md");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await File.WriteAllTextAsync(path, ToMarkdown());
+    }
+
+    public string ToMarkdown()
+    {
+        var table = new StringBuilder();
+        table.AppendLine("# Fault-injection results")
+            .AppendLine()
+            .AppendLine("Written by the fault suite (`deploy/faults.sh`, also part of `deploy/test.sh`); do not edit by hand.")
+            .AppendLine(CultureInfo.InvariantCulture, $"Last run {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores; referrals at {FaultRun.Rate}/s, one in ten about a child without consent.")
+            .AppendLine("See docs/fault-injection.md for what each column means and how it is counted.")
+            .AppendLine()
+            .AppendLine("| Fault | Sent | Accepted | Refused (no consent) | Delivered | Lost | Duplicated | Leaked | Not decided exactly once | Attempts turned away (retried) | Time to recover |")
+            .AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in results.OrderBy(r => Array.IndexOf(Faults, r.Fault)))
+        {
+            table.AppendLine(CultureInfo.InvariantCulture,
+                $"| {r.Fault} | {r.Sent} | {r.Accepted} | {r.Refused} | {r.Delivered} | {r.Lost} | {r.Duplicated} | {r.Leaked} | {r.NotDecidedOnce} | {r.RejectedAttempts} | {r.Recovery.TotalSeconds:0.0} s |");
+        }
+
+        return table.ToString();
+    }
+
+    private static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "FamiljecentralHub.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? throw new InvalidOperationException("FamiljecentralHub.sln not found above " + AppContext.BaseDirectory);
+    }
+}

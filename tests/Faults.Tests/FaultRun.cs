@@ -1,0 +1,59 @@
+using System.Net.Http.Json;
+using FamiljecentralHub.LocalHub;
+using FamiljecentralHub.LocalHub.Clients;
+using FamiljecentralHub.LocalHub.Pki;
+
+namespace FamiljecentralHub.Faults.Tests;
+
+/// <summary>
+/// One fault under a steady stream: referrals flow for a while, the fault is injected and held, healed, the stream goes
+/// on a little, and once every accepted referral has its outcome the run is counted (<see cref="Tally"/>).
+/// </summary>
+public static class FaultRun
+{
+    /// <summary>Referrals per second: a busy family centre's day in a minute, well within what two cores carry.</summary>
+    public const double Rate = 20;
+
+    private static readonly TimeSpan Before = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan After = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a client keeps retrying a referral not yet accepted, after the stream stops.</summary>
+    private static readonly TimeSpan RetryFor = TimeSpan.FromSeconds(90);
+
+    private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(120);
+
+    private static int nextSubject = Random.Shared.Next(0, 300_000);
+
+    public static async Task<FaultResult> RunAsync(
+        Hub hub, DemoPki pki, string fault, Func<CancellationToken, Task> inject, TimeSpan hold, Func<CancellationToken, Task> heal,
+        CancellationToken cancellationToken, Func<HttpClient, IReadOnlyList<string>, CancellationToken, Task>? meanwhile = null)
+    {
+        using var bvc = HubHttp.CreateClient(pki, DemoRequests.ChildHealthClient, hub.GatewayUrl, maxConnections: 128);
+        var consented = NewSubjects(18);
+        var unconsented = NewSubjects(4);
+        foreach (var subject in consented)
+        {
+            (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), cancellationToken))
+                .EnsureSuccessStatusCode();
+        }
+
+        using var stopSending = new CancellationTokenSource();
+        var stream = new ReferralStream(bvc, consented, unconsented);
+        var running = stream.RunAsync(Rate, stopSending.Token, RetryFor, cancellationToken);
+        await Task.Delay(Before, cancellationToken);
+        await inject(cancellationToken);
+        var sideTask = meanwhile?.Invoke(bvc, consented, cancellationToken) ?? Task.CompletedTask;
+        await Task.Delay(hold, cancellationToken);
+        // Recovery is timed from here: a restart's own start-up time is part of it.
+        var healedAt = DateTimeOffset.UtcNow;
+        await heal(cancellationToken);
+        await sideTask;
+        await Task.Delay(After, cancellationToken);
+        await stopSending.CancelAsync();
+        await running;
+        return await Tally.CountAsync(hub, fault, stream.Submissions, healedAt, SettleTimeout, cancellationToken);
+    }
+
+    public static string[] NewSubjects(int count) =>
+        [.. Enumerable.Range(0, count).Select(_ => DemoIdentityNumbers.Child(Interlocked.Increment(ref nextSubject)))];
+}

@@ -1,0 +1,61 @@
+using FamiljecentralHub.LocalHub;
+
+namespace FamiljecentralHub.Faults.Tests;
+
+/// <summary>
+/// Each fault of one broker, one database and the three services a referral passes through, injected under a steady
+/// stream: after recovery nothing accepted is lost, nothing is duplicated, nothing reached a child's file without a
+/// permit, and the gate decided every accepted referral exactly once.
+/// </summary>
+public sealed class SingleNodeFaultTests(SingleNodeHubFixture fixture, FaultResults results) : IClassFixture<SingleNodeHubFixture>
+{
+    private static readonly TimeSpan Hold = TimeSpan.FromSeconds(8);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private Hub Hub => fixture.Hub;
+
+    [Fact]
+    public Task BrokerStopApp() => RunAsync(FaultResults.Faults[0], Hub.Rabbit.StopAppAsync, Hold, Hub.Rabbit.StartAppAsync);
+
+    [Fact]
+    public Task BrokerKilled() => RunAsync(FaultResults.Faults[1], Hub.Rabbit.KillAsync, TimeSpan.FromSeconds(2), Hub.Rabbit.StartAsync);
+
+    [Fact]
+    public Task BrokerFrozen() => RunAsync(FaultResults.Faults[2], Hub.Rabbit.FreezeAsync, Hold, Hub.Rabbit.ThawAsync);
+
+    [Fact]
+    public Task SenderKilled() => RunAsync(FaultResults.Faults[3], Hub.Services["child-health"].KillAsync, TimeSpan.FromSeconds(2), Hub.Services["child-health"].StartAsync);
+
+    [Fact]
+    public Task GateKilled() => RunAsync(FaultResults.Faults[4], Hub.Services["consent"].KillAsync, TimeSpan.FromSeconds(2), Hub.Services["consent"].StartAsync);
+
+    [Fact]
+    public Task ReceiverKilled() => RunAsync(FaultResults.Faults[5], Hub.Services["social-services"].KillAsync, TimeSpan.FromSeconds(2), Hub.Services["social-services"].StartAsync);
+
+    [Fact]
+    public Task DatabaseStopped() => RunAsync(FaultResults.Faults[6], Hub.Postgres.StopAsync, Hold, Hub.Postgres.StartAsync);
+
+    private async Task RunAsync(string fault, Func<CancellationToken, Task> inject, TimeSpan hold, Func<CancellationToken, Task> heal)
+    {
+        var result = await FaultRun.RunAsync(Hub, fixture.Pki, fault, inject, hold, heal, Ct);
+        results.Add(result);
+        FaultAssertions.NothingLostDuplicatedOrLeaked(result);
+    }
+}
+
+public static class FaultAssertions
+{
+    public static void NothingLostDuplicatedOrLeaked(FaultResult result)
+    {
+        var problems = string.Join("; ", result.Problems.Take(10));
+        TestContext.Current.TestOutputHelper?.WriteLine(result.ToString());
+        result.Accepted.ShouldBeGreaterThan(0);
+        result.GaveUp.ShouldBe(0, "a client retrying with the same key gets every referral accepted once the hub recovers");
+        result.Lost.ShouldBe(0, problems);
+        result.Duplicated.ShouldBe(0, problems);
+        result.Leaked.ShouldBe(0, problems);
+        result.NotDecidedOnce.ShouldBe(0, problems);
+        (result.Refused + result.Delivered).ShouldBe(result.Accepted, "every accepted referral was delivered or refused");
+    }
+}

@@ -1,0 +1,135 @@
+using Dapper;
+using FamiljecentralHub.LocalHub;
+using Npgsql;
+
+namespace FamiljecentralHub.Faults.Tests;
+
+/// <summary>What one fault run comes to, counted from the client's log and the hub's own databases.</summary>
+public sealed record FaultResult(
+    string Fault,
+    int Sent,
+    int Accepted,
+    int GaveUp,
+    int Refused,
+    int Delivered,
+    int Lost,
+    int Duplicated,
+    int Leaked,
+    int NotDecidedOnce,
+    int RejectedAttempts,
+    TimeSpan Recovery)
+{
+    /// <summary>Each message id named in a lost, duplicated, leaked or undecided count, for the failure message.</summary>
+    public IReadOnlyList<string> Problems { get; init; } = [];
+}
+
+/// <summary>
+/// Jepsen-style accounting: every referral the client saw accepted (202) is joined with the receiver's inbox rows
+/// and the gate's ledger decisions. Lost: accepted, consented, never in the inbox. Duplicated: an idempotency key that
+/// got two message ids, or a message in the inbox or decided more than once. Leaked: an inbox row for a child without
+/// consent, or one the ledger holds no permit for. Decided once: exactly one decision in the ledger per accepted message.
+/// </summary>
+public static class Tally
+{
+    private sealed record InboxRow(Guid MessageId, string SubjectId, DateTime DeliveredAt);
+
+    private sealed record Decision(Guid MessageId, string Outcome, DateTime At);
+
+    /// <summary>Waits (up to <paramref name="timeout"/>) until every accepted referral has its outcome, then counts.</summary>
+    public static async Task<FaultResult> CountAsync(
+        Hub hub, string fault, IReadOnlyList<Submission> submissions, DateTimeOffset healedAt, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var accepted = submissions.Where(s => s.MessageId is not null).ToList();
+        var ids = accepted.Select(s => s.MessageId!.Value).ToArray();
+        var subjects = submissions.Select(s => s.Subject).Distinct().ToArray();
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        List<InboxRow> inbox;
+        List<Decision> decisions;
+        while (true)
+        {
+            inbox = await QueryAsync<InboxRow>(hub, "social-services",
+                "SELECT message_id AS MessageId, subject_id AS SubjectId, delivered_at AS DeliveredAt FROM inbox WHERE subject_id = ANY(@subjects)",
+                new { subjects }, cancellationToken);
+            decisions = await QueryAsync<Decision>(hub, "consent",
+                "SELECT message_id AS MessageId, outcome AS Outcome, at AS At FROM ledger WHERE kind = 'decision' AND message_id = ANY(@ids)",
+                new { ids }, cancellationToken);
+            var delivered = inbox.Select(row => row.MessageId).ToHashSet();
+            var decided = decisions.Select(d => d.MessageId).ToHashSet();
+            var settled = accepted.All(s => decided.Contains(s.MessageId!.Value) && (!s.Consented || delivered.Contains(s.MessageId!.Value)));
+            if (settled || DateTimeOffset.UtcNow > deadline)
+            {
+                break;
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        }
+
+        var problems = new List<string>();
+        var inboxById = inbox.ToLookup(row => row.MessageId);
+        var decisionsById = decisions.ToLookup(d => d.MessageId);
+        var consentedSubjects = submissions.Where(s => s.Consented).Select(s => s.Subject).ToHashSet();
+
+        var lost = accepted.Where(s => s.Consented && !inboxById.Contains(s.MessageId!.Value)).ToList();
+        problems.AddRange(lost.Select(s => $"lost {s.MessageId}"));
+
+        var duplicated = submissions.Where(s => s.MessageIdsSeen.Count > 1).Select(s => $"key {s.IdempotencyKey} got {s.MessageIdsSeen.Count} ids")
+            .Concat(inboxById.Where(g => g.Count() > 1).Select(g => $"{g.Key} in the inbox {g.Count()} times"))
+            .Concat(decisionsById.Where(g => g.Count() > 1).Select(g => $"{g.Key} decided {g.Count()} times"))
+            .ToList();
+        problems.AddRange(duplicated);
+
+        var leaked = inbox.Where(row => !consentedSubjects.Contains(row.SubjectId)
+                || !decisionsById[row.MessageId].Any(d => d.Outcome == "permitted"))
+            .Select(row => $"leaked {row.MessageId}")
+            .ToList();
+        problems.AddRange(leaked);
+
+        var notDecidedOnce = accepted.Where(s => decisionsById[s.MessageId!.Value].Count() != 1).ToList();
+        problems.AddRange(notDecidedOnce.Select(s => $"{s.MessageId} decided {decisionsById[s.MessageId!.Value].Count()} times"));
+
+        // Time to recover: from the start of healing until the last referral the fault held up had its outcome, delivered
+        // into the inbox or refused by the gate.
+        var heldUp = submissions.Where(s => s.FirstAttemptAt < healedAt && s.MessageId is not null).ToList();
+        var lastOutcome = heldUp
+            .Select(s => s.Consented
+                ? inboxById[s.MessageId!.Value].Select(row => (DateTime?)row.DeliveredAt).FirstOrDefault()
+                : decisionsById[s.MessageId!.Value].Select(d => (DateTime?)d.At).FirstOrDefault())
+            .Where(at => at is not null)
+            .Select(at => new DateTimeOffset(DateTime.SpecifyKind(at!.Value, DateTimeKind.Utc)))
+            .DefaultIfEmpty(healedAt)
+            .Max();
+
+        return new FaultResult(
+            fault,
+            Sent: submissions.Count,
+            Accepted: accepted.Count,
+            GaveUp: submissions.Count - accepted.Count,
+            Refused: accepted.Count(s => decisionsById[s.MessageId!.Value].Any(d => d.Outcome == "refused")),
+            Delivered: accepted.Count(s => inboxById.Contains(s.MessageId!.Value)),
+            Lost: lost.Count,
+            Duplicated: duplicated.Count,
+            Leaked: leaked.Count,
+            NotDecidedOnce: notDecidedOnce.Count,
+            RejectedAttempts: submissions.Sum(s => s.Rejections.Count),
+            Recovery: lastOutcome > healedAt ? lastOutcome - healedAt : TimeSpan.Zero)
+        { Problems = problems };
+    }
+
+    private static async Task<List<T>> QueryAsync<T>(Hub hub, string service, string sql, object parameters, CancellationToken cancellationToken)
+    {
+        // The database may itself be the fault that is still healing: wait for it like the services do.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var connection = new NpgsqlConnection(hub.ConnectionString(service));
+                await connection.OpenAsync(cancellationToken);
+                return [.. await connection.QueryAsync<T>(new CommandDefinition(sql, parameters, cancellationToken: cancellationToken))];
+            }
+            catch (NpgsqlException e) when (e.IsTransient && attempt < 60)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            }
+        }
+    }
+}
