@@ -60,10 +60,10 @@ public sealed class FaultResults : IAsyncLifetime
         table.AppendLine("# Fault-injection results")
             .AppendLine()
             .AppendLine("Written by the fault suite (`deploy/faults.sh`, also part of `deploy/test.sh`); do not edit by hand.")
-            .AppendLine(CultureInfo.InvariantCulture, $"Last run {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores; referrals at {FaultRun.Rate}/s, one in ten about a child without consent.")
+            .AppendLine(CultureInfo.InvariantCulture, $"Last run {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores; referrals at {FaultRun.Rate}/s, one in ten about a child without consent (refused by the gate, as are referrals after a revocation).")
             .AppendLine("See docs/fault-injection.md for what each column means and how it is counted.")
             .AppendLine()
-            .AppendLine("| Fault | Sent | Accepted | Refused (no consent) | Delivered | Lost | Duplicated | Leaked | Not decided exactly once | Attempts turned away (retried) | Time to recover |")
+            .AppendLine("| Fault | Sent | Accepted | Refused | Delivered | Lost | Duplicated | Leaked | Not decided exactly once | Attempts turned away (retried) | Time to recover |")
             .AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in results.OrderBy(r => Array.IndexOf(Faults, r.Fault)))
         {

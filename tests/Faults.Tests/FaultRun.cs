@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using System.Text.Json;
 using FamiljecentralHub.LocalHub;
 using FamiljecentralHub.LocalHub.Clients;
 using FamiljecentralHub.LocalHub.Pki;
@@ -9,6 +10,12 @@ namespace FamiljecentralHub.Faults.Tests;
 /// One fault under a steady stream: referrals flow for a while, the fault is injected and held, healed, the stream goes
 /// on a little, and once every accepted referral has its outcome the run is counted (<see cref="Tally"/>).
 /// </summary>
+/// <summary>
+/// Something done during the fault, with the stream's client and the consents of its children (subject → consent id);
+/// it notes in <c>revoked</c> each subject whose consent it revoked, with the moment the hub confirmed it.
+/// </summary>
+public delegate Task Meanwhile(HttpClient client, IReadOnlyDictionary<string, Guid> consents, Dictionary<string, DateTimeOffset> revoked, CancellationToken cancellationToken);
+
 public static class FaultRun
 {
     /// <summary>Referrals per second: a busy family centre's day in a minute, well within what two cores carry.</summary>
@@ -26,15 +33,17 @@ public static class FaultRun
 
     public static async Task<FaultResult> RunAsync(
         Hub hub, DemoPki pki, string fault, Func<CancellationToken, Task> inject, TimeSpan hold, Func<CancellationToken, Task> heal,
-        CancellationToken cancellationToken, Func<HttpClient, IReadOnlyList<string>, CancellationToken, Task>? meanwhile = null)
+        CancellationToken cancellationToken, Meanwhile? meanwhile = null)
     {
         using var bvc = HubHttp.CreateClient(pki, DemoRequests.ChildHealthClient, hub.GatewayUrl, maxConnections: 128);
         var consented = NewSubjects(18);
         var unconsented = NewSubjects(4);
+        var consents = new Dictionary<string, Guid>();
         foreach (var subject in consented)
         {
-            (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), cancellationToken))
-                .EnsureSuccessStatusCode();
+            using var recorded = await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), cancellationToken);
+            recorded.EnsureSuccessStatusCode();
+            consents[subject] = (await recorded.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("id").GetGuid();
         }
 
         using var stopSending = new CancellationTokenSource();
@@ -42,7 +51,8 @@ public static class FaultRun
         var running = stream.RunAsync(Rate, stopSending.Token, RetryFor, cancellationToken);
         await Task.Delay(Before, cancellationToken);
         await inject(cancellationToken);
-        var sideTask = meanwhile?.Invoke(bvc, consented, cancellationToken) ?? Task.CompletedTask;
+        var revoked = new Dictionary<string, DateTimeOffset>();
+        var sideTask = meanwhile?.Invoke(bvc, consents, revoked, cancellationToken) ?? Task.CompletedTask;
         await Task.Delay(hold, cancellationToken);
         // Recovery is timed from here: a restart's own start-up time is part of it.
         var healedAt = DateTimeOffset.UtcNow;
@@ -51,7 +61,8 @@ public static class FaultRun
         await Task.Delay(After, cancellationToken);
         await stopSending.CancelAsync();
         await running;
-        return await Tally.CountAsync(hub, fault, stream.Submissions, healedAt, SettleTimeout, cancellationToken);
+        var result = await Tally.CountAsync(hub, fault, stream.Submissions, healedAt, SettleTimeout, revoked.Keys.ToHashSet(), cancellationToken);
+        return result with { Submissions = stream.Submissions, Revoked = revoked };
     }
 
     public static string[] NewSubjects(int count) =>

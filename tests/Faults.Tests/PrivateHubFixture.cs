@@ -25,3 +25,10 @@ public abstract class PrivateHubFixture(HubOptions options) : IAsyncLifetime
 }
 
 public sealed class SingleNodeHubFixture() : PrivateHubFixture(new HubOptions { UseFreePorts = true, Nodes = HubNodes.Private });
+
+/// <summary>The single-node faults and the back-pressure checks share one hub: a hub start is a fifth of a fault run.</summary>
+[CollectionDefinition(Name)]
+public sealed class SingleNodeHub : ICollectionFixture<SingleNodeHubFixture>
+{
+    public const string Name = "single-node hub";
+}

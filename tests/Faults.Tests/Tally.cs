@@ -21,41 +21,54 @@ public sealed record FaultResult(
 {
     /// <summary>Each message id named in a lost, duplicated, leaked or undecided count, for the failure message.</summary>
     public IReadOnlyList<string> Problems { get; init; } = [];
+
+    /// <summary>The client's log of the run, for checks particular to one fault.</summary>
+    public IReadOnlyList<Submission> Submissions { get; init; } = [];
+
+    /// <summary>Children whose consent was revoked during the run, with the moment the hub confirmed it.</summary>
+    public IReadOnlyDictionary<string, DateTimeOffset> Revoked { get; init; } = new Dictionary<string, DateTimeOffset>();
 }
 
 /// <summary>
 /// Jepsen-style accounting: every referral the client saw accepted (202) is joined with the receiver's inbox rows
-/// and the gate's ledger decisions. Lost: accepted, consented, never in the inbox. Duplicated: an idempotency key that
-/// got two message ids, or a message in the inbox or decided more than once. Leaked: an inbox row for a child without
-/// consent, or one the ledger holds no permit for. Decided once: exactly one decision in the ledger per accepted message.
+/// and the gate's ledger. Lost: accepted with consent and never in the inbox; or permitted and neither stored nor
+/// withdrawn (a consent revoked meanwhile may lawfully stop a permitted referral at the receiver, which the ledger
+/// records as a withdrawal). Duplicated: an idempotency key that got two message ids, or a message in the inbox or
+/// decided more than once. Leaked: an inbox row for a child without consent, or one the ledger holds no permit for.
+/// Decided once: exactly one decision in the ledger per accepted message.
 /// </summary>
 public static class Tally
 {
     private sealed record InboxRow(Guid MessageId, string SubjectId, DateTime DeliveredAt);
 
-    private sealed record Decision(Guid MessageId, string Outcome, DateTime At);
+    private sealed record Entry(Guid MessageId, string Kind, string Outcome, DateTime At);
 
     /// <summary>Waits (up to <paramref name="timeout"/>) until every accepted referral has its outcome, then counts.</summary>
     public static async Task<FaultResult> CountAsync(
-        Hub hub, string fault, IReadOnlyList<Submission> submissions, DateTimeOffset healedAt, TimeSpan timeout, CancellationToken cancellationToken)
+        Hub hub, string fault, IReadOnlyList<Submission> submissions, DateTimeOffset healedAt, TimeSpan timeout,
+        IReadOnlySet<string> revokedSubjects, CancellationToken cancellationToken)
     {
         var accepted = submissions.Where(s => s.MessageId is not null).ToList();
         var ids = accepted.Select(s => s.MessageId!.Value).ToArray();
         var subjects = submissions.Select(s => s.Subject).Distinct().ToArray();
         var deadline = DateTimeOffset.UtcNow + timeout;
         List<InboxRow> inbox;
-        List<Decision> decisions;
+        List<Entry> decisions;
+        HashSet<Guid> withdrawn;
         while (true)
         {
             inbox = await QueryAsync<InboxRow>(hub, "social-services",
                 "SELECT message_id AS MessageId, subject_id AS SubjectId, delivered_at AS DeliveredAt FROM inbox WHERE subject_id = ANY(@subjects)",
                 new { subjects }, cancellationToken);
-            decisions = await QueryAsync<Decision>(hub, "consent",
-                "SELECT message_id AS MessageId, outcome AS Outcome, at AS At FROM ledger WHERE kind = 'decision' AND message_id = ANY(@ids)",
+            var ledger = await QueryAsync<Entry>(hub, "consent",
+                "SELECT message_id AS MessageId, kind AS Kind, outcome AS Outcome, at AS At FROM ledger WHERE message_id = ANY(@ids)",
                 new { ids }, cancellationToken);
-            var delivered = inbox.Select(row => row.MessageId).ToHashSet();
-            var decided = decisions.Select(d => d.MessageId).ToHashSet();
-            var settled = accepted.All(s => decided.Contains(s.MessageId!.Value) && (!s.Consented || delivered.Contains(s.MessageId!.Value)));
+            decisions = ledger.Where(e => e.Kind == "decision").ToList();
+            withdrawn = ledger.Where(e => e.Kind == "withdrawal").Select(e => e.MessageId).ToHashSet();
+            var stored = inbox.Select(row => row.MessageId).ToHashSet();
+            var outcome = decisions.ToDictionary(d => d.MessageId, d => d.Outcome);
+            var settled = accepted.All(s => outcome.TryGetValue(s.MessageId!.Value, out var o)
+                && (o == "refused" || stored.Contains(s.MessageId!.Value) || withdrawn.Contains(s.MessageId!.Value)));
             if (settled || DateTimeOffset.UtcNow > deadline)
             {
                 break;
@@ -69,7 +82,10 @@ public static class Tally
         var decisionsById = decisions.ToLookup(d => d.MessageId);
         var consentedSubjects = submissions.Where(s => s.Consented).Select(s => s.Subject).ToHashSet();
 
-        var lost = accepted.Where(s => s.Consented && !inboxById.Contains(s.MessageId!.Value)).ToList();
+        var lost = accepted.Where(s => !inboxById.Contains(s.MessageId!.Value)
+                && ((s.Consented && !revokedSubjects.Contains(s.Subject))
+                    || (decisionsById[s.MessageId!.Value].Any(d => d.Outcome == "permitted") && !withdrawn.Contains(s.MessageId!.Value))))
+            .ToList();
         problems.AddRange(lost.Select(s => $"lost {s.MessageId}"));
 
         var duplicated = submissions.Where(s => s.MessageIdsSeen.Count > 1).Select(s => $"key {s.IdempotencyKey} got {s.MessageIdsSeen.Count} ids")
