@@ -50,6 +50,7 @@ public static class FaultRun
         var stream = new ReferralStream(bvc, consented, unconsented);
         var running = stream.RunAsync(Rate, stopSending.Token, RetryFor, cancellationToken);
         await Task.Delay(Before, cancellationToken);
+        var injectedAt = DateTimeOffset.UtcNow;
         await inject(cancellationToken);
         var revoked = new Dictionary<string, DateTimeOffset>();
         var sideTask = meanwhile?.Invoke(bvc, consents, revoked, cancellationToken) ?? Task.CompletedTask;
@@ -62,7 +63,7 @@ public static class FaultRun
         await stopSending.CancelAsync();
         await running;
         var result = await Tally.CountAsync(hub, fault, stream.Submissions, healedAt, SettleTimeout, revoked.Keys.ToHashSet(), cancellationToken);
-        return result with { Submissions = stream.Submissions, Revoked = revoked };
+        return result with { Submissions = stream.Submissions, Revoked = revoked, InjectedAt = injectedAt, HealedAt = healedAt };
     }
 
     public static string[] NewSubjects(int count) =>

@@ -25,6 +25,13 @@ public sealed record FaultResult(
     /// <summary>The client's log of the run, for checks particular to one fault.</summary>
     public IReadOnlyList<Submission> Submissions { get; init; } = [];
 
+    /// <summary>When each accepted referral had its outcome: stored in the inbox, or refused by the gate.</summary>
+    public IReadOnlyDictionary<Guid, DateTimeOffset> Outcomes { get; init; } = new Dictionary<Guid, DateTimeOffset>();
+
+    public DateTimeOffset InjectedAt { get; init; }
+
+    public DateTimeOffset HealedAt { get; init; }
+
     /// <summary>Children whose consent was revoked during the run, with the moment the hub confirmed it.</summary>
     public IReadOnlyDictionary<string, DateTimeOffset> Revoked { get; init; } = new Dictionary<string, DateTimeOffset>();
 }
@@ -103,15 +110,23 @@ public static class Tally
         var notDecidedOnce = accepted.Where(s => decisionsById[s.MessageId!.Value].Count() != 1).ToList();
         problems.AddRange(notDecidedOnce.Select(s => $"{s.MessageId} decided {decisionsById[s.MessageId!.Value].Count()} times"));
 
-        // Time to recover: from the start of healing until the last referral the fault held up had its outcome, delivered
-        // into the inbox or refused by the gate.
-        var heldUp = submissions.Where(s => s.FirstAttemptAt < healedAt && s.MessageId is not null).ToList();
-        var lastOutcome = heldUp
-            .Select(s => s.Consented
-                ? inboxById[s.MessageId!.Value].Select(row => (DateTime?)row.DeliveredAt).FirstOrDefault()
-                : decisionsById[s.MessageId!.Value].Select(d => (DateTime?)d.At).FirstOrDefault())
-            .Where(at => at is not null)
-            .Select(at => new DateTimeOffset(DateTime.SpecifyKind(at!.Value, DateTimeKind.Utc)))
+        var outcomes = new Dictionary<Guid, DateTimeOffset>();
+        foreach (var s in accepted)
+        {
+            var id = s.MessageId!.Value;
+            DateTime? at = decisionsById[id].Any(d => d.Outcome == "refused")
+                ? decisionsById[id].First().At
+                : inboxById[id].Select(row => (DateTime?)row.DeliveredAt).FirstOrDefault();
+            if (at is not null)
+            {
+                outcomes[id] = new DateTimeOffset(DateTime.SpecifyKind(at.Value, DateTimeKind.Utc));
+            }
+        }
+
+        // Time to recover: from the start of healing until the last referral the fault held up had its outcome.
+        var lastOutcome = accepted
+            .Where(s => s.FirstAttemptAt < healedAt && outcomes.ContainsKey(s.MessageId!.Value))
+            .Select(s => outcomes[s.MessageId!.Value])
             .DefaultIfEmpty(healedAt)
             .Max();
 
@@ -128,7 +143,7 @@ public static class Tally
             NotDecidedOnce: notDecidedOnce.Count,
             RejectedAttempts: submissions.Sum(s => s.Rejections.Count),
             Recovery: lastOutcome > healedAt ? lastOutcome - healedAt : TimeSpan.Zero)
-        { Problems = problems };
+        { Problems = problems, Outcomes = outcomes };
     }
 
     private static async Task<List<T>> QueryAsync<T>(Hub hub, string service, string sql, object parameters, CancellationToken cancellationToken)
