@@ -64,6 +64,30 @@ public sealed class DecisionLedgerTests(PostgresFixture postgres) : IClassFixtur
         await writer.StopAsync(Ct);
     }
 
+    /// <summary>
+    /// Entries are written in batches; one the database refuses must fail only its own message. Otherwise the messages
+    /// batched with it would be retried in step with it, meet it in the same batch every time and be parked with it.
+    /// </summary>
+    [Fact]
+    public async Task Append_OneEntryTheDatabaseRefusesAmongMany_FailsOnlyThatOne()
+    {
+        await using var db = await postgres.NewDatabaseAsync();
+        var (writer, connection) = await StartAsync(db);
+        const string refusedSubject = "p-000000000000000000000bad";
+        await connection.ExecuteAsync($"ALTER TABLE ledger ADD CONSTRAINT refuse_one CHECK (subject_pseudonym <> '{refusedSubject}') NOT VALID");
+
+        var entries = Enumerable.Range(0, 200).Select(i => Entry() with { SubjectPseudonym = i == 100 ? refusedSubject : Entry().SubjectPseudonym }).ToList();
+        var appends = entries.Select(entry => writer.AppendAsync(entry, Ct)).ToList();
+        var refused = await Should.ThrowAsync<PostgresException>(() => appends[100]);
+        var written = await Task.WhenAll(appends.Where((_, i) => i != 100));
+
+        refused.SqlState.ShouldBe(PostgresErrorCodes.CheckViolation);
+        written.Select(e => e.Seq).Order().ShouldBe(Enumerable.Range(1, 199).Select(i => (long)i));
+        var verification = await new DecisionLedger().VerifyAsync(connection, Ct);
+        verification.Intact.ShouldBeTrue(verification.Problem);
+        await writer.StopAsync(Ct);
+    }
+
     [Theory]
     [InlineData("UPDATE ledger SET outcome = 'permitted' WHERE seq = 37", 37)]
     [InlineData("UPDATE ledger SET acting_user = 'someone-else' WHERE seq = 12", 12)]

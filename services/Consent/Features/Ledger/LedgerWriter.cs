@@ -53,6 +53,16 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
                     p.Result.TrySetResult(written[(p.Entry.MessageId, p.Entry.Kind)]);
                 }
             }
+            catch (PostgresException ex) when (!ex.IsTransient && batch.Count > 1)
+            {
+                // The database refused an entry itself (a constraint, a value it cannot store). Whichever it was, the
+                // entries batched with it by chance must not share its fate: retried in step, they would meet it in the
+                // same batch on every retry and be parked with it. Written one by one, only the refused one fails.
+                foreach (var p in batch)
+                {
+                    await WriteAloneAsync(p, stoppingToken);
+                }
+            }
             catch (Exception ex)
             {
                 // Nothing of the batch is committed: every caller fails, its message is redelivered and decided again.
@@ -61,6 +71,19 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
                     p.Result.TrySetException(ex);
                 }
             }
+        }
+    }
+
+    private async Task WriteAloneAsync(Pending p, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var written = await WriteAsync([p.Entry], cancellationToken);
+            p.Result.TrySetResult(written[(p.Entry.MessageId, p.Entry.Kind)]);
+        }
+        catch (Exception ex)
+        {
+            p.Result.TrySetException(ex);
         }
     }
 
