@@ -10,7 +10,8 @@ public sealed record BrokerPermission(string Configure, string Write, string Rea
 /// Which broker user may do what: least privilege, so that the broker itself holds the secrecy boundary and a bug or
 /// a breach in one service cannot bypass the gate. Only the gate can put a message into an operation service's
 /// delivery queue; an operation service can submit to the gate through its own exchange and read its own queues, but
-/// not read, purge or delete the gate's; the gate reads no operation service's queue; Ops publishes nothing.
+/// not read, purge or delete the gate's; the gate reads no operation service's queue and alone may redrive its error
+/// queue; Ops publishes nothing.
 /// docs/broker-permissions.md explains the table.
 /// </summary>
 /// <remarks>
@@ -65,6 +66,7 @@ public static class BrokerPermissions
         Write: AnyOf(
             Own("consent", except: Queues.Gate),           // binds its own queues but the deployment's, feeds its _error queues
             DeliveryExchanges(),                           // the only user that can deliver to an operation service
+            Exactly(Queues.RedriveExchangeOf(Queues.Gate)), // puts its error copies back to the gate (consent errors redrive)
             Exactly(Queues.StatusExchange),                // publishes Permitted, Refused
             Exactly(Queues.RevocationExchange)),           // publishes ConsentRevoked
         Read: AnyOf(

@@ -90,6 +90,32 @@ public sealed class BrokerPermissionsTests
         MayWrite("ops", "ops-flows").ShouldBeTrue();
     }
 
+    /// <summary>
+    /// The redrive exchange vouches that a message is an error copy the gate put back, so that the way in stamped on the
+    /// copy holds: only the gate may write to it, and nobody but the deployment may declare or delete it.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Services))]
+    public void WriteOrConfigure_OnTheGatesRedriveExchange_OnlyTheGateWrites(string service)
+    {
+        var redrive = Queues.RedriveExchangeOf(Queues.Gate);
+
+        MayWrite(service, redrive).ShouldBe(service == "consent");
+        MayConfigure(service, redrive).ShouldBeFalse();
+    }
+
+    /// <summary>An error copy keeps the whole message; the way in stamped on it is trusted because only the gate writes there.</summary>
+    [Theory]
+    [MemberData(nameof(Services))]
+    public void Access_ToTheGatesErrorQueue_IsTheGatesAlone(string service)
+    {
+        var errors = Queues.ErrorQueueOf(Queues.Gate);
+
+        MayRead(service, errors).ShouldBe(service == "consent");
+        MayWrite(service, errors).ShouldBe(service == "consent");
+        MayConfigure(service, errors).ShouldBe(service == "consent");
+    }
+
     [Theory]
     [MemberData(nameof(Services))]
     public void Write_OnTheDefaultOrABuiltInExchange_IsDenied(string service) =>

@@ -56,6 +56,19 @@ static partial class Queues
     /// </summary>
     public static string SubmissionExchangeOf(string service) => $"submissions.{service}";
 
+    /// <summary>Where MassTransit moves a message of <paramref name="queue"/> that has used up its retries.</summary>
+    public static string ErrorQueueOf(string queue) => $"{queue}_error";
+
+    /// <summary>
+    /// The exchange through which the owner of <paramref name="queue"/> puts messages from its error queue back into it
+    /// (docs/error-queues.md). Only that owner may write to it, so a message that comes through it is one the owner
+    /// took from its own error queue, and the way in stamped on that error copy still holds.
+    /// </summary>
+    public static string RedriveExchangeOf(string queue) => $"redrive.{queue}";
+
+    /// <summary>The queues whose error copies can be redriven: the gate's, which decides each again on its way back in.</summary>
+    public static IReadOnlyList<string> RedrivableQueues { get; } = [Gate];
+
     /// <summary>
     /// The boundary as the deployment declares it with the broker's administrator before any service starts: each
     /// exchange (durable, fanout) and the queue (durable, quorum) it is bound to. The services consume these queues and
@@ -66,7 +79,10 @@ static partial class Queues
     [
         .. OperationServices.Select(service => (SubmissionExchangeOf(service), Gate)),
         .. OperationServices.Select(service => (DeliveryExchangeOf(service), DeliveriesOf(service))),
+        .. RedrivableQueues.Select(queue => (RedriveExchangeOf(queue), queue)),
     ];
 
     public static bool IsBoundaryQueue(string queue) => BoundaryBindings.Any(binding => binding.Queue == queue);
+
+    public static bool IsRedriveExchange(string exchange) => RedrivableQueues.Any(queue => exchange == RedriveExchangeOf(queue));
 }
