@@ -1,7 +1,7 @@
 using System.Net;
-using System.Text.Json;
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.LocalHub.Clients;
+using FamiljecentralHub.ServiceDefaults.Messaging;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 using RabbitMQ.Client.Exceptions;
@@ -84,6 +84,39 @@ public sealed class BrokerBoundaryTests(HubFixture fixture)
             "purge" => channel.QueuePurgeAsync("consent-gate", Ct),
             "delete" => channel.QueueDeleteAsync("consent-gate", ifUnused: false, ifEmpty: false, cancellationToken: Ct),
             _ => ReadAsync(channel, "consent-gate", how),
+        });
+    }
+
+    /// <summary>
+    /// Only the gate may put a message back through its redrive exchange: the gate trusts the way in stamped on what
+    /// comes through it, which an operation service could otherwise forge.
+    /// </summary>
+    [Fact]
+    public async Task Publish_OperationServiceToTheGatesRedriveExchange_IsRefused()
+    {
+        var forged = Delivery("child-health").Disclosure with { SendingUnit = DemoRequests.ChildHealthUnit };
+        await using var connection = await ConnectAsync(Intruder);
+
+        await ShouldBeRefusedAsync(connection, channel => RawAmqp.PublishAsync(
+            channel, Queues.RedriveExchangeOf(Queues.Gate), "", forged, forged.MessageId, Ct,
+            new Dictionary<string, object?> { [WayIn.Header] = Queues.SubmissionExchangeOf("child-health") }));
+    }
+
+    /// <summary>The gate's error queue holds whole messages from every operation; only the gate reads it.</summary>
+    [Theory]
+    [InlineData("get")]
+    [InlineData("purge")]
+    [InlineData("publish")]
+    public async Task ReadOrWrite_OperationServiceOnTheGatesErrorQueue_IsRefused(string how)
+    {
+        var errors = Queues.ErrorQueueOf(Queues.Gate);
+        await using var connection = await ConnectAsync(Intruder);
+
+        await ShouldBeRefusedAsync(connection, channel => how switch
+        {
+            "purge" => channel.QueuePurgeAsync(errors, Ct),
+            "publish" => RawAmqp.PublishAsync(channel, errors, "", Delivery("child-health").Disclosure, Guid.NewGuid(), Ct),
+            _ => ReadAsync(channel, errors, how),
         });
     }
 
@@ -186,42 +219,12 @@ public sealed class BrokerBoundaryTests(HubFixture fixture)
         ((int)refusal.ShutdownReason.ShouldNotBeNull().ReplyCode).ShouldBe(Constants.AccessRefused, refusal.Message);
     }
 
-    private async Task<IConnection> ConnectAsync(string service)
-    {
-        var account = fixture.Hub.BrokerAccount(service);
-        var factory = new ConnectionFactory
-        {
-            HostName = fixture.Hub.Rabbit.Host,
-            Port = fixture.Hub.Rabbit.AmqpPort,
-            VirtualHost = fixture.Hub.VirtualHost,
-            UserName = account.User,
-            Password = account.Password,
-            AutomaticRecoveryEnabled = false,
-        };
-        return await factory.CreateConnectionAsync(Ct);
-    }
+    private Task<IConnection> ConnectAsync(string service) => RawAmqp.ConnectAsync(fixture.Hub, service, Ct);
 
-    private static Task<IChannel> OpenConfirmingChannelAsync(IConnection connection) =>
-        // Tracking makes BasicPublishAsync complete only once the broker has confirmed the message.
-        connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), Ct);
+    private static Task<IChannel> OpenConfirmingChannelAsync(IConnection connection) => RawAmqp.OpenConfirmingChannelAsync(connection, Ct);
 
-    /// <summary>Publishes a message as MassTransit would put it on the wire (its JSON envelope), mandatory and persistent.</summary>
-    private static async Task PublishAsync<T>(IChannel channel, string exchange, string routingKey, T message)
-    {
-        var messageId = message is DeliverDisclosure delivery ? delivery.Disclosure.MessageId : Guid.NewGuid();
-        var envelope = new
-        {
-            messageId,
-            messageType = new[] { $"urn:message:{typeof(T).Namespace}:{typeof(T).Name}" },
-            message,
-            sentTime = DateTimeOffset.UtcNow,
-        };
-        await channel.BasicPublishAsync(
-            exchange, routingKey, mandatory: true,
-            new BasicProperties { ContentType = "application/vnd.masstransit+json", Persistent = true, MessageId = messageId.ToString() },
-            JsonSerializer.SerializeToUtf8Bytes(envelope, JsonSerializerOptions.Web),
-            Ct);
-    }
+    private static Task PublishAsync<T>(IChannel channel, string exchange, string routingKey, T message) =>
+        RawAmqp.PublishAsync(channel, exchange, routingKey, message, message is DeliverDisclosure delivery ? delivery.Disclosure.MessageId : Guid.NewGuid(), Ct);
 
     private static async Task ReadAsync(IChannel channel, string queue, string how)
     {

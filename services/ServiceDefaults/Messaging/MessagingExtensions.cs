@@ -1,6 +1,7 @@
 using FamiljecentralHub.Contracts.Consents;
 using FamiljecentralHub.Contracts.Disclosures;
 using MassTransit;
+using MassTransit.Middleware;
 using Npgsql;
 using RabbitMQ.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -42,6 +43,15 @@ public static class MessagingExtensions
                 // A Fault<T> carries the whole message, personal data included, to a fanout exchange that any service
                 // allowed to bind to it would receive. No service consumes faults; the _error queue keeps the message.
                 endpoint.PublishFaults = false;
+
+                // MassTransit's own error pipe with one filter between its two: the error copy says which way the
+                // message came in and why it faulted, in headers a sender cannot have written (docs/error-queues.md).
+                endpoint.ConfigureError(error =>
+                {
+                    error.UseFilter(new GenerateFaultFilter());
+                    error.UseFilter(new ErrorCopyFilter());
+                    error.UseFilter(new ErrorTransportFilter());
+                });
 
                 // A fault in the message or the code: a few tries, then the error queue, so it cannot block the rest.
                 endpoint.UseMessageRetry(r => r.Intervals(100, 500, 2000, 5000, 10000));

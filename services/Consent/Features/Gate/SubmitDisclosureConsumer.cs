@@ -15,7 +15,9 @@ namespace FamiljecentralHub.Consent.Features.Gate;
 /// The secrecy gate: decides each submission, writes the decision to the ledger, and only then (the in-memory outbox
 /// holds the sends until this method returns) delivers it or tells the sender why not. When the consent store or the
 /// ledger cannot be reached this throws, the broker keeps the message, and it is decided later: fail closed, lose
-/// nothing. A redelivered message finds its decision in the ledger and gets the same outcome again.
+/// nothing. A redelivered message finds its decision in the ledger and gets the same outcome again. A message that kept
+/// faulting waits in the error queue until it is redriven (docs/error-queues.md); it is then decided as on its first
+/// arrival, unless the ledger already holds its decision.
 /// </summary>
 internal sealed class SubmitDisclosureConsumer(
     ConsentStore consents,
@@ -32,12 +34,15 @@ internal sealed class SubmitDisclosureConsumer(
         var d = context.Message;
         var pseudonym = pseudonyms.For(d.SubjectId);
         using var activity = TelemetryExtensions.Source.StartActivity("gate decide");
-        activity?.SetTag("hub.message_id", d.MessageId).SetTag("hub.subject", pseudonym).SetTag("hub.purpose", d.Purpose.ToString());
+        activity?.SetTag("hub.message_id", d.MessageId).SetTag("hub.subject", pseudonym).SetTag("hub.purpose", d.Purpose.ToString())
+            .SetTag("hub.redriven", WayIn.IsRedriven(context.ReceiveContext));
 
+        // A redriven message is decided like a first arrival: the consents as they stand now, so one revoked since it
+        // was first submitted refuses it.
         var now = clock.GetUtcNow();
-        var decision = CameThroughItsOwnWayIn(context, d)
-            ? gate.Decide(d, await consents.CurrentForSubjectAsync(pseudonym, context.CancellationToken), now)
-            : Decision.Refuse(["submitted through another operation's way in"]);
+        var decision = WayInRefusal(context, d) is { } refusal
+            ? Decision.Refuse([refusal])
+            : gate.Decide(d, await consents.CurrentForSubjectAsync(pseudonym, context.CancellationToken), now);
 
         // On a redelivery the ledger already holds this message's decision and gives that back: it is the one that stands.
         var entry = await ledger.AppendAsync(new LedgerEntry
@@ -87,15 +92,24 @@ internal sealed class SubmitDisclosureConsumer(
     /// <summary>
     /// The broker lets each operation service write only to its own submission exchange, so the exchange a submission
     /// came through says which service sent it. A sending unit of another operation means that service is claiming a
-    /// unit that is not its own: a bug or a breach, refused either way.
+    /// unit that is not its own: a bug or a breach, refused either way. A submission redriven from the gate's error
+    /// queue comes back through the redrive exchange, which only the gate's own broker user may write to; its way in is
+    /// the one stamped on its error copy when it faulted (<see cref="WayIn"/>). Without that the gate cannot tell who
+    /// sent it, and refuses: fail closed.
     /// </summary>
-    private bool CameThroughItsOwnWayIn(ConsumeContext<SubmitDisclosure> context, SubmitDisclosure d)
+    /// <returns>The reason to refuse, or null when the way in is the sending unit's own.</returns>
+    private string? WayInRefusal(ConsumeContext<SubmitDisclosure> context, SubmitDisclosure d)
     {
-        if (!context.ReceiveContext.TryGetPayload(out RabbitMqBasicConsumeContext? rabbit) || registry.FindUnit(d.SendingUnit) is not { } sender)
+        if (!context.ReceiveContext.TryGetPayload(out RabbitMqBasicConsumeContext? _) || registry.FindUnit(d.SendingUnit) is not { } sender)
         {
-            return true; // not over RabbitMQ, or an unknown unit the gate refuses anyway
+            return null; // not over RabbitMQ, or an unknown unit the gate refuses anyway
         }
 
-        return rabbit.Exchange == Queues.SubmissionExchangeOf(Queues.ServiceFor(sender.Operation));
+        return WayIn.Of(context.ReceiveContext) switch
+        {
+            null => "redriven without the way it first came in",
+            var wayIn when wayIn == Queues.SubmissionExchangeOf(Queues.ServiceFor(sender.Operation)) => null,
+            _ => "submitted through another operation's way in",
+        };
     }
 }

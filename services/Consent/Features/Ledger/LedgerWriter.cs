@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Dapper;
+using FamiljecentralHub.ServiceDefaults.Messaging;
 using Microsoft.Extensions.Hosting;
 using Npgsql;
 
@@ -28,7 +29,7 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
         var item = new Pending(entry, new TaskCompletionSource<LedgerEntry>(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!pending.Writer.TryWrite(item))
         {
-            throw new InvalidOperationException("The ledger writer has stopped.");
+            throw new MetadataOnlyException("The ledger writer has stopped.");
         }
 
         return item.Result.Task.WaitAsync(cancellationToken);
