@@ -159,6 +159,22 @@ public sealed class ServiceProcess(
         await StartAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Runs the service's build once as a command (such as consent's <c>verify-ledger</c> or <c>errors</c>) with the
+    /// service's own configuration, as an operator would on its host; its output is stdout and stderr together.
+    /// </summary>
+    public async Task<ServiceCommandResult> RunCommandAsync(IEnumerable<string> arguments, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        var result = await ProcessRunner.RunAsync(
+            DotnetHost.Path, [DllPath, .. arguments], Environment, timeout, cancellationToken,
+            prepare: info =>
+            {
+                info.WorkingDirectory = Path.GetDirectoryName(DllPath)!;
+                RemoveInheritedConfiguration(info);
+            });
+        return new ServiceCommandResult(result.ExitCode, result.Output);
+    }
+
     /// <summary>The last lines of the service's log, for error messages and failing tests.</summary>
     public string LogTail(int lines = 40) => $"--- {LogPath}{System.Environment.NewLine}{ProcessRunner.Tail(LogPath, lines)}";
 
@@ -185,8 +201,20 @@ public sealed class ServiceProcess(
             info.ArgumentList.Add(argument);
         }
 
-        // Configuration that a developer's shell or the test host happens to carry must not silently
-        // reconfigure a service: drop every ASP.NET Core and hierarchical (Section__Key) variable we inherit.
+        RemoveInheritedConfiguration(info);
+        foreach (var (key, value) in Environment)
+        {
+            info.Environment[key] = value;
+        }
+        return info;
+    }
+
+    /// <summary>
+    /// Configuration that a developer's shell or the test host happens to carry must not silently reconfigure a
+    /// service: drop every ASP.NET Core and hierarchical (Section__Key) variable we inherit.
+    /// </summary>
+    private static void RemoveInheritedConfiguration(ProcessStartInfo info)
+    {
         foreach (var inherited in info.Environment.Keys.ToList())
         {
             if (inherited.StartsWith("ASPNETCORE_", StringComparison.Ordinal)
@@ -197,16 +225,14 @@ public sealed class ServiceProcess(
                 info.Environment.Remove(inherited);
             }
         }
-        foreach (var (key, value) in Environment)
-        {
-            info.Environment[key] = value;
-        }
-        return info;
     }
 
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture, $"{Name} (pid {Pid?.ToString(CultureInfo.InvariantCulture) ?? "-"})");
 }
+
+/// <summary>How a one-off run of a service's command ended: its exit code, and stdout and stderr together.</summary>
+public sealed record ServiceCommandResult(int ExitCode, string Output);
 
 /// <summary>The dotnet host that runs the services.</summary>
 internal static class DotnetHost

@@ -1,5 +1,6 @@
 using FamiljecentralHub.Consent;
 using FamiljecentralHub.Consent.Features.Consents;
+using FamiljecentralHub.Consent.Features.ErrorQueue;
 using FamiljecentralHub.Consent.Features.Ledger;
 using FamiljecentralHub.ServiceDefaults;
 
@@ -7,6 +8,11 @@ var builder = WebApplication.CreateBuilder(args);
 if (LedgerCommand.IsInvoked(args))
 {
     return await LedgerCommand.VerifyAsync(builder.Configuration);
+}
+
+if (ErrorQueueCommand.IsInvoked(args))
+{
+    return await ErrorQueueCommand.RunAsync(args, builder.Configuration);
 }
 
 builder.AddServiceDefaults("consent");

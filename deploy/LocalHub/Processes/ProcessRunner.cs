@@ -28,12 +28,14 @@ internal static class ProcessRunner
         return result.Output;
     }
 
+    /// <param name="prepare">Adjusts the start info (working directory, inherited variables) before <paramref name="environment"/> is applied.</param>
     public static async Task<ProcessResult> RunAsync(
         string fileName,
         IEnumerable<string> arguments,
         IReadOnlyDictionary<string, string>? environment = null,
         TimeSpan? timeout = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        Action<ProcessStartInfo>? prepare = null)
     {
         var info = new ProcessStartInfo(fileName)
         {
@@ -49,6 +51,7 @@ internal static class ProcessRunner
         {
             info.ArgumentList.Add(argument);
         }
+        prepare?.Invoke(info);
         Apply(info, environment);
 
         using var process = Start(info);
