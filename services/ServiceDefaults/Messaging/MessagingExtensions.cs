@@ -73,6 +73,19 @@ public static class MessagingExtensions
                     h.Username(options.Username);
                     h.Password(options.Password);
                     h.PublisherConfirmation = true;
+                    var nodes = options.AllNodes();
+                    if (nodes.Count > 1)
+                    {
+                        // Each new connection goes to the next node in turn (Host:Port first), so a service whose node
+                        // dies reconnects to a live one; the quorum queues have a member on every node.
+                        h.UseCluster(cluster =>
+                        {
+                            foreach (var node in nodes)
+                            {
+                                cluster.Node(node);
+                            }
+                        });
+                    }
                 });
                 // Named by the hub, not after the CLR type: the broker's permissions are written against these names.
                 cfg.Message<DisclosureStatusChanged>(m => m.SetEntityName(Queues.StatusExchange));
