@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the solution (Release) and starts a local hub on the fixed ports: gateway https://127.0.0.1:8443,
 # RabbitMQ 5672 (management 15672), PostgreSQL 5432, services 5101-5106. Ctrl-C or deploy/stop.sh stops it.
+# --broker-nodes 3 starts a RabbitMQ cluster instead (5672-5674, management 15672-15674).
 # Run as root (re-executes with sudo otherwise).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"

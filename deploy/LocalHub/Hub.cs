@@ -27,6 +27,7 @@ public sealed class Hub : IAsyncDisposable
     private readonly bool sharedNodes;
     private readonly bool ownsStateDir;
     private readonly string nodesDir;
+    private readonly RabbitMqCluster broker;
     private readonly Lock stateGate = new();
     private readonly Dictionary<string, ServiceProcess> services = [];
     private readonly Dictionary<string, List<ServiceProcess>> instances = [];
@@ -50,9 +51,16 @@ public sealed class Hub : IAsyncDisposable
 
         nodesDir = UnixFiles.NodesDirectoryFor(stateDir);
 
-        Rabbit = external is null
-            ? RabbitMqNode.Private(Path.Combine(nodesDir, "rabbitmq"), ports.RabbitMq, ports.RabbitMqManagement, ports.RabbitMqDistribution)
-            : RabbitMqNode.External(external.RabbitMqNodeName, external.RabbitMqPort, external.RabbitMqManagementPort, external.RabbitMqAdminUser, external.RabbitMqAdminPassword);
+        // A cluster's nodes keep their data apart from the single node's (rabbitmq-1..3, not rabbitmq): a former
+        // cluster member would wait at boot for peers that are not started, and a single node's data is no cluster's.
+        broker = external is null
+            ? RabbitMqCluster.Private(
+                ports.RabbitMqNodes.Count == 1
+                    ? [Path.Combine(nodesDir, "rabbitmq")]
+                    : Enumerable.Range(1, ports.RabbitMqNodes.Count).Select(number => Path.Combine(nodesDir, $"rabbitmq-{number}")).ToList(),
+                ports.RabbitMqNodes)
+            : new RabbitMqCluster([RabbitMqNode.External(
+                external.RabbitMqNodeName, external.RabbitMqPort, external.RabbitMqManagementPort, external.RabbitMqAdminUser, external.RabbitMqAdminPassword)]);
         Postgres = external is null
             ? PostgresNode.Private(Path.Combine(nodesDir, "postgres"), ports.Postgres)
             : PostgresNode.External(external.PostgresPort, external.PostgresPassword);
@@ -81,7 +89,14 @@ public sealed class Hub : IAsyncDisposable
 
     public string VirtualHost { get; }
 
-    public RabbitMqNode Rabbit { get; }
+    /// <summary>The (first) RabbitMQ node: the one administration goes through and services connect to first.</summary>
+    public RabbitMqNode Rabbit => broker.Nodes[0];
+
+    /// <summary>
+    /// Every RabbitMQ node, <see cref="Rabbit"/> first: one, or the nodes of a cluster (<see cref="HubOptions.BrokerNodes"/>).
+    /// Each can be killed, frozen or restarted on its own; a restarted node rejoins the cluster with its data.
+    /// </summary>
+    public IReadOnlyList<RabbitMqNode> RabbitNodes => broker.Nodes;
 
     public PostgresNode Postgres { get; }
 
@@ -128,6 +143,17 @@ public sealed class Hub : IAsyncDisposable
     public string ConnectionString(string service) =>
         string.Create(CultureInfo.InvariantCulture, $"Host={Postgres.Host};Port={Postgres.Port};Database={DatabaseName(service)};Username=postgres;Password={Postgres.Password}");
 
+    /// <summary>
+    /// The node whose member of the quorum queue <paramref name="queue"/> (in this hub's virtual host) leads it now,
+    /// e.g. <c>await (await hub.QueueLeaderAsync("consent-gate")).KillAsync()</c>. Right after the leader's node died
+    /// it waits out the election (up to 30 s).
+    /// </summary>
+    public async Task<RabbitMqNode> QueueLeaderAsync(string queue, CancellationToken cancellationToken = default) =>
+        RabbitNode(await broker.QueueLeaderAsync(VirtualHost, queue, cancellationToken));
+
+    /// <summary>This hub's RabbitMQ node called <paramref name="nodeName"/> (e.g. "hub-5673@localhost").</summary>
+    public RabbitMqNode RabbitNode(string nodeName) => broker.Node(nodeName);
+
     public BrokerAccount BrokerAccount(string service) =>
         brokerAccounts.TryGetValue(RequireService(service).Name, out var account)
             ? account
@@ -140,6 +166,16 @@ public sealed class Hub : IAsyncDisposable
         var layout = RepositoryLayout.Locate(options.RepositoryRoot, options.Configuration);
         layout.RequireBuilt();
         var external = options.Nodes == HubNodes.FromEnvironment ? ExternalNodes.FromEnvironment() : null;
+        if (options.BrokerNodes is not (1 or 3))
+        {
+            // Two nodes tolerate no failure (a quorum of two is both); more than three is more than a 2-core machine carries.
+            throw new ArgumentOutOfRangeException(nameof(options), options.BrokerNodes, "BrokerNodes is 1 or 3.");
+        }
+        if (options.BrokerNodes > 1 && external is not null)
+        {
+            throw new LocalHubException(
+                $"BrokerNodes = {options.BrokerNodes} needs private nodes, but {ExternalNodes.EnabledVariable}=1 names one shared node: use Nodes = HubNodes.Private.");
+        }
         var instanceId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
 
         var ownsStateDir = options.StateDir is null && options.UseFreePorts;
@@ -156,7 +192,8 @@ public sealed class Hub : IAsyncDisposable
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.Instances, "Instances must be 1 to 4.");
         }
-        var ports = (options.UseFreePorts ? HubPorts.Free() : HubPorts.Fixed).WithInstances(options.Instances, options.UseFreePorts);
+        var ports = (options.UseFreePorts ? HubPorts.Free(options.BrokerNodes) : HubPorts.FixedFor(options.BrokerNodes))
+            .WithInstances(options.Instances, options.UseFreePorts);
         var busy = ports.Listening(privateNodes: external is null).Where(entry => !FreePorts.IsFree(entry.Port)).ToList();
         if (busy.Count > 0)
         {
@@ -242,7 +279,7 @@ public sealed class Hub : IAsyncDisposable
         {
             // Nodes whose data is deleted next are killed: a graceful stop (5-8 s for RabbitMQ) would protect nothing.
             await Task.WhenAll(
-                rabbitStarted ? Attempt(() => discard ? Rabbit.DiscardAsync() : Rabbit.StopAsync()) : Task.CompletedTask,
+                rabbitStarted ? Attempt(() => discard ? broker.DiscardAsync() : broker.StopAsync()) : Task.CompletedTask,
                 postgresStarted ? Attempt(() => discard ? Postgres.KillAsync() : Postgres.StopAsync()) : Task.CompletedTask);
         }
 
@@ -281,7 +318,8 @@ public sealed class Hub : IAsyncDisposable
         PseudonymKey = UnixFiles.ReadOrCreateSecret(
             Path.Combine(StateDir, "pseudonym.key"), () => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
 
-        Log(sharedNodes ? $"Using shared nodes: RabbitMQ {Rabbit.NodeName}, PostgreSQL on {Postgres.Port}." : "Starting RabbitMQ and PostgreSQL ...");
+        Log(sharedNodes ? $"Using shared nodes: RabbitMQ {Rabbit.NodeName}, PostgreSQL on {Postgres.Port}."
+            : RabbitNodes.Count == 1 ? "Starting RabbitMQ and PostgreSQL ..." : $"Starting a cluster of {RabbitNodes.Count} RabbitMQ nodes and PostgreSQL ...");
         // Independent and each a few seconds: RabbitMQ takes about 8 s to boot, so the rest happens meanwhile.
         await Task.WhenAll(StartBrokerAsync(cancellationToken), StartDatabaseAsync(cancellationToken), CreatePkiAsync());
 
@@ -321,9 +359,10 @@ public sealed class Hub : IAsyncDisposable
         {
             rabbitStarted = true;
             SaveState();
-            await Rabbit.StartAsync(cancellationToken);
+            await broker.StartAsync(cancellationToken);
             SaveState();
-            Log($"RabbitMQ {Rabbit.NodeName} ready in {stopwatch.Elapsed.TotalSeconds:0.0} s (management {Rabbit.ManagementUrl}).");
+            Log($"RabbitMQ {string.Join(", ", RabbitNodes.Select(node => node.NodeName))} ready in {stopwatch.Elapsed.TotalSeconds:0.0} s"
+                + $" (management {string.Join(", ", RabbitNodes.Select(node => node.ManagementUrl))}).");
         }
         brokerConfigured = true;
         if (sharedNodes)
@@ -392,6 +431,8 @@ public sealed class Hub : IAsyncDisposable
             ["ASPNETCORE_ENVIRONMENT"] = options.EnvironmentName,
             ["RabbitMq__Host"] = Rabbit.Host,
             ["RabbitMq__Port"] = Rabbit.AmqpPort.ToString(CultureInfo.InvariantCulture),
+            // Every node, so a service whose node goes away reconnects to another (empty for a single node).
+            ["RabbitMq__Nodes"] = string.Join(',', broker.AmqpAddresses.Skip(1)),
             ["RabbitMq__VirtualHost"] = VirtualHost,
             ["RabbitMq__Username"] = account.User,
             ["RabbitMq__Password"] = account.Password,
@@ -441,7 +482,9 @@ public sealed class Hub : IAsyncDisposable
                 .ToList();
             (HubState.ForCurrentProcess() with
             {
-                RabbitMq = rabbitStarted ? new RabbitMqState(Rabbit.Directory!, Rabbit.AmqpPort, Rabbit.ManagementPort, Rabbit.DistributionPort, Rabbit.StartedEpmd) : null,
+                RabbitMqNodes = rabbitStarted
+                    ? RabbitNodes.Select(node => new RabbitMqState(node.Directory!, node.AmqpPort, node.ManagementPort, node.DistributionPort, node.StartedEpmd)).ToList()
+                    : [],
                 Postgres = postgresStarted ? new PostgresState(Postgres.Directory!, Postgres.Port) : null,
                 Processes = processes,
                 DeleteOnStop = ownsStateDir ? [StateDir, nodesDir] : [],

@@ -30,6 +30,13 @@ public sealed class HubOptions
     public HubNodes Nodes { get; init; } = HubNodes.FromEnvironment;
 
     /// <summary>
+    /// 1, or 3 for a RabbitMQ cluster of private nodes on this machine (refused on shared nodes): quorum queues get a
+    /// member on every node and services fail over between them, so one node may be killed without losing or holding
+    /// up a message. See <see cref="Hub.RabbitNodes"/> and <see cref="Hub.QueueLeaderAsync"/>.
+    /// </summary>
+    public int BrokerNodes { get; init; } = 1;
+
+    /// <summary>
     /// ASPNETCORE_ENVIRONMENT of every process. Production by default, so tests see what a real deployment
     /// does (no developer exception pages, options validated the production way); 'run' uses Development.
     /// </summary>

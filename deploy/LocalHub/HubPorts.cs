@@ -22,6 +22,12 @@ public sealed record HubPorts
     /// <summary>0 with shared nodes: not ours to know.</summary>
     public required int RabbitMqDistribution { get; init; }
 
+    /// <summary>Nodes 2..n of a RabbitMQ cluster (<see cref="HubOptions.BrokerNodes"/>); empty for a single node.</summary>
+    public IReadOnlyList<RabbitMqPorts> RabbitMqPeers { get; init; } = [];
+
+    /// <summary>Every RabbitMQ node's ports, the first node (<see cref="RabbitMq"/> ...) first.</summary>
+    public IReadOnlyList<RabbitMqPorts> RabbitMqNodes => [new(RabbitMq, RabbitMqManagement, RabbitMqDistribution), .. RabbitMqPeers];
+
     public required int Postgres { get; init; }
 
     /// <summary>The ports 'run' uses and the README documents.</summary>
@@ -51,7 +57,18 @@ public sealed record HubPorts
     public IReadOnlyList<int> InstancesOf(string service) =>
         [Services[service], .. ExtraInstances.TryGetValue(service, out var extra) ? extra : []];
 
-    internal static HubPorts Free() => new()
+    /// <summary>
+    /// The fixed ports with a cluster of <paramref name="brokerNodes"/>: node k listens on 5671+k, management
+    /// 15671+k and distribution 25671+k (5673, 15673, 25673 for node 2).
+    /// </summary>
+    internal static HubPorts FixedFor(int brokerNodes) => Fixed with
+    {
+        RabbitMqPeers = Enumerable.Range(1, brokerNodes - 1)
+            .Select(offset => new RabbitMqPorts(Fixed.RabbitMq + offset, Fixed.RabbitMqManagement + offset, Fixed.RabbitMqDistribution + offset))
+            .ToList(),
+    };
+
+    internal static HubPorts Free(int brokerNodes = 1) => new()
     {
         Gateway = FreePorts.Next(),
         GatewayHealth = FreePorts.Next(),
@@ -60,6 +77,9 @@ public sealed record HubPorts
         RabbitMqManagement = FreePorts.Next(),
         RabbitMqDistribution = FreePorts.Next(),
         Postgres = FreePorts.Next(),
+        RabbitMqPeers = Enumerable.Range(1, brokerNodes - 1)
+            .Select(_ => new RabbitMqPorts(FreePorts.Next(), FreePorts.Next(), FreePorts.Next()))
+            .ToList(),
     };
 
     /// <summary>The ports this hub will bind itself (node ports only when the nodes are private).</summary>
@@ -76,10 +96,17 @@ public sealed record HubPorts
         }
         if (privateNodes)
         {
-            yield return ("RabbitMQ", RabbitMq);
-            yield return ("RabbitMQ management", RabbitMqManagement);
-            yield return ("RabbitMQ distribution", RabbitMqDistribution);
+            foreach (var (node, index) in RabbitMqNodes.Select((node, index) => (node, index)))
+            {
+                var which = RabbitMqNodes.Count == 1 ? "RabbitMQ" : $"RabbitMQ node {index + 1}";
+                yield return (which, node.Amqp);
+                yield return ($"{which} management", node.Management);
+                yield return ($"{which} distribution", node.Distribution);
+            }
             yield return ("PostgreSQL", Postgres);
         }
     }
 }
+
+/// <summary>The loopback ports of one RabbitMQ node: AMQP, the management API and Erlang distribution (clustering).</summary>
+public sealed record RabbitMqPorts(int Amqp, int Management, int Distribution);

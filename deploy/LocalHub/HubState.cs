@@ -20,6 +20,13 @@ internal sealed record HubState
     /// <summary>The owner's start time in clock ticks since boot, to tell it from a later process with the same id.</summary>
     public long? OwnerStartTime { get; init; }
 
+    /// <summary>Every private RabbitMQ node started, node 1 of a cluster first.</summary>
+    public IReadOnlyList<RabbitMqState> RabbitMqNodes { get; init; } = [];
+
+    /// <summary>
+    /// The single node, as builds before clusters recorded it; read so that their hubs can still be stopped, never written.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public RabbitMqState? RabbitMq { get; init; }
 
     public PostgresState? Postgres { get; init; }
@@ -139,11 +146,15 @@ internal static class HubStateCleanup
         // Nodes whose data is deleted next are killed: a graceful stop (5-8 s for RabbitMQ) would protect nothing.
         bool Discarded(string directory) => state.DeleteOnStop.Any(deleted => IsWithin(directory, deleted));
         var nodes = new List<Task>();
-        if (state.RabbitMq is { } rabbit && Directory.Exists(rabbit.Directory))
+        var rabbitNodes = state.RabbitMqNodes.Concat(state.RabbitMq is { } legacy ? [legacy] : [])
+            .Where(rabbit => Directory.Exists(rabbit.Directory))
+            .ToList();
+        if (rabbitNodes.Count > 0)
         {
-            log?.Invoke($"Stopping RabbitMQ node hub-{rabbit.AmqpPort}@localhost ...");
-            var node = rabbit.ToNode();
-            nodes.Add(Discarded(rabbit.Directory) ? node.DiscardAsync(cancellationToken) : node.StopAsync(cancellationToken));
+            log?.Invoke($"Stopping RabbitMQ {(rabbitNodes.Count == 1 ? "node" : "nodes")} {string.Join(", ", rabbitNodes.Select(rabbit => $"hub-{rabbit.AmqpPort}@localhost"))} ...");
+            // One cluster: its nodes stop together (and epmd after the last), all kept or all discarded.
+            var cluster = new RabbitMqCluster(rabbitNodes.Select(rabbit => rabbit.ToNode()).ToList());
+            nodes.Add(Discarded(rabbitNodes[0].Directory) ? cluster.DiscardAsync(cancellationToken) : cluster.StopAsync(cancellationToken));
         }
         if (state.Postgres is { } postgres && Directory.Exists(postgres.Directory))
         {

@@ -10,7 +10,8 @@ namespace FamiljecentralHub.LocalHub;
 /// <summary>
 /// A RabbitMQ node from Debian's package: either a private one this object starts and stops (state in its own
 /// directory, its own ports and node name, so several run side by side), or an external one someone else runs,
-/// on which we only create and delete virtual hosts, users and permissions.
+/// on which we only create and delete virtual hosts, users and permissions. Private nodes may form a cluster
+/// (<see cref="RabbitMqCluster"/>).
 /// </summary>
 public sealed class RabbitMqNode
 {
@@ -20,9 +21,10 @@ public sealed class RabbitMqNode
 
     private RabbitMqNode(
         string nodeName, int amqpPort, int managementPort, int distributionPort,
-        string? directory, string adminUser, string adminPassword)
+        string? directory, string adminUser, string adminPassword, string? clusterSeed = null)
     {
         NodeName = nodeName;
+        ClusterSeed = clusterSeed;
         AmqpPort = amqpPort;
         ManagementPort = managementPort;
         DistributionPort = distributionPort;
@@ -55,6 +57,12 @@ public sealed class RabbitMqNode
 
     public Uri ManagementUrl => new($"http://{Host}:{ManagementPort}/");
 
+    /// <summary>
+    /// For a node of a private cluster, the first node's name: a blank node joins that node's cluster at its first
+    /// boot. Null for a node on its own.
+    /// </summary>
+    internal string? ClusterSeed { get; }
+
     /// <summary>True when starting this node started epmd, so its final stop also stops epmd (if no other node uses it).</summary>
     public bool StartedEpmd { get; internal set; }
 
@@ -84,18 +92,41 @@ public sealed class RabbitMqNode
         }
     }
 
+    /// <summary>True while the VM runs and is not frozen, so its management API can answer.</summary>
+    internal bool IsAnswering => BeamPid is { } pid && UnixProcess.State(pid) != 'T';
+
     /// <summary>
     /// A private node with its state under <paramref name="directory"/>, which must be reachable by the rabbitmq
     /// user (not under /root). The node name is derived from the AMQP port, so it is unique per running node
     /// and stable across restarts (the data directory is keyed by node name).
     /// </summary>
-    public static RabbitMqNode Private(string directory, int amqpPort, int managementPort, int distributionPort)
+    public static RabbitMqNode Private(string directory, int amqpPort, int managementPort, int distributionPort) =>
+        Create(directory, amqpPort, managementPort, distributionPort, clusterSeed: null);
+
+    /// <summary>
+    /// A private node of a cluster whose first node is <paramref name="seed"/> (null for the first node itself).
+    /// A blank node joins the seed's cluster at its first boot; its data is then the cluster's, users included, so
+    /// it shares the seed's administrator password.
+    /// </summary>
+    internal static RabbitMqNode ClusterNode(string directory, int amqpPort, int managementPort, int distributionPort, RabbitMqNode? seed)
+    {
+        if (seed is not null)
+        {
+            UnixFiles.WriteSecret(Path.Combine(directory, "admin-password"), seed.AdminPassword);
+        }
+        return Create(directory, amqpPort, managementPort, distributionPort, seed?.NodeName ?? NodeNameFor(amqpPort));
+    }
+
+    private static RabbitMqNode Create(string directory, int amqpPort, int managementPort, int distributionPort, string? clusterSeed)
     {
         directory = Path.GetFullPath(directory);
         System.IO.Directory.CreateDirectory(directory);
         var password = UnixFiles.ReadOrCreateSecret(Path.Combine(directory, "admin-password"), UnixFiles.NewPassword);
-        return new RabbitMqNode($"hub-{amqpPort}@localhost", amqpPort, managementPort, distributionPort, directory, "hub-admin", password);
+        return new RabbitMqNode(
+            NodeNameFor(amqpPort), amqpPort, managementPort, distributionPort, directory, "hub-admin", password, clusterSeed);
     }
+
+    private static string NodeNameFor(int amqpPort) => $"hub-{amqpPort}@localhost";
 
     /// <summary>A node someone else runs; we only manage virtual hosts, users and permissions on it.</summary>
     public static RabbitMqNode External(string nodeName, int amqpPort, int managementPort, string adminUser, string adminPassword) =>
@@ -134,6 +165,12 @@ public sealed class RabbitMqNode
             throw Failure(e.Message, startupLog);
         }
     }
+
+    /// <summary>
+    /// True once the node has booted at least once: its data (and, in a cluster, its membership) is kept in
+    /// a directory named after it.
+    /// </summary>
+    internal bool HasData => System.IO.Directory.Exists(Path.Combine(RequireOwned(), "mnesia", NodeName));
 
     /// <summary>Stops the node gracefully and makes sure its VM is gone; also stops epmd if we started it.</summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
@@ -291,7 +328,7 @@ public sealed class RabbitMqNode
         };
     }
 
-    private async Task StopNodeAsync(CancellationToken cancellationToken)
+    internal async Task StopNodeAsync(CancellationToken cancellationToken)
     {
         RequireOwned();
         if (BeamPid is not { } pid)
@@ -319,7 +356,7 @@ public sealed class RabbitMqNode
         File.Delete(PidFile);
     }
 
-    private async Task ReleaseEpmdAsync(CancellationToken cancellationToken)
+    internal async Task ReleaseEpmdAsync(CancellationToken cancellationToken)
     {
         if (holdsEpmd)
         {
@@ -345,9 +382,22 @@ public sealed class RabbitMqNode
             // The default user exists only at the first boot of an empty node; 'guest' is never created.
             .AppendLine(CultureInfo.InvariantCulture, $"default_user = {AdminUser}")
             .AppendLine(CultureInfo.InvariantCulture, $"default_pass = {AdminPassword}")
-            .AppendLine("default_user_tags.administrator = true")
-            .ToString();
-        await File.WriteAllTextAsync(Path.Combine(directory, "rabbitmq.conf"), config, cancellationToken);
+            .AppendLine("default_user_tags.administrator = true");
+        if (ClusterSeed is not null)
+        {
+            // A node frozen (FreezeAsync) for longer than net_ticktime (60 s) comes back to a cluster that has
+            // declared it down, and stays partitioned under the default 'ignore'. autoheal restarts the losing side
+            // into the cluster within seconds; pause_minority did not (both tried with 3.10.8 here).
+            config.AppendLine("cluster_partition_handling = autoheal");
+        }
+        if (ClusterSeed is not null && ClusterSeed != NodeName)
+        {
+            // Only a blank node consults peer discovery: it joins the seed's cluster at its first boot, a node with
+            // data keeps the cluster it belongs to. The seed alone is listed so that every node joins the same one.
+            config.AppendLine("cluster_formation.peer_discovery_backend = classic_config")
+                .AppendLine(CultureInfo.InvariantCulture, $"cluster_formation.classic_config.nodes.1 = {ClusterSeed}");
+        }
+        await File.WriteAllTextAsync(Path.Combine(directory, "rabbitmq.conf"), config.ToString(), cancellationToken);
         // What 'rabbitmq-plugins --offline enable rabbitmq_management' writes, without starting an Erlang VM
         // for it (about 1.5 s); the plugin's dependencies are resolved at boot.
         await File.WriteAllTextAsync(Path.Combine(directory, "enabled_plugins"), "[rabbitmq_management].\n", cancellationToken);

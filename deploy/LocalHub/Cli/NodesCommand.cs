@@ -69,7 +69,7 @@ internal static class NodesCommand
 
         HubState Record() => new()
         {
-            RabbitMq = new RabbitMqState(rabbit.Directory!, rabbit.AmqpPort, rabbit.ManagementPort, rabbit.DistributionPort, rabbit.StartedEpmd),
+            RabbitMqNodes = [new RabbitMqState(rabbit.Directory!, rabbit.AmqpPort, rabbit.ManagementPort, rabbit.DistributionPort, rabbit.StartedEpmd)],
             Postgres = new PostgresState(postgres.Directory!, postgres.Port),
             DeleteOnStop = nodesDir == directory ? [directory] : [directory, nodesDir],
         };

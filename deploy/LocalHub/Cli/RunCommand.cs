@@ -26,9 +26,15 @@ internal static class RunCommand
             Description = "Processes per service (1-4), competing for its queues behind the gateway; instance n on port 5101+100(n-1)...",
             DefaultValueFactory = _ => 1,
         };
+        var brokerNodes = new Option<int>("--broker-nodes")
+        {
+            Description = "1, or 3 for a RabbitMQ cluster (nodes on 5672-5674, management 15672-15674; data in rabbitmq-1..3 of the state directory).",
+            DefaultValueFactory = _ => 1,
+        };
+        brokerNodes.AcceptOnlyFromAmong("1", "3");
         var command = new Command("run", "Start the hub on the fixed ports (gateway https://127.0.0.1:8443) and wait for Ctrl-C.")
         {
-            stateDir, environment, instances,
+            stateDir, environment, instances, brokerNodes,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -38,6 +44,7 @@ internal static class RunCommand
                 UseFreePorts = false,
                 EnvironmentName = parseResult.GetRequiredValue(environment),
                 Instances = parseResult.GetValue(instances),
+                BrokerNodes = parseResult.GetValue(brokerNodes),
                 Log = message => Console.WriteLine(message),
             };
             Hub hub;
@@ -75,6 +82,10 @@ internal static class RunCommand
         if (hub.Rabbit.IsOwned)
         {
             Console.WriteLine($"RabbitMQ    {hub.Rabbit.ManagementUrl}  (user {hub.Rabbit.AdminUser}, password in {Relative(Path.Combine(hub.Rabbit.Directory!, "admin-password"))})");
+            foreach (var node in hub.RabbitNodes.Skip(1))
+            {
+                Console.WriteLine($"            {node.ManagementUrl}  ({node.NodeName}, same cluster)");
+            }
         }
         if (hub.Postgres.IsOwned)
         {

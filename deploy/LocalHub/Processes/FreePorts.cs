@@ -8,10 +8,11 @@ public static class FreePorts
 {
     // Below the kernel's ephemeral range (32768-60999), so an outgoing connection cannot be holding the port by the
     // time a server binds it, and clear of the ports RabbitMQ nodes and its CLI use by default (4369 epmd,
-    // 25672 distribution, 35672-35682 rabbitmqctl).
+    // 25672 distribution, 35672-35682 rabbitmqctl), and of the distribution ports of the fixed-port cluster's
+    // nodes 2 and 3 (HubPorts.FixedFor).
     private const int First = 20000;
     private const int Last = 32000;
-    private static readonly HashSet<int> Reserved = [25672];
+    private static readonly HashSet<int> Reserved = [25672, 25673, 25674];
     private static readonly HashSet<int> HandedOut = [];
     private static readonly Lock Gate = new();
 
