@@ -1,0 +1,102 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using FamiljecentralHub.LocalHub;
+using FamiljecentralHub.LocalHub.Clients;
+using FamiljecentralHub.LocalHub.Pki;
+
+namespace FamiljecentralHub.EndToEnd.Tests;
+
+/// <summary>A hub on a cluster of three private RabbitMQ nodes.</summary>
+public sealed class ClusterHubFixture : IAsyncLifetime
+{
+    public Hub Hub { get; private set; } = null!;
+
+    public DemoPki Pki { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        Hub = await Hub.StartAsync(new HubOptions { UseFreePorts = true, Nodes = HubNodes.Private, BrokerNodes = 3 });
+        Pki = DemoPki.Ensure(Hub.PkiDir, Hub.ClientIds);
+    }
+
+    public async ValueTask DisposeAsync() => await Hub.DisposeAsync();
+
+    public HttpClient Client(string clientId) => HubHttp.CreateClient(Pki, clientId, Hub.GatewayUrl);
+}
+
+/// <summary>
+/// With the broker as a cluster, a referral goes through as on a single node, and keeps going through when the node
+/// that leads the gate's queue dies: the services reconnect to the other nodes, where the queue has its other members.
+/// </summary>
+public sealed class BrokerClusterTests(ClusterHubFixture fixture) : IClassFixture<ClusterHubFixture>
+{
+    private const string GateQueue = "consent-gate";
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Referral_OnThreeBrokerNodes_IsDeliveredAndStillIsOnceTheGateLeadersNodeIsKilled()
+    {
+        var hub = fixture.Hub;
+        using var bvc = fixture.Client(DemoRequests.ChildHealthClient);
+        var gate = await hub.Rabbit.GetManagementAsync($"queues/{Uri.EscapeDataString(hub.VirtualHost)}/{GateQueue}", Ct);
+        gate.GetProperty("members").EnumerateArray().Select(member => member.GetString())
+            .ShouldBe(hub.RabbitNodes.Select(node => node.NodeName), ignoreOrder: true);
+
+        var subject = HubFixture.NewSubject();
+        (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), Ct)).StatusCode.ShouldBe(HttpStatusCode.Created);
+        await ReferAndWaitUntilDeliveredAsync(bvc, subject, "cluster-1");
+
+        // The worst node to lose: the hub declared the gate's queue through node 1, so its leader is there, and
+        // every service connects to node 1 first, so the gate's consumer is there too.
+        var leader = await hub.QueueLeaderAsync(GateQueue, Ct);
+        (await ConnectionNodesAsync(hub, "consent")).ShouldBe([leader.NodeName]);
+        await leader.KillAsync(Ct);
+        (await hub.QueueLeaderAsync(GateQueue, Ct)).ShouldNotBe(leader);
+
+        await ReferAndWaitUntilDeliveredAsync(bvc, subject, "cluster-2");
+        (await ConnectionNodesAsync(hub, "consent")).ShouldNotContain(leader.NodeName);
+    }
+
+    /// <summary>The nodes a service's broker connections are on, as a running node's management API lists them.</summary>
+    private static async Task<IReadOnlyList<string>> ConnectionNodesAsync(Hub hub, string service)
+    {
+        var user = hub.BrokerAccount(service).User;
+        var answering = hub.RabbitNodes.First(node => node.BeamPid is not null);
+        var connections = await answering.GetManagementAsync("connections?columns=node,user", Ct);
+        return [.. connections.EnumerateArray()
+            .Where(connection => connection.GetProperty("user").GetString() == user)
+            .Select(connection => connection.GetProperty("node").GetString()!)
+            .Distinct()];
+    }
+
+    /// <summary>
+    /// Submits a referral, retrying with the same idempotency key while the sender cannot get the broker's confirm
+    /// (503, while it reconnects), and waits until it is delivered.
+    /// </summary>
+    private static async Task ReferAndWaitUntilDeliveredAsync(HttpClient sender, string subject, string idempotencyKey)
+    {
+        var key = $"{idempotencyKey}-{Guid.NewGuid():N}";
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, DemoRequests.ReferralPath) { Content = JsonContent.Create(DemoRequests.Referral(subject)) };
+            request.Headers.Add("Idempotency-Key", key);
+            using var response = await sender.SendAsync(request, Ct);
+            if (response.StatusCode == HttpStatusCode.Accepted)
+            {
+                var body = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+                var delivered = await HubFixture.WaitForStatusAsync(sender, body.GetProperty("statusUrl").GetString()!, "Delivered", TimeSpan.FromSeconds(60));
+                delivered.GetProperty("basis").GetString().ShouldBe("consent");
+                return;
+            }
+            response.StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable);
+            if (DateTime.UtcNow >= deadline)
+            {
+                throw new TimeoutException($"The referral was not accepted within 60 s; last answer {(int)response.StatusCode}.");
+            }
+            await Task.Delay(500, Ct);
+        }
+    }
+}
