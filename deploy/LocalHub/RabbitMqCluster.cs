@@ -7,8 +7,8 @@ namespace FamiljecentralHub.LocalHub;
 /// <summary>
 /// The RabbitMQ nodes of one hub: a single node (private or shared), or a cluster of private nodes on this machine,
 /// each with its own directory, ports and node name. Node 1 is the seed: the others join its cluster at their first
-/// boot through classic_config peer discovery (rather than stop_app, join_cluster, start_app: no extra rabbitmqctl
-/// VMs, and the same mechanism at a restart). The nodes share the Erlang cookie because they all run as the rabbitmq
+/// boot through classic_config peer discovery, written into their config (rather than rabbitmqctl stop_app,
+/// join_cluster and start_app after a first boot: each of those starts an Erlang VM of its own). The nodes share the Erlang cookie because they all run as the rabbitmq
 /// user, whose home holds it. Users, virtual hosts, permissions and queue declarations are cluster-wide, so they are
 /// made once, on any node.
 /// </summary>
