@@ -1,0 +1,42 @@
+using FamiljecentralHub.LocalHub;
+
+namespace FamiljecentralHub.Faults.Tests;
+
+public sealed class ClusterHubFixture() : PrivateHubFixture(new HubOptions { UseFreePorts = true, Nodes = HubNodes.Private, BrokerNodes = 3 });
+
+/// <summary>
+/// Three RabbitMQ nodes on one machine, every queue a quorum queue with a member on each. The node that leads the gate's
+/// queue is killed under the stream and restarted 10 s later: the other two elect new leaders, the services reconnect
+/// to a live node, and nothing accepted is lost, duplicated or leaked.
+/// </summary>
+/// <remarks>
+/// Not asserted, because it does not hold every run: that every consumer carries on while the node is down. A receive
+/// endpoint that had messages in flight on the dead connection is sometimes not re-established by MassTransit 8.4.0
+/// until the node is back (docs/fault-injection.md); the time to recover in the results table shows it.
+/// </remarks>
+public sealed class ClusterFaultTests(ClusterHubFixture fixture, FaultResults results) : IClassFixture<ClusterHubFixture>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task GateQueueLeaderKilled_NothingLostDuplicatedOrLeaked()
+    {
+        var hub = fixture.Hub;
+        RabbitMqNode? victim = null;
+        var result = await FaultRun.RunAsync(
+            hub, fixture.Pki, FaultResults.Faults[7],
+            async ct =>
+            {
+                victim = await hub.QueueLeaderAsync("consent-gate", ct);
+                await victim.KillAsync(ct);
+            },
+            TimeSpan.FromSeconds(10),
+            ct => victim!.StartAsync(ct),
+            Ct);
+        results.Add(result);
+
+        FaultAssertions.NothingLostDuplicatedOrLeaked(result);
+        var acceptedDuringOutage = result.Submissions.Count(s => s.AcceptedAt > result.InjectedAt.AddSeconds(3) && s.AcceptedAt < result.HealedAt);
+        TestContext.Current.TestOutputHelper?.WriteLine($"accepted while the node was down: {acceptedDuringOutage}");
+    }
+}
