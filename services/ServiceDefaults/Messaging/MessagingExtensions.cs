@@ -63,6 +63,9 @@ public static class MessagingExtensions
                     r.Handle<TimeoutException>();
                     r.Exponential(int.MaxValue, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(1));
                 });
+                // One attempt may take at most 30 s: a publish waiting on a broker connection that died must give up, or the
+                // receive endpoint waits for it and never reconnects. The message stays unacknowledged and comes again.
+                endpoint.UseTimeout(t => t.Timeout = TimeSpan.FromSeconds(30));
                 endpoint.UseInMemoryOutbox(context);
             });
             x.UsingRabbitMq((context, cfg) =>
