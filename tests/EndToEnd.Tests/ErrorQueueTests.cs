@@ -55,6 +55,9 @@ public sealed class PoisonedReferralsFixture(HubFixture hub) : IAsyncLifetime
     /// <summary><c>errors</c> once all four were parked.</summary>
     public ServiceCommandResult Listing { get; private set; } = null!;
 
+    /// <summary>The intruder's error copy as first parked: tests that redrive it may run before the one that reads it.</summary>
+    public ParkedMessage IntruderWhenParked { get; private set; } = null!;
+
     public Hub Hub => hub.Hub;
 
     public Pseudonymizer Pseudonyms { get; } = new(Options.Create(new PseudonymOptions { Key = hub.Hub.PseudonymKey }));
@@ -130,6 +133,7 @@ public sealed class PoisonedReferralsFixture(HubFixture hub) : IAsyncLifetime
         }
 
         StatusesWhenParked = statuses;
+        IntruderWhenParked = await GateErrorQueuePeek.WaitUntilParkedAsync(Hub, Intruder.MessageId, Ct);
         Listing = await ErrorsAsync();
     }
 
@@ -288,7 +292,7 @@ public sealed class ErrorQueueTests(PoisonedReferralsFixture poison, HubFixture 
     [Fact]
     public async Task Parked_IntrudersMessage_CarriesTheGatesWayInAndNoHeaderOfTheSenders()
     {
-        var parked = await GateErrorQueuePeek.WaitUntilParkedAsync(hub.Hub, poison.Intruder.MessageId, Ct);
+        var parked = poison.IntruderWhenParked;
 
         parked.HeadersNamed(WayIn.Header).ShouldBe([Queues.SubmissionExchangeOf("child-health")]);
         parked.HeadersNamed(FaultReason.Header).ShouldBe(["Npgsql.PostgresException: SQLSTATE 23514 CheckViolation"]);
