@@ -19,6 +19,12 @@ public sealed record FaultResult(
     int RejectedAttempts,
     TimeSpan Recovery)
 {
+    /// <summary>
+    /// Messages still in the gate's and the receiver's queues (ready or unacknowledged) when counting ended: a lost
+    /// referral that is still queued is stalled, not gone. -1 when the broker could not be asked.
+    /// </summary>
+    public int StillQueued { get; init; }
+
     /// <summary>Each message id named in a lost, duplicated, leaked or undecided count, for the failure message.</summary>
     public IReadOnlyList<string> Problems { get; init; } = [];
 
@@ -143,7 +149,31 @@ public static class Tally
             NotDecidedOnce: notDecidedOnce.Count,
             RejectedAttempts: submissions.Sum(s => s.Rejections.Count),
             Recovery: lastOutcome > healedAt ? lastOutcome - healedAt : TimeSpan.Zero)
-        { Problems = problems, Outcomes = outcomes };
+        { Problems = problems, Outcomes = outcomes, StillQueued = await StillQueuedAsync(hub, cancellationToken) };
+    }
+
+    private static async Task<int> StillQueuedAsync(Hub hub, CancellationToken cancellationToken)
+    {
+        foreach (var node in hub.RabbitNodes)
+        {
+            try
+            {
+                var total = 0;
+                foreach (var queue in new[] { "consent-gate", "social-services-deliveries" })
+                {
+                    var info = await node.GetManagementAsync($"queues/{Uri.EscapeDataString(hub.VirtualHost)}/{queue}", cancellationToken);
+                    total += info.GetProperty("messages_ready").GetInt32() + info.GetProperty("messages_unacknowledged").GetInt32();
+                }
+
+                return total;
+            }
+            catch (Exception e) when (e is HttpRequestException or LocalHubException or KeyNotFoundException or InvalidOperationException)
+            {
+                // That node is down or does not know yet; ask the next.
+            }
+        }
+
+        return -1;
     }
 
     private static async Task<List<T>> QueryAsync<T>(Hub hub, string service, string sql, object parameters, CancellationToken cancellationToken)
