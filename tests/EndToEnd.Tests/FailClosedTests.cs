@@ -7,24 +7,6 @@ using FamiljecentralHub.LocalHub.Pki;
 
 namespace FamiljecentralHub.EndToEnd.Tests;
 
-/// <summary>A hub with nodes of its own, so its database can be stopped without disturbing the other tests.</summary>
-public sealed class PrivateHubFixture : IAsyncLifetime
-{
-    public Hub Hub { get; private set; } = null!;
-
-    public DemoPki Pki { get; private set; } = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        Hub = await Hub.StartAsync(new HubOptions { UseFreePorts = true, Nodes = HubNodes.Private });
-        Pki = DemoPki.Ensure(Hub.PkiDir, Hub.ClientIds);
-    }
-
-    public async ValueTask DisposeAsync() => await Hub.DisposeAsync();
-
-    public HttpClient Client(string clientId) => HubHttp.CreateClient(Pki, clientId, Hub.GatewayUrl);
-}
-
 /// <summary>
 /// Fail closed, lose nothing: while the consent store cannot be reached the gate decides nothing and delivers nothing,
 /// and the message waits in the broker until the store is back, however long that takes.
