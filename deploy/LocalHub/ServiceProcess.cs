@@ -6,7 +6,9 @@ namespace FamiljecentralHub.LocalHub;
 
 /// <summary>
 /// One built service (or the gateway) run as <c>dotnet &lt;dll&gt;</c>, its output appended to a log file, ready
-/// when <c>GET {HealthUrl}/health/ready</c> answers 200.
+/// when <c>GET {HealthUrl}/health/ready</c> answers 200. Once ready it is supervised: if it exits without being asked
+/// to (a crash, or a service that stops itself to be started afresh), it is started again, as systemd's
+/// <c>Restart=on-failure</c> would.
 /// </summary>
 public sealed class ServiceProcess(
     string name,
@@ -17,8 +19,13 @@ public sealed class ServiceProcess(
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan FirstRestartDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan LongestRestartDelay = TimeSpan.FromSeconds(30);
     private readonly Lock gate = new();
     private Process? process;
+
+    /// <summary>Set while the process should be running; cancelled when we stop or kill it on purpose.</summary>
+    private CancellationTokenSource? supervision;
 
     public string Name { get; } = name;
 
@@ -46,6 +53,9 @@ public sealed class ServiceProcess(
     }
 
     public bool IsRunning => Pid is not null;
+
+    /// <summary>How many times the supervisor has started the process again after it exited by itself.</summary>
+    public int Restarts { get; private set; }
 
     /// <summary>Raised with the new process id after every start, so the hub's state file stays current.</summary>
     internal event Action<ServiceProcess>? Started;
@@ -80,8 +90,67 @@ public sealed class ServiceProcess(
         }
         catch
         {
-            await KillAsync(CancellationToken.None);
+            await KillProcessAsync(CancellationToken.None);
             throw;
+        }
+        Supervise(started);
+    }
+
+    /// <summary>From now on, an exit we did not ask for starts the process again.</summary>
+    private void Supervise(Process started)
+    {
+        var watch = new CancellationTokenSource();
+        lock (gate)
+        {
+            supervision?.Cancel();
+            supervision = watch;
+        }
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await started.WaitForExitAsync(watch.Token);
+                await RestartAfterExitAsync(started.ExitCode, watch.Token);
+            }
+            catch (OperationCanceledException) when (watch.IsCancellationRequested)
+            {
+                // Stopped or killed on purpose.
+            }
+        });
+    }
+
+    private async Task RestartAfterExitAsync(int exitCode, CancellationToken cancellationToken)
+    {
+        var delay = FirstRestartDelay;
+        await File.AppendAllTextAsync(LogPath,
+            $"--- {DateTimeOffset.UtcNow:O} LocalHub: {Name} exited by itself with code {exitCode}; starting it again{System.Environment.NewLine}",
+            cancellationToken);
+        while (true)
+        {
+            await Task.Delay(delay, cancellationToken);
+            try
+            {
+                await StartAsync(cancellationToken);
+                Restarts++;
+                return;
+            }
+            catch (LocalHubException e)
+            {
+                await File.AppendAllTextAsync(LogPath,
+                    $"--- {DateTimeOffset.UtcNow:O} LocalHub: {Name} did not come back ({e.Message.Split('\n')[0]}); trying again{System.Environment.NewLine}",
+                    cancellationToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, LongestRestartDelay.Ticks));
+            }
+        }
+    }
+
+    /// <summary>An exit from now on is ours: the supervisor must not undo it.</summary>
+    private void Unsupervise()
+    {
+        lock (gate)
+        {
+            supervision?.Cancel();
+            supervision = null;
         }
     }
 
@@ -125,6 +194,12 @@ public sealed class ServiceProcess(
     /// <summary>SIGKILL: a crash with no graceful shutdown, for fault tests.</summary>
     public async Task KillAsync(CancellationToken cancellationToken = default)
     {
+        Unsupervise();
+        await KillProcessAsync(cancellationToken);
+    }
+
+    private async Task KillProcessAsync(CancellationToken cancellationToken)
+    {
         if (process is not { } current || current.HasExited)
         {
             return;
@@ -136,6 +211,7 @@ public sealed class ServiceProcess(
     /// <summary>SIGTERM (the host shuts down gracefully), then SIGKILL if it is still there after 10 s.</summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
+        Unsupervise();
         if (process is not { } current || current.HasExited)
         {
             return;
