@@ -26,6 +26,7 @@ public sealed class ServiceProcess(
 
     /// <summary>Set while the process should be running; cancelled when we stop or kill it on purpose.</summary>
     private CancellationTokenSource? supervision;
+    private int restarts;
 
     public string Name { get; } = name;
 
@@ -55,7 +56,7 @@ public sealed class ServiceProcess(
     public bool IsRunning => Pid is not null;
 
     /// <summary>How many times the supervisor has started the process again after it exited by itself.</summary>
-    public int Restarts { get; private set; }
+    public int Restarts => Volatile.Read(ref restarts);
 
     /// <summary>Raised with the new process id after every start, so the hub's state file stays current.</summary>
     internal event Action<ServiceProcess>? Started;
@@ -131,7 +132,7 @@ public sealed class ServiceProcess(
             try
             {
                 await StartAsync(cancellationToken);
-                Restarts++;
+                Interlocked.Increment(ref restarts);
                 return;
             }
             catch (LocalHubException e)

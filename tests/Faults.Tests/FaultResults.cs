@@ -63,12 +63,12 @@ public sealed class FaultResults : IAsyncLifetime
             .AppendLine(CultureInfo.InvariantCulture, $"Last run {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores; referrals at {FaultRun.Rate}/s, one in ten about a child without consent (refused by the gate, as are referrals after a revocation).")
             .AppendLine("See docs/fault-injection.md for what each column means and how it is counted.")
             .AppendLine()
-            .AppendLine("| Fault | Sent | Accepted | Refused | Delivered | Lost | Duplicated | Leaked | Not decided exactly once | Still queued at the end | Attempts turned away (retried) | Time to recover |")
-            .AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            .AppendLine("| Fault | Sent | Accepted | Refused | Delivered | Lost | Duplicated | Leaked | Not decided exactly once | Still queued at the end | Services restarted after stopping themselves | Attempts turned away (retried) | Time to recover |")
+            .AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in results.OrderBy(r => Array.IndexOf(Faults, r.Fault)))
         {
             table.AppendLine(CultureInfo.InvariantCulture,
-                $"| {r.Fault} | {r.Sent} | {r.Accepted} | {r.Refused} | {r.Delivered} | {r.Lost} | {r.Duplicated} | {r.Leaked} | {r.NotDecidedOnce} | {r.StillQueued} | {r.RejectedAttempts} | {r.Recovery.TotalSeconds:0.0} s |");
+                $"| {r.Fault} | {r.Sent} | {r.Accepted} | {r.Refused} | {r.Delivered} | {r.Lost} | {r.Duplicated} | {r.Leaked} | {r.NotDecidedOnce} | {r.StillQueued} | {r.SelfRestarts} | {r.RejectedAttempts} | {r.Recovery.TotalSeconds:0.0} s |");
         }
 
         return table.ToString();

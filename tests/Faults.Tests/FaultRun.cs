@@ -46,6 +46,7 @@ public static class FaultRun
             consents[subject] = (await recorded.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("id").GetGuid();
         }
 
+        var restartsBefore = SelfRestarts(hub);
         using var stopSending = new CancellationTokenSource();
         var stream = new ReferralStream(bvc, consented, unconsented);
         var running = stream.RunAsync(Rate, stopSending.Token, RetryFor, cancellationToken);
@@ -63,8 +64,15 @@ public static class FaultRun
         await stopSending.CancelAsync();
         await running;
         var result = await Tally.CountAsync(hub, fault, stream.Submissions, healedAt, SettleTimeout, revoked.Keys.ToHashSet(), cancellationToken);
-        return result with { Submissions = stream.Submissions, Revoked = revoked, InjectedAt = injectedAt, HealedAt = healedAt };
+        return result with
+        {
+            Submissions = stream.Submissions, Revoked = revoked, InjectedAt = injectedAt, HealedAt = healedAt,
+            SelfRestarts = SelfRestarts(hub) - restartsBefore,
+        };
     }
+
+    private static int SelfRestarts(Hub hub) =>
+        hub.Services.Keys.SelectMany(hub.Instances).Append(hub.Gateway).Sum(process => process.Restarts);
 
     public static string[] NewSubjects(int count) =>
         [.. Enumerable.Range(0, count).Select(_ => DemoIdentityNumbers.Child(Interlocked.Increment(ref nextSubject)))];

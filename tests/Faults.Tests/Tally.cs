@@ -25,6 +25,13 @@ public sealed record FaultResult(
     /// </summary>
     public int StillQueued { get; init; }
 
+    /// <summary>
+    /// Services that ended by themselves during the run and were started again by their supervisor (LocalHub): the
+    /// receive watchdog stopping a service wedged on a dead broker connection, or a crash. Kills by the fault itself
+    /// are not counted.
+    /// </summary>
+    public int SelfRestarts { get; init; }
+
     /// <summary>Each message id named in a lost, duplicated, leaked or undecided count, for the failure message.</summary>
     public IReadOnlyList<string> Problems { get; init; } = [];
 

@@ -13,8 +13,8 @@ namespace FamiljecentralHub.ServiceDefaults.Messaging;
 /// endpoint for good: the service runs on, healthy to every probe, and never consumes again (found by the fault suite,
 /// docs/fault-injection.md; MassTransit's fixes for it are in versions that do not restore here).
 /// <para>
-/// The watchdog follows every message from the broker until it is acknowledged or faulted. One still in flight a minute
-/// after its channel closed can no longer be acknowledged (the broker has already put it back in the queue), so the
+/// The watchdog follows every message from the broker until it is acknowledged or faulted. One still in flight 45 s after
+/// its channel closed can no longer be acknowledged (the broker has already put it back in the queue), so the
 /// service is wedged: the watchdog stops it with exit code <see cref="WedgedExitCode"/> for its supervisor to start
 /// afresh. That is a crash, and the hub is built to survive crashes: the redelivered message meets the inbox and the
 /// ledger, which make a second handling harmless. Messages held up by a database outage keep their open channel and
@@ -33,10 +33,10 @@ public sealed partial class ReceiveWatchdog(ILogger<ReceiveWatchdog> logger, IHo
     /// Longer than one attempt may take (30 s, MessagingExtensions), so a consumer that honours its cancellation has
     /// given up by then; a message whose channel is gone has nothing left to wait for.
     /// </summary>
-    internal static readonly TimeSpan WedgedAfter = TimeSpan.FromSeconds(60);
+    internal static readonly TimeSpan WedgedAfter = TimeSpan.FromSeconds(45);
 
     /// <summary>If the graceful stop hangs on the same stuck message, the process ends anyway.</summary>
-    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
 
     private readonly ConcurrentDictionary<ReceiveContext, InFlight> inFlight = new(ReferenceEqualityComparer.Instance);
 
@@ -61,10 +61,23 @@ public sealed partial class ReceiveWatchdog(ILogger<ReceiveWatchdog> logger, IHo
         return Task.CompletedTask;
     }
 
-    Task IReceiveObserver.PostConsume<T>(ConsumeContext<T> context, TimeSpan duration, string consumerType) => Task.CompletedTask;
+    Task IReceiveObserver.PostConsume<T>(ConsumeContext<T> context, TimeSpan duration, string consumerType)
+    {
+        if (inFlight.TryGetValue(context.ReceiveContext, out var message))
+        {
+            message.Stage = "consumed, not yet acknowledged";
+        }
+        return Task.CompletedTask;
+    }
 
-    Task IReceiveObserver.ConsumeFault<T>(ConsumeContext<T> context, TimeSpan duration, string consumerType, Exception exception) =>
-        Task.CompletedTask;
+    Task IReceiveObserver.ConsumeFault<T>(ConsumeContext<T> context, TimeSpan duration, string consumerType, Exception exception)
+    {
+        if (inFlight.TryGetValue(context.ReceiveContext, out var message))
+        {
+            message.Stage = $"consumer faulted ({exception.GetType().Name}), not yet settled";
+        }
+        return Task.CompletedTask;
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -73,7 +86,7 @@ public sealed partial class ReceiveWatchdog(ILogger<ReceiveWatchdog> logger, IHo
         {
             if (FindWedged() is { } wedged)
             {
-                LogWedged(logger, wedged.Endpoint, inFlight.Count, WedgedAfter.TotalSeconds);
+                LogWedged(logger, wedged.Endpoint, wedged.Stage, inFlight.Count, WedgedAfter.TotalSeconds);
                 Environment.ExitCode = WedgedExitCode;
                 lifetime.StopApplication();
                 await Task.Delay(StopGrace, CancellationToken.None);
@@ -104,14 +117,17 @@ public sealed partial class ReceiveWatchdog(ILogger<ReceiveWatchdog> logger, IHo
     // The endpoint's address and a count only: the message itself may be about a child.
     [LoggerMessage(EventId = 1, Level = LogLevel.Critical,
         Message = "Receive endpoint {Endpoint} is wedged: a message has been in flight {Seconds} s after its broker channel closed "
-            + "({InFlight} in flight). Stopping with exit code 75 so that the service is started afresh; the broker redelivers the message.")]
-    private static partial void LogWedged(ILogger logger, Uri endpoint, int inFlight, double seconds);
+            + "({Stage}; {InFlight} in flight). Stopping with exit code 75 so that the service is started afresh; the broker redelivers the message.")]
+    private static partial void LogWedged(ILogger logger, Uri endpoint, string stage, int inFlight, double seconds);
 
     internal sealed class InFlight(ChannelContext channel, Uri endpoint)
     {
         public Uri Endpoint { get; } = endpoint;
 
         public bool IsOpen => channel.Channel.IsOpen;
+
+        /// <summary>How far the message got; for the log, to tell a consumer that hangs from a settlement that does.</summary>
+        public string Stage { get; set; } = "in the consumer";
 
         /// <summary>When the watchdog first saw the channel closed (it cannot know when it closed).</summary>
         public long? ClosedSeenAt { get; set; }
