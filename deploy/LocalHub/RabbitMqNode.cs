@@ -296,6 +296,24 @@ public sealed class RabbitMqNode
             new { routing_key = "", arguments = new { } },
             cancellationToken);
 
+    /// <summary>
+    /// Closes every connection the broker user has open on this node, as a network fault or an operator would: the
+    /// client sees its connection forced shut mid-work. Returns how many were closed.
+    /// </summary>
+    public async Task<int> CloseConnectionsAsync(string user, CancellationToken cancellationToken = default)
+    {
+        var connections = await GetManagementAsync("connections", cancellationToken);
+        var names = connections.EnumerateArray()
+            .Where(connection => connection.GetProperty("user").GetString() == user)
+            .Select(connection => connection.GetProperty("name").GetString()!)
+            .ToList();
+        foreach (var name in names)
+        {
+            await SendAsync(HttpMethod.Delete, $"connections/{Uri.EscapeDataString(name)}", null, cancellationToken);
+        }
+        return names.Count;
+    }
+
     /// <summary>GET on the management API, e.g. <c>queues/%2F</c>; for tests that inspect queues.</summary>
     public async Task<JsonElement> GetManagementAsync(string relativePath, CancellationToken cancellationToken = default)
     {

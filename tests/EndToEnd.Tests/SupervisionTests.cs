@@ -35,7 +35,7 @@ public sealed class SupervisionTests(HubFixture hub)
         var submitted = await bvc.PostAsJsonAsync(DemoRequests.ReferralPath, DemoRequests.Referral(subject), Ct);
         submitted.StatusCode.ShouldBe(HttpStatusCode.Accepted, "the sender and the broker are up");
 
-        await WaitUntilAsync(() => gate.Restarts > restarts && gate.IsRunning, TimeSpan.FromSeconds(60));
+        await WaitUntilAsync(() => Task.FromResult(gate.Restarts > restarts && gate.IsRunning), TimeSpan.FromSeconds(60));
         gate.Pid.ShouldNotBe(crashed);
         var body = await submitted.Content.ReadFromJsonAsync<JsonElement>(Ct);
         await HubFixture.WaitForStatusAsync(bvc, body.GetProperty("statusUrl").GetString()!, "Delivered", TimeSpan.FromSeconds(60));
@@ -48,16 +48,16 @@ public sealed class SupervisionTests(HubFixture hub)
         await gate.StartAsync(Ct);
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
+        while (!await condition())
         {
             if (DateTime.UtcNow > deadline)
             {
                 throw new TimeoutException($"not so within {timeout.TotalSeconds:0} s");
             }
-            await Task.Delay(100, Ct);
+            await Task.Delay(200, Ct);
         }
     }
 }

@@ -20,8 +20,9 @@ public sealed record FaultResult(
     TimeSpan Recovery)
 {
     /// <summary>
-    /// Messages still in the gate's and the receiver's queues (ready or unacknowledged) when counting ended: a lost
-    /// referral that is still queued is stalled, not gone. -1 when the broker could not be asked.
+    /// Messages still in the gate's and the receiver's queues (ready or unacknowledged) when counting ended, after waiting
+    /// for them to drain: a lost referral that is still queued is stalled, not gone. -1 when the broker could not be
+    /// asked, or the referrals had not all settled.
     /// </summary>
     public int StillQueued { get; init; }
 
@@ -63,7 +64,11 @@ public static class Tally
 
     private sealed record Entry(Guid MessageId, string Kind, string Outcome, DateTime At);
 
-    /// <summary>Waits (up to <paramref name="timeout"/>) until every accepted referral has its outcome, then counts.</summary>
+    /// <summary>
+    /// Waits (up to <paramref name="timeout"/>) until every accepted referral has its outcome and the gate's and the
+    /// receiver's queues are empty, then counts: redeliveries still queued after a fault are handled before the
+    /// duplicates are counted, not after.
+    /// </summary>
     public static async Task<FaultResult> CountAsync(
         Hub hub, string fault, IReadOnlyList<Submission> submissions, DateTimeOffset healedAt, TimeSpan timeout,
         IReadOnlySet<string> revokedSubjects, CancellationToken cancellationToken)
@@ -75,6 +80,8 @@ public static class Tally
         List<InboxRow> inbox;
         List<Entry> decisions;
         HashSet<Guid> withdrawn;
+        int stillQueued;
+        var emptyBefore = false;
         while (true)
         {
             inbox = await QueryAsync<InboxRow>(hub, "social-services",
@@ -89,7 +96,11 @@ public static class Tally
             var outcome = decisions.ToDictionary(d => d.MessageId, d => d.Outcome);
             var settled = accepted.All(s => outcome.TryGetValue(s.MessageId!.Value, out var o)
                 && (o == "refused" || stored.Contains(s.MessageId!.Value) || withdrawn.Contains(s.MessageId!.Value)));
-            if (settled || DateTimeOffset.UtcNow > deadline)
+            stillQueued = settled ? await StillQueuedAsync(hub, cancellationToken) : -1;
+            // Empty twice a second apart: the broker's queue counts may be a second old.
+            var drained = stillQueued == 0 && emptyBefore;
+            emptyBefore = stillQueued == 0;
+            if (drained || DateTimeOffset.UtcNow > deadline)
             {
                 break;
             }
@@ -156,7 +167,7 @@ public static class Tally
             NotDecidedOnce: notDecidedOnce.Count,
             RejectedAttempts: submissions.Sum(s => s.Rejections.Count),
             Recovery: lastOutcome > healedAt ? lastOutcome - healedAt : TimeSpan.Zero)
-        { Problems = problems, Outcomes = outcomes, StillQueued = await StillQueuedAsync(hub, cancellationToken) };
+        { Problems = problems, Outcomes = outcomes, StillQueued = stillQueued };
     }
 
     private static async Task<int> StillQueuedAsync(Hub hub, CancellationToken cancellationToken)

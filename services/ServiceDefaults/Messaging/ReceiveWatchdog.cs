@@ -13,7 +13,7 @@ namespace FamiljecentralHub.ServiceDefaults.Messaging;
 /// endpoint for good: the service runs on, healthy to every probe, and never consumes again (found by the fault suite,
 /// docs/fault-injection.md; MassTransit's fixes for it are in versions that do not restore here).
 /// <para>
-/// The watchdog follows every message from the broker until it is acknowledged or faulted. One still in flight 45 s after
+/// The watchdog follows every message from the broker until it is acknowledged or faulted. One still in flight 20 s after
 /// its channel closed can no longer be acknowledged (the broker has already put it back in the queue), so the
 /// service is wedged: the watchdog stops it with exit code <see cref="WedgedExitCode"/> for its supervisor to start
 /// afresh. That is a crash, and the hub is built to survive crashes: the redelivered message meets the inbox and the
@@ -30,10 +30,10 @@ public sealed partial class ReceiveWatchdog(ILogger<ReceiveWatchdog> logger, IHo
     private static readonly TimeSpan CheckEvery = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Longer than one attempt may take (30 s, MessagingExtensions), so a consumer that honours its cancellation has
-    /// given up by then; a message whose channel is gone has nothing left to wait for.
+    /// Far longer than a consumer's own work takes (milliseconds against the database). A message whose channel is gone
+    /// cannot be acknowledged any more, so waiting longer for it only holds the endpoint.
     /// </summary>
-    internal static readonly TimeSpan WedgedAfter = TimeSpan.FromSeconds(45);
+    internal TimeSpan WedgedAfter { get; init; } = TimeSpan.FromSeconds(20);
 
     /// <summary>If the graceful stop hangs on the same stuck message, the process ends anyway.</summary>
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
