@@ -65,6 +65,7 @@ public static class MessagingExtensions
                 });
                 // One attempt may take at most 30 s: a publish waiting on a broker connection that died must give up, or the
                 // receive endpoint waits for it and never reconnects. The message stays unacknowledged and comes again.
+                // What does not heed the limit (it happens inside MassTransit) is the ReceiveWatchdog's to end.
                 endpoint.UseTimeout(t => t.Timeout = TimeSpan.FromSeconds(30));
                 endpoint.UseInMemoryOutbox(context);
             });

@@ -29,14 +29,14 @@ public sealed partial class ReceiveWatchdog(ILogger<ReceiveWatchdog> logger, IHo
 
     private static readonly TimeSpan CheckEvery = TimeSpan.FromSeconds(5);
 
+    /// <summary>If the graceful stop hangs on the same stuck message, the process ends anyway.</summary>
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
+
     /// <summary>
     /// Far longer than a consumer's own work takes (milliseconds against the database). A message whose channel is gone
     /// cannot be acknowledged any more, so waiting longer for it only holds the endpoint.
     /// </summary>
     internal TimeSpan WedgedAfter { get; init; } = TimeSpan.FromSeconds(20);
-
-    /// <summary>If the graceful stop hangs on the same stuck message, the process ends anyway.</summary>
-    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
 
     private readonly ConcurrentDictionary<ReceiveContext, InFlight> inFlight = new(ReferenceEqualityComparer.Instance);
 
