@@ -22,7 +22,7 @@ public sealed record FaultResult(
     /// <summary>
     /// Messages still in the gate's and the receiver's queues (ready or unacknowledged) when counting ended, after waiting
     /// for them to drain: a lost referral that is still queued is stalled, not gone. -1 when the broker could not be
-    /// asked, or the referrals had not all settled.
+    /// asked.
     /// </summary>
     public int StillQueued { get; init; }
 
@@ -96,9 +96,9 @@ public static class Tally
             var outcome = decisions.ToDictionary(d => d.MessageId, d => d.Outcome);
             var settled = accepted.All(s => outcome.TryGetValue(s.MessageId!.Value, out var o)
                 && (o == "refused" || stored.Contains(s.MessageId!.Value) || withdrawn.Contains(s.MessageId!.Value)));
-            stillQueued = settled ? await StillQueuedAsync(hub, cancellationToken) : -1;
+            stillQueued = await StillQueuedAsync(hub, cancellationToken);
             // Empty twice a second apart: the broker's queue counts may be a second old.
-            var drained = stillQueued == 0 && emptyBefore;
+            var drained = settled && stillQueued == 0 && emptyBefore;
             emptyBefore = stillQueued == 0;
             if (drained || DateTimeOffset.UtcNow > deadline)
             {

@@ -13,7 +13,7 @@ namespace FamiljecentralHub.ServiceDefaults.Messaging;
 /// endpoint for good: the service runs on, healthy to every probe, and never consumes again (found by the fault suite,
 /// docs/fault-injection.md; MassTransit's fixes for it are in versions that do not restore here).
 /// <para>
-/// The watchdog follows every message from the broker until it is acknowledged or faulted. One still in flight 20 s after
+/// The watchdog follows every message from the broker until it is acknowledged or faulted. One still in flight 35 s after
 /// its channel closed can no longer be acknowledged (the broker has already put it back in the queue), so the
 /// service is wedged: the watchdog stops it with exit code <see cref="WedgedExitCode"/> for its supervisor to start
 /// afresh. That is a crash, and the hub is built to survive crashes: the redelivered message meets the inbox and the
@@ -33,10 +33,11 @@ public sealed partial class ReceiveWatchdog(ILogger<ReceiveWatchdog> logger, IHo
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Far longer than a consumer's own work takes (milliseconds against the database). A message whose channel is gone
-    /// cannot be acknowledged any more, so waiting longer for it only holds the endpoint.
+    /// Longer than one consumer attempt may take (30 s, MessagingExtensions): a message whose handling heeds that limit
+    /// has been let go by then, and what is still in flight will not be. (At 20 s the watchdog also stopped services
+    /// whose sends were about to give up by themselves: in five cluster runs out of five.)
     /// </summary>
-    internal TimeSpan WedgedAfter { get; init; } = TimeSpan.FromSeconds(20);
+    internal TimeSpan WedgedAfter { get; init; } = TimeSpan.FromSeconds(35);
 
     private readonly ConcurrentDictionary<ReceiveContext, InFlight> inFlight = new(ReferenceEqualityComparer.Instance);
 
