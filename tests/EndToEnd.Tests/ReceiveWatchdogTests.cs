@@ -3,6 +3,7 @@ using FamiljecentralHub.ServiceDefaults.Messaging;
 using MassTransit;
 using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace FamiljecentralHub.EndToEnd.Tests;
 
@@ -10,44 +11,40 @@ namespace FamiljecentralHub.EndToEnd.Tests;
 public sealed record WatchdogProbe(Guid Id);
 
 /// <summary>
-/// The receive watchdog on a real MassTransit endpoint over a real broker connection. The wedge it exists for happens
+/// The receive watchdog on a real MassTransit endpoint over a real broker connection. The wedges it exists for happen
 /// inside MassTransit now and then, not on demand; here a consumer that will not finish stands in for the part that
-/// hangs, and the broker forces its connection shut as a dying node does.
+/// hangs, the broker forces the connection shut as a dying node does, and an endpoint stopped under a filling queue
+/// stands in for one that did not come back.
 /// </summary>
-public sealed class ReceiveWatchdogTests(HubFixture hub)
+public sealed class ReceiveWatchdogTests(HubFixture hub) : IAsyncLifetime
 {
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(2);
+    private readonly string user = $"watchdog-test-{Guid.NewGuid():N}";
+    private readonly string password = Guid.NewGuid().ToString("N");
+    private readonly string queue = $"watchdog-test-{Guid.NewGuid():N}";
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        await hub.Hub.Rabbit.CreateUserAsync(user, password, Ct);
+        await hub.Hub.Rabbit.SetPermissionsAsync(hub.Hub.VirtualHost, user, new BrokerPermission(".*", ".*", ".*"), Ct);
+    }
+
+    public async ValueTask DisposeAsync() => await hub.Hub.Rabbit.DeleteUserAsync(user, CancellationToken.None);
 
     [Fact]
     public async Task MessageInFlightOnAClosedChannel_IsWedged_ButASlowOneOnAnOpenChannelIsNot()
     {
         var rabbit = hub.Hub.Rabbit;
-        var user = $"watchdog-test-{Guid.NewGuid():N}";
-        var password = Guid.NewGuid().ToString("N");
-        await rabbit.CreateUserAsync(user, password, Ct);
-        await rabbit.SetPermissionsAsync(hub.Hub.VirtualHost, user, new BrokerPermission(".*", ".*", ".*"), Ct);
-        var queue = $"watchdog-test-{Guid.NewGuid():N}";
-        var wedgedAfter = TimeSpan.FromSeconds(2);
-        var watchdog = new ReceiveWatchdog(NullLogger<ReceiveWatchdog>.Instance, new ApplicationLifetime(NullLogger<ApplicationLifetime>.Instance))
-        {
-            WedgedAfter = wedgedAfter,
-        };
+        var watchdog = NewWatchdog();
         var received = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
+        var bus = NewBus(watchdog, endpoint => endpoint.Handler<WatchdogProbe>(async _ =>
         {
-            cfg.Host(rabbit.Host, (ushort)rabbit.AmqpPort, hub.Hub.VirtualHost, h =>
-            {
-                h.Username(user);
-                h.Password(password);
-            });
-            cfg.ReceiveEndpoint(queue, endpoint => endpoint.Handler<WatchdogProbe>(async _ =>
-            {
-                received.TrySetResult();
-                await release.Task; // deaf to cancellation, like the send that hangs on a dead connection
-            }));
-        });
-        bus.ConnectReceiveObserver(watchdog);
+            received.TrySetResult();
+            await release.Task; // deaf to cancellation, like the send that hangs on a dead connection
+        }));
         await bus.StartAsync(Ct);
         try
         {
@@ -55,25 +52,123 @@ public sealed class ReceiveWatchdogTests(HubFixture hub)
             await endpoint.Send(new WatchdogProbe(Guid.NewGuid()), Ct);
             await received.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
 
-            await Task.Delay(wedgedAfter * 2, Ct);
-            watchdog.FindWedged().ShouldBeNull("in flight on an open channel for longer than the limit: slow, not wedged");
+            (await CheckForAsync(watchdog, Limit * 2)).ShouldBeNull("in flight on an open channel for longer than the limit: slow, not wedged");
 
             (await rabbit.CloseConnectionsAsync(user, Ct)).ShouldBeGreaterThan(0);
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-            ReceiveWatchdog.InFlight? wedged;
-            while ((wedged = watchdog.FindWedged()) is null && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200, Ct);
-            }
+            var wedged = await WaitForWedgeAsync(watchdog);
             wedged.ShouldNotBeNull("a message still in flight after its channel closed is a wedged endpoint");
             wedged.Endpoint.AbsolutePath.ShouldEndWith(queue);
+            wedged.Why.ShouldContain("after its broker channel closed");
         }
         finally
         {
             release.TrySetResult();
-            using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-            await bus.StopAsync(stopping.Token);
-            await rabbit.DeleteUserAsync(user, CancellationToken.None);
+            await StopAsync(bus);
         }
+    }
+
+    [Fact]
+    public async Task EndpointThatReceivesNothingWhileItsQueueFills_IsWedged_ButABusyOneIsNot()
+    {
+        var watchdog = NewWatchdog();
+        var received = new SemaphoreSlim(0);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var bus = NewBus(watchdog);
+        await bus.StartAsync(Ct);
+        try
+        {
+            var handle = bus.ConnectReceiveEndpoint(queue, endpoint =>
+            {
+                ((IRabbitMqReceiveEndpointConfigurator)endpoint).PrefetchCount = 1;
+                endpoint.Handler<WatchdogProbe>(async _ =>
+                {
+                    received.Release();
+                    await release.Task;
+                });
+            });
+            await handle.Ready.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+            var send = await bus.GetSendEndpoint(new Uri($"queue:{queue}"));
+            foreach (var _ in Enumerable.Range(0, 3))
+            {
+                await send.Send(new WatchdogProbe(Guid.NewGuid()), Ct);
+            }
+            (await received.WaitAsync(TimeSpan.FromSeconds(30), Ct)).ShouldBeTrue();
+            (await CheckForAsync(watchdog, Limit * 2)).ShouldBeNull("messages wait while the endpoint works on one: busy, not wedged");
+
+            release.TrySetResult();
+            await handle.StopAsync(Ct);
+            foreach (var _ in Enumerable.Range(0, 3))
+            {
+                await send.Send(new WatchdogProbe(Guid.NewGuid()), Ct);
+            }
+            var wedged = await WaitForWedgeAsync(watchdog);
+            wedged.ShouldNotBeNull("messages waiting and none received, with nothing in flight: nobody consumes them");
+            wedged.Endpoint.AbsolutePath.ShouldEndWith(queue);
+            wedged.Why.ShouldContain("received none");
+        }
+        finally
+        {
+            release.TrySetResult();
+            await StopAsync(bus);
+        }
+    }
+
+    private ReceiveWatchdog NewWatchdog() =>
+        new(NullLogger<ReceiveWatchdog>.Instance, new ApplicationLifetime(NullLogger<ApplicationLifetime>.Instance),
+            Options.Create(new RabbitMqOptions
+            {
+                Host = hub.Hub.Rabbit.Host,
+                Port = hub.Hub.Rabbit.AmqpPort,
+                VirtualHost = hub.Hub.VirtualHost,
+                Username = user,
+                Password = password,
+            }))
+        {
+            WedgedAfter = Limit,
+            IdleAfter = Limit,
+        };
+
+    private IBusControl NewBus(ReceiveWatchdog watchdog, Action<IRabbitMqReceiveEndpointConfigurator>? endpoint = null)
+    {
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
+        {
+            cfg.Host(hub.Hub.Rabbit.Host, (ushort)hub.Hub.Rabbit.AmqpPort, hub.Hub.VirtualHost, h =>
+            {
+                h.Username(user);
+                h.Password(password);
+            });
+            if (endpoint is not null)
+            {
+                cfg.ReceiveEndpoint(queue, endpoint);
+            }
+        });
+        bus.ConnectReceiveObserver(watchdog);
+        bus.ConnectReceiveEndpointObserver(watchdog);
+        return bus;
+    }
+
+    /// <summary>Checks every 200 ms for <paramref name="duration"/>; the first wedge found, or null.</summary>
+    private static async Task<ReceiveWatchdog.Wedge?> CheckForAsync(ReceiveWatchdog watchdog, TimeSpan duration)
+    {
+        var deadline = DateTime.UtcNow + duration;
+        do
+        {
+            if (await watchdog.CheckAsync(Ct) is { } wedged)
+            {
+                return wedged;
+            }
+            await Task.Delay(200, Ct);
+        }
+        while (DateTime.UtcNow < deadline);
+        return null;
+    }
+
+    private static Task<ReceiveWatchdog.Wedge?> WaitForWedgeAsync(ReceiveWatchdog watchdog) =>
+        CheckForAsync(watchdog, TimeSpan.FromSeconds(20));
+
+    private static async Task StopAsync(IBusControl bus)
+    {
+        using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        await bus.StopAsync(stopping.Token);
     }
 }

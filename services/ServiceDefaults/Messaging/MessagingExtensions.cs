@@ -103,10 +103,11 @@ public static class MessagingExtensions
 
         // A broker that is down at start delays the service's work; it must not stop the service from starting.
         builder.Services.Configure<MassTransitHostOptions>(o => o.WaitUntilStarted = false);
-        // A receive endpoint stuck behind a message on a dead connection ends the process for a fresh start.
+        // A receive endpoint that no longer consumes ends the process for a fresh start.
         builder.Services.AddSingleton<ReceiveWatchdog>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ReceiveWatchdog>());
         builder.Services.AddReceiveObserver(sp => sp.GetRequiredService<ReceiveWatchdog>());
+        builder.Services.AddReceiveEndpointObserver(sp => sp.GetRequiredService<ReceiveWatchdog>());
         return builder;
     }
 

@@ -1,28 +1,36 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using MassTransit;
 using MassTransit.RabbitMqTransport;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
 
 namespace FamiljecentralHub.ServiceDefaults.Messaging;
 
 /// <summary>
-/// MassTransit 8.4 re-establishes a receive endpoint after its broker connection dies only once every message the
-/// endpoint had in flight is done with. A message whose handling hangs on the dead connection therefore holds the
-/// endpoint for good: the service runs on, healthy to every probe, and never consumes again (found by the fault suite,
-/// docs/fault-injection.md; MassTransit's fixes for it are in versions that do not restore here).
+/// MassTransit 8.4 does not always get a receive endpoint consuming again after its broker connection dies: it waits
+/// for every message the endpoint had in flight to be done with, and a message whose handling hangs on the dead
+/// connection holds it for good; and now and then an endpoint with nothing in flight does not come back either. The
+/// service then runs on, healthy to every probe, and never consumes again (found by the fault suite,
+/// docs/fault-injection.md; MassTransit's fixes are in versions that do not restore here).
 /// <para>
-/// The watchdog follows every message from the broker until it is acknowledged or faulted. One still in flight 35 s after
-/// its channel closed can no longer be acknowledged (the broker has already put it back in the queue), so the
-/// service is wedged: the watchdog stops it with exit code <see cref="WedgedExitCode"/> for its supervisor to start
-/// afresh. That is a crash, and the hub is built to survive crashes: the redelivered message meets the inbox and the
-/// ledger, which make a second handling harmless. Messages held up by a database outage keep their open channel and
-/// are left alone.
+/// The watchdog notices both. It follows every message from the broker until it is acknowledged or faulted: one still
+/// in flight <see cref="WedgedAfter"/> after its channel closed can no longer be acknowledged (the broker has already
+/// put it back in the queue). And it asks the broker, over a connection of its own, how many messages wait in each of
+/// the service's queues: messages waiting for <see cref="IdleAfter"/> while the endpoint, with nothing in flight,
+/// receives none, mean nobody here consumes them. Either way the service is wedged, and the watchdog stops it with
+/// exit code <see cref="WedgedExitCode"/> for its supervisor to start afresh. That is a crash, and the hub is built to
+/// survive crashes: redelivered messages meet the inbox and the ledger, which make a second handling harmless.
+/// Messages held up by a database outage are in flight on an open channel, and are left alone.
 /// </para>
 /// </summary>
-public sealed partial class ReceiveWatchdog(ILogger<ReceiveWatchdog> logger, IHostApplicationLifetime lifetime)
-    : BackgroundService, IReceiveObserver
+public sealed partial class ReceiveWatchdog(
+    ILogger<ReceiveWatchdog> logger, IHostApplicationLifetime lifetime, IOptions<RabbitMqOptions> options)
+    : BackgroundService, IReceiveObserver, IReceiveEndpointObserver
 {
     /// <summary>EX_TEMPFAIL from sysexits.h: a temporary failure, start again.</summary>
     public const int WedgedExitCode = 75;
@@ -32,6 +40,11 @@ public sealed partial class ReceiveWatchdog(ILogger<ReceiveWatchdog> logger, IHo
     /// <summary>If the graceful stop hangs on the same stuck message, the process ends anyway.</summary>
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
 
+    private readonly ConcurrentDictionary<ReceiveContext, InFlight> inFlight = new(ReferenceEqualityComparer.Instance);
+    private readonly ConcurrentDictionary<Uri, Endpoint> endpoints = new();
+    private IConnection? connection;
+    private IChannel? channel;
+
     /// <summary>
     /// Longer than one consumer attempt may take (30 s, MessagingExtensions): a message whose handling heeds that limit
     /// has been let go by then, and what is still in flight will not be. (At 20 s the watchdog also stopped services
@@ -39,13 +52,21 @@ public sealed partial class ReceiveWatchdog(ILogger<ReceiveWatchdog> logger, IHo
     /// </summary>
     internal TimeSpan WedgedAfter { get; init; } = TimeSpan.FromSeconds(35);
 
-    private readonly ConcurrentDictionary<ReceiveContext, InFlight> inFlight = new(ReferenceEqualityComparer.Instance);
+    /// <summary>
+    /// A live consumer with room in its prefetch gets a waiting message at once; half a minute without one, with
+    /// nothing in flight, is not a slow consumer.
+    /// </summary>
+    internal TimeSpan IdleAfter { get; init; } = TimeSpan.FromSeconds(30);
 
     Task IReceiveObserver.PreReceive(ReceiveContext context)
     {
-        if (context.TryGetPayload<ChannelContext>(out var channel))
+        if (endpoints.TryGetValue(context.InputAddress, out var endpoint))
         {
-            inFlight[context] = new InFlight(channel, context.InputAddress);
+            endpoint.LastReceivedAt = Stopwatch.GetTimestamp();
+        }
+        if (context.TryGetPayload<ChannelContext>(out var channelContext))
+        {
+            inFlight[context] = new InFlight(channelContext, context.InputAddress);
         }
         return Task.CompletedTask;
     }
@@ -80,14 +101,30 @@ public sealed partial class ReceiveWatchdog(ILogger<ReceiveWatchdog> logger, IHo
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Every endpoint is ready once, at start; from then on it is watched, whatever MassTransit says of it later (a
+    /// wedged endpoint may well report itself stopped, and stay so).
+    /// </summary>
+    Task IReceiveEndpointObserver.Ready(ReceiveEndpointReady ready)
+    {
+        endpoints.TryAdd(ready.InputAddress, new Endpoint(ready.InputAddress));
+        return Task.CompletedTask;
+    }
+
+    Task IReceiveEndpointObserver.Stopping(ReceiveEndpointStopping stopping) => Task.CompletedTask;
+
+    Task IReceiveEndpointObserver.Completed(ReceiveEndpointCompleted completed) => Task.CompletedTask;
+
+    Task IReceiveEndpointObserver.Faulted(ReceiveEndpointFaulted faulted) => Task.CompletedTask;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(CheckEvery);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            if (FindWedged() is { } wedged)
+            if (await CheckAsync(stoppingToken) is { } wedged)
             {
-                LogWedged(logger, wedged.Endpoint, wedged.Stage, inFlight.Count, WedgedAfter.TotalSeconds);
+                LogWedged(logger, wedged.Endpoint, wedged.Why);
                 Environment.ExitCode = WedgedExitCode;
                 lifetime.StopApplication();
                 await Task.Delay(StopGrace, CancellationToken.None);
@@ -96,8 +133,19 @@ public sealed partial class ReceiveWatchdog(ILogger<ReceiveWatchdog> logger, IHo
         }
     }
 
-    /// <summary>A message in flight on a channel that has been closed for <see cref="WedgedAfter"/>, if there is one.</summary>
-    internal InFlight? FindWedged()
+    public override void Dispose()
+    {
+        channel?.Dispose();
+        connection?.Dispose();
+        base.Dispose();
+    }
+
+    /// <summary>The first wedged endpoint found, if any.</summary>
+    internal async Task<Wedge?> CheckAsync(CancellationToken cancellationToken) =>
+        FindStuckMessage() ?? await FindIdleWithBacklogAsync(cancellationToken);
+
+    /// <summary>A message in flight on a channel that has been closed for <see cref="WedgedAfter"/>.</summary>
+    private Wedge? FindStuckMessage()
     {
         var now = Stopwatch.GetTimestamp();
         foreach (var message in inFlight.Values)
@@ -109,19 +157,87 @@ public sealed partial class ReceiveWatchdog(ILogger<ReceiveWatchdog> logger, IHo
             message.ClosedSeenAt ??= now;
             if (Stopwatch.GetElapsedTime(message.ClosedSeenAt.Value, now) >= WedgedAfter)
             {
-                return message;
+                return new Wedge(message.Endpoint, string.Create(CultureInfo.InvariantCulture,
+                    $"a message has been in flight {WedgedAfter.TotalSeconds:0} s after its broker channel closed ({message.Stage}; {inFlight.Count} in flight)"));
             }
         }
         return null;
     }
 
-    // The endpoint's address and a count only: the message itself may be about a child.
-    [LoggerMessage(EventId = 1, Level = LogLevel.Critical,
-        Message = "Receive endpoint {Endpoint} is wedged: a message has been in flight {Seconds} s after its broker channel closed "
-            + "({Stage}; {InFlight} in flight). Stopping with exit code 75 so that the service is started afresh; the broker redelivers the message.")]
-    private static partial void LogWedged(ILogger logger, Uri endpoint, string stage, int inFlight, double seconds);
+    /// <summary>An endpoint whose queue has had messages waiting for <see cref="IdleAfter"/> while it received none.</summary>
+    private async Task<Wedge?> FindIdleWithBacklogAsync(CancellationToken cancellationToken)
+    {
+        foreach (var endpoint in endpoints.Values)
+        {
+            var waiting = inFlight.Values.Any(message => message.Endpoint == endpoint.Address)
+                ? null
+                : await WaitingInAsync(endpoint.QueueName, cancellationToken);
+            if (waiting is not > 0)
+            {
+                endpoint.BacklogSeenAt = null;
+                continue;
+            }
+            var now = Stopwatch.GetTimestamp();
+            if (endpoint.BacklogSeenAt is not { } since || endpoint.LastReceivedAt > since)
+            {
+                endpoint.BacklogSeenAt = now;
+                continue;
+            }
+            if (Stopwatch.GetElapsedTime(since, now) >= IdleAfter)
+            {
+                return new Wedge(endpoint.Address, string.Create(CultureInfo.InvariantCulture,
+                    $"{waiting} messages have waited {IdleAfter.TotalSeconds:0} s in its queue and it received none, with nothing in flight"));
+            }
+        }
+        return null;
+    }
 
-    internal sealed class InFlight(ChannelContext channel, Uri endpoint)
+    /// <summary>Messages ready in the queue, or null when the broker cannot be asked now (then nothing is concluded).</summary>
+    private async Task<uint?> WaitingInAsync(string queue, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (channel is not { IsOpen: true })
+            {
+                if (connection is not { IsOpen: true })
+                {
+                    connection?.Dispose();
+                    var o = options.Value;
+                    var factory = new ConnectionFactory
+                    {
+                        VirtualHost = o.VirtualHost,
+                        UserName = o.Username,
+                        Password = o.Password,
+                        ClientProvidedName = "receive watchdog",
+                        AutomaticRecoveryEnabled = false,
+                    };
+                    var nodes = o.AllNodes().Select(node => AmqpTcpEndpoint.Parse(node)).ToList();
+                    connection = await factory.CreateConnectionAsync(nodes, cancellationToken);
+                }
+                channel?.Dispose();
+                channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
+            }
+            return (await channel.QueueDeclarePassiveAsync(queue, cancellationToken)).MessageCount;
+        }
+        catch (Exception e) when (e is BrokerUnreachableException or OperationInterruptedException or AlreadyClosedException or IOException or TimeoutException)
+        {
+            LogBrokerNotAsked(logger, queue, e.GetType().Name);
+            return null;
+        }
+    }
+
+    // The endpoint's address and counts only: a message itself may be about a child.
+    [LoggerMessage(EventId = 1, Level = LogLevel.Critical,
+        Message = "Receive endpoint {Endpoint} is wedged: {Why}. Stopping with exit code 75 so that the service is started afresh; the broker redelivers what was not acknowledged.")]
+    private static partial void LogWedged(ILogger logger, Uri endpoint, string why);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Debug, Message = "Receive watchdog could not ask the broker about {Queue} ({Exception}).")]
+    private static partial void LogBrokerNotAsked(ILogger logger, string queue, string exception);
+
+    /// <summary>Which endpoint is wedged, and why (metadata only).</summary>
+    internal sealed record Wedge(Uri Endpoint, string Why);
+
+    private sealed class InFlight(ChannelContext channel, Uri endpoint)
     {
         public Uri Endpoint { get; } = endpoint;
 
@@ -132,5 +248,17 @@ public sealed partial class ReceiveWatchdog(ILogger<ReceiveWatchdog> logger, IHo
 
         /// <summary>When the watchdog first saw the channel closed (it cannot know when it closed).</summary>
         public long? ClosedSeenAt { get; set; }
+    }
+
+    private sealed class Endpoint(Uri address)
+    {
+        public Uri Address { get; } = address;
+
+        /// <summary>The queue is the address's last segment: rabbitmq://host[/vhost]/queue.</summary>
+        public string QueueName { get; } = Uri.UnescapeDataString(address.Segments[^1]);
+
+        public long LastReceivedAt { get; set; }
+
+        public long? BacklogSeenAt { get; set; }
     }
 }
