@@ -20,6 +20,8 @@ public sealed class ReceiveWatchdogTests(HubFixture hub) : IAsyncLifetime
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(2);
     private readonly string user = $"watchdog-test-{Guid.NewGuid():N}";
+    // The watchdog's own connection under a user of its own: closing the bus's connections must not close it too.
+    private readonly string watchdogUser = $"watchdog-test-{Guid.NewGuid():N}";
     private readonly string password = Guid.NewGuid().ToString("N");
     private readonly string queue = $"watchdog-test-{Guid.NewGuid():N}";
 
@@ -27,11 +29,18 @@ public sealed class ReceiveWatchdogTests(HubFixture hub) : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        await hub.Hub.Rabbit.CreateUserAsync(user, password, Ct);
-        await hub.Hub.Rabbit.SetPermissionsAsync(hub.Hub.VirtualHost, user, new BrokerPermission(".*", ".*", ".*"), Ct);
+        foreach (var name in new[] { user, watchdogUser })
+        {
+            await hub.Hub.Rabbit.CreateUserAsync(name, password, Ct);
+            await hub.Hub.Rabbit.SetPermissionsAsync(hub.Hub.VirtualHost, name, new BrokerPermission(".*", ".*", ".*"), Ct);
+        }
     }
 
-    public async ValueTask DisposeAsync() => await hub.Hub.Rabbit.DeleteUserAsync(user, CancellationToken.None);
+    public async ValueTask DisposeAsync()
+    {
+        await hub.Hub.Rabbit.DeleteUserAsync(user, CancellationToken.None);
+        await hub.Hub.Rabbit.DeleteUserAsync(watchdogUser, CancellationToken.None);
+    }
 
     [Fact]
     public async Task MessageInFlightOnAClosedChannel_IsWedged_ButASlowOneOnAnOpenChannelIsNot()
@@ -54,7 +63,13 @@ public sealed class ReceiveWatchdogTests(HubFixture hub) : IAsyncLifetime
 
             (await CheckForAsync(watchdog, Limit * 2)).ShouldBeNull("in flight on an open channel for longer than the limit: slow, not wedged");
 
-            (await rabbit.CloseConnectionsAsync(user, Ct)).ShouldBeGreaterThan(0);
+            // The management API lists a new connection within a statistics interval or so.
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+            while (await rabbit.CloseConnectionsAsync(user, Ct) == 0)
+            {
+                DateTime.UtcNow.ShouldBeLessThan(deadline, "the broker never listed the test's connection");
+                await Task.Delay(200, Ct);
+            }
             var wedged = await WaitForWedgeAsync(watchdog);
             wedged.ShouldNotBeNull("a message still in flight after its channel closed is a wedged endpoint");
             wedged.Endpoint.AbsolutePath.ShouldEndWith(queue);
@@ -120,7 +135,7 @@ public sealed class ReceiveWatchdogTests(HubFixture hub) : IAsyncLifetime
                 Host = hub.Hub.Rabbit.Host,
                 Port = hub.Hub.Rabbit.AmqpPort,
                 VirtualHost = hub.Hub.VirtualHost,
-                Username = user,
+                Username = watchdogUser,
                 Password = password,
             }))
         {

@@ -211,8 +211,7 @@ public sealed partial class ReceiveWatchdog(
                         ClientProvidedName = "receive watchdog",
                         AutomaticRecoveryEnabled = false,
                     };
-                    var nodes = o.AllNodes().Select(node => AmqpTcpEndpoint.Parse(node)).ToList();
-                    connection = await factory.CreateConnectionAsync(nodes, cancellationToken);
+                    connection = await ConnectInTurnAsync(factory, o.AllNodes(), cancellationToken);
                 }
                 channel?.Dispose();
                 channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
@@ -223,6 +222,26 @@ public sealed partial class ReceiveWatchdog(
         {
             LogBrokerNotAsked(logger, queue, e.GetType().Name);
             return null;
+        }
+    }
+
+    /// <summary>
+    /// The nodes in their order, Host:Port first, as MassTransit's connections go (the client's own list is shuffled):
+    /// the watchdog is where the service is, and an operator finds all of a service's connections on one node.
+    /// </summary>
+    private static async Task<IConnection> ConnectInTurnAsync(ConnectionFactory factory, IReadOnlyList<string> nodes, CancellationToken cancellationToken)
+    {
+        for (var i = 0; ; i++)
+        {
+            factory.Endpoint = AmqpTcpEndpoint.Parse(nodes[i]);
+            try
+            {
+                return await factory.CreateConnectionAsync(cancellationToken);
+            }
+            catch (BrokerUnreachableException) when (i < nodes.Count - 1)
+            {
+                // That node is down: the next.
+            }
         }
     }
 
