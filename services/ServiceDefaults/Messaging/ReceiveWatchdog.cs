@@ -48,7 +48,7 @@ public sealed partial class ReceiveWatchdog(
     /// <summary>
     /// Longer than one consumer attempt may take (30 s, MessagingExtensions): a message whose handling heeds that limit
     /// has been let go by then, and what is still in flight will not be. (At 20 s the watchdog also stopped services
-    /// whose sends were about to give up by themselves: in five cluster runs out of five.)
+    /// whose sends were about to give up by themselves: in five cluster runs of seven.)
     /// </summary>
     internal TimeSpan WedgedAfter { get; init; } = TimeSpan.FromSeconds(35);
 
