@@ -35,7 +35,7 @@ public sealed class SupervisionTests(HubFixture hub)
         var submitted = await bvc.PostAsJsonAsync(DemoRequests.ReferralPath, DemoRequests.Referral(subject), Ct);
         submitted.StatusCode.ShouldBe(HttpStatusCode.Accepted, "the sender and the broker are up");
 
-        await WaitUntilAsync(() => Task.FromResult(gate.Restarts > restarts && gate.IsRunning), TimeSpan.FromSeconds(60));
+        await WaitUntilAsync(() => gate.Restarts > restarts && gate.IsRunning, TimeSpan.FromSeconds(60));
         gate.Pid.ShouldNotBe(crashed);
         var body = await submitted.Content.ReadFromJsonAsync<JsonElement>(Ct);
         await HubFixture.WaitForStatusAsync(bvc, body.GetProperty("statusUrl").GetString()!, "Delivered", TimeSpan.FromSeconds(60));
@@ -48,10 +48,10 @@ public sealed class SupervisionTests(HubFixture hub)
         await gate.StartAsync(Ct);
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
+        while (!condition())
         {
             if (DateTime.UtcNow > deadline)
             {
