@@ -44,6 +44,7 @@ internal static class ProxyExtensions
         {
             proxy.Use(WriteForwardingErrorsAsProblems);
             proxy.Use(RequireRouteAllowedForClient);
+            proxy.Use(TryAnotherInstanceWhenRefused);
             proxy.UseLoadBalancing();
             proxy.UsePassiveHealthChecks();
         });
@@ -56,6 +57,41 @@ internal static class ProxyExtensions
         var route = context.GetReverseProxyFeature().Route.Config.RouteId;
         return context.GetGatewayClient()?.MayUse(route) == true ? next(context) : GatewayProblems.Forbidden(context);
     }
+
+    // An instance that has just crashed stays in the rotation until a probe or the failure rate takes it out, and
+    // until then YARP would answer 502 to every request sent its way. A refused connection means the instance never
+    // saw the request (not a byte of its body was read), so it is safe to send to another instance, whatever the
+    // method. Any other failure may have reached the service and is not repeated.
+    private static async Task TryAnotherInstanceWhenRefused(HttpContext context, RequestDelegate next)
+    {
+        var proxy = context.GetReverseProxyFeature();
+        var untried = proxy.AvailableDestinations.ToList();
+        while (true)
+        {
+            await next(context);
+            if (proxy.ProxiedDestination is not { } refused || !WasRefused(context) || context.Response.HasStarted)
+            {
+                return;
+            }
+
+            untried.Remove(refused);
+            if (untried.Count == 0)
+            {
+                return;
+            }
+
+            context.Features.Set<IForwarderErrorFeature>(null);
+            context.Response.Clear();
+            proxy.ProxiedDestination = null;
+            proxy.AvailableDestinations = untried.ToArray();
+        }
+    }
+
+    private static bool WasRefused(HttpContext context) => context.GetForwarderErrorFeature() is
+    {
+        Error: ForwarderError.Request,
+        Exception: HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError },
+    };
 
     // YARP answers its own failures (service down, timeout, body too large while streaming) with a bare status
     // code; the contract is a ProblemDetails for every error, with nothing about the service behind it.
