@@ -65,7 +65,7 @@ public static class MessagingExtensions
                 });
                 // One attempt may take at most 30 s: a publish waiting on a broker connection that died must give up, or the
                 // receive endpoint waits for it and never reconnects. The message stays unacknowledged and comes again.
-                // What does not heed the limit (it happens inside MassTransit) is the ReceiveWatchdog's to end.
+                // What does not heed the limit (it happens inside MassTransit) is the MessagingWatchdog's to end.
                 endpoint.UseTimeout(t => t.Timeout = TimeSpan.FromSeconds(30));
                 endpoint.UseInMemoryOutbox(context);
             });
@@ -103,11 +103,13 @@ public static class MessagingExtensions
 
         // A broker that is down at start delays the service's work; it must not stop the service from starting.
         builder.Services.Configure<MassTransitHostOptions>(o => o.WaitUntilStarted = false);
-        // A receive endpoint that no longer consumes ends the process for a fresh start.
-        builder.Services.AddSingleton<ReceiveWatchdog>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<ReceiveWatchdog>());
-        builder.Services.AddReceiveObserver(sp => sp.GetRequiredService<ReceiveWatchdog>());
-        builder.Services.AddReceiveEndpointObserver(sp => sp.GetRequiredService<ReceiveWatchdog>());
+        // A receive endpoint that no longer consumes, or a channel whose publishes the broker keeps rejecting, ends the
+        // process for a fresh start.
+        builder.Services.AddSingleton<MessagingWatchdog>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<MessagingWatchdog>());
+        builder.Services.AddReceiveObserver(sp => sp.GetRequiredService<MessagingWatchdog>());
+        builder.Services.AddReceiveEndpointObserver(sp => sp.GetRequiredService<MessagingWatchdog>());
+        builder.Services.AddSendObserver(sp => sp.GetRequiredService<MessagingWatchdog>());
         return builder;
     }
 

@@ -27,10 +27,18 @@ namespace FamiljecentralHub.ServiceDefaults.Messaging;
 /// survive crashes: redelivered messages meet the inbox and the ledger, which make a second handling harmless.
 /// Messages held up by a database outage are in flight on an open channel, and are left alone.
 /// </para>
+/// <para>
+/// It also watches sends. After a cluster node is lost, RabbitMQ 3.10 now and then rejects (nacks) every publish on a
+/// channel that started publishing to a quorum queue while the queue was electing its leader, for minutes, while a
+/// fresh channel would be served at once; the service answers 503 to every submission meanwhile. No queue here has a
+/// length limit, so a nack is never back-pressure: publishes nacked for <see cref="NackedFor"/> with none confirmed
+/// in between stop the service the same way. (A memory alarm blocks publishes, and a broker that is down refuses the
+/// connection: neither is a nack, and neither restarts anything.)
+/// </para>
 /// </summary>
-public sealed partial class ReceiveWatchdog(
-    ILogger<ReceiveWatchdog> logger, IHostApplicationLifetime lifetime, IOptions<RabbitMqOptions> options)
-    : BackgroundService, IReceiveObserver, IReceiveEndpointObserver
+public sealed partial class MessagingWatchdog(
+    ILogger<MessagingWatchdog> logger, IHostApplicationLifetime lifetime, IOptions<RabbitMqOptions> options)
+    : BackgroundService, IReceiveObserver, IReceiveEndpointObserver, ISendObserver
 {
     /// <summary>EX_TEMPFAIL from sysexits.h: a temporary failure, start again.</summary>
     public const int WedgedExitCode = 75;
@@ -57,6 +65,15 @@ public sealed partial class ReceiveWatchdog(
     /// nothing in flight, is not a slow consumer.
     /// </summary>
     internal TimeSpan IdleAfter { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long every publish may be nacked before the channel is taken for broken. Clients retry a 503 for longer
+    /// than this, so a restart ends the refusals before they give up.
+    /// </summary>
+    internal TimeSpan NackedFor { get; init; } = TimeSpan.FromSeconds(30);
+
+    private readonly Lock sends = new();
+    private NackStreak? nacks;
 
     Task IReceiveObserver.PreReceive(ReceiveContext context)
     {
@@ -101,6 +118,43 @@ public sealed partial class ReceiveWatchdog(
         return Task.CompletedTask;
     }
 
+    Task ISendObserver.PreSend<T>(SendContext<T> context) => Task.CompletedTask;
+
+    Task ISendObserver.PostSend<T>(SendContext<T> context)
+    {
+        lock (sends)
+        {
+            nacks = null;
+        }
+        return Task.CompletedTask;
+    }
+
+    Task ISendObserver.SendFault<T>(SendContext<T> context, Exception exception)
+    {
+        if (IsNack(exception))
+        {
+            lock (sends)
+            {
+                nacks ??= new NackStreak(Stopwatch.GetTimestamp());
+                nacks.Count++;
+                nacks.Destination = context.DestinationAddress;
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    private static bool IsNack(Exception? exception)
+    {
+        for (; exception is not null; exception = exception.InnerException)
+        {
+            if (exception is RabbitMQ.Client.Exceptions.PublishException { IsReturn: false })
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /// <summary>
     /// Every endpoint is ready once, at start; from then on it is watched, whatever MassTransit says of it later (a
     /// wedged endpoint may well report itself stopped, and stay so).
@@ -142,7 +196,21 @@ public sealed partial class ReceiveWatchdog(
 
     /// <summary>The first wedged endpoint found, if any.</summary>
     internal async Task<Wedge?> CheckAsync(CancellationToken cancellationToken) =>
-        FindStuckMessage() ?? await FindIdleWithBacklogAsync(cancellationToken);
+        FindStuckMessage() ?? FindNackedSends() ?? await FindIdleWithBacklogAsync(cancellationToken);
+
+    /// <summary>Publishes nacked for <see cref="NackedFor"/>, at least three of them, and none confirmed since.</summary>
+    private Wedge? FindNackedSends()
+    {
+        lock (sends)
+        {
+            if (nacks is not { Count: >= 3 } streak || Stopwatch.GetElapsedTime(streak.Since) < NackedFor)
+            {
+                return null;
+            }
+            return new Wedge(streak.Destination!, string.Create(CultureInfo.InvariantCulture,
+                $"the broker has rejected every publish for {NackedFor.TotalSeconds:0} s ({streak.Count} in a row, none confirmed)"));
+        }
+    }
 
     /// <summary>A message in flight on a channel that has been closed for <see cref="WedgedAfter"/>.</summary>
     private Wedge? FindStuckMessage()
@@ -208,7 +276,7 @@ public sealed partial class ReceiveWatchdog(
                         VirtualHost = o.VirtualHost,
                         UserName = o.Username,
                         Password = o.Password,
-                        ClientProvidedName = "receive watchdog",
+                        ClientProvidedName = "messaging watchdog",
                         AutomaticRecoveryEnabled = false,
                     };
                     connection = await ConnectInTurnAsync(factory, o.AllNodes(), cancellationToken);
@@ -247,14 +315,23 @@ public sealed partial class ReceiveWatchdog(
 
     // The endpoint's address and counts only: a message itself may be about a child.
     [LoggerMessage(EventId = 1, Level = LogLevel.Critical,
-        Message = "Receive endpoint {Endpoint} is wedged: {Why}. Stopping with exit code 75 so that the service is started afresh; the broker redelivers what was not acknowledged.")]
+        Message = "Messaging with {Endpoint} is wedged: {Why}. Stopping with exit code 75 so that the service is started afresh; the broker redelivers what was not acknowledged.")]
     private static partial void LogWedged(ILogger logger, Uri endpoint, string why);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Debug, Message = "Receive watchdog could not ask the broker about {Queue} ({Exception}).")]
     private static partial void LogBrokerNotAsked(ILogger logger, string queue, string exception);
 
-    /// <summary>Which endpoint is wedged, and why (metadata only).</summary>
+    /// <summary>Which endpoint (or send destination) is wedged, and why (metadata only).</summary>
     internal sealed record Wedge(Uri Endpoint, string Why);
+
+    private sealed class NackStreak(long since)
+    {
+        public long Since { get; } = since;
+
+        public int Count { get; set; }
+
+        public Uri? Destination { get; set; }
+    }
 
     private sealed class InFlight(ChannelContext channel, Uri endpoint)
     {

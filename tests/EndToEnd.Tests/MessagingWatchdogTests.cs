@@ -1,9 +1,11 @@
 using FamiljecentralHub.LocalHub;
 using FamiljecentralHub.ServiceDefaults.Messaging;
+using System.Diagnostics;
 using MassTransit;
 using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using RabbitMQ.Client;
 
 namespace FamiljecentralHub.EndToEnd.Tests;
 
@@ -11,12 +13,13 @@ namespace FamiljecentralHub.EndToEnd.Tests;
 public sealed record WatchdogProbe(Guid Id);
 
 /// <summary>
-/// The receive watchdog on a real MassTransit endpoint over a real broker connection. The wedges it exists for happen
-/// inside MassTransit now and then, not on demand; here a consumer that will not finish stands in for the part that
-/// hangs, the broker forces the connection shut as a dying node does, and an endpoint stopped under a filling queue
-/// stands in for one that did not come back.
+/// The messaging watchdog on a real MassTransit bus over a real broker connection. The wedges it exists for happen
+/// inside MassTransit and the broker now and then, not on demand; here a consumer that will not finish stands in for
+/// the part that hangs, the broker forces the connection shut as a dying node does, an endpoint stopped under a filling
+/// queue stands in for one that did not come back, and a full queue that rejects publishes makes the broker nack them
+/// as it did after a cluster node loss.
 /// </summary>
-public sealed class ReceiveWatchdogTests(HubFixture hub) : IAsyncLifetime
+public sealed class MessagingWatchdogTests(HubFixture hub) : IAsyncLifetime
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(2);
     private readonly string user = $"watchdog-test-{Guid.NewGuid():N}";
@@ -128,8 +131,61 @@ public sealed class ReceiveWatchdogTests(HubFixture hub) : IAsyncLifetime
         }
     }
 
-    private ReceiveWatchdog NewWatchdog() =>
-        new(NullLogger<ReceiveWatchdog>.Instance, new ApplicationLifetime(NullLogger<ApplicationLifetime>.Instance),
+    [Fact]
+    public async Task PublishesTheBrokerKeepsRejecting_AreWedged_UntilOneIsConfirmed()
+    {
+        var watchdog = NewWatchdog();
+        var exchange = $"{queue}.in";
+        await using var connection = await new ConnectionFactory
+        {
+            HostName = hub.Hub.Rabbit.Host,
+            Port = hub.Hub.Rabbit.AmqpPort,
+            VirtualHost = hub.Hub.VirtualHost,
+            UserName = user,
+            Password = password,
+        }.CreateConnectionAsync(Ct);
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: Ct);
+        // Room for one message, and the broker nacks every publish beyond it.
+        await channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: Ct);
+        await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false,
+            arguments: new Dictionary<string, object?> { ["x-max-length"] = 1, ["x-overflow"] = "reject-publish" }, cancellationToken: Ct);
+        await channel.QueueBindAsync(queue, exchange, routingKey: string.Empty, cancellationToken: Ct);
+        var bus = NewBus(watchdog);
+        bus.ConnectSendObserver(watchdog);
+        await bus.StartAsync(Ct);
+        try
+        {
+            var send = await bus.GetSendEndpoint(new Uri($"exchange:{exchange}"));
+            await send.Send(new WatchdogProbe(Guid.NewGuid()), Ct);
+
+            var rejecting = Stopwatch.StartNew();
+            MessagingWatchdog.Wedge? wedged = null;
+            while (wedged is null && rejecting.Elapsed < TimeSpan.FromSeconds(20))
+            {
+                await Should.ThrowAsync<Exception>(() => send.Send(new WatchdogProbe(Guid.NewGuid()), Ct));
+                wedged = await watchdog.CheckAsync(Ct);
+                await Task.Delay(200, Ct);
+            }
+
+            wedged.ShouldNotBeNull("every publish nacked, none confirmed: the channel is taken for broken");
+            rejecting.Elapsed.ShouldBeGreaterThanOrEqualTo(Limit, "nacks for less than the limit are not a wedge");
+            wedged.Endpoint.AbsolutePath.ShouldEndWith(exchange);
+            wedged.Why.ShouldContain("rejected every publish");
+
+            await channel.QueuePurgeAsync(queue, Ct);
+            await send.Send(new WatchdogProbe(Guid.NewGuid()), Ct);
+            (await watchdog.CheckAsync(Ct)).ShouldBeNull("a confirmed publish ends the streak");
+        }
+        finally
+        {
+            await StopAsync(bus);
+            await channel.QueueDeleteAsync(queue, cancellationToken: CancellationToken.None);
+            await channel.ExchangeDeleteAsync(exchange, cancellationToken: CancellationToken.None);
+        }
+    }
+
+    private MessagingWatchdog NewWatchdog() =>
+        new(NullLogger<MessagingWatchdog>.Instance, new ApplicationLifetime(NullLogger<ApplicationLifetime>.Instance),
             Options.Create(new RabbitMqOptions
             {
                 Host = hub.Hub.Rabbit.Host,
@@ -141,9 +197,10 @@ public sealed class ReceiveWatchdogTests(HubFixture hub) : IAsyncLifetime
         {
             WedgedAfter = Limit,
             IdleAfter = Limit,
+            NackedFor = Limit,
         };
 
-    private IBusControl NewBus(ReceiveWatchdog watchdog, Action<IRabbitMqReceiveEndpointConfigurator>? endpoint = null)
+    private IBusControl NewBus(MessagingWatchdog watchdog, Action<IRabbitMqReceiveEndpointConfigurator>? endpoint = null)
     {
         var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
         {
@@ -163,7 +220,7 @@ public sealed class ReceiveWatchdogTests(HubFixture hub) : IAsyncLifetime
     }
 
     /// <summary>Checks every 200 ms for <paramref name="duration"/>; the first wedge found, or null.</summary>
-    private static async Task<ReceiveWatchdog.Wedge?> CheckForAsync(ReceiveWatchdog watchdog, TimeSpan duration)
+    private static async Task<MessagingWatchdog.Wedge?> CheckForAsync(MessagingWatchdog watchdog, TimeSpan duration)
     {
         var deadline = DateTime.UtcNow + duration;
         do
@@ -178,7 +235,7 @@ public sealed class ReceiveWatchdogTests(HubFixture hub) : IAsyncLifetime
         return null;
     }
 
-    private static Task<ReceiveWatchdog.Wedge?> WaitForWedgeAsync(ReceiveWatchdog watchdog) =>
+    private static Task<MessagingWatchdog.Wedge?> WaitForWedgeAsync(MessagingWatchdog watchdog) =>
         CheckForAsync(watchdog, TimeSpan.FromSeconds(20));
 
     private static async Task StopAsync(IBusControl bus)
