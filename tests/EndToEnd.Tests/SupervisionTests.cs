@@ -8,7 +8,7 @@ using FamiljecentralHub.LocalHub.Clients;
 namespace FamiljecentralHub.EndToEnd.Tests;
 
 /// <summary>
-/// A service that ends by itself (a crash, the kernel's OOM killer, or the receive watchdog stopping a wedged service)
+/// A service that ends by itself (a crash, the kernel's OOM killer, or the messaging watchdog stopping a wedged service)
 /// is started again by its supervisor, and the hub carries on; one stopped on purpose stays stopped.
 /// </summary>
 public sealed class SupervisionTests(HubFixture hub)

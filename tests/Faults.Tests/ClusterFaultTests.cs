@@ -16,10 +16,6 @@ public sealed class ClusterFaultTests(ClusterHubFixture fixture, FaultResults re
     [Fact]
     public async Task GateQueueLeaderKilled_NothingLostDuplicatedOrLeaked()
     {
-        // Open defect (docs/fault-injection.md): after the node loss the sender can go on failing its publishes for
-        // minutes, so the client gives up (nothing accepted is lost, but the clients do not carry on). The receive
-        // watchdog does not cover sends. Until it is fixed this runs when asked for, as deploy/faults.sh does.
-        Assert.SkipUnless(Environment.GetEnvironmentVariable("HUB_FAULTS_CLUSTER") == "1", "set HUB_FAULTS_CLUSTER=1 (deploy/faults.sh does) to run the cluster fault");
         var hub = fixture.Hub;
         RabbitMqNode? victim = null;
         var result = await FaultRun.RunAsync(

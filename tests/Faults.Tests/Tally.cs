@@ -28,7 +28,7 @@ public sealed record FaultResult(
 
     /// <summary>
     /// Services that ended by themselves during the run and were started again by their supervisor (LocalHub): the
-    /// receive watchdog stopping a service wedged on a dead broker connection, or a crash. Kills by the fault itself
+    /// messaging watchdog stopping a service wedged on a dead broker connection, or a crash. Kills by the fault itself
     /// are not counted.
     /// </summary>
     public int SelfRestarts { get; init; }
