@@ -1,0 +1,58 @@
+using System.Net;
+using System.Net.Http.Json;
+using FamiljecentralHub.LocalHub.Clients;
+
+namespace FamiljecentralHub.EndToEnd.Tests;
+
+/// <summary>
+/// RabbitMQ 3.10 nacks every publish on a channel that published to a quorum queue while the queue had no leader, and
+/// goes on nacking them once the queue has a leader again, while a new channel is served at once (found after a cluster
+/// node loss: docs/fault-injection.md). A sender caught so answers 503 for good unless something gives it a new
+/// channel: its messaging watchdog stops it after 30 s of nacks, and its supervisor starts it on a new connection.
+/// </summary>
+public sealed class QuorumLossTests(ClusterHubFixture fixture) : IClassFixture<ClusterHubFixture>
+{
+    private const string GateQueue = "consent-gate";
+    private const string Sender = "child-health";
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Referral_SubmittedWhileTheGatesQueueHasNoQuorum_IsAcceptedOnceItHasOne_AfterTheSenderRestartsItself()
+    {
+        var hub = fixture.Hub;
+        using var bvc = fixture.Client(DemoRequests.ChildHealthClient);
+        var subject = HubFixture.NewSubject();
+        (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), Ct)).StatusCode.ShouldBe(HttpStatusCode.Created);
+        await BrokerClusterTests.ReferAndWaitUntilDeliveredAsync(bvc, subject, "quorum-1");
+        var restartsBefore = hub.Instances(Sender)[0].Restarts;
+
+        // Two of the queue's three members gone: no leader. The sender reconnects to the last node and publishes there.
+        var leader = await hub.QueueLeaderAsync(GateQueue, Ct);
+        var follower = hub.RabbitNodes.First(node => node != leader);
+        await leader.KillAsync(Ct);
+        await follower.KillAsync(Ct);
+        var key = $"quorum-lost-{Guid.NewGuid():N}";
+        var answers = new List<HttpStatusCode>();
+        for (var until = DateTime.UtcNow + TimeSpan.FromSeconds(10); DateTime.UtcNow < until; await Task.Delay(500, Ct))
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, DemoRequests.ReferralPath) { Content = JsonContent.Create(DemoRequests.Referral(subject)) };
+            request.Headers.Add("Idempotency-Key", key);
+            using var response = await bvc.SendAsync(request, Ct);
+            answers.Add(response.StatusCode);
+        }
+        answers.ShouldAllBe(status => status == HttpStatusCode.ServiceUnavailable, "without a quorum nothing can be confirmed, so nothing is accepted");
+
+        await follower.StartAsync(Ct);
+        await BrokerClusterTests.ReferAndWaitUntilDeliveredAsync(bvc, subject, "quorum-2", acceptWithinSeconds: 120);
+
+        // The supervisor counts a restart once the service is ready again, which may be just after it first answers.
+        var sender = hub.Instances(Sender)[0];
+        for (var until = DateTime.UtcNow + TimeSpan.FromSeconds(15); sender.Restarts == restartsBefore && DateTime.UtcNow < until;)
+        {
+            await Task.Delay(200, Ct);
+        }
+        sender.Restarts.ShouldBeGreaterThan(restartsBefore, "the sender's channel had published without a leader; only a new one is served again");
+        await leader.StartAsync(Ct);
+    }
+}
