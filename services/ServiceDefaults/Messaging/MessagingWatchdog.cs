@@ -28,9 +28,9 @@ namespace FamiljecentralHub.ServiceDefaults.Messaging;
 /// Messages held up by a database outage are in flight on an open channel, and are left alone.
 /// </para>
 /// <para>
-/// It also watches sends. After a cluster node is lost, RabbitMQ 3.10 now and then rejects (nacks) every publish on a
-/// channel that started publishing to a quorum queue while the queue was electing its leader, for minutes, while a
-/// fresh channel would be served at once; the service answers 503 to every submission meanwhile. No queue here has a
+/// It also watches sends. RabbitMQ 3.10 rejects (nacks) every publish on a channel that once published to a quorum
+/// queue while the queue had no leader, also after it has one again, while a new channel is served at once (after a
+/// cluster node loss, for minutes; QuorumLossTests shows it); the service answers 503 to every submission meanwhile. No queue here has a
 /// length limit, so a nack is never back-pressure: publishes nacked for <see cref="NackedFor"/> with none confirmed
 /// in between stop the service the same way. (A memory alarm blocks publishes, and a broker that is down refuses the
 /// connection: neither is a nack, and neither restarts anything.)
