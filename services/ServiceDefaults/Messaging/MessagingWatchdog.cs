@@ -30,10 +30,11 @@ namespace FamiljecentralHub.ServiceDefaults.Messaging;
 /// <para>
 /// It also watches sends. RabbitMQ 3.10 rejects (nacks) every publish on a channel that once published to a quorum
 /// queue while the queue had no leader, also after it has one again, while a new channel is served at once (after a
-/// cluster node loss, for minutes; QuorumLossTests shows it); the service answers 503 to every submission meanwhile. No queue here has a
-/// length limit, so a nack is never back-pressure: publishes nacked for <see cref="NackedFor"/> with none confirmed
-/// in between stop the service the same way. (A memory alarm blocks publishes, and a broker that is down refuses the
-/// connection: neither is a nack, and neither restarts anything.)
+/// cluster node loss, for minutes; QuorumLossTests shows it); the service answers 503 to every submission meanwhile.
+/// No queue here has a length limit, so a nack is never back-pressure: publishes nacked for <see cref="NackedFor"/>
+/// with none confirmed in between (to any destination: a restart is for a service that can send nothing) stop the
+/// service the same way. (A memory alarm blocks publishes, and a broker that is down refuses the connection: neither
+/// is a nack, and neither restarts anything.)
 /// </para>
 /// </summary>
 public sealed partial class MessagingWatchdog(
@@ -50,6 +51,8 @@ public sealed partial class MessagingWatchdog(
 
     private readonly ConcurrentDictionary<ReceiveContext, InFlight> inFlight = new(ReferenceEqualityComparer.Instance);
     private readonly ConcurrentDictionary<Uri, Endpoint> endpoints = new();
+    private readonly Lock sends = new();
+    private NackStreak? nacks;
     private IConnection? connection;
     private IChannel? channel;
 
@@ -71,9 +74,6 @@ public sealed partial class MessagingWatchdog(
     /// than this, so a restart ends the refusals before they give up.
     /// </summary>
     internal TimeSpan NackedFor { get; init; } = TimeSpan.FromSeconds(30);
-
-    private readonly Lock sends = new();
-    private NackStreak? nacks;
 
     Task IReceiveObserver.PreReceive(ReceiveContext context)
     {
