@@ -270,16 +270,7 @@ public sealed partial class MessagingWatchdog(
                 if (connection is not { IsOpen: true })
                 {
                     connection?.Dispose();
-                    var o = options.Value;
-                    var factory = new ConnectionFactory
-                    {
-                        VirtualHost = o.VirtualHost,
-                        UserName = o.Username,
-                        Password = o.Password,
-                        ClientProvidedName = "messaging watchdog",
-                        AutomaticRecoveryEnabled = false,
-                    };
-                    connection = await ConnectInTurnAsync(factory, o.AllNodes(), cancellationToken);
+                    connection = await options.Value.ConnectAsync("messaging watchdog", cancellationToken);
                 }
                 channel?.Dispose();
                 channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
@@ -290,26 +281,6 @@ public sealed partial class MessagingWatchdog(
         {
             LogBrokerNotAsked(logger, queue, e.GetType().Name);
             return null;
-        }
-    }
-
-    /// <summary>
-    /// The nodes in their order, Host:Port first, as MassTransit's connections go (the client's own list is shuffled):
-    /// the watchdog is where the service is, and an operator finds all of a service's connections on one node.
-    /// </summary>
-    private static async Task<IConnection> ConnectInTurnAsync(ConnectionFactory factory, IReadOnlyList<string> nodes, CancellationToken cancellationToken)
-    {
-        for (var i = 0; ; i++)
-        {
-            factory.Endpoint = AmqpTcpEndpoint.Parse(nodes[i]);
-            try
-            {
-                return await factory.CreateConnectionAsync(cancellationToken);
-            }
-            catch (BrokerUnreachableException) when (i < nodes.Count - 1)
-            {
-                // That node is down: the next.
-            }
         }
     }
 

@@ -1,5 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
 
 namespace FamiljecentralHub.ServiceDefaults.Messaging;
 
@@ -36,6 +38,36 @@ public sealed class RabbitMqOptions : IValidatableObject
     /// <summary>"host:port" of every node, Host:Port first.</summary>
     public IReadOnlyList<string> AllNodes() =>
         [string.Create(CultureInfo.InvariantCulture, $"{Host}:{Port}"), .. Nodes.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)];
+
+    /// <summary>
+    /// A plain RabbitMQ.Client connection beside MassTransit's, without automatic recovery (its user opens a new one),
+    /// to the nodes in their order, Host:Port first, as MassTransit's connections go (the client's own list is
+    /// shuffled): an operator finds all of a service's connections on one node.
+    /// </summary>
+    public async Task<IConnection> ConnectAsync(string clientName, CancellationToken cancellationToken)
+    {
+        var factory = new ConnectionFactory
+        {
+            VirtualHost = VirtualHost,
+            UserName = Username,
+            Password = Password,
+            ClientProvidedName = clientName,
+            AutomaticRecoveryEnabled = false,
+        };
+        var nodes = AllNodes();
+        for (var i = 0; ; i++)
+        {
+            factory.Endpoint = AmqpTcpEndpoint.Parse(nodes[i]);
+            try
+            {
+                return await factory.CreateConnectionAsync(cancellationToken);
+            }
+            catch (BrokerUnreachableException) when (i < nodes.Count - 1)
+            {
+                // That node is down: the next.
+            }
+        }
+    }
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

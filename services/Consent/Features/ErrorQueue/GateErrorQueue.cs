@@ -30,17 +30,7 @@ internal sealed class GateErrorQueue : IAsyncDisposable
 
     public static async Task<GateErrorQueue> OpenAsync(RabbitMqOptions options, CancellationToken cancellationToken)
     {
-        var factory = new ConnectionFactory
-        {
-            HostName = options.Host,
-            Port = options.Port,
-            VirtualHost = options.VirtualHost,
-            UserName = options.Username,
-            Password = options.Password,
-            ClientProvidedName = "consent errors command",
-            AutomaticRecoveryEnabled = false,
-        };
-        var connection = await factory.CreateConnectionAsync(cancellationToken);
+        var connection = await options.ConnectAsync("consent errors command", cancellationToken);
         try
         {
             // Tracking: a publish completes only once the broker has confirmed it, and throws if it was returned unrouted.
