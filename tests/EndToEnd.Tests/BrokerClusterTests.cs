@@ -41,16 +41,29 @@ public sealed class BrokerClusterTests(ClusterHubFixture fixture) : IClassFixtur
         (await ConnectionNodesAsync(hub, "consent")).ShouldNotContain(leader.NodeName);
     }
 
-    /// <summary>The nodes a service's broker connections are on, as a running node's management API lists them.</summary>
+    /// <summary>
+    /// The nodes a service's broker connections are on, as a running node's management API lists them. The listing
+    /// comes from statistics the nodes send now and then, and under load it has been empty for a while: asked again
+    /// for up to 15 s until it names any.
+    /// </summary>
     private static async Task<IReadOnlyList<string>> ConnectionNodesAsync(Hub hub, string service)
     {
         var user = hub.BrokerAccount(service).User;
         var answering = hub.RabbitNodes.First(node => node.BeamPid is not null);
-        var connections = await answering.GetManagementAsync("connections?columns=node,user", Ct);
-        return [.. connections.EnumerateArray()
-            .Where(connection => connection.GetProperty("user").GetString() == user)
-            .Select(connection => connection.GetProperty("node").GetString()!)
-            .Distinct()];
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            var connections = await answering.GetManagementAsync("connections?columns=node,user", Ct);
+            IReadOnlyList<string> nodes = [.. connections.EnumerateArray()
+                .Where(connection => connection.GetProperty("user").GetString() == user)
+                .Select(connection => connection.GetProperty("node").GetString()!)
+                .Distinct()];
+            if (nodes.Count > 0 || DateTime.UtcNow >= deadline)
+            {
+                return nodes;
+            }
+            await Task.Delay(500, Ct);
+        }
     }
 
     /// <summary>
