@@ -289,7 +289,7 @@ public sealed partial class MessagingWatchdog(
         Message = "Messaging with {Endpoint} is wedged: {Why}. Stopping with exit code 75 so that the service is started afresh; the broker redelivers what was not acknowledged.")]
     private static partial void LogWedged(ILogger logger, Uri endpoint, string why);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Debug, Message = "Receive watchdog could not ask the broker about {Queue} ({Exception}).")]
+    [LoggerMessage(EventId = 2, Level = LogLevel.Debug, Message = "Messaging watchdog could not ask the broker about {Queue} ({Exception}).")]
     private static partial void LogBrokerNotAsked(ILogger logger, string queue, string exception);
 
     /// <summary>Which endpoint (or send destination) is wedged, and why (metadata only).</summary>
