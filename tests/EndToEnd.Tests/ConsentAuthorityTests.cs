@@ -1,0 +1,317 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Dapper;
+using FamiljecentralHub.LocalHub.Clients;
+using FamiljecentralHub.ServiceDefaults.Pseudonyms;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace FamiljecentralHub.EndToEnd.Tests;
+
+/// <summary>
+/// Issue 10, finding 2 and the consent side of finding 5, and issue 18, tried as a hostile client would, through the
+/// gateway: a consent is written (or widened) only by a unit that discloses under it; a receiving unit may only revoke or
+/// narrow, and reads no more than it needs; every version is in the ledger; bad input is a bounded 400 that echoes nothing.
+/// </summary>
+public sealed class ConsentAuthorityTests(HubFixture hub)
+{
+    private const string Bvc = DemoRequests.ChildHealthUnit;
+    private const string Social = DemoRequests.SocialServicesUnit;
+    private const string Preschool = "rosengard-oppna-forskolan";
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static JsonObject ConsentBody(string subject, string from, string to, string recordingUnit, params object[] grantors)
+    {
+        var body = JsonSerializer.SerializeToNode(DemoRequests.Consent(subject, DateTimeOffset.UtcNow))!.AsObject();
+        body["sendingUnits"] = new JsonArray(from);
+        body["receivingUnits"] = new JsonArray(to);
+        body["recordingUnit"] = recordingUnit;
+        if (grantors.Length > 0)
+        {
+            body["grantors"] = JsonSerializer.SerializeToNode(grantors);
+        }
+
+        return body;
+    }
+
+    private static async Task<Guid> RecordAsync(HttpClient client, JsonObject body)
+    {
+        var response = await client.PostAsJsonAsync(DemoRequests.ConsentPath, body, Ct);
+        response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync(Ct));
+        return (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetGuid();
+    }
+
+    [Fact]
+    public async Task Record_ByTheReceivingUnit_Is403AndTheSendersReferralIsRefused()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var preschool = hub.Client("forskola-system");
+        var subject = HubFixture.NewSubject();
+
+        // Open preschool writes the consent that would let BVC disclose to it: as its own unit, and as BVC's.
+        var asItself = await preschool.PostAsJsonAsync(DemoRequests.ConsentPath, ConsentBody(subject, Bvc, Preschool, Preschool), Ct);
+        var asBvc = await preschool.PostAsJsonAsync(DemoRequests.ConsentPath, ConsentBody(subject, Bvc, Preschool, Bvc), Ct);
+
+        asItself.StatusCode.ShouldBe(HttpStatusCode.Forbidden, await asItself.Content.ReadAsStringAsync(Ct));
+        asBvc.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await asItself.Content.ReadAsStringAsync(Ct)).ShouldNotContain(subject);
+        var referral = await bvc.PostAsJsonAsync($"/child-health/units/{Bvc}/referrals", new
+        {
+            receivingUnit = Preschool, subjectId = subject, categories = new[] { "FamilySituation" }, reason = "Föräldragrupp.", actingUser = "SE2321000016-BVC1",
+        }, Ct);
+        referral.StatusCode.ShouldBe(HttpStatusCode.Accepted, await referral.Content.ReadAsStringAsync(Ct));
+        var statusUrl = (await referral.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("statusUrl").GetString()!;
+        await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Refused");
+    }
+
+    [Fact]
+    public async Task Change_ByTheReceivingUnit_CannotTurnANoIntoYesNorAddCategories()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        var body = ConsentBody(subject, Bvc, Social, Bvc,
+            new { role = "Guardian", name = "Vårdnadshavare 1", answer = "Yes" }, new { role = "Guardian", name = "Vårdnadshavare 2", answer = "No" });
+        var id = await RecordAsync(bvc, body);
+        var url = $"{DemoRequests.ConsentPath}/{id}";
+
+        var yes = body.DeepClone().AsObject();
+        yes["grantors"]![1]!["answer"] = "Yes";
+        yes["recordingUnit"] = Social;
+        yes["expectedVersion"] = 1;
+        var more = body.DeepClone().AsObject();
+        more["grantors"] = JsonSerializer.SerializeToNode(new[] { new { role = "Guardian", name = "Vårdnadshavare 1", answer = "Yes" } });
+        more["categories"] = new JsonArray("FamilySituation", "ParentingSupport", "ChildHealth");
+        more["recordingUnit"] = Social;
+        more["expectedVersion"] = 1;
+
+        (await social.PutAsJsonAsync(url, yes, Ct)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await social.PutAsJsonAsync(url, more, Ct)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await bvc.GetFromJsonAsync<JsonElement>(url + "/history", Ct)).GetArrayLength().ShouldBe(1, "a refused change adds no version");
+    }
+
+    [Fact]
+    public async Task Change_ByTheReceivingUnit_MayNarrowAndRevoke()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        var body = ConsentBody(subject, Bvc, Social, Bvc);
+        var id = await RecordAsync(bvc, body);
+        var url = $"{DemoRequests.ConsentPath}/{id}";
+
+        var narrower = body.DeepClone().AsObject();
+        narrower["categories"] = new JsonArray("ParentingSupport");
+        narrower["recordingUnit"] = Social;
+        narrower["recordedBy"] = "SE2120001579-SOC7";
+        narrower["journalReference"] = "Socialtjänstens akt 2026-11-25";
+        narrower["expectedVersion"] = 1;
+        var narrowed = await social.PutAsJsonAsync(url, narrower, Ct);
+        var revoked = await social.PostAsJsonAsync($"{url}/revoke",
+            new { recordedBy = "SE2120001579-SOC7", recordingUnit = Social, reason = "Vårdnadshavaren återkallade i samtal" }, Ct);
+
+        narrowed.StatusCode.ShouldBe(HttpStatusCode.OK, await narrowed.Content.ReadAsStringAsync(Ct));
+        revoked.StatusCode.ShouldBe(HttpStatusCode.OK, await revoked.Content.ReadAsStringAsync(Ct));
+        var history = await bvc.GetFromJsonAsync<JsonElement>(url + "/history", Ct);
+        history.GetArrayLength().ShouldBe(3);
+        history[2].GetProperty("state").GetString().ShouldBe("Revoked");
+        history[1].GetProperty("recordingUnit").GetString().ShouldBe(Social, "each version says who made it");
+    }
+
+    [Fact]
+    public async Task Read_ByAUnitNamedOnlyAsReceiver_GivesTheMinimalViewOnly()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        var id = await RecordAsync(bvc, ConsentBody(subject, Bvc, Social, Bvc));
+        var url = $"{DemoRequests.ConsentPath}/{id}";
+
+        var view = await social.GetFromJsonAsync<JsonElement>(url, Ct);
+        var history = await social.GetFromJsonAsync<JsonElement>(url + "/history", Ct);
+        var whole = await bvc.GetFromJsonAsync<JsonElement>(url, Ct);
+
+        foreach (var text in new[] { view.ToString(), history.ToString() })
+        {
+            text.ShouldNotContain(subject);
+            text.ShouldNotContain("Vårdnadshavare 1");
+            text.ShouldNotContain("Föräldrastöd efter samtal");
+            text.ShouldNotContain("BVC-journal");
+            text.ShouldNotContain("SE2321000016-BVC1");
+        }
+
+        view.GetProperty("id").GetGuid().ShouldBe(id);
+        view.GetProperty("version").GetInt32().ShouldBe(1);
+        view.GetProperty("state").GetString().ShouldBe("Active");
+        view.GetProperty("purposes")[0].GetString().ShouldBe("Referral");
+        view.GetProperty("receivingUnits")[0].GetString().ShouldBe(Social);
+        view.TryGetProperty("validUntil", out _).ShouldBeTrue();
+        whole.GetProperty("subjectId").GetString().ShouldBe(subject, "the disclosing unit reads its consent whole");
+    }
+
+    [Fact]
+    public async Task EveryVersion_IsInTheLedger_AsMetadataOnly()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        var body = ConsentBody(subject, Bvc, Social, Bvc);
+        var id = await RecordAsync(bvc, body);
+        var url = $"{DemoRequests.ConsentPath}/{id}";
+        var wider = body.DeepClone().AsObject();
+        wider["categories"] = new JsonArray("FamilySituation", "ParentingSupport", "Attendance");
+        wider["expectedVersion"] = 1;
+        (await bvc.PutAsJsonAsync(url, wider, Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        var narrower = body.DeepClone().AsObject();
+        narrower["categories"] = new JsonArray("ParentingSupport");
+        narrower["recordingUnit"] = Social;
+        narrower["expectedVersion"] = 2;
+        (await social.PutAsJsonAsync(url, narrower, Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await social.PostAsJsonAsync($"{url}/revoke", new { recordedBy = "SE2120001579-SOC7", recordingUnit = Social }, Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        await using var connection = new NpgsqlConnection(hub.Hub.ConnectionString("consent"));
+        var rows = (await connection.QueryAsync<LedgerRow>(
+            """
+            SELECT kind AS Kind, outcome AS Outcome, sending_unit AS SendingUnit, receiving_unit AS ReceivingUnit, acting_system AS ActingSystem,
+                   acting_user AS ActingUser, subject_pseudonym AS SubjectPseudonym, purpose AS Purpose, array_to_string(categories, ',') AS Categories,
+                   array_to_string(reasons, '|') AS Reasons
+            FROM ledger WHERE consent_id = @id ORDER BY seq
+            """, new { id })).ToList();
+
+        rows.Select(r => r.Kind).ShouldBe(["consent-recorded", "consent-changed", "consent-narrowed", "consent-revoked"]);
+        rows.Select(r => r.Outcome).ShouldBe(["version 1", "version 2", "version 3", "version 4"]);
+        rows.Select(r => r.ActingSystem).ShouldBe(["bvc-ehr", "bvc-ehr", "socialtjanst-system", "socialtjanst-system"]);
+        var pseudonym = new Pseudonymizer(Options.Create(new PseudonymOptions { Key = hub.Hub.PseudonymKey })).For(subject);
+        rows.ShouldAllBe(r => r.SubjectPseudonym == pseudonym && r.SendingUnit == Bvc && r.ReceivingUnit == Social && r.Purpose == "Referral");
+        var all = string.Join("\n", rows.Select(r => JsonSerializer.Serialize(r)));
+        all.ShouldNotContain(subject);
+        all.ShouldNotContain("Vårdnadshavare");
+        all.ShouldNotContain("Föräldrastöd efter samtal");
+        all.ShouldNotContain("BVC-journal");
+    }
+
+    [Fact]
+    public async Task Record_HostileBodies_Get400ProblemDetailsThatEchoNothing()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        var subject = HubFixture.NewSubject();
+        JsonObject With(Action<JsonObject> change)
+        {
+            var body = ConsentBody(subject, Bvc, Social, Bvc);
+            change(body);
+            return body;
+        }
+
+        var bodies = new Dictionary<string, HttpContent>
+        {
+            ["null body"] = new StringContent("null", Encoding.UTF8, "application/json"),
+            ["null grantor"] = JsonContent.Create(With(b => b["grantors"] = new JsonArray((JsonNode?)null))),
+            ["null unit"] = JsonContent.Create(With(b => b["receivingUnits"] = new JsonArray((JsonNode?)null))),
+            ["NUL in situation"] = JsonContent.Create(With(b => b["situation"] = $"Samtal med Anna Svensson\u0000{subject}")),
+            ["escape in a name"] = JsonContent.Create(With(b => b["grantors"]![0]!["name"] = "Anna\u001b[31m Svensson")),
+            ["identity number as recordedBy"] = JsonContent.Create(With(b => b["recordedBy"] = subject)),
+            ["empty recordedBy"] = JsonContent.Create(With(b => b["recordedBy"] = "")),
+            ["200 KB recordedBy"] = JsonContent.Create(With(b => b["recordedBy"] = "SE2321000016-" + new string('A', 200_000))),
+            ["200 KB situation"] = JsonContent.Create(With(b => b["situation"] = new string('x', 200_000))),
+            ["identity number as unit"] = JsonContent.Create(With(b => b["receivingUnits"] = new JsonArray(subject))),
+        };
+
+        foreach (var (name, content) in bodies)
+        {
+            var response = await bvc.PostAsync(DemoRequests.ConsentPath, content, Ct);
+            var text = await response.Content.ReadAsStringAsync(Ct);
+
+            response.StatusCode.ShouldBe(HttpStatusCode.BadRequest, $"{name}: {text}");
+            response.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json", name);
+            text.ShouldNotContain(subject, customMessage: name);
+            text.ShouldNotContain(subject[2..], customMessage: name);
+            text.ShouldNotContain("Svensson", customMessage: name);
+            text.Length.ShouldBeLessThan(4_000, name);
+        }
+    }
+
+    [Fact]
+    public async Task Record_60kUnknownUnits_IsABounded400()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        var body = ConsentBody(HubFixture.NewSubject(), Bvc, Social, Bvc);
+        body["receivingUnits"] = new JsonArray(Enumerable.Range(0, 60_000).Select(i => (JsonNode?)JsonValue.Create($"u{i:D6}")).ToArray());
+
+        var response = await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, body, Ct);
+        var text = await response.Content.ReadAsStringAsync(Ct);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        text.Length.ShouldBeLessThan(4_000, "one problem per list item makes a 900 KB request a 57 MB answer");
+        text.ShouldNotContain("u000001");
+    }
+
+    /// <summary>
+    /// Issue 18: a 16-year-old's own consent to a joint plan is refused when recorded, and one already in the store (written
+    /// before the rule) lets no joint plan through the gate.
+    /// </summary>
+    [Fact]
+    public async Task ChildsOwnConsent_ToAJointPlan_IsRefusedWhenRecordedAndAtTheGate()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        var teenager = Teenager(Random.Shared.Next(200, 999));
+        var body = ConsentBody(teenager, Bvc, Social, Bvc, new { role = "Subject", name = "Tonåringen själv", answer = "Yes" });
+        body["purposes"] = new JsonArray("JointPlan");
+        body["categories"] = new JsonArray("FamilySituation", "ParentingSupport", "ChildHealth");
+
+        var response = await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, body, Ct);
+        var text = await response.Content.ReadAsStringAsync(Ct);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest, text);
+        text.ShouldContain("JointPlan");
+        text.ShouldContain("child-own-consent");
+        text.ShouldNotContain(teenager);
+
+        // As if recorded before the rule: straight into the store.
+        var pseudonyms = new Pseudonymizer(Options.Create(new PseudonymOptions { Key = hub.Hub.PseudonymKey }));
+        var now = DateTimeOffset.UtcNow;
+        var record = new JsonObject
+        {
+            ["id"] = Guid.CreateVersion7(), ["version"] = 1, ["state"] = "Active", ["subjectId"] = teenager,
+            ["grantors"] = new JsonArray(new JsonObject { ["role"] = "Subject", ["name"] = "Tonåringen själv", ["answer"] = "Yes" }),
+            ["bothGuardiansRequired"] = false, ["purposes"] = new JsonArray("JointPlan"), ["sendingUnits"] = new JsonArray(Bvc),
+            ["receivingUnits"] = new JsonArray(Social), ["categories"] = new JsonArray("FamilySituation", "ParentingSupport", "ChildHealth"),
+            ["validFrom"] = now.AddDays(-1), ["validUntil"] = now.AddMonths(3), ["situation"] = "Gemensam plan", ["journalReference"] = "J-1",
+            ["recordedBy"] = "SE2321000016-BVC1", ["recordingUnit"] = Bvc, ["recordedAt"] = now.AddDays(-1),
+        };
+        await using (var connection = new NpgsqlConnection(hub.Hub.ConnectionString("consent")))
+        {
+            await connection.ExecuteAsync(
+                """
+                INSERT INTO consent_versions (consent_id, version, subject_pseudonym, state, record, recorded_at)
+                VALUES (@Id, 1, @Pseudonym, 'Active', @Record::jsonb, @At)
+                """,
+                new { Id = record["id"]!.GetValue<Guid>(), Pseudonym = pseudonyms.For(teenager), Record = record.ToJsonString(), At = now.AddDays(-1) });
+        }
+
+        var plan = await bvc.PostAsJsonAsync($"/child-health/units/{Bvc}/joint-plans", new
+        {
+            receivingUnit = Social, subjectId = teenager, plan = "Samtalsstöd; BVC följer upp.", childHealth = "Sömnsvårigheter.",
+        }, Ct);
+        plan.StatusCode.ShouldBe(HttpStatusCode.Accepted, await plan.Content.ReadAsStringAsync(Ct));
+        var statusUrl = (await plan.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("statusUrl").GetString()!;
+        var refused = await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Refused");
+        refused.GetProperty("reasons").EnumerateArray().Select(r => r.GetString()).ShouldContain(r => r!.Contains("child's own consent", StringComparison.Ordinal));
+    }
+
+    /// <summary>A made-up 16-year-old: born 16 years and a few months ago, with a correct check digit.</summary>
+    private static string Teenager(int serial)
+    {
+        var birth = DateOnly.FromDateTime(DateTime.UtcNow).AddYears(-16).AddMonths(-3);
+        var nine = string.Create(CultureInfo.InvariantCulture, $"{birth:yyMMdd}{serial:000}");
+        return string.Create(CultureInfo.InvariantCulture, $"{birth:yyyyMMdd}{serial:000}{DemoIdentityNumbers.CheckDigit(nine)}");
+    }
+
+    private sealed record LedgerRow(
+        string Kind, string Outcome, string SendingUnit, string ReceivingUnit, string ActingSystem, string? ActingUser, string SubjectPseudonym,
+        string Purpose, string Categories, string Reasons);
+}
