@@ -22,6 +22,8 @@ internal static class ConsentServiceExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LedgerWriter>());
         builder.Services.AddSingleton<RevocationAnnouncer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RevocationAnnouncer>());
+        builder.Services.AddSingleton<ConsentLedger>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ConsentLedger>());
         builder.AddHubMessaging(x =>
         {
             x.AddConsumer<SubmitDisclosureConsumer>().Endpoint(e =>

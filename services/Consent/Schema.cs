@@ -47,6 +47,8 @@ internal static class Schema
             UNIQUE (message_id, kind)
         );
         CREATE INDEX IF NOT EXISTS ledger_by_subject ON ledger (subject_pseudonym, seq);
+        -- Finds a consent version's ledger entry (and one still missing: ConsentLedger).
+        CREATE INDEX IF NOT EXISTS ledger_by_consent ON ledger (consent_id) WHERE consent_id IS NOT NULL;
 
         -- Append-only in the database too: an UPDATE or DELETE on the ledger is refused whoever attempts it.
         CREATE OR REPLACE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$

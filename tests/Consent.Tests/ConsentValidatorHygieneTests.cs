@@ -134,7 +134,7 @@ public sealed class ConsentValidatorHygieneTests
     {
         var errors = Errors(Valid() with { ReceivingUnits = [Child] });
 
-        errors.ShouldContainKey("receivingUnits");
+        errors["receivingUnits[0]"].ShouldBe(["is not a unit the hub knows"]);
         AllText(errors).ShouldNotContain(Child);
     }
 

@@ -19,7 +19,7 @@ public sealed class ConsentValidatorTests
         ValidUntil = Now.AddMonths(6),
         Situation = "Föräldrastöd",
         JournalReference = "J-1",
-        RecordedBy = "nurse",
+        RecordedBy = "SE2321000016-BVC1",
         RecordingUnit = "bvc",
     };
 
@@ -68,7 +68,7 @@ public sealed class ConsentValidatorTests
     [Fact]
     public void Validate_UnknownUnit_IsRejected()
     {
-        Errors(Valid() with { ReceivingUnits = ["nowhere"] })["receivingUnits"].ShouldContain("there is no unit 'nowhere'");
+        Errors(Valid() with { ReceivingUnits = ["nowhere"] })["receivingUnits[0]"].ShouldContain("is not a unit the hub knows");
     }
 
     [Fact]

@@ -72,7 +72,7 @@ internal static class DomainOracle
         }
 
         var recordedNo = s.Consents.Any(c => ForThisSituation(c, d, s.Now) && c.Grantors.Any(g => g.Answer == ConsentAnswer.No));
-        var qualifying = s.Consents.Where(c => Qualifies(c, d, s.Now)).Select(c => c.Id).ToHashSet();
+        var qualifying = s.Consents.Where(c => Qualifies(c, d, receiver, s.Now)).Select(c => c.Id).ToHashSet();
         return new Verdict(
             true,
             Accepts(sender, receiver, d.Purpose),
@@ -164,18 +164,40 @@ internal static class DomainOracle
     /// entitled grantor covers every requested category: a yes covers the consent's categories, a partial answer only
     /// those of its list that the consent proposes.
     /// </summary>
-    public static bool Qualifies(ConsentRecord c, SubmitDisclosure d, DateTimeOffset now)
+    public static bool Qualifies(ConsentRecord c, SubmitDisclosure d, Unit receiver, DateTimeOffset now)
     {
         if (!ForThisSituation(c, d, now) || c.Grantors.Any(g => g.Answer == ConsentAnswer.No))
         {
             return false;
         }
 
-        var entitled = c.Grantors.Where(g => g.Role != GrantorRole.FosterParent).ToList();
+        var entitled = c.Grantors.Where(g => g.Role != GrantorRole.FosterParent && (g.Role != GrantorRole.Subject || SubjectMayConsent(c, d.Purpose, receiver))).ToList();
         var guardians = entitled.Count(g => g.Role is GrantorRole.Guardian or GrantorRole.TemporaryGuardian or GrantorRole.SpeciallyAppointedGuardian);
         return entitled.Count > 0
             && (!c.BothGuardiansRequired || guardians >= 2)
             && d.Categories.All(k => c.Categories.Contains(k)
                 && entitled.All(g => g.Answer == ConsentAnswer.Yes || (g.CoveredCategories ?? []).Contains(k)));
+    }
+
+    /// <summary>
+    /// Section 3 and issue 18: an adult consents for themself; a child who had turned 15 on the day the consent was given
+    /// (the earlier of its start and its recording) may consent alone to a referral to preventive social services (an open
+    /// intervention, SoL 3:6a in the 2001 act), and to nothing else. The age is read from the number itself.
+    /// </summary>
+    public static bool SubjectMayConsent(ConsentRecord c, Purpose purpose, Unit receiver)
+    {
+        var digits = c.SubjectId.Replace("-", "", StringComparison.Ordinal);
+        if (digits.Length != 12 || !digits.All(char.IsAsciiDigit))
+        {
+            return false;
+        }
+
+        var year = int.Parse(digits[..4], System.Globalization.CultureInfo.InvariantCulture);
+        var month = int.Parse(digits[4..6], System.Globalization.CultureInfo.InvariantCulture);
+        var day = int.Parse(digits[6..8], System.Globalization.CultureInfo.InvariantCulture);
+        day = day > 60 ? day - 60 : day;
+        var given = (c.ValidFrom.UtcTicks < c.RecordedAt.UtcTicks ? c.ValidFrom : c.RecordedAt).UtcDateTime;
+        var age = given.Year - year - (given.Month < month || (given.Month == month && given.Day < day) ? 1 : 0);
+        return age >= 18 || (age >= 15 && purpose == Purpose.Referral && receiver.Operation == OperationType.PreventiveSocialServices);
     }
 }

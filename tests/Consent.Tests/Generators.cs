@@ -163,7 +163,7 @@ internal static class Generators
         from coordination in Gen.Frequency((9, Gen.Constant(false)), (1, Gen.Constant(true)))
         select WithCheckDigit(year, month, coordination ? day + 60 : day, serial);
 
-    private static string WithCheckDigit(int year, int month, int day, int serial)
+    internal static string WithCheckDigit(int year, int month, int day, int serial)
     {
         var nine = string.Create(CultureInfo.InvariantCulture, $"{year % 100:D2}{month:D2}{day:D2}{serial:D3}");
         var sum = 0;
@@ -368,6 +368,78 @@ internal static class Generators
     }
 
     public static Gen<Scenario> Scenarios => ScenariosOf(Requests);
+
+    /// <summary>
+    /// Issue 18: a child's own consent, aimed at the request's situation with any purposes, from children born 14 to 16
+    /// years before now and consents given from 400 days ago until today, so that the 15th birthday falls before, on and
+    /// after the day each was given; now and then with a guardian's yes beside it. Every purpose, no claims.
+    /// </summary>
+    public static Gen<Scenario> ChildOwnConsentScenarios =>
+        from org in Organisations
+        from daysOff in Gen.Choose(-400, 400)
+        from serial in Gen.Choose(0, 999)
+        let birth = DateOnly.FromDateTime(Now.UtcDateTime).AddYears(-15).AddDays(daysOff)
+        let subject = WithCheckDigit(birth.Year, birth.Month, birth.Day, serial)
+        from request in Requests(org, subject)
+        from count in Gen.Choose(1, 2)
+        from consents in Gen.CollectToList(Enumerable.Range(1, count).Select(i => OwnConsent(org, request, new Guid(i, 0, 0, new byte[8]))))
+        select new Scenario(org, request with { ClaimedBasis = null }, consents.ToList(), Now);
+
+    private static Gen<ConsentRecord> OwnConsent(GeneratedOrganisation org, SubmitDisclosure request, Guid id) =>
+        from c in Consent(org, request, id)
+        from purposes in Gen.SubListOf(Purposes).Select(l => l.Append(request.Purpose).Distinct().ToList())
+        from givenDaysAgo in Gen.Elements(0, 1, 2, 30, 200, 400)
+        from guardianToo in Gen.Frequency((4, Gen.Constant(false)), (1, Gen.Constant(true)))
+        let self = new Grantor(GrantorRole.Subject, Names[3], ConsentAnswer.Yes)
+        select c with
+        {
+            State = ConsentState.Active,
+            Purposes = purposes,
+            SendingUnits = c.SendingUnits.Append(request.SendingUnit).Distinct().ToList(),
+            ReceivingUnits = c.ReceivingUnits.Append(request.ReceivingUnit).Distinct().ToList(),
+            Categories = c.Categories.Concat(request.Categories).Distinct().ToList(),
+            Grantors = guardianToo ? [self, new Grantor(GrantorRole.Guardian, Names[4], ConsentAnswer.Yes)] : [self],
+            BothGuardiansRequired = false,
+            ValidFrom = Now.AddDays(-givenDaysAgo),
+            RecordedAt = Now.AddDays(-givenDaysAgo),
+            ValidUntil = Now.AddDays(30),
+        };
+
+    /// <summary>One to three changes to a consent, any of them widening or narrowing: for the definition of narrowing.</summary>
+    public static Gen<ConsentRecord> Mutations(GeneratedOrganisation org, ConsentRecord c) =>
+        from n in Gen.Choose(1, 3)
+        from changed in Mutate(org, c with { Version = c.Version + 1 }, n)
+        select changed;
+
+    private static readonly TimeSpan[] Shifts = [TimeSpan.FromDays(-30), TimeSpan.FromDays(-1), TimeSpan.FromSeconds(-1), TimeSpan.FromSeconds(1), TimeSpan.FromDays(1), TimeSpan.FromDays(30)];
+
+    private static Gen<ConsentRecord> Mutate(GeneratedOrganisation org, ConsentRecord c, int n) =>
+        n == 0 ? Gen.Constant(c) : Mutation(org, c).SelectMany(m => Mutate(org, m, n - 1));
+
+    private static Gen<ConsentRecord> Mutation(GeneratedOrganisation org, ConsentRecord c)
+    {
+        var units = org.UnitIds.ToArray();
+        var last = Math.Max(0, c.Grantors.Count - 1);
+        return Gen.OneOf(
+            Gen.Elements(units).Select(u => c with { SendingUnits = Toggle(c.SendingUnits, u) }),
+            Gen.Elements(units).Select(u => c with { ReceivingUnits = Toggle(c.ReceivingUnits, u) }),
+            Gen.Elements(Purposes).Select(p => c with { Purposes = Toggle(c.Purposes, p) }),
+            Gen.Elements(Categories).Select(k => c with { Categories = Toggle(c.Categories, k) }),
+            from i in Gen.Choose(0, last)
+            from g in Grantor(c.Categories, c.Categories)
+            select c with
+            {
+                Grantors = c.Grantors.Count == 0 ? [g] : c.Grantors.Select((x, j) => j == i ? x with { Answer = g.Answer, CoveredCategories = g.CoveredCategories } : x).ToList(),
+            },
+            Grantor(c.Categories, c.Categories).Select(g => c with { Grantors = [.. c.Grantors, g] }),
+            Gen.Choose(0, last).Select(i => c with { Grantors = c.Grantors.Where((_, j) => j != i).ToList() }),
+            Gen.Constant(c with { BothGuardiansRequired = !c.BothGuardiansRequired }),
+            Gen.Elements(Shifts).Select(d => c with { ValidFrom = c.ValidFrom + d }),
+            Gen.Elements(Shifts).Select(d => c with { ValidUntil = c.ValidUntil + d }),
+            Gen.Constant(c with { State = ConsentState.Revoked }));
+    }
+
+    private static List<T> Toggle<T>(IReadOnlyList<T> list, T item) => list.Contains(item) ? list.Where(x => !EqualityComparer<T>.Default.Equals(x, item)).ToList() : [.. list, item];
 
     public static Gen<Scenario> ReportOfConcernScenarios =>
         from s in ScenariosOf(ReportsOfConcernToIntake)

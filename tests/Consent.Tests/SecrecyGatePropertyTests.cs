@@ -260,5 +260,25 @@ public sealed class SecrecyGatePropertyTests
         counts.Where(c => c.Value < 5).Select(c => c.Key).ShouldBeEmpty(string.Join(", ", counts.Select(c => $"{c.Key}: {c.Value}")));
     }
 
+    /// <summary>
+    /// Issue 18, both ways: on self-consents of children around 15, for every purpose, the gate permits exactly when the
+    /// oracle finds a basis; and the scenarios do reach every way a child's own consent is judged.
+    /// </summary>
+    [Fact]
+    public void Decide_ChildsOwnConsent_AgreesWithTheOracle()
+    {
+        Check(Generators.ChildOwnConsentScenarios, s =>
+        {
+            var verdict = DomainOracle.Judge(s);
+            var decision = s.Decide();
+            decision.Permitted.ShouldBe(verdict.HasBasis, $"oracle: {verdict}; gate: {decision.Basis} {string.Join(" | ", decision.Reasons)}");
+        });
+
+        var sample = Generators.ChildOwnConsentScenarios.Sample(1000, new Rnd(20261125UL), 50).Select(s => s.Decide()).ToList();
+        sample.Count(d => d.Permitted && d.Basis == DomainOracle.Consent).ShouldBeGreaterThan(5, "a child of 15 or more referred to preventive social services");
+        sample.Count(d => d.Reasons.Any(r => r.Contains("turned 15", StringComparison.Ordinal))).ShouldBeGreaterThan(5, "a child under 15 on the day");
+        sample.Count(d => d.Reasons.Any(r => r.Contains("cannot cover", StringComparison.Ordinal))).ShouldBeGreaterThan(5, "a purpose a child cannot consent to");
+    }
+
     private static bool HasNo(ConsentRecord c) => c.Grantors.Any(g => g.Answer == ConsentAnswer.No);
 }

@@ -1,4 +1,8 @@
 using System.Security.Claims;
+using FamiljecentralHub.Consent.Features.Gate;
+using FamiljecentralHub.Consent.Features.Ledger;
+using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.ServiceDefaults.Pseudonyms;
 using FamiljecentralHub.ServiceDefaults.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -6,6 +10,32 @@ namespace FamiljecentralHub.Consent.Features.Consents;
 
 public sealed record ConsentCreated(Guid Id, int Version);
 
+/// <summary>
+/// What a unit named in a consent only as a receiver may read: enough to know whether messages it holds still have a
+/// basis, never who the consent is about, who gave it, the situation or where it is documented.
+/// </summary>
+public sealed record ConsentView(
+    Guid Id,
+    int Version,
+    ConsentState State,
+    DateTimeOffset ValidFrom,
+    DateTimeOffset ValidUntil,
+    IReadOnlyList<string> SendingUnits,
+    IReadOnlyList<string> ReceivingUnits,
+    IReadOnlyList<Purpose> Purposes,
+    IReadOnlyList<InformationCategory> Categories)
+{
+    public static ConsentView Of(ConsentRecord c) =>
+        new(c.Id, c.Version, c.State, c.ValidFrom, c.ValidUntil, c.SendingUnits, c.ReceivingUnits, c.Purposes, c.Categories);
+}
+
+/// <summary>
+/// The consent registry. Secrecy is broken by the disclosing unit, which must have the basis (OSL 10:1 and 12:2; the Skåne
+/// guidance: "den som lämnar ut … måste känna sig trygg med att samtycke finns"): only a client acting for a sending unit
+/// records a consent or widens it. Revoking or narrowing only stops disclosures, so any unit the consent names may do that
+/// (<see cref="ConsentNarrowing"/>). Each version says who made it, when, from which client system and where it is
+/// documented, and is written to the ledger (docs/secrecy-gate.md).
+/// </summary>
 internal static class ConsentApi
 {
     public static IEndpointRouteBuilder MapConsentApi(this IEndpointRouteBuilder app)
@@ -20,42 +50,65 @@ internal static class ConsentApi
     }
 
     private static async Task<Results<Created<ConsentCreated>, ValidationProblem, ProblemHttpResult>> Record(
-        RecordConsentRequest request, ClaimsPrincipal caller, ConsentValidator validator, ConsentStore store, TimeProvider clock,
+        RecordConsentRequest? request, ClaimsPrincipal caller, ConsentValidator validator, ConsentStore store, ConsentLedger ledger, TimeProvider clock,
         CancellationToken cancellationToken)
     {
-        if (request.RecordingUnit is { } unit && !caller.ActsFor(unit))
+        var validation = validator.Validate(request, Guid.CreateVersion7(), 1, clock.GetUtcNow());
+        if (validation.Record is not { } record)
         {
-            return NotYourUnit(unit);
+            return Invalid(validation.Errors, validation.Omitted, "The consent is not valid");
         }
 
-        var (record, errors) = validator.Validate(request, Guid.CreateVersion7(), 1, clock.GetUtcNow());
-        if (record is null)
+        if (!caller.ActsFor(record.RecordingUnit))
         {
-            return TypedResults.ValidationProblem(errors, title: "The consent is not valid");
+            return NotYourUnit();
         }
 
+        if (!record.SendingUnits.Contains(record.RecordingUnit))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Only a disclosing unit records a consent",
+                detail: "Secrecy is broken by the unit that discloses: record the consent from one of its sending units.");
+        }
+
+        record = record with { Change = ConsentChange.Recorded, ActingSystem = caller.ClientId() };
         await store.AddVersionAsync(record, cancellationToken);
+        await ledger.RecordAsync(record, cancellationToken);
         return TypedResults.Created($"/consent/consents/{record.Id}", new ConsentCreated(record.Id, record.Version));
     }
 
-    private static async Task<Results<Ok<ConsentRecord>, ProblemHttpResult>> Get(
+    /// <summary>The whole consent for a unit that discloses under it; for a unit it names only as a receiver, the minimal view.</summary>
+    private static async Task<Results<Ok<ConsentRecord>, Ok<ConsentView>, ProblemHttpResult>> Get(
         Guid id, ClaimsPrincipal caller, ConsentStore store, CancellationToken cancellationToken)
     {
         var current = await store.CurrentAsync(id, cancellationToken);
-        return current is not null && caller.Units().Any(current.Names) ? TypedResults.Ok(current) : NotFound();
+        return Reader(caller, current) switch
+        {
+            ConsentReader.Discloser => TypedResults.Ok(current!),
+            ConsentReader.Receiver => TypedResults.Ok(ConsentView.Of(current!)),
+            _ => NotFound(),
+        };
     }
 
-    private static async Task<Results<Ok<IReadOnlyList<ConsentRecord>>, ProblemHttpResult>> History(
+    private static async Task<Results<Ok<IReadOnlyList<ConsentRecord>>, Ok<IReadOnlyList<ConsentView>>, ProblemHttpResult>> History(
         Guid id, ClaimsPrincipal caller, ConsentStore store, CancellationToken cancellationToken)
     {
         var history = await store.HistoryAsync(id, cancellationToken);
-        return history.Count > 0 && caller.Units().Any(history[^1].Names) ? TypedResults.Ok(history) : NotFound();
+        return Reader(caller, history.Count > 0 ? history[^1] : null) switch
+        {
+            ConsentReader.Discloser => TypedResults.Ok(history),
+            ConsentReader.Receiver => TypedResults.Ok<IReadOnlyList<ConsentView>>(history.Select(ConsentView.Of).ToList()),
+            _ => NotFound(),
+        };
     }
 
-    /// <summary>A change is a new version: the old one stays, and the gate uses the newest from this moment on.</summary>
+    /// <summary>
+    /// A change is a new version: the old one stays, and the gate uses the newest from this moment on. A unit that
+    /// discloses under the consent, before and after, may change anything but the subject; any other unit it names only
+    /// what narrows it.
+    /// </summary>
     private static async Task<Results<Ok<ConsentCreated>, ValidationProblem, ProblemHttpResult>> Change(
-        Guid id, RecordConsentRequest request, ClaimsPrincipal caller, ConsentValidator validator, ConsentStore store, TimeProvider clock,
-        CancellationToken cancellationToken)
+        Guid id, RecordConsentRequest? request, ClaimsPrincipal caller, ConsentValidator validator, ConsentStore store, ConsentLedger ledger,
+        SecrecyGate gate, TimeProvider clock, CancellationToken cancellationToken)
     {
         var current = await store.CurrentAsync(id, cancellationToken);
         if (current is null || !caller.Units().Any(current.Names))
@@ -63,9 +116,17 @@ internal static class ConsentApi
             return NotFound();
         }
 
-        if (request.RecordingUnit is { } unit && !caller.ActsFor(unit))
+        // A change does not restart the consent: without a new validFrom it keeps the one it had.
+        var validation = validator.Validate(request is null ? null : request with { ValidFrom = request.ValidFrom ?? current.ValidFrom },
+            id, current.Version + 1, clock.GetUtcNow());
+        if (validation.Record is not { } record)
         {
-            return NotYourUnit(unit);
+            return Invalid(validation.Errors, validation.Omitted, "The consent is not valid");
+        }
+
+        if (!caller.ActsFor(record.RecordingUnit))
+        {
+            return NotYourUnit();
         }
 
         if (current.State != ConsentState.Active)
@@ -74,32 +135,40 @@ internal static class ConsentApi
                 detail: "A revoked consent cannot be changed; record a new consent.");
         }
 
-        if (request.ExpectedVersion != current.Version)
+        if (request!.ExpectedVersion != current.Version)
         {
             return VersionConflict(current.Version);
         }
 
-        var (record, errors) = validator.Validate(request, id, current.Version + 1, clock.GetUtcNow());
-        if (record is null)
-        {
-            return TypedResults.ValidationProblem(errors, title: "The consent is not valid");
-        }
-
         if (record.SubjectId != current.SubjectId)
         {
-            return TypedResults.ValidationProblem(
-                new Dictionary<string, string[]> { ["subjectId"] = ["a consent cannot be moved to another subject"] }, title: "The consent is not valid");
+            return Invalid(new() { ["subjectId"] = ["a consent cannot be moved to another subject"] }, 0, "The consent is not valid");
         }
 
-        return await store.AddVersionAsync(record, cancellationToken)
-            ? TypedResults.Ok(new ConsentCreated(record.Id, record.Version))
-            : VersionConflict(current.Version);
+        var narrowing = ConsentNarrowing.IsNarrowing(current, record, gate);
+        if (!narrowing && !Discloses(current, record, record.RecordingUnit))
+        {
+            return OnlyTheDiscloserWidens();
+        }
+
+        record = record with { Change = narrowing ? ConsentChange.Narrowed : ConsentChange.Changed, ActingSystem = caller.ClientId() };
+        if (!await store.AddVersionAsync(record, cancellationToken))
+        {
+            return VersionConflict(current.Version);
+        }
+
+        await ledger.RecordAsync(record, cancellationToken);
+        return TypedResults.Ok(new ConsentCreated(record.Id, record.Version));
     }
 
-    /// <summary>Revocation takes effect at once: the gate reads the newest version of every consent it relies on.</summary>
+    /// <summary>
+    /// Revocation takes effect at once: the gate reads the newest version of every consent it relies on. Any unit the
+    /// consent names may revoke it, unless it holds a recorded "no": that vetoes other consents for the same situation,
+    /// and lifting it is for a disclosing unit.
+    /// </summary>
     private static async Task<Results<Ok<ConsentCreated>, ValidationProblem, ProblemHttpResult>> Revoke(
-        Guid id, RevokeConsentRequest request, ClaimsPrincipal caller, ConsentStore store, RevocationAnnouncer announcer, TimeProvider clock,
-        CancellationToken cancellationToken)
+        Guid id, RevokeConsentRequest? request, ClaimsPrincipal caller, ConsentValidator validator, ConsentStore store, ConsentLedger ledger,
+        RevocationAnnouncer announcer, SecrecyGate gate, TimeProvider clock, CancellationToken cancellationToken)
     {
         var current = await store.CurrentAsync(id, cancellationToken);
         if (current is null || !caller.Units().Any(current.Names))
@@ -107,25 +176,20 @@ internal static class ConsentApi
             return NotFound();
         }
 
-        var errors = new Dictionary<string, string[]>();
-        if (string.IsNullOrWhiteSpace(request.RecordedBy))
+        var problems = validator.ValidateRevocation(request);
+        if (!problems.Any && !current.SendingUnits.Contains(request!.RecordingUnit!) && !current.ReceivingUnits.Contains(request.RecordingUnit!))
         {
-            errors["recordedBy"] = ["say who recorded the revocation"];
+            problems.Add("recordingUnit", "must be a unit the consent names");
         }
 
-        if (string.IsNullOrWhiteSpace(request.RecordingUnit) || !current.Names(request.RecordingUnit))
+        if (problems.Any)
         {
-            errors["recordingUnit"] = ["must be a unit the consent names"];
+            return Invalid(problems.ToDictionary(), problems.Omitted, "The revocation is not valid");
         }
 
-        if (errors.Count > 0)
+        if (!caller.ActsFor(request!.RecordingUnit!))
         {
-            return TypedResults.ValidationProblem(errors, title: "The revocation is not valid");
-        }
-
-        if (!caller.ActsFor(request.RecordingUnit!))
-        {
-            return NotYourUnit(request.RecordingUnit!);
+            return NotYourUnit();
         }
 
         if (current.State == ConsentState.Revoked)
@@ -142,21 +206,64 @@ internal static class ConsentApi
             JournalReference = request.JournalReference ?? current.JournalReference,
             RecordedAt = clock.GetUtcNow(),
             ChangeReason = request.Reason ?? "revoked",
+            Change = ConsentChange.Revoked,
+            ActingSystem = caller.ClientId(),
         };
+        if (!ConsentNarrowing.IsNarrowing(current, revoked, gate) && !Discloses(current, revoked, revoked.RecordingUnit))
+        {
+            return OnlyTheDiscloserWidens();
+        }
+
         if (!await store.AddVersionAsync(revoked, cancellationToken))
         {
             return VersionConflict(current.Version);
         }
 
+        await ledger.RecordAsync(revoked, cancellationToken);
         await announcer.TryAnnounceAsync(revoked, cancellationToken);
         return TypedResults.Ok(new ConsentCreated(revoked.Id, revoked.Version));
     }
 
+    private enum ConsentReader
+    {
+        None,
+        Receiver,
+        Discloser,
+    }
+
+    private static ConsentReader Reader(ClaimsPrincipal caller, ConsentRecord? current)
+    {
+        if (current is null)
+        {
+            return ConsentReader.None;
+        }
+
+        var units = caller.Units();
+        return units.Any(current.SendingUnits.Contains) ? ConsentReader.Discloser
+            : units.Any(current.Names) ? ConsentReader.Receiver
+            : ConsentReader.None;
+    }
+
+    /// <summary>The recording unit discloses under the consent both as it stood and as it will stand.</summary>
+    private static bool Discloses(ConsentRecord before, ConsentRecord after, string unit) =>
+        before.SendingUnits.Contains(unit) && after.SendingUnits.Contains(unit);
+
+    private static ValidationProblem Invalid(Dictionary<string, string[]> errors, int omitted, string title) =>
+        TypedResults.ValidationProblem(errors, title: title, extensions: omitted > 0
+            ? new Dictionary<string, object?> { ["moreProblems"] = omitted }
+            : null);
+
     private static ProblemHttpResult NotFound() => TypedResults.Problem(
         statusCode: StatusCodes.Status404NotFound, title: "No such consent", detail: "No consent with that id names a unit you act for.");
 
-    private static ProblemHttpResult NotYourUnit(string unit) => TypedResults.Problem(
-        statusCode: StatusCodes.Status403Forbidden, title: "Not your unit", detail: $"Your client system is not registered to act for unit '{unit}'.");
+    // The unit is not repeated: it is the caller's text and could be anything, an identity number included.
+    private static ProblemHttpResult NotYourUnit() => TypedResults.Problem(
+        statusCode: StatusCodes.Status403Forbidden, title: "Not your unit", detail: "Your client system is not registered to act for the recording unit.");
+
+    private static ProblemHttpResult OnlyTheDiscloserWidens() => TypedResults.Problem(
+        statusCode: StatusCodes.Status403Forbidden, title: "Only a disclosing unit widens a consent",
+        detail: "A unit named only as a receiver may narrow or revoke a consent, never let more through (nor lift a recorded no); " +
+            "ask a sending unit to record the change.");
 
     private static ProblemHttpResult VersionConflict(int current) => TypedResults.Problem(
         statusCode: StatusCodes.Status409Conflict, title: "The consent has changed",

@@ -38,6 +38,19 @@ public enum ConsentState
     Revoked,
 }
 
+/// <summary>What a version did, as the ledger records it.</summary>
+public enum ConsentChange
+{
+    Recorded,
+
+    /// <summary>Changed by a disclosing unit, in a way that may let more through.</summary>
+    Changed,
+
+    /// <summary>Changed so that it only ever stops disclosures (<see cref="ConsentNarrowing"/>).</summary>
+    Narrowed,
+    Revoked,
+}
+
 /// <summary>One grantor's own answer. Partial answers list what they cover.</summary>
 public sealed record Grantor(GrantorRole Role, string Name, ConsentAnswer Answer, IReadOnlyList<InformationCategory>? CoveredCategories = null);
 
@@ -69,6 +82,18 @@ public sealed record ConsentRecord
     public required string RecordingUnit { get; init; }
     public required DateTimeOffset RecordedAt { get; init; }
     public string? ChangeReason { get; init; }
+
+    /// <summary>What this version did; absent on versions recorded before it was kept.</summary>
+    public ConsentChange? Change { get; init; }
+
+    /// <summary>The client system that wrote this version (the caller token's subject).</summary>
+    public string? ActingSystem { get; init; }
+
+    /// <summary>
+    /// The day the consent was given, for judging the subject's age: it cannot be given after it is recorded, nor after it
+    /// starts to apply, so the earlier of the two (the UTC date).
+    /// </summary>
+    public DateOnly GivenOn() => DateOnly.FromDateTime((ValidFrom < RecordedAt ? ValidFrom : RecordedAt).UtcDateTime);
 
     public bool Names(string unitId) => SendingUnits.Contains(unitId) || ReceivingUnits.Contains(unitId) || RecordingUnit == unitId;
 }

@@ -1,85 +1,133 @@
+using System.Text.RegularExpressions;
 using FamiljecentralHub.Consent.Features.Gate;
-using FamiljecentralHub.Contracts.Organisation;
 using FamiljecentralHub.ServiceDefaults.Identity;
 using FamiljecentralHub.ServiceDefaults.Organisation;
 
 namespace FamiljecentralHub.Consent.Features.Consents;
 
+/// <summary>A consent version, or the first problems with the request and how many more there were.</summary>
+public sealed record ConsentValidation(ConsentRecord? Record, Dictionary<string, string[]> Errors, int Omitted)
+{
+    public void Deconstruct(out ConsentRecord? record, out Dictionary<string, string[]> errors)
+    {
+        record = Record;
+        errors = Errors;
+    }
+}
+
+/// <summary>
+/// Problems up to a bound, and a count of the rest: one problem per list item would let a 900 KB request fill a 57 MB
+/// answer. Messages are fixed phrases with field names, indexes, unit ids from the registry and limits: never what the
+/// caller sent, which may be an identity number, a name or free text.
+/// </summary>
+public sealed class Problems(int max = Problems.DefaultMax)
+{
+    public const int DefaultMax = 20;
+
+    private readonly Dictionary<string, List<string>> byField = new(StringComparer.Ordinal);
+
+    public int Count { get; private set; }
+
+    public int Omitted => Math.Max(0, Count - max);
+
+    public bool Any => Count > 0;
+
+    public void Add(string field, string message)
+    {
+        if (++Count > max)
+        {
+            return;
+        }
+
+        if (!byField.TryGetValue(field, out var messages))
+        {
+            byField[field] = messages = [];
+        }
+
+        messages.Add(message);
+    }
+
+    public Dictionary<string, string[]> ToDictionary() => byField.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal);
+}
+
 /// <summary>
 /// Turns a request into a consent version, or says precisely what is wrong. The rules come from domain.md section 3
-/// (the Skåne guidance on samtycke and its footnote 3, and SoL 3:6a for a child of 15).
+/// (the Skåne guidance on samtycke and its footnote 3, and SoL 3:6a for a child of 15). Every input is hostile: the
+/// checks hold on their own, whatever guard stands in front, and their work is linear in the input (sets, no list
+/// look-ups inside loops; oversized lists are refused before their items are looked at).
 /// </summary>
-public sealed class ConsentValidator(OrganisationRegistry registry, LegalBasisCatalog bases)
+public sealed partial class ConsentValidator(OrganisationRegistry registry, LegalBasisCatalog bases)
 {
+    public const int MaxUnits = 50;
+    public const int MaxGrantors = 10;
+    public const int MaxPurposes = 16;
+    public const int MaxCategories = 32;
+    public const int MaxUnitId = 100;
+    public const int MaxName = 200;
+    public const int MaxSituation = 4_000;
+    public const int MaxJournalReference = 200;
+    public const int MaxReason = 1_000;
+
     private static readonly GrantorRole[] ForAChild =
         [GrantorRole.Guardian, GrantorRole.TemporaryGuardian, GrantorRole.SpeciallyAppointedGuardian, GrantorRole.GodMan, GrantorRole.SocialCommittee];
 
-    public (ConsentRecord? Record, Dictionary<string, string[]> Errors) Validate(
-        RecordConsentRequest r, Guid id, int version, DateTimeOffset now)
+    public ConsentValidation Validate(RecordConsentRequest? r, Guid id, int version, DateTimeOffset now)
     {
-        var errors = new Dictionary<string, string[]>();
-        void Error(string field, string message) =>
-            errors[field] = errors.TryGetValue(field, out var existing) ? [.. existing, message] : [message];
-
-        if (!PersonalIdentityNumber.TryParse(r.SubjectId, out var subject, out var subjectError))
+        var problems = new Problems();
+        if (r is null)
         {
-            Error("subjectId", $"the personal identity or co-ordination number {subjectError}");
+            problems.Add("body", "send the consent as a JSON object");
+            return new ConsentValidation(null, problems.ToDictionary(), problems.Omitted);
         }
 
-        if (r.Purposes is not { Count: > 0 })
+        var subjectOk = PersonalIdentityNumber.TryParse(Bounded(r.SubjectId, 20), out var subject, out var subjectError);
+        if (!subjectOk)
         {
-            Error("purposes", "name at least one purpose: a consent is specific to a situation, never general");
+            problems.Add("subjectId", $"the personal identity or co-ordination number {subjectError}");
         }
 
-        if (r.Categories is not { Count: > 0 })
+        var purposes = List(r.Purposes, "purposes", MaxPurposes, problems, "name at least one purpose: a consent is specific to a situation, never general");
+        var categories = List(r.Categories, "categories", MaxCategories, problems, "name the information categories the consent covers");
+        var sending = Units(r.SendingUnits, "sendingUnits", problems);
+        var receiving = Units(r.ReceivingUnits, "receivingUnits", problems);
+        if (Text(r.RecordingUnit, "recordingUnit", MaxUnitId, multiline: false, problems, "name the unit that records it")
+            && !sending.Ids.Contains(r.RecordingUnit!) && !receiving.Ids.Contains(r.RecordingUnit!))
         {
-            Error("categories", "name the information categories the consent covers");
-        }
-
-        var sending = Units(r.SendingUnits, "sendingUnits", Error);
-        var receiving = Units(r.ReceivingUnits, "receivingUnits", Error);
-        if (string.IsNullOrWhiteSpace(r.RecordingUnit) || !(r.SendingUnits ?? []).Concat(r.ReceivingUnits ?? []).Contains(r.RecordingUnit))
-        {
-            Error("recordingUnit", "must be one of the sending or receiving units");
+            problems.Add("recordingUnit", "must be one of the sending or receiving units");
         }
 
         var validFrom = r.ValidFrom ?? now;
         if (r.ValidUntil is not { } validUntil)
         {
-            Error("validUntil", "a consent is never valid without an end date");
+            problems.Add("validUntil", "a consent is never valid without an end date");
             validUntil = validFrom;
         }
         else if (validUntil <= validFrom)
         {
-            Error("validUntil", "must be after validFrom");
+            problems.Add("validUntil", "must be after validFrom");
         }
         else if (validUntil - validFrom > bases.MaxConsentLength)
         {
-            Error("validUntil", $"a consent may last at most {bases.MaxConsentLength.TotalDays:0} days");
+            problems.Add("validUntil", $"a consent may last at most {bases.MaxConsentLength.TotalDays:0} days");
         }
 
-        if (string.IsNullOrWhiteSpace(r.Situation))
+        Text(r.Situation, "situation", MaxSituation, multiline: true, problems, "describe the situation the consent is for");
+        Text(r.JournalReference, "journalReference", MaxJournalReference, multiline: false, problems, "give the journal reference where the consent is documented");
+        RecordedBy(r.RecordedBy, problems);
+        if (r.ChangeReason is not null)
         {
-            Error("situation", "describe the situation the consent is for");
+            Text(r.ChangeReason, "changeReason", MaxReason, multiline: true, problems, null);
         }
 
-        if (string.IsNullOrWhiteSpace(r.JournalReference))
+        // The day the consent was given: it cannot be given after it is recorded, nor after it starts to apply.
+        var givenOn = DateOnly.FromDateTime((validFrom < now ? validFrom : now).UtcDateTime);
+        var grantors = Grantors(r, subjectOk ? subject : null, givenOn, purposes, categories, receiving.Units, problems);
+        if (problems.Any)
         {
-            Error("journalReference", "give the journal reference where the consent is documented");
+            return new ConsentValidation(null, problems.ToDictionary(), problems.Omitted);
         }
 
-        if (string.IsNullOrWhiteSpace(r.RecordedBy))
-        {
-            Error("recordedBy", "say who recorded the consent");
-        }
-
-        var grantors = Grantors(r, subject, validFrom, receiving, Error);
-        if (errors.Count > 0)
-        {
-            return (null, errors);
-        }
-
-        return (new ConsentRecord
+        return new ConsentValidation(new ConsentRecord
         {
             Id = id,
             Version = version,
@@ -87,10 +135,10 @@ public sealed class ConsentValidator(OrganisationRegistry registry, LegalBasisCa
             SubjectId = subject!.Value.Value,
             Grantors = grantors,
             BothGuardiansRequired = r.BothGuardiansRequired,
-            Purposes = r.Purposes!.Distinct().ToList(),
-            SendingUnits = sending.Select(u => u.Id).ToList(),
-            ReceivingUnits = receiving.Select(u => u.Id).ToList(),
-            Categories = r.Categories!.Distinct().ToList(),
+            Purposes = purposes.Distinct().ToList(),
+            SendingUnits = sending.Units.Select(u => u.Id).ToList(),
+            ReceivingUnits = receiving.Units.Select(u => u.Id).ToList(),
+            Categories = categories.Distinct().ToList(),
             ValidFrom = validFrom,
             ValidUntil = validUntil,
             Situation = r.Situation!,
@@ -99,100 +147,282 @@ public sealed class ConsentValidator(OrganisationRegistry registry, LegalBasisCa
             RecordingUnit = r.RecordingUnit!,
             RecordedAt = now,
             ChangeReason = r.ChangeReason,
-        }, errors);
+        }, [], 0);
     }
 
-    private List<Unit> Units(IReadOnlyList<string>? ids, string field, Action<string, string> error)
+    /// <summary>The fields of a revocation, on the same terms as a consent's.</summary>
+    public Problems ValidateRevocation(RevokeConsentRequest? r)
     {
-        if (ids is not { Count: > 0 })
+        var problems = new Problems();
+        if (r is null)
         {
-            error(field, "name at least one unit");
+            problems.Add("body", "send the revocation as a JSON object");
+            return problems;
+        }
+
+        RecordedBy(r.RecordedBy, problems);
+        Text(r.RecordingUnit, "recordingUnit", MaxUnitId, multiline: false, problems, "name the unit that records the revocation");
+        if (r.JournalReference is not null)
+        {
+            Text(r.JournalReference, "journalReference", MaxJournalReference, multiline: false, problems, null);
+        }
+
+        if (r.Reason is not null)
+        {
+            Text(r.Reason, "reason", MaxReason, multiline: true, problems, null);
+        }
+
+        return problems;
+    }
+
+    /// <summary>
+    /// Who recorded it, as an HSA-id: SE, the organisation's number (10 or 12 digits), a hyphen and the person's own
+    /// part. Never an identity number: the ledger that keeps it is append-only and can never be cleaned.
+    /// </summary>
+    private static void RecordedBy(string? value, Problems problems)
+    {
+        if (!Text(value, "recordedBy", 40, multiline: false, problems, "say who recorded it, by HSA-id"))
+        {
+            return;
+        }
+
+        var match = HsaId().Match(value!);
+        if (!match.Success)
+        {
+            problems.Add("recordedBy", "must be an HSA-id: SE, 10 to 12 digits, a hyphen and up to 24 letters or digits");
+        }
+        else if (match.Groups["own"].Value is var own && own.Length >= 10 && own.All(char.IsAsciiDigit))
+        {
+            problems.Add("recordedBy", "must be an HSA-id, not a personal identity number");
+        }
+    }
+
+    [GeneratedRegex("^SE[0-9]{10,12}-(?<own>[A-Za-z0-9]{1,24})$", RegexOptions.CultureInvariant)]
+    private static partial Regex HsaId();
+
+    /// <summary>
+    /// A required (or, with no <paramref name="missing"/> message, optional but present) text field: bounded, and free of
+    /// control characters and broken surrogates (a NUL stalls PostgreSQL; an escape sequence rewrites a terminal). Free
+    /// text may keep its line breaks and tabs.
+    /// </summary>
+    internal static bool Text(string? value, string field, int max, bool multiline, Problems problems, string? missing)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            problems.Add(field, missing ?? "must not be blank");
+            return false;
+        }
+
+        if (value.Length > max)
+        {
+            problems.Add(field, $"may be at most {max} characters");
+            return false;
+        }
+
+        if (!IsClean(value, multiline))
+        {
+            problems.Add(field, multiline
+                ? "must not contain control characters (other than line breaks and tabs) or broken surrogates"
+                : "must not contain control characters or broken surrogates");
+            return false;
+        }
+
+        return true;
+    }
+
+    internal static bool IsClean(string value, bool multiline)
+    {
+        for (var i = 0; i < value.Length; i++)
+        {
+            var c = value[i];
+            if (char.IsControl(c) && !(multiline && c is '\n' or '\r' or '\t'))
+            {
+                return false;
+            }
+
+            if (char.IsHighSurrogate(c))
+            {
+                if (i + 1 >= value.Length || !char.IsLowSurrogate(value[i + 1]))
+                {
+                    return false;
+                }
+
+                i++;
+            }
+            else if (char.IsLowSurrogate(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static string? Bounded(string? value, int max) => value is { Length: > 0 } && value.Length > max ? "" : value;
+
+    private static List<T> List<T>(IReadOnlyList<T>? items, string field, int max, Problems problems, string missing)
+    {
+        if (items is not { Count: > 0 })
+        {
+            problems.Add(field, missing);
             return [];
         }
 
-        var units = new List<Unit>();
-        foreach (var id in ids.Distinct())
+        if (items.Count > max)
         {
-            if (registry.FindUnit(id) is { } unit)
+            problems.Add(field, $"may list at most {max}");
+            return [];
+        }
+
+        return [.. items];
+    }
+
+    private (List<Unit> Units, HashSet<string> Ids) Units(IReadOnlyList<string?>? ids, string field, Problems problems)
+    {
+        var units = new List<Unit>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        if (ids is not { Count: > 0 })
+        {
+            problems.Add(field, "name at least one unit");
+            return (units, seen);
+        }
+
+        if (ids.Count > MaxUnits)
+        {
+            problems.Add(field, $"may list at most {MaxUnits} units");
+            return (units, seen);
+        }
+
+        for (var i = 0; i < ids.Count; i++)
+        {
+            var itemField = $"{field}[{i}]";
+            if (!Text(ids[i], itemField, MaxUnitId, multiline: false, problems, "must be a unit id"))
+            {
+                continue;
+            }
+
+            if (registry.FindUnit(ids[i]!) is not { } unit)
+            {
+                problems.Add(itemField, "is not a unit the hub knows");
+            }
+            else if (seen.Add(unit.Id))
             {
                 units.Add(unit);
             }
-            else
-            {
-                error(field, $"there is no unit '{id}'");
-            }
         }
 
-        return units;
+        return (units, seen);
     }
 
-    private static List<Grantor> Grantors(
-        RecordConsentRequest r, PersonalIdentityNumber? subject, DateTimeOffset validFrom, List<Unit> receiving, Action<string, string> error)
+    private List<Grantor> Grantors(
+        RecordConsentRequest r, PersonalIdentityNumber? subject, DateOnly givenOn, List<Contracts.Disclosures.Purpose> purposes,
+        List<Contracts.Disclosures.InformationCategory> categories, List<Unit> receiving, Problems problems)
     {
         if (r.Grantors is not { Count: > 0 })
         {
-            error("grantors", "record who gave the consent, each with their own answer");
+            problems.Add("grantors", "record who gave the consent, each with their own answer");
             return [];
         }
 
-        var grantors = new List<Grantor>();
+        if (r.Grantors.Count > MaxGrantors)
+        {
+            problems.Add("grantors", $"may list at most {MaxGrantors} grantors");
+            return [];
+        }
+
+        var proposed = categories.ToHashSet();
+        var grantors = new List<(Grantor Grantor, int Index)>();
         for (var i = 0; i < r.Grantors.Count; i++)
         {
             var g = r.Grantors[i];
             var field = $"grantors[{i}]";
-            if (g.Role is not { } role || g.Answer is not { } answer || string.IsNullOrWhiteSpace(g.Name))
+            if (g is null || g.Role is not { } role || g.Answer is not { } answer)
             {
-                error(field, "needs role, name and answer (Yes, No or Partial)");
+                problems.Add(field, "needs role, name and answer (Yes, No or Partial)");
+                continue;
+            }
+
+            if (!Text(g.Name, field, MaxName, multiline: false, problems, "needs role, name and answer (Yes, No or Partial)"))
+            {
                 continue;
             }
 
             if (role == GrantorRole.FosterParent)
             {
-                error(field, "foster parents and residential staff without a specific appointment may not consent for a child");
+                problems.Add(field, "foster parents and residential staff without a specific appointment may not consent for a child");
             }
 
-            if (answer == ConsentAnswer.Partial && g.CoveredCategories is not { Count: > 0 })
+            if (g.CoveredCategories is { Count: > MaxCategories })
             {
-                error(field, "a partial answer must list the categories it covers");
+                problems.Add(field, $"may list at most {MaxCategories} covered categories");
             }
-            else if (answer == ConsentAnswer.Partial && g.CoveredCategories!.Except(r.Categories ?? []).Any())
+            else if (answer == ConsentAnswer.Partial && g.CoveredCategories is not { Count: > 0 })
             {
-                error(field, "a partial answer can only cover categories the consent proposes");
+                problems.Add(field, "a partial answer must list the categories it covers");
+            }
+            else if (answer == ConsentAnswer.Partial && !g.CoveredCategories!.All(proposed.Contains))
+            {
+                problems.Add(field, "a partial answer can only cover categories the consent proposes");
             }
             else if (answer != ConsentAnswer.Partial && g.CoveredCategories is { Count: > 0 })
             {
-                error(field, "only a partial answer lists covered categories");
+                problems.Add(field, "only a partial answer lists covered categories");
             }
 
-            grantors.Add(new Grantor(role, g.Name, answer, answer == ConsentAnswer.Partial ? g.CoveredCategories : null));
+            grantors.Add((new Grantor(role, g.Name!, answer, answer == ConsentAnswer.Partial ? g.CoveredCategories : null), i));
         }
 
         if (subject is { } s)
         {
-            var age = s.AgeOn(DateOnly.FromDateTime(validFrom.UtcDateTime));
-            foreach (var (g, i) in grantors.Select((g, i) => (g, i)))
+            var age = s.AgeOn(givenOn);
+            var rule = bases.ChildsOwnConsent;
+            foreach (var (g, i) in grantors)
             {
-                if (age >= 18 && g.Role != GrantorRole.Subject)
+                var field = $"grantors[{i}]";
+                if (age >= ChildsOwnConsentRule.AdultAge && g.Role != GrantorRole.Subject)
                 {
-                    error($"grantors[{i}]", "an adult consents for themself");
+                    problems.Add(field, "an adult consents for themself");
                 }
-                else if (age < 18 && g.Role == GrantorRole.Subject && !(age >= 15 && receiving.Count > 0
-                    && receiving.All(u => u.Operation == OperationType.PreventiveSocialServices)))
+                else if (age < ChildsOwnConsentRule.AdultAge && g.Role == GrantorRole.Subject)
                 {
-                    error($"grantors[{i}]", "a child may consent alone only from 15, and only to open interventions from social services");
+                    ChildsOwnConsent(rule, age, purposes, receiving, field, problems);
                 }
-                else if (age < 18 && g.Role != GrantorRole.Subject && !ForAChild.Contains(g.Role) && g.Role != GrantorRole.FosterParent)
+                else if (age < ChildsOwnConsentRule.AdultAge && g.Role != GrantorRole.Subject && !ForAChild.Contains(g.Role) && g.Role != GrantorRole.FosterParent)
                 {
-                    error($"grantors[{i}]", "a child's consent is given by a guardian, god man or the social committee");
+                    problems.Add(field, "a child's consent is given by a guardian, god man or the social committee");
                 }
             }
         }
 
-        if (r.BothGuardiansRequired && grantors.Count(g => SecrecyGate.IsGuardian(g.Role)) < 2)
+        if (r.BothGuardiansRequired && grantors.Count(g => SecrecyGate.IsGuardian(g.Grantor.Role)) < 2)
         {
-            error("grantors", "both guardians must be recorded when bothGuardiansRequired is set");
+            problems.Add("grantors", "both guardians must be recorded when bothGuardiansRequired is set");
         }
 
-        return grantors;
+        return grantors.Select(g => g.Grantor).ToList();
+    }
+
+    /// <summary>
+    /// A child may consent alone only from the rule's age (on the day the consent is given), and only to its purposes
+    /// towards its receivers (SoL 3:6a in the 2001 act: open interventions from social services). Anything else needs
+    /// the guardians, or another grantor the law names.
+    /// </summary>
+    private static void ChildsOwnConsent(
+        ChildsOwnConsentRule rule, int age, List<Contracts.Disclosures.Purpose> purposes, List<Unit> receiving, string field, Problems problems)
+    {
+        if (age < rule.MinimumAge)
+        {
+            problems.Add(field, $"a child may consent alone only from {rule.MinimumAge}, judged on the day the consent is given (rule {rule.Id}: {rule.Citation})");
+            return;
+        }
+
+        foreach (var purpose in purposes.Distinct())
+        {
+            if (receiving.FirstOrDefault(u => !rule.Covers(purpose, u.Operation)) is { } unit)
+            {
+                problems.Add(field, $"a child's own consent cannot cover {purpose} to unit {unit.Id}: it covers only {string.Join(", ", rule.Purposes)} " +
+                    $"to {string.Join(", ", rule.Receivers)} (rule {rule.Id}: {rule.Citation})");
+            }
+        }
     }
 }

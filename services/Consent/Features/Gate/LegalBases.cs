@@ -39,7 +39,25 @@ public sealed record LegalBasis(
         && (SenderPrincipals is null || SenderPrincipals.Contains(senderPrincipal));
 }
 
-public sealed record LegalBasisDocument(TimeSpan MaxConsentLength, IReadOnlyList<LegalBasis> Bases);
+/// <summary>
+/// What a child may consent to alone, without the guardians: from <see cref="MinimumAge"/> (on the day the consent is
+/// given), to <see cref="Purposes"/> towards receivers of <see cref="Receivers"/>. In the 2001 Social Services Act this is
+/// 3:6a (open interventions from social services for a child who has turned 15); the citation is editable text.
+/// </summary>
+public sealed record ChildsOwnConsentRule(
+    string Id,
+    string Citation,
+    int MinimumAge,
+    IReadOnlyList<Purpose> Purposes,
+    IReadOnlyList<OperationType> Receivers)
+{
+    /// <summary>Majority (FB 9:1): from 18 the subject consents for themself to anything.</summary>
+    public const int AdultAge = 18;
+
+    public bool Covers(Purpose purpose, OperationType receiver) => Purposes.Contains(purpose) && Receivers.Contains(receiver);
+}
+
+public sealed record LegalBasisDocument(TimeSpan MaxConsentLength, IReadOnlyList<LegalBasis> Bases, ChildsOwnConsentRule? ChildsOwnConsent = null);
 
 public sealed class LegalBasisOptions
 {
@@ -64,6 +82,11 @@ public sealed class LegalBasisCatalog
     {
         Document = document;
         byId = document.Bases.ToDictionary(b => b.Id);
+        if (document.ChildsOwnConsent is not { Id.Length: > 0, Citation.Length: > 0, MinimumAge: > 0, Purposes: not null, Receivers: not null })
+        {
+            throw new InvalidOperationException("The legal basis catalogue needs the childsOwnConsent rule, with its id, citation, age, purposes and receivers.");
+        }
+
         foreach (var kind in new[] { BasisKind.SameSecrecyArea, BasisKind.Consent })
         {
             if (document.Bases.Count(b => b.Kind == kind) != 1)
@@ -74,6 +97,9 @@ public sealed class LegalBasisCatalog
     }
 
     public LegalBasisDocument Document { get; }
+
+    /// <summary>Required: without it no child's own consent could be judged, and the gate would have to guess.</summary>
+    public ChildsOwnConsentRule ChildsOwnConsent => Document.ChildsOwnConsent!;
 
     public TimeSpan MaxConsentLength => Document.MaxConsentLength;
 

@@ -67,7 +67,7 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
             reasons.Add(failure!);
         }
 
-        var consentDecision = CheckConsents(d, consents, now, reasons);
+        var consentDecision = CheckConsents(d, receiver, consents, now, reasons);
         return consentDecision ?? Decision.Refuse(reasons);
     }
 
@@ -121,7 +121,7 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
         };
     }
 
-    private Decision? CheckConsents(SubmitDisclosure d, IReadOnlyList<ConsentRecord> consents, DateTimeOffset now, List<string> reasons)
+    private Decision? CheckConsents(SubmitDisclosure d, Unit receiver, IReadOnlyList<ConsentRecord> consents, DateTimeOffset now, List<string> reasons)
     {
         var relevant = consents
             .Where(c => c.State == ConsentState.Active && c.SendingUnits.Contains(d.SendingUnit) && c.ReceivingUnits.Contains(d.ReceivingUnit) && c.Purposes.Contains(d.Purpose))
@@ -145,7 +145,7 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
 
         foreach (var c in relevant)
         {
-            var failure = ConsentFailure(c, d.Categories, now);
+            var failure = ConsentFailure(c, d.Purpose, receiver, d.Categories, now);
             if (failure is null)
             {
                 return Decision.Permit(bases.Of(BasisKind.Consent).Id, c.Id);
@@ -157,7 +157,7 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
         return null;
     }
 
-    private static string? ConsentFailure(ConsentRecord c, IReadOnlyList<InformationCategory> categories, DateTimeOffset now)
+    private string? ConsentFailure(ConsentRecord c, Purpose purpose, Unit receiver, IReadOnlyList<InformationCategory> categories, DateTimeOffset now)
     {
         if (now >= c.ValidUntil)
         {
@@ -169,23 +169,90 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
             return $"consent is not valid until {c.ValidFrom.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}";
         }
 
-        var answering = c.Grantors.Where(g => g.Role != GrantorRole.FosterParent && g.Answer != ConsentAnswer.No).ToList();
+        var covered = Covered(c, purpose, receiver.Operation, receiver.Id, out var failure);
+        if (failure is not null)
+        {
+            return failure;
+        }
+
+        var missing = categories.Where(cat => !covered.Contains(cat)).ToList();
+        return missing.Count == 0 ? null : $"no consent covers category {string.Join(", ", missing)}";
+    }
+
+    /// <summary>
+    /// The categories one consent lets its sending units disclose for this purpose to a receiver of this operation, at
+    /// any instant of its window; empty when it lets nothing through (revoked, a "no", no entitled grantor). The one
+    /// reading of a consent's answers, shared with <see cref="ConsentNarrowing"/>.
+    /// </summary>
+    public IReadOnlySet<InformationCategory> Coverage(ConsentRecord c, Purpose purpose, OperationType receiver) =>
+        c.State != ConsentState.Active || c.Grantors.Any(g => g.Answer == ConsentAnswer.No)
+            ? new HashSet<InformationCategory>()
+            : Covered(c, purpose, receiver, receiverId: null, out _);
+
+    private HashSet<InformationCategory> Covered(ConsentRecord c, Purpose purpose, OperationType receiver, string? receiverId, out string? failure)
+    {
+        failure = null;
+        var answered = c.Grantors.Where(g => g.Answer != ConsentAnswer.No).ToList();
+        var answering = answered.Where(g => NotEntitled(c, g, purpose, receiver, receiverId) is null).ToList();
         if (answering.Count == 0)
         {
-            return "no grantor entitled to consent has answered yes";
+            // A child's own answer that the law does not let stand is the reason worth telling the sender.
+            failure = answered.Select(g => NotEntitled(c, g, purpose, receiver, receiverId)).FirstOrDefault(r => r is not null && r.StartsWith("a child's", StringComparison.Ordinal))
+                ?? "no grantor entitled to consent has answered yes";
+            return [];
         }
 
         if (c.BothGuardiansRequired && answering.Count(g => IsGuardian(g.Role)) < 2)
         {
-            return "both guardians must consent, and fewer than two have answered yes";
+            failure = "both guardians must consent, and fewer than two have answered yes";
+            return [];
         }
 
-        var covered = answering
+        return answering
             .Select(g => g.Answer == ConsentAnswer.Yes ? c.Categories : c.Categories.Intersect(g.CoveredCategories ?? []).ToList())
             .Aggregate((IEnumerable<InformationCategory>)c.Categories, (acc, next) => acc.Intersect(next))
             .ToHashSet();
-        var missing = categories.Where(cat => !covered.Contains(cat)).ToList();
-        return missing.Count == 0 ? null : $"no consent covers category {string.Join(", ", missing)}";
+    }
+
+    /// <summary>
+    /// Why a grantor's answer cannot count for this purpose and receiver, or null when it can. Foster parents and
+    /// residential staff without an appointment never consent (the Skåne guidance, footnote 3). A child's own consent
+    /// counts only from the age, for the purposes and towards the receivers of the catalogue's rule (SoL 3:6a in the 2001
+    /// act), judged on the day the consent was given: a consent recorded before the rule, or written straight to the
+    /// store, gets no further than one recorded today.
+    /// </summary>
+    private string? NotEntitled(ConsentRecord c, Grantor g, Purpose purpose, OperationType receiver, string? receiverId)
+    {
+        if (g.Role == GrantorRole.FosterParent)
+        {
+            return "foster parents may not consent";
+        }
+
+        if (g.Role != GrantorRole.Subject)
+        {
+            return null;
+        }
+
+        var rule = bases.ChildsOwnConsent;
+        if (!PersonalIdentityNumber.TryParse(c.SubjectId, out var subject, out _))
+        {
+            return $"a child's own consent needs an identified subject ({rule.Id})";
+        }
+
+        var age = subject.Value.AgeOn(c.GivenOn());
+        if (age >= ChildsOwnConsentRule.AdultAge)
+        {
+            return null;
+        }
+
+        if (age < rule.MinimumAge)
+        {
+            return $"a child's own consent needs the child to have turned {rule.MinimumAge} on the day it was given ({rule.Id})";
+        }
+
+        return rule.Covers(purpose, receiver)
+            ? null
+            : $"a child's own consent cannot cover {purpose} to {(receiverId is null ? receiver.ToString() : $"unit {receiverId}")} ({rule.Id})";
     }
 
     public static bool IsGuardian(GrantorRole role) =>

@@ -1,0 +1,67 @@
+using FamiljecentralHub.Consent.Features.Gate;
+using FamiljecentralHub.Contracts.Organisation;
+
+namespace FamiljecentralHub.Consent.Features.Consents;
+
+/// <summary>
+/// Whether a new version of a consent only ever stops disclosures. Secrecy is broken by the disclosing unit, which must
+/// have the basis (OSL 10:1, 12:2), so only a unit that discloses under a consent may record or widen it; any unit the
+/// consent names may narrow or revoke it (a guardian may withdraw wherever they are). A change is narrowing when every
+/// disclosure the gate would permit with the new version beside any other consents of the subject, it would also permit
+/// with the old one: no permit of the new version is missing from the old, and no recorded "no" of the old version, which
+/// vetoes every consent for its situation, loses any of its reach.
+/// </summary>
+public static class ConsentNarrowing
+{
+    private static readonly OperationType[] Receivers = Enum.GetValues<OperationType>();
+
+    public static bool IsNarrowing(ConsentRecord before, ConsentRecord after, SecrecyGate gate)
+    {
+        if (after.SubjectId != before.SubjectId)
+        {
+            return false;
+        }
+
+        if (Vetoes(before) && !(Vetoes(after) && WideAs(after, before)))
+        {
+            return false;
+        }
+
+        if (!Permits(after))
+        {
+            return true;
+        }
+
+        if (!Permits(before) || !WideAs(before, after))
+        {
+            return false;
+        }
+
+        // What the grantors' answers cover depends on the purpose and on the receiver's operation (a child's own consent
+        // reaches only some), so it is compared for each: the gate's own reading of a consent, not a second one.
+        foreach (var purpose in after.Purposes.Distinct())
+        {
+            foreach (var receiver in Receivers)
+            {
+                if (!gate.Coverage(after, purpose, receiver).IsSubsetOf(gate.Coverage(before, purpose, receiver)))
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>A version with a "no" in it vetoes its situation while valid (domain.md section 3).</summary>
+    private static bool Vetoes(ConsentRecord c) => c.State == ConsentState.Active && c.Grantors.Any(g => g.Answer == ConsentAnswer.No);
+
+    private static bool Permits(ConsentRecord c) => c.State == ConsentState.Active && !c.Grantors.Any(g => g.Answer == ConsentAnswer.No);
+
+    /// <summary>Every sending unit, receiving unit, purpose and instant of <paramref name="inner"/> is also <paramref name="outer"/>'s.</summary>
+    private static bool WideAs(ConsentRecord outer, ConsentRecord inner) =>
+        inner.SendingUnits.ToHashSet(StringComparer.Ordinal).IsSubsetOf(outer.SendingUnits)
+        && inner.ReceivingUnits.ToHashSet(StringComparer.Ordinal).IsSubsetOf(outer.ReceivingUnits)
+        && inner.Purposes.ToHashSet().IsSubsetOf(outer.Purposes)
+        && (inner.ValidFrom >= inner.ValidUntil || (outer.ValidFrom <= inner.ValidFrom && inner.ValidUntil <= outer.ValidUntil));
+}
