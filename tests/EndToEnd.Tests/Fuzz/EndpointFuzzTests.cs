@@ -40,7 +40,7 @@ public sealed partial class EndpointFuzzTests(HubFixture hub)
             endpoints.Count.ShouldBeGreaterThan(15, "every service's OpenAPI document lists its endpoints");
             var knownIds = await SetUpKnownIdsAsync(clients);
             var world = new FuzzWorld(actors, knownIds, schemas);
-            var requests = FuzzGenerators.Requests(world, endpoints).Sample(30, new FsCheck.Rnd(seed), count)
+            var requests = FuzzGenerators.Requests(world, endpoints).Sample(count, new FsCheck.Rnd(seed), 30)
                 .Select((r, i) => r with { Index = i }).ToList();
 
             var before = await HubSnapshot.TakeWhenSettledAsync(hub.Hub, TimeSpan.FromSeconds(20), Ct);
