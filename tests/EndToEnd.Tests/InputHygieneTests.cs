@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Dapper;
 using FamiljecentralHub.LocalHub.Clients;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
@@ -168,8 +169,10 @@ public sealed class InputHygieneTests(HubFixture hub)
         foreach (var planted in (string[])[PlantedNumber, PlantedDigits, PlantedName])
         {
             var body = JsonSerializer.SerializeToNode(DemoRequests.Referral(HubFixture.NewSubject()))!.AsObject();
-            // A reason alone is valid: break the request elsewhere so that it is refused with the planted value in it.
+            // Some plantings are valid (a subject's number): break the request elsewhere, so that it is refused with the
+            // planted value in it.
             body[field] = field == "reason" ? planted + "\u0000" : planted;
+            body["categories"] = new JsonArray();
 
             var response = await bvc.PostAsync(DemoRequests.ReferralPath, Json(body.ToJsonString()), Ct);
 

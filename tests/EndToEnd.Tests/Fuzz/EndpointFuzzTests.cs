@@ -43,9 +43,9 @@ public sealed partial class EndpointFuzzTests(HubFixture hub)
             var requests = FuzzGenerators.Requests(world, endpoints).Sample(count, new FsCheck.Rnd(seed), 30)
                 .Select((r, i) => r with { Index = i }).ToList();
 
-            var before = await HubSnapshot.TakeWhenSettledAsync(hub.Hub, TimeSpan.FromSeconds(20), Ct);
+            var before = await HubSnapshot.TakeWhenSettledAsync(hub.Hub, TimeSpan.FromSeconds(40), Ct);
             var results = await RunAsync(requests, clients);
-            var after = await HubSnapshot.TakeWhenSettledAsync(hub.Hub, TimeSpan.FromSeconds(30), Ct);
+            var after = await HubSnapshot.TakeWhenSettledAsync(hub.Hub, TimeSpan.FromSeconds(60), Ct);
 
             var report = Judge(seed, endpoints, requests.Count, results, before, after);
             TestContext.Current.TestOutputHelper?.WriteLine(report.Text);

@@ -334,11 +334,14 @@ internal sealed record Plant(string Number, string NumberWithHyphen, string Shor
 {
     public IReadOnlyList<string> Tokens => [Number, NumberWithHyphen, ShortNumber, Name.Split(' ')[0], Name.Split(' ')[1]];
 
-    /// <summary>Born 1940-1959 (no test subject is), a serial and the correct check digit; a made-up name from the index.</summary>
+    /// <summary>
+    /// A child born 2021-2023 (the other tests' subjects are born from 2024) with a serial of 900 or more and the
+    /// correct check digit, so a consent for it is valid; and a made-up name from the index.
+    /// </summary>
     public static Plant For(int index)
     {
-        var birth = new DateOnly(1940, 1, 1).AddDays(index % 7000);
-        var serial = 100 + index / 7000 % 800;
+        var birth = new DateOnly(2021, 1, 1).AddDays(index % 1000);
+        var serial = 900 + index / 1000 % 100;
         var nine = string.Create(CultureInfo.InvariantCulture, $"{birth:yyMMdd}{serial:000}");
         var check = DemoIdentityNumbers.CheckDigit(nine);
         var number = string.Create(CultureInfo.InvariantCulture, $"{birth:yyyyMMdd}{serial:000}{check}");

@@ -10,7 +10,8 @@ namespace FamiljecentralHub.EndToEnd.Tests.Fuzz;
 /// dispatcher's own bookkeeping, which changes by itself) and the depth of every error queue. Comparing two snapshots
 /// finds every row that appeared or changed in between, whoever caused it.
 /// </summary>
-internal sealed record HubSnapshot(IReadOnlyDictionary<string, HashSet<string>> RowDigests, IReadOnlyDictionary<string, long> ErrorQueueDepths)
+internal sealed record HubSnapshot(
+    IReadOnlyDictionary<string, HashSet<string>> RowDigests, IReadOnlyDictionary<string, long> ErrorQueueDepths, long MessagesInFlight)
 {
     /// <summary>Columns a running hub changes with no request at all (the webhook dispatcher's retries, what a pull fetched).</summary>
     private static readonly string[] VolatileColumns = ["fetched_at", "next_push_at", "push_attempts", "pushed_at", "last_push_error", "last_push_at"];
@@ -32,19 +33,26 @@ internal sealed record HubSnapshot(IReadOnlyDictionary<string, HashSet<string>> 
             }
         }
 
-        return new HubSnapshot(digests, await ErrorQueuesAsync(hub, cancellationToken));
+        var (errorQueues, inFlight) = await QueuesAsync(hub, cancellationToken);
+        return new HubSnapshot(digests, errorQueues, inFlight);
     }
 
-    /// <summary>Takes snapshots a second apart until two agree: the hub has finished what earlier requests started.</summary>
+    /// <summary>
+    /// Waits until the hub has finished what earlier requests started: no message ready or being retried in any queue
+    /// (a consumer's retries hold a message unacknowledged for up to 18 s) for three looks two seconds apart, which
+    /// outlasts the management API's 5 s statistics interval, and the last two snapshots agree.
+    /// </summary>
     public static async Task<HubSnapshot> TakeWhenSettledAsync(Hub hub, TimeSpan atMost, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + atMost;
         var last = await TakeAsync(hub, cancellationToken);
+        var quiet = 0;
         while (DateTime.UtcNow < deadline)
         {
-            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
             var next = await TakeAsync(hub, cancellationToken);
-            if (next.SameAs(last))
+            quiet = next.MessagesInFlight == 0 ? quiet + 1 : 0;
+            if (quiet >= 3 && next.SameAs(last))
             {
                 return next;
             }
@@ -67,13 +75,14 @@ internal sealed record HubSnapshot(IReadOnlyDictionary<string, HashSet<string>> 
         && ErrorQueueDepths.OrderBy(q => q.Key).SequenceEqual(other.ErrorQueueDepths.OrderBy(q => q.Key));
 
     // The management API's counts lag up to its statistics interval (5 s): the settling loop above outlasts it.
-    private static async Task<Dictionary<string, long>> ErrorQueuesAsync(Hub hub, CancellationToken cancellationToken)
+    private static async Task<(Dictionary<string, long> ErrorQueues, long InFlight)> QueuesAsync(Hub hub, CancellationToken cancellationToken)
     {
-        var queues = await hub.Rabbit.GetManagementAsync($"queues/{Uri.EscapeDataString(hub.VirtualHost)}?columns=name,messages", cancellationToken);
-        return queues.EnumerateArray()
-            .Where(q => q.GetProperty("name").GetString()!.EndsWith("_error", StringComparison.Ordinal))
-            .ToDictionary(
-                q => q.GetProperty("name").GetString()!,
-                q => q.TryGetProperty("messages", out var m) && m.ValueKind == JsonValueKind.Number ? m.GetInt64() : 0);
+        var queues = (await hub.Rabbit.GetManagementAsync($"queues/{Uri.EscapeDataString(hub.VirtualHost)}?columns=name,messages", cancellationToken))
+            .EnumerateArray()
+            .Select(q => (Name: q.GetProperty("name").GetString()!, Messages: q.TryGetProperty("messages", out var m) && m.ValueKind == JsonValueKind.Number ? m.GetInt64() : 0))
+            .ToList();
+        return (
+            queues.Where(q => q.Name.EndsWith("_error", StringComparison.Ordinal)).ToDictionary(q => q.Name, q => q.Messages),
+            queues.Where(q => !q.Name.EndsWith("_error", StringComparison.Ordinal) && !q.Name.EndsWith("_skipped", StringComparison.Ordinal)).Sum(q => q.Messages));
     }
 }
