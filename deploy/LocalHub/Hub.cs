@@ -429,6 +429,7 @@ public sealed class Hub : IAsyncDisposable
         {
             ["ASPNETCORE_URLS"] = ServiceUrl(service.Name, instance).ToString().TrimEnd('/'),
             ["ASPNETCORE_ENVIRONMENT"] = options.EnvironmentName,
+            ["DOTNET_ENVIRONMENT"] = options.EnvironmentName,
             ["RabbitMq__Host"] = Rabbit.Host,
             ["RabbitMq__Port"] = Rabbit.AmqpPort.ToString(CultureInfo.InvariantCulture),
             // Every node, so a service whose node goes away reconnects to another (empty for a single node).
@@ -450,6 +451,7 @@ public sealed class Hub : IAsyncDisposable
         var environment = new Dictionary<string, string>
         {
             ["ASPNETCORE_ENVIRONMENT"] = options.EnvironmentName,
+            ["DOTNET_ENVIRONMENT"] = options.EnvironmentName,
             ["Gateway__Url"] = GatewayUrl.ToString().TrimEnd('/'),
             ["Gateway__HealthUrl"] = GatewayHealthUrl.ToString().TrimEnd('/'),
             ["Gateway__ServerCertificatePath"] = Path.Combine(PkiDir, "gateway.pem"),

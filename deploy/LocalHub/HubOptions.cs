@@ -37,8 +37,9 @@ public sealed class HubOptions
     public int BrokerNodes { get; init; } = 1;
 
     /// <summary>
-    /// ASPNETCORE_ENVIRONMENT of every process. Production by default, so tests see what a real deployment
-    /// does (no developer exception pages, options validated the production way); 'run' uses Development.
+    /// ASPNETCORE_ENVIRONMENT and DOTNET_ENVIRONMENT of every process. Production by default, so tests and 'run' see
+    /// what a real deployment does (no developer exception pages, options validated the production way); Development
+    /// only when asked for ('run --environment Development').
     /// </summary>
     public string EnvironmentName { get; init; } = "Production";
 

@@ -3,6 +3,7 @@ using FamiljecentralHub.Consent.Features.Consents;
 using FamiljecentralHub.Consent.Features.ErrorQueue;
 using FamiljecentralHub.Consent.Features.Ledger;
 using FamiljecentralHub.ServiceDefaults;
+using FamiljecentralHub.ServiceDefaults.Input;
 
 var builder = WebApplication.CreateBuilder(args);
 if (LedgerCommand.IsInvoked(args))
@@ -20,6 +21,6 @@ builder.AddConsentServices();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
-app.MapConsentApi();
+app.MapHubApi().MapConsentApi();
 app.Run();
 return 0;

@@ -4,6 +4,7 @@ using FamiljecentralHub.Operations.Sending;
 using FamiljecentralHub.Operations.Status;
 using FamiljecentralHub.Operations.Webhooks;
 using FamiljecentralHub.ServiceDefaults.Data;
+using FamiljecentralHub.ServiceDefaults.Input;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.ServiceDefaults.Organisation;
 using MassTransit;
@@ -47,7 +48,7 @@ public static class OperationServiceExtensions
     /// <summary>The status, inbox and notices endpoints, and one sending endpoint per message type the service speaks.</summary>
     public static IEndpointRouteBuilder MapOperationApi(this IEndpointRouteBuilder app, Vocabulary vocabulary)
     {
-        var units = app.MapGroup("/units/{unitId}").AddEndpointFilter<UnitAccessFilter>();
+        var units = app.MapHubApi().MapGroup("/units/{unitId}").AddEndpointFilter<UnitAccessFilter>();
         units.MapSendingApi(vocabulary);
         units.MapStatusApi();
         units.MapInboxApi();

@@ -1,6 +1,7 @@
 using FamiljecentralHub.Ops;
 using FamiljecentralHub.Ops.Features.Flows;
 using FamiljecentralHub.ServiceDefaults;
+using FamiljecentralHub.ServiceDefaults.Input;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults("ops");
@@ -8,5 +9,5 @@ builder.AddOpsServices();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
-app.MapFlowsApi();
+app.MapHubApi().MapFlowsApi();
 app.Run();

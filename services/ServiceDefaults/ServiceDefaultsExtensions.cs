@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using FamiljecentralHub.ServiceDefaults.Input;
 using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
 using FamiljecentralHub.ServiceDefaults.Security;
@@ -21,6 +22,7 @@ public static class ServiceDefaultsExtensions
         builder.AddHubTelemetry(serviceName);
         builder.AddCallerAuthentication(serviceName);
         builder.Services.AddProblemDetails();
+        builder.AddInputGuard();
         // Clients reach the service only through the gateway, under its own route prefix: never advertise the
         // internal address.
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>

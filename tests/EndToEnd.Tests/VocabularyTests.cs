@@ -16,6 +16,7 @@ public sealed class VocabularyTests(HubFixture hub)
     private const string Preschool = "rosengard-oppna-forskolan";
     private const string Preventive = DemoRequests.SocialServicesUnit;
     private const string Intake = "malmo-mottagning";
+    private const string ActingUser = "SE2321000016-BVC1";
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -44,7 +45,7 @@ public sealed class VocabularyTests(HubFixture hub)
     {
         using var mvc = hub.Client("mvc-ehr");
 
-        var response = await mvc.PostAsJsonAsync($"/maternity-care/units/{Mvc}/birth-handovers", new { receivingUnit = Bvc, subjectId = HubFixture.NewSubject() }, Ct);
+        var response = await mvc.PostAsJsonAsync($"/maternity-care/units/{Mvc}/birth-handovers", new { actingUser = ActingUser, receivingUnit = Bvc, subjectId = HubFixture.NewSubject() }, Ct);
 
         response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
@@ -60,7 +61,7 @@ public sealed class VocabularyTests(HubFixture hub)
 
         var (messageId, statusUrl) = await SubmitAsync(preschool, $"/open-preschool/units/{Preschool}/reports-of-concern", new
         {
-            receivingUnit = Intake,
+            actingUser = ActingUser, receivingUnit = Intake,
             child = new { name, description = "Omkring 3 år, kommer med mormor på tisdagar" },
             concern = "Hungrig och frusen vid varje besök.",
             childsOwnWords = "Det finns ingen mat hemma.",
@@ -83,7 +84,7 @@ public sealed class VocabularyTests(HubFixture hub)
 
         var (messageId, statusUrl) = await SubmitAsync(social, $"/social-services/units/{Intake}/care-handovers", new
         {
-            receivingUnit = Preventive, subjectId = subject,
+            actingUser = ActingUser, receivingUnit = Preventive, subjectId = subject,
             findings = "Konflikter hemma.",
             childsOwnStory = "Jag är rädd när de bråkar.",
             childsRatings = new[] { new { problemArea = "Bråk hemma", rating = 3, occasion = "Start" } },
@@ -106,14 +107,14 @@ public sealed class VocabularyTests(HubFixture hub)
 
         var (messageId, statusUrl) = await SubmitAsync(bvc, path, new
         {
-            receivingUnit = Preschool, subjectId = subject, plan = "Öppna förskolan erbjuder språkgrupp; BVC följer upp.", followUpOn = "2027-02-01",
+            actingUser = ActingUser, receivingUnit = Preschool, subjectId = subject, plan = "Öppna förskolan erbjuder språkgrupp; BVC följer upp.", followUpOn = "2027-02-01",
             childHealth = "Försenad språkutveckling.",
         });
         (await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Delivered")).GetProperty("basis").GetString().ShouldBe("consent");
         (await InboxItemAsync(preschool, $"/open-preschool/units/{Preschool}/inbox", messageId)).GetProperty("purpose").GetString().ShouldBe("JointPlan");
 
         // The same plan with the parent's health added carries a category the partial consent does not cover.
-        var (_, refusedUrl) = await SubmitAsync(bvc, path, new { receivingUnit = Preschool, subjectId = subject, plan = "Samma plan.", parentHealth = "Förälder sjukskriven." });
+        var (_, refusedUrl) = await SubmitAsync(bvc, path, new { actingUser = ActingUser, receivingUnit = Preschool, subjectId = subject, plan = "Samma plan.", parentHealth = "Förälder sjukskriven." });
         var refused = await HubFixture.WaitForStatusAsync(bvc, refusedUrl, "Refused");
         refused.GetProperty("reasons").EnumerateArray().Select(r => r.GetString()).ShouldContain(r => r!.Contains("ParentHealth", StringComparison.Ordinal));
     }
@@ -128,7 +129,7 @@ public sealed class VocabularyTests(HubFixture hub)
 
         var (messageId, statusUrl) = await SubmitAsync(preschool, $"/open-preschool/units/{Preschool}/referrals", new
         {
-            receivingUnit = Preventive, subjectId = subject, categories = new[] { "ParentingSupport" }, reason = "Föräldern vill ha samtalsstöd.",
+            actingUser = ActingUser, receivingUnit = Preventive, subjectId = subject, categories = new[] { "ParentingSupport" }, reason = "Föräldern vill ha samtalsstöd.",
         });
 
         (await HubFixture.WaitForStatusAsync(preschool, statusUrl, "Delivered")).GetProperty("basis").GetString().ShouldBe("consent");
@@ -145,7 +146,7 @@ public sealed class VocabularyTests(HubFixture hub)
 
         var (messageId, statusUrl) = await SubmitAsync(mvc, $"/maternity-care/units/{Mvc}/joint-activities", new
         {
-            receivingUnit = Preschool, subjectId = subject, activity = "ParentGroup",
+            actingUser = ActingUser, receivingUnit = Preschool, subjectId = subject, activity = "ParentGroup",
             proposal = "Föräldragrupp på öppna förskolan, tisdagar 10–12.", needs = "Stöd i amning och sömn.",
         });
 
@@ -164,7 +165,7 @@ public sealed class VocabularyTests(HubFixture hub)
         var sent = new List<(Guid Id, string StatusUrl)>();
         for (var i = 0; i < 7; i++)
         {
-            sent.Add(await SubmitAsync(mvc, $"/maternity-care/units/{Mvc}/birth-handovers", new { receivingUnit = Bvc, subjectId = subject, newborn = $"Besök {i}." }));
+            sent.Add(await SubmitAsync(mvc, $"/maternity-care/units/{Mvc}/birth-handovers", new { actingUser = ActingUser, receivingUnit = Bvc, subjectId = subject, newborn = $"Besök {i}." }));
         }
 
         foreach (var (_, statusUrl) in sent)

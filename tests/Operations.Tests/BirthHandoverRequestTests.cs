@@ -10,7 +10,7 @@ public sealed class BirthHandoverRequestTests
     [Fact]
     public void Validate_SomeSections_CarriesOnlyThoseSectionsAndTheirCategories()
     {
-        var request = new BirthHandoverRequest { ReceivingUnit = Bvc, SubjectId = Child, Pregnancy = "Okomplicerad graviditet.", Newborn = "Frisk, 3 600 g.", ParentHealth = " " };
+        var request = new BirthHandoverRequest { ActingUser = ActingUser, ReceivingUnit = Bvc, SubjectId = Child, Pregnancy = "Okomplicerad graviditet.", Newborn = "Frisk, 3 600 g.", ParentHealth = " " };
 
         var (draft, errors) = SendingApi.Validate(request, Mvc, Registry);
 
@@ -24,7 +24,7 @@ public sealed class BirthHandoverRequestTests
     [Fact]
     public void Validate_NoSections_IsRejected()
     {
-        var (draft, errors) = SendingApi.Validate(new BirthHandoverRequest { ReceivingUnit = Bvc, SubjectId = Child }, Mvc, Registry);
+        var (draft, errors) = SendingApi.Validate(new BirthHandoverRequest { ActingUser = ActingUser, ReceivingUnit = Bvc, SubjectId = Child }, Mvc, Registry);
 
         draft.ShouldBeNull();
         errors.Keys.ShouldBe(["pregnancy"]);
@@ -33,7 +33,7 @@ public sealed class BirthHandoverRequestTests
     [Fact]
     public void Validate_ToANonChildHealthUnit_IsRejected()
     {
-        var (draft, errors) = SendingApi.Validate(new BirthHandoverRequest { ReceivingUnit = Preventive, SubjectId = Child, Contact = "Tel 040-123" }, Mvc, Registry);
+        var (draft, errors) = SendingApi.Validate(new BirthHandoverRequest { ActingUser = ActingUser, ReceivingUnit = Preventive, SubjectId = Child, Contact = "Tel 040-123" }, Mvc, Registry);
 
         draft.ShouldBeNull();
         errors["receivingUnit"].ShouldBe(["a birth handover goes to a child health unit"]);

@@ -12,6 +12,7 @@ public sealed class CareHandoverRequestTests
     {
         var request = new CareHandoverRequest
         {
+            ActingUser = ActingUser,
             ReceivingUnit = Preventive,
             SubjectId = Child,
             Findings = "Konflikter hemma; förälders psykiska ohälsa.",
@@ -30,7 +31,7 @@ public sealed class CareHandoverRequestTests
     [Fact]
     public void Validate_OpenCareBackToTheAuthority_IsAccepted()
     {
-        var request = new CareHandoverRequest { ReceivingUnit = Intake, SubjectId = Child, InterventionOutcome = "Insatsen avslutad enligt plan." };
+        var request = new CareHandoverRequest { ActingUser = ActingUser, ReceivingUnit = Intake, SubjectId = Child, InterventionOutcome = "Insatsen avslutad enligt plan." };
 
         var (draft, errors) = SendingApi.Validate(request, Preventive, Registry);
 
@@ -41,7 +42,7 @@ public sealed class CareHandoverRequestTests
     [Fact]
     public void Validate_FromHealthCare_IsRejectedAsTheWrongPair()
     {
-        var (draft, errors) = SendingApi.Validate(new CareHandoverRequest { ReceivingUnit = Preventive, SubjectId = Child, Findings = "x" }, Bvc, Registry);
+        var (draft, errors) = SendingApi.Validate(new CareHandoverRequest { ActingUser = ActingUser, ReceivingUnit = Preventive, SubjectId = Child, Findings = "x" }, Bvc, Registry);
 
         draft.ShouldBeNull();
         errors.Keys.ShouldBe(["receivingUnit"]);
@@ -50,7 +51,7 @@ public sealed class CareHandoverRequestTests
     [Fact]
     public void Validate_InvalidRating_NamesEachFieldOfIt()
     {
-        var request = new CareHandoverRequest { ReceivingUnit = Preventive, SubjectId = Child, ChildsRatings = [new ChildsRating { Rating = 11 }] };
+        var request = new CareHandoverRequest { ActingUser = ActingUser, ReceivingUnit = Preventive, SubjectId = Child, ChildsRatings = [new ChildsRating { Rating = 11 }] };
 
         var (draft, errors) = SendingApi.Validate(request, Intake, Registry);
 
@@ -61,7 +62,7 @@ public sealed class CareHandoverRequestTests
     [Fact]
     public void Validate_NoSections_IsRejected()
     {
-        var (_, errors) = SendingApi.Validate(new CareHandoverRequest { ReceivingUnit = Preventive, SubjectId = Child }, Intake, Registry);
+        var (_, errors) = SendingApi.Validate(new CareHandoverRequest { ActingUser = ActingUser, ReceivingUnit = Preventive, SubjectId = Child }, Intake, Registry);
 
         errors.Keys.ShouldBe(["findings"]);
     }

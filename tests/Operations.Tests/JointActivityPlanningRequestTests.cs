@@ -9,7 +9,7 @@ public sealed class JointActivityPlanningRequestTests
     [Fact]
     public void Validate_HomeVisitProposal_CarriesAttendanceAndContact()
     {
-        var request = new JointActivityPlanningRequest { ReceivingUnit = Preventive, SubjectId = Child, Activity = JointActivity.HomeVisit, Proposal = "Hembesök vecka 3.", Contact = "Tel 040-123" };
+        var request = new JointActivityPlanningRequest { ActingUser = ActingUser, ReceivingUnit = Preventive, SubjectId = Child, Activity = JointActivity.HomeVisit, Proposal = "Hembesök vecka 3.", Contact = "Tel 040-123" };
 
         var (draft, errors) = SendingApi.Validate(request, Mvc, Registry);
 
@@ -21,7 +21,7 @@ public sealed class JointActivityPlanningRequestTests
     [Fact]
     public void Validate_WithoutActivityOrProposal_NamesBoth()
     {
-        var (draft, errors) = SendingApi.Validate(new JointActivityPlanningRequest { ReceivingUnit = Preventive, SubjectId = Child }, Mvc, Registry);
+        var (draft, errors) = SendingApi.Validate(new JointActivityPlanningRequest { ActingUser = ActingUser, ReceivingUnit = Preventive, SubjectId = Child }, Mvc, Registry);
 
         draft.ShouldBeNull();
         errors.Keys.ShouldBe(["activity", "proposal"], ignoreOrder: true);

@@ -9,7 +9,7 @@ public sealed class JointPlanRequestTests
     [Fact]
     public void Validate_PlanWithOptionalSections_ClaimsOnlyTheFilledCategories()
     {
-        var request = new JointPlanRequest { ReceivingUnit = Preschool, SubjectId = Child, Plan = "BVC följer vikten, öppna förskolan erbjuder språkgrupp.", FollowUpOn = new DateOnly(2027, 2, 1), ChildHealth = "Språkförsening." };
+        var request = new JointPlanRequest { ActingUser = ActingUser, ReceivingUnit = Preschool, SubjectId = Child, Plan = "BVC följer vikten, öppna förskolan erbjuder språkgrupp.", FollowUpOn = new DateOnly(2027, 2, 1), ChildHealth = "Språkförsening." };
 
         var (draft, errors) = SendingApi.Validate(request, Bvc, Registry);
 
@@ -21,7 +21,7 @@ public sealed class JointPlanRequestTests
     [Fact]
     public void Validate_WithoutPlan_IsRejected()
     {
-        var (draft, errors) = SendingApi.Validate(new JointPlanRequest { ReceivingUnit = Preschool, SubjectId = Child, ChildHealth = "x" }, Bvc, Registry);
+        var (draft, errors) = SendingApi.Validate(new JointPlanRequest { ActingUser = ActingUser, ReceivingUnit = Preschool, SubjectId = Child, ChildHealth = "x" }, Bvc, Registry);
 
         draft.ShouldBeNull();
         errors.Keys.ShouldBe(["plan"]);

@@ -9,6 +9,7 @@ public sealed class ReferralRequestTests
 {
     private static readonly ReferralRequest Valid = new()
     {
+        ActingUser = ActingUser,
         ReceivingUnit = Preventive,
         SubjectId = "20240315-2388",
         Categories = [InformationCategory.FamilySituation, InformationCategory.ParentingSupport, InformationCategory.FamilySituation],
@@ -34,7 +35,7 @@ public sealed class ReferralRequestTests
         var (draft, errors) = SendingApi.Validate(new ReferralRequest(), Bvc, Registry);
 
         draft.ShouldBeNull();
-        errors.Keys.ShouldBe(["receivingUnit", "subjectId", "categories", "reason"], ignoreOrder: true);
+        errors.Keys.ShouldBe(["receivingUnit", "subjectId", "actingUser", "categories", "reason"], ignoreOrder: true);
     }
 
     [Fact]
@@ -49,7 +50,7 @@ public sealed class ReferralRequestTests
     [Fact]
     public void Validate_ToTheIntakeUnit_IsRejectedAsTheWrongReceiver()
     {
-        var (draft, errors) = SendingApi.Validate(Valid with { ReceivingUnit = Intake }, Bvc, Registry);
+        var (draft, errors) = SendingApi.Validate(Valid with { ActingUser = ActingUser, ReceivingUnit = Intake }, Bvc, Registry);
 
         draft.ShouldBeNull();
         errors.Keys.ShouldBe(["receivingUnit"]);
@@ -58,7 +59,7 @@ public sealed class ReferralRequestTests
     [Fact]
     public void Validate_ToItself_IsRejected()
     {
-        var (_, errors) = SendingApi.Validate(Valid with { ReceivingUnit = Bvc }, Bvc, Registry);
+        var (_, errors) = SendingApi.Validate(Valid with { ActingUser = ActingUser, ReceivingUnit = Bvc }, Bvc, Registry);
 
         errors["receivingUnit"].ShouldBe(["a unit cannot send to itself"]);
     }

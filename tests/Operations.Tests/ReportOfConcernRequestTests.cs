@@ -10,7 +10,7 @@ public sealed class ReportOfConcernRequestTests
     [Fact]
     public void Validate_WithIdentityNumber_GivesADraftForTheIntake()
     {
-        var request = new ReportOfConcernRequest { ReceivingUnit = Intake, SubjectId = Child, Concern = "Blåmärken på armarna.", ChildsOwnWords = "Pappa blir arg." };
+        var request = new ReportOfConcernRequest { ActingUser = ActingUser, ReceivingUnit = Intake, SubjectId = Child, Concern = "Blåmärken på armarna.", ChildsOwnWords = "Pappa blir arg." };
 
         var (draft, errors) = SendingApi.Validate(request, Bvc, Registry);
 
@@ -25,6 +25,7 @@ public sealed class ReportOfConcernRequestTests
     {
         var request = new ReportOfConcernRequest
         {
+            ActingUser = ActingUser,
             ReceivingUnit = Intake,
             Child = new ChildDescription { Name = "Alva", Description = "Omkring 3 år, kommer med mormor på tisdagar" },
             Concern = "Hungrig och frusen vid varje besök.",
@@ -41,7 +42,7 @@ public sealed class ReportOfConcernRequestTests
     [Fact]
     public void Validate_NeitherNumberNorName_AsksForOne()
     {
-        var (draft, errors) = SendingApi.Validate(new ReportOfConcernRequest { ReceivingUnit = Intake, Concern = "Oro." }, Preschool, Registry);
+        var (draft, errors) = SendingApi.Validate(new ReportOfConcernRequest { ActingUser = ActingUser, ReceivingUnit = Intake, Concern = "Oro." }, Preschool, Registry);
 
         draft.ShouldBeNull();
         errors.Keys.ShouldBe(["subjectId"]);
@@ -50,7 +51,7 @@ public sealed class ReportOfConcernRequestTests
     [Fact]
     public void Validate_NameAndAnInvalidNumber_RejectsTheNumber()
     {
-        var request = new ReportOfConcernRequest { ReceivingUnit = Intake, SubjectId = "20240315", Child = new ChildDescription { Name = "Alva" }, Concern = "Oro." };
+        var request = new ReportOfConcernRequest { ActingUser = ActingUser, ReceivingUnit = Intake, SubjectId = "20240315", Child = new ChildDescription { Name = "Alva" }, Concern = "Oro." };
 
         var (_, errors) = SendingApi.Validate(request, Preschool, Registry);
 
@@ -60,7 +61,7 @@ public sealed class ReportOfConcernRequestTests
     [Fact]
     public void Validate_ToPreventiveSocialServices_IsRejected()
     {
-        var (draft, errors) = SendingApi.Validate(new ReportOfConcernRequest { ReceivingUnit = Preventive, SubjectId = Child, Concern = "Oro." }, Bvc, Registry);
+        var (draft, errors) = SendingApi.Validate(new ReportOfConcernRequest { ActingUser = ActingUser, ReceivingUnit = Preventive, SubjectId = Child, Concern = "Oro." }, Bvc, Registry);
 
         draft.ShouldBeNull();
         errors["receivingUnit"].ShouldBe(["a report of concern goes to the social committee's intake unit"]);
@@ -69,7 +70,7 @@ public sealed class ReportOfConcernRequestTests
     [Fact]
     public void Validate_WithoutConcern_IsRejected()
     {
-        var (_, errors) = SendingApi.Validate(new ReportOfConcernRequest { ReceivingUnit = Intake, SubjectId = Child }, Bvc, Registry);
+        var (_, errors) = SendingApi.Validate(new ReportOfConcernRequest { ActingUser = ActingUser, ReceivingUnit = Intake, SubjectId = Child }, Bvc, Registry);
 
         errors.Keys.ShouldBe(["concern"]);
     }

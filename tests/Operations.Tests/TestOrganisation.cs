@@ -7,6 +7,7 @@ namespace FamiljecentralHub.Operations.Tests;
 internal static class TestOrganisation
 {
     public const string Child = "202403152388";
+    public const string ActingUser = "SE2321000016-BVC1";
     public const string Mvc = "mvc";
     public const string Bvc = "bvc";
     public const string Preschool = "forskola";

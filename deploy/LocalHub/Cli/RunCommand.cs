@@ -17,9 +17,10 @@ internal static class RunCommand
         var stateDir = CommonOptions.StateDir("<repo>/.hub");
         var environment = new Option<string>("--environment")
         {
-            Description = "ASPNETCORE_ENVIRONMENT of every process.",
-            // Development: detailed errors and DI scope validation on a machine only the developer reaches.
-            DefaultValueFactory = _ => "Development",
+            Description = "ASPNETCORE_ENVIRONMENT and DOTNET_ENVIRONMENT of every process: Production unless asked (--environment Development).",
+            // Production, as a deployment runs: the demo hub is what people try hostile input on, and what it shows must be
+            // what a deployment does. Development (DI scope validation, developer pages) only when asked for.
+            DefaultValueFactory = _ => "Production",
         };
         var instances = new Option<int>("--instances")
         {

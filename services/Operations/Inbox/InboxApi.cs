@@ -50,11 +50,21 @@ internal static class InboxApi
     /// Oldest first from a cursor, so a receiving system can page through and resume where it left off. Items it has
     /// acknowledged stay out of the default listing; withdrawn items never appear.
     /// </summary>
-    private static async Task<Ok<InboxPage>> List(
+    private static async Task<Results<Ok<InboxPage>, ValidationProblem>> List(
         string unitId, string? after, int? limit, bool? includeAcknowledged, NpgsqlDataSource db, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var take = Math.Clamp(limit ?? 50, 1, 500);
-        var cursor = long.TryParse(after, out var a) ? a : 0;
+        if (Paging.CheckLimit(limit) is { } badLimit)
+        {
+            return badLimit;
+        }
+
+        long cursor = 0;
+        if (after is not null && (!long.TryParse(after, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out cursor) || cursor < 0))
+        {
+            return Paging.Problem("after", "must be the cursor of an inbox item");
+        }
+
+        var take = limit ?? Paging.DefaultLimit;
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         var rows = (await connection.QueryAsync<InboxRow>(
             $"""

@@ -23,9 +23,14 @@ internal static class NoticesApi
         units.MapGet("/notices", List);
     }
 
-    private static async Task<Ok<IReadOnlyList<RevocationNotice>>> List(
+    private static async Task<Results<Ok<IReadOnlyList<RevocationNotice>>, ValidationProblem>> List(
         string unitId, long? after, NpgsqlDataSource db, CancellationToken cancellationToken)
     {
+        if (after < 0)
+        {
+            return Paging.Problem("after", "must be the cursor of a notice");
+        }
+
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         var notices = await connection.QueryAsync<RevocationNotice>(
             """

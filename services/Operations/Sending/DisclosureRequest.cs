@@ -29,7 +29,7 @@ public abstract record DisclosureRequest
     /// <summary>The child's (or the expectant parent's) personal identity or co-ordination number.</summary>
     public string? SubjectId { get; init; }
 
-    /// <summary>The user at the client system, e.g. an HSA id; recorded in the decision ledger.</summary>
+    /// <summary>The user at the client system: an HSA id (e.g. SE2321000016-BVC1), required; recorded in the append-only decision ledger.</summary>
     public string? ActingUser { get; init; }
 
     public ClaimedBasis? Basis { get; init; }

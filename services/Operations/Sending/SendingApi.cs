@@ -63,6 +63,11 @@ internal static class SendingApi
         }
 
         var subject = request.CheckSubject(errors);
+        if (HsaId.Check(request.ActingUser) is { } actingUserError)
+        {
+            errors["actingUser"] = [actingUserError];
+        }
+
         var body = request.Compose(errors);
         if (errors.Count > 0 || body is null)
         {
@@ -80,10 +85,11 @@ internal static class SendingApi
             return null;
         }
 
-        var unit = registry.FindUnit(receivingUnit);
+        // The value is not repeated: a caller's mistake could put an identity number in any field.
+        var unit = receivingUnit.Length <= UnitIds.MaxLength ? registry.FindUnit(receivingUnit) : null;
         if (unit is null)
         {
-            errors["receivingUnit"] = [$"there is no unit '{receivingUnit}'"];
+            errors["receivingUnit"] = ["there is no such unit"];
         }
         else if (unit.Id == sendingUnit)
         {

@@ -51,11 +51,26 @@ internal static class StatusApi
     }
 
     /// <summary>Newest first, paged by message id (ids are time-ordered).</summary>
-    private static async Task<Ok<SentPage>> ListSent(
+    private static async Task<Results<Ok<SentPage>, ValidationProblem>> ListSent(
         string unitId, string? before, int? limit, NpgsqlDataSource db, CancellationToken cancellationToken)
     {
-        var take = Math.Clamp(limit ?? 50, 1, 500);
-        var cursor = Guid.TryParse(before, out var b) ? b : (Guid?)null;
+        if (Paging.CheckLimit(limit) is { } badLimit)
+        {
+            return badLimit;
+        }
+
+        Guid? cursor = null;
+        if (before is not null)
+        {
+            if (!Guid.TryParse(before, out var b))
+            {
+                return Paging.Problem("before", "must be a message id from an earlier page");
+            }
+
+            cursor = b;
+        }
+
+        var take = limit ?? Paging.DefaultLimit;
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         var rows = (await connection.QueryAsync<SentRow>(
             $"""
