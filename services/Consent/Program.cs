@@ -1,8 +1,8 @@
 using FamiljecentralHub.Consent;
 using FamiljecentralHub.Consent.Features.Consents;
-using FamiljecentralHub.Consent.Features.ErrorQueue;
 using FamiljecentralHub.Consent.Features.Ledger;
 using FamiljecentralHub.ServiceDefaults;
+using FamiljecentralHub.ServiceDefaults.Messaging;
 
 var builder = WebApplication.CreateBuilder(args);
 if (LedgerCommand.IsInvoked(args))
@@ -12,7 +12,7 @@ if (LedgerCommand.IsInvoked(args))
 
 if (ErrorQueueCommand.IsInvoked(args))
 {
-    return await ErrorQueueCommand.RunAsync(args, builder.Configuration);
+    return await ErrorQueueCommand.RunAsync(args, builder.Configuration, "consent");
 }
 
 builder.AddServiceDefaults("consent");

@@ -1,8 +1,14 @@
 using FamiljecentralHub.Ops;
 using FamiljecentralHub.Ops.Features.Flows;
 using FamiljecentralHub.ServiceDefaults;
+using FamiljecentralHub.ServiceDefaults.Messaging;
 
 var builder = WebApplication.CreateBuilder(args);
+if (ErrorQueueCommand.IsInvoked(args))
+{
+    return await ErrorQueueCommand.RunAsync(args, builder.Configuration, "ops");
+}
+
 builder.AddServiceDefaults("ops");
 builder.AddOpsServices();
 
@@ -10,3 +16,4 @@ var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapFlowsApi();
 app.Run();
+return 0;

@@ -123,9 +123,10 @@ public sealed class DeliveryFailureTests(HubFixture hub)
     public async Task Delivery_WithAValueTheDatabaseRefuses_LeavesNoTraceOfItInAnyLogOrTheErrorCopy(string nul)
     {
         var planted = $"Planted{Guid.NewGuid():N}"[..24];
+        // Right before the NUL: PostgreSQL's context quotes the JSON up to the error, its last 50 or so characters.
         var content = nul == "escaped"
-            ? "{\"reason\":\"" + planted + " Vårdnadshavare Anna Planted \\u0000\"}"
-            : "{\"reason\":\"" + planted + " Vårdnadshavare Anna Planted \0\"}";
+            ? "{\"reason\":\"Vårdnadshavare " + planted + "\\u0000\"}"
+            : "{\"reason\":\"Vårdnadshavare " + planted + "\0\"}";
         var delivery = Delivery(HubFixture.NewSubject(), content);
 
         await using (var connection = await RawAmqp.ConnectAsync(hub.Hub, "consent", Ct))
@@ -138,8 +139,13 @@ public sealed class DeliveryFailureTests(HubFixture hub)
 
         var log = await File.ReadAllTextAsync(hub.Hub.Services[Receiver].LogPath, Ct);
         log.ShouldContain(delivery.Disclosure.MessageId.ToString(), customMessage: "the fault was logged, by message id");
+        log.ShouldContain(nul == "escaped" ? "SQLSTATE 22P05 UntranslatableCharacter" : "SQLSTATE 22021 CharacterNotInRepertoire",
+            customMessage: "the fault is logged as its SQLSTATE alone");
         log.ShouldNotContain(planted);
-        (await PostgresLogAsync()).ShouldNotContain(planted);
+        var postgresLog = await PostgresLogAsync();
+        postgresLog.ShouldContain(nul == "escaped" ? "unsupported Unicode escape sequence" : "invalid byte sequence for encoding",
+            customMessage: "the server logged the error");
+        postgresLog.ShouldNotContain(planted);
         parked.ShouldNotContain(planted);
         parked.ShouldContain("SQLSTATE");
     }
