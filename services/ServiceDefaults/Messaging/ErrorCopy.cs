@@ -44,11 +44,13 @@ public sealed partial record ErrorCopy(
         string queue, string? transportMessageId, IDictionary<string, object?>? headers, ReadOnlySpan<byte> body, Pseudonymizer pseudonyms, OrganisationRegistry registry)
     {
         var envelope = Envelope.Read(body);
-        var about = envelope?.About;
+        var messageType = envelope?.MessageTypes.Select(type => KnownTypes.GetValueOrDefault(type)).FirstOrDefault(name => name is not null);
+        // Only a message of the hub's own types is read further: what anything else holds in like-named fields means nothing.
+        var about = messageType is null ? null : envelope?.About;
         var messageId = Guid.TryParse(transportMessageId, out var fromTransport) ? fromTransport : envelope?.MessageId;
         return new ErrorCopy(
             MessageId: messageId?.ToString() ?? Unknown,
-            MessageType: envelope?.MessageTypes.Select(type => KnownTypes.GetValueOrDefault(type)).FirstOrDefault(name => name is not null) ?? Unknown,
+            MessageType: messageType ?? Unknown,
             SendingUnit: KnownUnit(Text(about, "sendingUnit"), registry),
             ReceivingUnit: KnownUnit(Text(about, "receivingUnit"), registry),
             Purpose: PurposeOf(about),
