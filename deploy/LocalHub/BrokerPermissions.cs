@@ -10,8 +10,8 @@ public sealed record BrokerPermission(string Configure, string Write, string Rea
 /// Which broker user may do what: least privilege, so that the broker itself holds the secrecy boundary and a bug or
 /// a breach in one service cannot bypass the gate. Only the gate can put a message into an operation service's
 /// delivery queue; an operation service can submit to the gate through its own exchange and read its own queues, but
-/// not read, purge or delete the gate's; the gate reads no operation service's queue and alone may redrive its error
-/// queue; Ops publishes nothing.
+/// not read, purge or delete the gate's; the gate reads no operation service's queue; each service alone may put back
+/// the messages of its own error queues, a delivery only through the gate; Ops publishes nothing.
 /// docs/broker-permissions.md explains the table.
 /// </summary>
 /// <remarks>
@@ -51,7 +51,8 @@ public static class BrokerPermissions
             // bind that queue may feed it from an exchange of its own, past the gate.
             Own(service, except: Queues.DeliveriesOf(service)),
             Exactly(Queues.SubmissionExchangeOf(service)), // submits to the gate, through its own exchange only
-            Exactly(Queues.StatusExchange)),               // publishes Delivered, Withdrawn, Acknowledged
+            Exactly(Queues.StatusExchange),                // publishes Delivered, DeliveryFailed, Withdrawn, Acknowledged
+            WaysBack(service)),                            // puts its error copies back (errors redrive); deliveries via the gate
         Read: AnyOf(
             Own(service),                                  // consumes its queues, the delivery queue included
             Exactly(Queues.StatusExchange),                // binds its status queue (for its own units' events)
@@ -64,9 +65,9 @@ public static class BrokerPermissions
             Exactly(Queues.StatusExchange),                // ... it publishes to and binds the ledger queue to
             Exactly(Queues.RevocationExchange)),           // ... it publishes revocations to
         Write: AnyOf(
-            Own("consent", except: Queues.Gate),           // binds its own queues but the deployment's, feeds its _error queues
+            Own("consent", except: [Queues.Gate, Queues.Redeliveries]), // binds its own queues but the deployment's, feeds its _error queues
             DeliveryExchanges(),                           // the only user that can deliver to an operation service
-            Exactly(Queues.RedriveExchangeOf(Queues.Gate)), // puts its error copies back to the gate (consent errors redrive)
+            WaysBack("consent"),                           // puts its error copies back, to the gate too (consent errors redrive)
             Exactly(Queues.StatusExchange),                // publishes Permitted, Refused
             Exactly(Queues.RevocationExchange)),           // publishes ConsentRevoked
         Read: AnyOf(
@@ -77,18 +78,29 @@ public static class BrokerPermissions
         Configure: AnyOf(
             Own("ops"),                                    // its queues and the exchanges MassTransit names after them
             Exactly(Queues.StatusExchange)),               // MassTransit declares the exchange it binds to
-        Write: Own("ops"),                                 // only as a binding destination and for its _error queues
+        Write: AnyOf(
+            Own("ops"),                                    // only as a binding destination and for its _error queues
+            WaysBack("ops")),                              // puts its error copies back (ops errors redrive)
         Read: AnyOf(
             Own("ops"),                                    // consumes the flows queue
             Exactly(Queues.StatusExchange)));              // binds it to every status event
 
     /// <summary>Every queue and exchange named after the service: its own endpoints and their _error/_skipped queues.</summary>
-    private static string Own(string service, string? except = null)
+    private static string Own(string service, string? except = null) => Own(service, except is null ? [] : [except]);
+
+    private static string Own(string service, string[] except)
     {
-        // A negative lookahead (RabbitMQ's regexes are PCRE): the one own name left out.
-        var exclusion = except is null ? "" : $"(?!{Regex.Escape(except)}$)";
+        // Negative lookaheads (RabbitMQ's regexes are PCRE): the own names left out.
+        var exclusion = string.Concat(except.Select(name => $"(?!{Regex.Escape(name)}$)"));
         return $"^{exclusion}{Regex.Escape(service)}-.*$";
     }
+
+    /// <summary>
+    /// The exchanges the service's error copies go back through (<see cref="Queues.WayBackOf"/>), each by its exact name:
+    /// declared and bound by the deployment, written to by this service alone.
+    /// </summary>
+    private static string WaysBack(string service) =>
+        $"^({string.Join('|', Queues.ReceiveQueuesOf(service).Select(queue => Regex.Escape(Queues.WayBackOf(queue))))})$";
 
     private static string DeliveryExchanges() =>
         $"^({string.Join('|', Queues.OperationServices.Select(service => Regex.Escape(Queues.DeliveryExchangeOf(service))))})$";

@@ -390,9 +390,11 @@ public sealed class Hub : IAsyncDisposable
     /// </summary>
     private async Task DeclareBoundaryAsync(CancellationToken cancellationToken)
     {
-        await Task.WhenAll(Queues.BoundaryBindings.Select(binding => binding.Queue).Distinct()
+        // With the ways back out of every error queue: no service may declare, delete or bind them (docs/error-queues.md).
+        IReadOnlyList<(string Exchange, string Queue)> bindings = [.. Queues.BoundaryBindings, .. Queues.RedriveBindings];
+        await Task.WhenAll(bindings.Select(binding => binding.Queue).Distinct()
             .Select(queue => Rabbit.DeclareQuorumQueueAsync(VirtualHost, queue, cancellationToken)));
-        await Task.WhenAll(Queues.BoundaryBindings.Select(async binding =>
+        await Task.WhenAll(bindings.Select(async binding =>
         {
             await Rabbit.DeclareFanoutExchangeAsync(VirtualHost, binding.Exchange, cancellationToken);
             await Rabbit.BindQueueAsync(VirtualHost, binding.Exchange, binding.Queue, cancellationToken);

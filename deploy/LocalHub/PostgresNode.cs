@@ -143,6 +143,9 @@ public sealed partial class PostgresNode
             File.Delete(lockFile);
         }
 
+        // Both logs owner-only, postgres's: pg_ctl's output, and the server's, which quotes the errors it reports.
+        await UnixFiles.PrepareLogAsync(Path.Combine(directory, "pg_ctl.log"), "postgres", cancellationToken);
+        await UnixFiles.PrepareLogAsync(LogPath!, "postgres", cancellationToken);
         var exitCode = await ProcessRunner.RunDaemonStarterAsync(
             "runuser",
             ["-u", "postgres", "--", Path.Combine(BinDirectory, "pg_ctl"), "-D", dataDirectory, "-l", LogPath!, "-w", "-t", "60", "start"],
@@ -264,6 +267,13 @@ public sealed partial class PostgresNode
             .AppendLine(CultureInfo.InvariantCulture, $"unix_socket_directories = '{socketDirectory.Replace("'", "''", StringComparison.Ordinal)}'")
             .AppendLine("shared_buffers = 64MB")
             .AppendLine("max_connections = 300")
+            // A failing statement's text, its parameters and the error's detail and context would quote the values a
+            // service sent (a refused NUL in a message's free text, a guardian's name in the failing row): the log keeps
+            // the error's code and message alone (docs/error-queues.md).
+            .AppendLine("log_min_error_statement = panic")
+            .AppendLine("log_parameter_max_length_on_error = 0")
+            .AppendLine("log_parameter_max_length = 0")
+            .AppendLine("log_error_verbosity = terse")
             .ToString();
         var path = Path.Combine(dataDirectory, "hub.conf");
         await File.WriteAllTextAsync(path, settings, cancellationToken);

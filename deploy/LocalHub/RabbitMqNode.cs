@@ -148,6 +148,7 @@ public sealed class RabbitMqNode
         }
 
         var startupLog = Path.Combine(directory, "log", "startup.log");
+        await UnixFiles.PrepareLogAsync(startupLog, "rabbitmq", cancellationToken);
         var exitCode = await ProcessRunner.RunDaemonStarterAsync(
             "rabbitmq-server", ["-detached"], startupLog, Environment(), ServerTimeout, cancellationToken);
         if (exitCode != 0)
@@ -422,10 +423,13 @@ public sealed class RabbitMqNode
         // What 'rabbitmq-plugins --offline enable rabbitmq_management' writes, without starting an Erlang VM
         // for it (about 1.5 s); the plugin's dependencies are resolved at boot.
         await File.WriteAllTextAsync(Path.Combine(directory, "enabled_plugins"), "[rabbitmq_management].\n", cancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(directory, "rabbitmq-env.conf"), "", cancellationToken);
+        // Sourced by the server's start script as the rabbitmq user: every file the node creates, its logs included, is
+        // readable by rabbitmq alone.
+        await File.WriteAllTextAsync(Path.Combine(directory, "rabbitmq-env.conf"), "umask 077\n", cancellationToken);
         File.Delete(PidFile);
         await UnixFiles.ChownAsync(directory, "rabbitmq", cancellationToken);
         UnixFiles.SetMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        UnixFiles.RestrictLogDirectory(Path.Combine(directory, "log"));
     }
 
     private async Task CtlAsync(string[] arguments, CancellationToken cancellationToken) =>

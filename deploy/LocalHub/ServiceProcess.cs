@@ -72,7 +72,8 @@ public sealed class ServiceProcess(
         {
             throw new LocalHubException($"{Name}: {DllPath} does not exist. Build the solution first (dotnet build FamiljecentralHub.sln).");
         }
-        Directory.CreateDirectory(Path.GetDirectoryName(LogPath)!);
+        // Owner-only: a service's log may still quote what it was told about a message.
+        await UnixFiles.PrepareLogAsync(LogPath, cancellationToken: cancellationToken);
         await File.AppendAllTextAsync(
             LogPath, $"--- {DateTimeOffset.UtcNow:O} LocalHub starts {Name}{System.Environment.NewLine}", cancellationToken);
 

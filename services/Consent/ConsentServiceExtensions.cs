@@ -32,6 +32,12 @@ internal static class ConsentServiceExtensions
                 // Submissions reach the gate only by a direct send to its queue.
                 e.ConfigureConsumeTopology = false;
             });
+            x.AddConsumer<RedeliverDisclosureConsumer>().Endpoint(e =>
+            {
+                e.Name = Queues.Redeliveries;
+                // Deliveries a receiver put back come only through its own way back, bound by the deployment.
+                e.ConfigureConsumeTopology = false;
+            });
             x.AddConsumer<LifecycleLedgerConsumer, LifecycleLedgerConsumerDefinition>();
         });
         return builder;

@@ -1,9 +1,9 @@
 using FamiljecentralHub.Consent;
 using FamiljecentralHub.Consent.Features.Consents;
-using FamiljecentralHub.Consent.Features.ErrorQueue;
 using FamiljecentralHub.Consent.Features.Ledger;
 using FamiljecentralHub.ServiceDefaults;
 using FamiljecentralHub.ServiceDefaults.Input;
+using FamiljecentralHub.ServiceDefaults.Messaging;
 
 var builder = WebApplication.CreateBuilder(args);
 if (LedgerCommand.IsInvoked(args))
@@ -13,7 +13,7 @@ if (LedgerCommand.IsInvoked(args))
 
 if (ErrorQueueCommand.IsInvoked(args))
 {
-    return await ErrorQueueCommand.RunAsync(args, builder.Configuration);
+    return await ErrorQueueCommand.RunAsync(args, builder.Configuration, "consent");
 }
 
 builder.AddServiceDefaults("consent");

@@ -31,6 +31,8 @@ public static class OperationServiceExtensions
         builder.AddHubDatabase(Schema.Sql);
         // After the database: the dispatcher's first round needs the schema.
         builder.Services.AddWebhooks();
+        // A delivery parked in the error queue is reported to its sender as DeliveryFailed.
+        builder.Services.AddSingleton<IParkedMessageObserver, DeliveryFailedAnnouncer>();
         builder.AddHubMessaging(x =>
         {
             x.AddConsumer<DeliverDisclosureConsumer>().Endpoint(e =>
@@ -40,7 +42,7 @@ public static class OperationServiceExtensions
                 e.ConfigureConsumeTopology = false;
             });
             x.AddConsumer<StatusChangedConsumer, StatusChangedConsumerDefinition>();
-            x.AddConsumer<ConsentRevokedConsumer>().Endpoint(e => e.Name = $"{descriptor.ServiceName}-revocations");
+            x.AddConsumer<ConsentRevokedConsumer>().Endpoint(e => e.Name = Queues.RevocationsOf(descriptor.ServiceName));
         });
         return builder;
     }

@@ -81,5 +81,10 @@ internal static class Schema
         ALTER TABLE revocation_notices ADD COLUMN IF NOT EXISTS pushed_at timestamptz;
         ALTER TABLE revocation_notices ADD COLUMN IF NOT EXISTS push_attempts int NOT NULL DEFAULT 0;
         ALTER TABLE revocation_notices ADD COLUMN IF NOT EXISTS next_push_at timestamptz;
+
+        -- DeliveryFailed ranks between the permit and the delivery, so the ranks after it moved up by one. A row written
+        -- before has its old rank; renumbered, it no longer matches, so this changes each row once.
+        UPDATE sent_messages SET status_rank = status_rank + 1
+        WHERE (status = 'Delivered' AND status_rank = 2) OR (status = 'Acknowledged' AND status_rank = 3) OR (status = 'Withdrawn' AND status_rank = 4);
         """;
 }

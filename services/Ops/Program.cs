@@ -2,8 +2,14 @@ using FamiljecentralHub.Ops;
 using FamiljecentralHub.Ops.Features.Flows;
 using FamiljecentralHub.ServiceDefaults;
 using FamiljecentralHub.ServiceDefaults.Input;
+using FamiljecentralHub.ServiceDefaults.Messaging;
 
 var builder = WebApplication.CreateBuilder(args);
+if (ErrorQueueCommand.IsInvoked(args))
+{
+    return await ErrorQueueCommand.RunAsync(args, builder.Configuration, "ops");
+}
+
 builder.AddServiceDefaults("ops");
 builder.AddOpsServices();
 
@@ -11,3 +17,4 @@ var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapHubApi().MapFlowsApi();
 app.Run();
+return 0;

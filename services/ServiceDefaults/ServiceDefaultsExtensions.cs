@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using FamiljecentralHub.ServiceDefaults.Input;
+using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
 using FamiljecentralHub.ServiceDefaults.Security;
@@ -44,6 +45,19 @@ public static class ServiceDefaultsExtensions
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
         app.UseExceptionHandler();
+        // Inside the handler, which logs what reaches it: a PostgreSQL error quotes the value it refused (its Where and
+        // Detail), so it leaves as its SQLSTATE alone.
+        app.Use(async (context, next) =>
+        {
+            try
+            {
+                await next(context);
+            }
+            catch (Exception e) when (e is not MetadataOnlyPostgresException && MetadataOnlyPostgresException.For(e) is { } metadataOnly)
+            {
+                throw metadataOnly;
+            }
+        });
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();

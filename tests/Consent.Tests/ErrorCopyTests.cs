@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using FamiljecentralHub.Consent.Features.ErrorQueue;
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
@@ -17,6 +16,8 @@ public sealed class ErrorCopyTests
     private static readonly Pseudonymizer Pseudonyms = new(Options.Create(new PseudonymOptions { Key = Convert.ToBase64String(new byte[32]) }));
 
     private static readonly Guid MessageId = Guid.CreateVersion7();
+
+    private const string Queue = "consent-gate_error";
 
     private static SubmitDisclosure Submission(string sendingUnit = "bvc") => new()
     {
@@ -53,18 +54,40 @@ public sealed class ErrorCopyTests
     [Fact]
     public void Describe_ParkedSubmission_ShowsItsMetadataAndTheSubjectAsItsPseudonym()
     {
-        var copy = ErrorCopy.Describe(MessageId.ToString(), FaultHeaders(), Envelope(Submission()), Pseudonyms, TestOrganisation.Registry);
+        var copy = ErrorCopy.Describe(Queue, MessageId.ToString(), FaultHeaders(), Envelope(Submission()), Pseudonyms, TestOrganisation.Registry);
 
         copy.ShouldBe(new ErrorCopy(
             MessageId.ToString(), "SubmitDisclosure", "bvc", "social", "Referral", Pseudonyms.For(TestOrganisation.Child),
-            "Npgsql.PostgresException", "2026-11-22T10:00:00.0000000+00:00", "5", "submissions.child-health",
+            "Npgsql.PostgresException", "2026-11-22T10:00:00.0000000+00:00", "5", "submissions.child-health", Queue,
             "Npgsql.PostgresException: SQLSTATE 23514 CheckViolation"));
+    }
+
+    /// <summary>A receiver's parked delivery is described by the disclosure it carries, as the gate's submission is.</summary>
+    [Fact]
+    public void Describe_ParkedDelivery_ShowsItsDisclosuresMetadata()
+    {
+        var delivery = new DeliverDisclosure { Disclosure = Submission(), Basis = "consent", PermittedAt = TestOrganisation.Now };
+        var body = JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            messageId = MessageId,
+            messageType = new[] { MessageUrn.ForTypeString<DeliverDisclosure>() },
+            message = delivery,
+        }, JsonSerializerOptions.Web);
+
+        var copy = ErrorCopy.Describe("social-services-deliveries_error", MessageId.ToString(), FaultHeaders(), body, Pseudonyms, TestOrganisation.Registry);
+
+        copy.MessageType.ShouldBe("DeliverDisclosure");
+        (copy.SendingUnit, copy.ReceivingUnit, copy.Purpose).ShouldBe(("bvc", "social", "Referral"));
+        copy.Subject.ShouldBe(Pseudonyms.For(TestOrganisation.Child));
+        copy.Queue.ShouldBe("social-services-deliveries_error");
+        copy.ToString().ShouldNotContain(TestOrganisation.Child);
+        copy.ToString().ShouldNotContain("oro hemma");
     }
 
     [Fact]
     public void ToString_ParkedSubmission_HoldsNoIdentityNumberNameOrContent()
     {
-        var line = ErrorCopy.Describe(MessageId.ToString(), FaultHeaders(), Envelope(Submission()), Pseudonyms, TestOrganisation.Registry).ToString();
+        var line = ErrorCopy.Describe(Queue, MessageId.ToString(), FaultHeaders(), Envelope(Submission()), Pseudonyms, TestOrganisation.Registry).ToString();
 
         line.ShouldNotContain(TestOrganisation.Child);
         line.ShouldNotContain("20240315-2388");
@@ -77,7 +100,7 @@ public sealed class ErrorCopyTests
     [Fact]
     public void Describe_UnitTheRegistryDoesNotKnow_ShowsUnknown()
     {
-        var copy = ErrorCopy.Describe(MessageId.ToString(), FaultHeaders(), Envelope(Submission(sendingUnit: "Anna Andersson, 20240315-2388")), Pseudonyms, TestOrganisation.Registry);
+        var copy = ErrorCopy.Describe(Queue, MessageId.ToString(), FaultHeaders(), Envelope(Submission(sendingUnit: "Anna Andersson, 20240315-2388")), Pseudonyms, TestOrganisation.Registry);
 
         copy.SendingUnit.ShouldBe(ErrorCopy.Unknown);
         copy.ToString().ShouldNotContain("Anna");
@@ -89,7 +112,7 @@ public sealed class ErrorCopyTests
     [InlineData("[]")]
     public void Describe_UnreadableBody_ShowsWhatTheHeadersSayAndUnknownForTheRest(string body)
     {
-        var copy = ErrorCopy.Describe(null, FaultHeaders(), Encoding.UTF8.GetBytes(body), Pseudonyms, TestOrganisation.Registry);
+        var copy = ErrorCopy.Describe(Queue, null, FaultHeaders(), Encoding.UTF8.GetBytes(body), Pseudonyms, TestOrganisation.Registry);
 
         copy.MessageId.ShouldBe(ErrorCopy.Unknown);
         copy.Subject.ShouldBe(ErrorCopy.Unknown);
@@ -105,7 +128,7 @@ public sealed class ErrorCopyTests
         headers.Remove(WayIn.Header);
         headers.Remove(FaultReason.Header);
 
-        var copy = ErrorCopy.Describe(MessageId.ToString(), headers, Envelope(Submission()), Pseudonyms, TestOrganisation.Registry);
+        var copy = ErrorCopy.Describe(Queue, MessageId.ToString(), headers, Envelope(Submission()), Pseudonyms, TestOrganisation.Registry);
 
         copy.WayIn.ShouldBe(ErrorCopy.Unknown);
         copy.Reason.ShouldBe("not recorded");

@@ -44,6 +44,26 @@ public sealed class FaultReasonTests
         FaultReason.Describe(new AggregateException(new FormatException(Subject))).ShouldBe("System.FormatException");
     }
 
+    /// <summary>What a consumer's PostgreSQL error becomes on its way out: its code alone, listed as the error it was.</summary>
+    [Fact]
+    public void MetadataOnlyPostgresException_ForAPostgresError_KeepsTheStateAndTransienceAndNothingElse()
+    {
+        var error = new InvalidOperationException("writing failed", new PostgresException(
+            $"invalid input for {Subject}", "ERROR", "ERROR", PostgresErrorCodes.UntranslatableCharacter,
+            detail: $"the row of {Subject}", where: $"unnamed portal parameter $3 = '{Subject}'"));
+
+        var metadataOnly = MetadataOnlyPostgresException.For(error).ShouldNotBeNull();
+
+        metadataOnly.Message.ShouldBe("SQLSTATE 22P05 UntranslatableCharacter");
+        metadataOnly.InnerException.ShouldBeNull();
+        metadataOnly.IsTransient.ShouldBeFalse();
+        metadataOnly.ToString().ShouldNotContain(Subject);
+        FaultReason.Describe(metadataOnly).ShouldBe("Npgsql.PostgresException: SQLSTATE 22P05 UntranslatableCharacter");
+        MetadataOnlyPostgresException.For(new PostgresException("deadlock", "ERROR", "ERROR", PostgresErrorCodes.DeadlockDetected))
+            .ShouldNotBeNull().IsTransient.ShouldBeTrue("the retry policy keeps retrying what it retried before");
+        MetadataOnlyPostgresException.For(new JsonException(Subject)).ShouldBeNull();
+    }
+
     [Fact]
     public void Describe_MetadataOnlyException_GivesTheTypeAndItsMessage() =>
         FaultReason.Describe(new MetadataOnlyException("The ledger writer has stopped."))

@@ -116,6 +116,36 @@ public sealed class BrokerPermissionsTests
         MayConfigure(service, errors).ShouldBe(service == "consent");
     }
 
+    /// <summary>
+    /// An error copy goes back only through its owner's way: the exchange is the deployment's (nobody declares, deletes or
+    /// binds from it), and only the service whose error queue it serves may write to it.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Services))]
+    public void Access_ToEveryWayBack_OnlyItsOwnerWrites(string service)
+    {
+        foreach (var owner in Queues.Services)
+        {
+            foreach (var wayBack in Queues.ReceiveQueuesOf(owner).Select(Queues.WayBackOf))
+            {
+                MayWrite(service, wayBack).ShouldBe(service == owner, wayBack);
+                MayConfigure(service, wayBack).ShouldBeFalse(wayBack);
+                MayRead(service, wayBack).ShouldBeFalse(wayBack);
+            }
+        }
+    }
+
+    /// <summary>A receiver's delivery goes back to the gate, which sends again only what it permitted; never straight to the queue.</summary>
+    [Theory]
+    [MemberData(nameof(OperationServices))]
+    public void WayBack_OfADeliveryQueue_LeadsToTheGate(string service)
+    {
+        Queues.WayBackOf(Queues.DeliveriesOf(service)).ShouldBe(Queues.RedeliveryExchangeOf(service));
+        Queues.BoundaryBindings.ShouldContain((Queues.RedeliveryExchangeOf(service), Queues.Redeliveries));
+        Queues.RedriveBindings.ShouldNotContain(binding => binding.Queue == Queues.DeliveriesOf(service));
+        MayWrite(service, Queues.RedriveExchangeOf(Queues.DeliveriesOf(service))).ShouldBeFalse();
+    }
+
     [Theory]
     [MemberData(nameof(Services))]
     public void Write_OnTheDefaultOrABuiltInExchange_IsDenied(string service) =>

@@ -1,6 +1,9 @@
 namespace FamiljecentralHub.Contracts.Disclosures;
 
-/// <summary>Where one disclosure is on its way. The order of the values is the order of the lifecycle.</summary>
+/// <summary>
+/// Where one disclosure is on its way. Values are only ever added at the end (they travel by name and number); the
+/// order of the lifecycle is the status view's rank (StatusChangedConsumer.RankOf).
+/// </summary>
 public enum DisclosureStatus
 {
     Submitted,
@@ -9,4 +12,10 @@ public enum DisclosureStatus
     Delivered,
     Acknowledged,
     Withdrawn,
+
+    /// <summary>
+    /// The receiving service could not store the delivery, whatever the retries: it waits in that service's error queue
+    /// until its operator redrives it, and is then Delivered (or Withdrawn, had the consent been revoked meanwhile).
+    /// </summary>
+    DeliveryFailed,
 }

@@ -6,6 +6,7 @@ namespace FamiljecentralHub.LocalHub.Processes;
 internal static class UnixFiles
 {
     private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
     /// <summary>Hex, so it needs no escaping in connection strings, URLs or config files.</summary>
     public static string NewPassword() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
@@ -36,6 +37,46 @@ internal static class UnixFiles
             writer.Write(content);
         }
         SetMode(path, OwnerOnly);
+    }
+
+    /// <summary>
+    /// Makes <paramref name="path"/> a log file that only its owner may read (0600), in a directory only its owner may
+    /// enter (0700), owned by <paramref name="owner"/> (null: the user running this). A log may quote what a process
+    /// was told about a message; no other local user may read it. Created owner-only, never readable for a moment; a
+    /// file kept from an earlier run is restricted too. Writers append to it and keep its owner and mode.
+    /// </summary>
+    public static async Task PrepareLogAsync(string path, string? owner = null, CancellationToken cancellationToken = default)
+    {
+        var directory = Path.GetDirectoryName(path)!;
+        Directory.CreateDirectory(directory);
+        SetMode(directory, OwnerOnlyDirectory);
+        var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = OwnerOnly;
+        }
+        using (new FileStream(path, options))
+        {
+        }
+        SetMode(path, OwnerOnly);
+        if (owner is not null)
+        {
+            await ProcessRunner.RunCheckedAsync("chown", [$"{owner}:{owner}", path, directory], cancellationToken: cancellationToken);
+        }
+    }
+
+    /// <summary>Every file directly in <paramref name="directory"/> owner-only, and the directory itself: logs kept from an earlier run.</summary>
+    public static void RestrictLogDirectory(string directory)
+    {
+        if (!Directory.Exists(directory))
+        {
+            return;
+        }
+        SetMode(directory, OwnerOnlyDirectory);
+        foreach (var file in Directory.GetFiles(directory))
+        {
+            SetMode(file, OwnerOnly);
+        }
     }
 
     public static void SetMode(string path, UnixFileMode mode)

@@ -31,7 +31,11 @@ internal sealed class StatusChangedConsumer(NpgsqlDataSource db, OrganisationReg
             ON CONFLICT (message_id) DO UPDATE SET
                 status          = CASE WHEN excluded.status_rank > sent_messages.status_rank THEN excluded.status ELSE sent_messages.status END,
                 status_rank     = GREATEST(excluded.status_rank, sent_messages.status_rank),
-                reasons         = CASE WHEN cardinality(excluded.reasons) > 0 THEN excluded.reasons ELSE sent_messages.reasons END,
+                reasons         = CASE
+                                      -- a delivery failure already overtaken says nothing now; once overtaken, its reason goes
+                                      WHEN excluded.status = 'DeliveryFailed' AND excluded.status_rank < sent_messages.status_rank THEN sent_messages.reasons
+                                      WHEN sent_messages.status = 'DeliveryFailed' AND excluded.status_rank > sent_messages.status_rank THEN excluded.reasons
+                                      WHEN cardinality(excluded.reasons) > 0 THEN excluded.reasons ELSE sent_messages.reasons END,
                 basis           = COALESCE(sent_messages.basis, excluded.basis),
                 decided_at      = COALESCE(sent_messages.decided_at, excluded.decided_at),
                 delivered_at    = COALESCE(sent_messages.delivered_at, excluded.delivered_at),
@@ -58,14 +62,19 @@ internal sealed class StatusChangedConsumer(NpgsqlDataSource db, OrganisationReg
             });
     }
 
-    /// <summary>Permitted and refused are alternatives at one step; withdrawn ends a message whatever came before.</summary>
+    /// <summary>
+    /// Permitted and refused are alternatives at one step; a failed delivery comes after the permit and is overtaken by
+    /// the delivery a redrive makes; withdrawn ends a message whatever came before. Stored with each row: Schema.Sql
+    /// renumbers rows written before DeliveryFailed took its place.
+    /// </summary>
     internal static int RankOf(DisclosureStatus status) => status switch
     {
         DisclosureStatus.Submitted => 0,
         DisclosureStatus.Permitted or DisclosureStatus.Refused => 1,
-        DisclosureStatus.Delivered => 2,
-        DisclosureStatus.Acknowledged => 3,
-        DisclosureStatus.Withdrawn => 4,
+        DisclosureStatus.DeliveryFailed => 2,
+        DisclosureStatus.Delivered => 3,
+        DisclosureStatus.Acknowledged => 4,
+        DisclosureStatus.Withdrawn => 5,
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, null),
     };
 }

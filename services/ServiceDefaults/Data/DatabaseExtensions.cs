@@ -19,6 +19,24 @@ public static class DatabaseExtensions
     /// <summary>Dapper's conversions the hub relies on; idempotent.</summary>
     public static void RegisterTypeHandlers() => SqlMapper.AddTypeHandler(new DateTimeOffsetHandler());
 
+    /// <summary>
+    /// The service's data source: no error detail and no parameter values in anything Npgsql reports, whatever the
+    /// connection string says. A failing row or parameter holds what the service was sent (a guardian's name, staff's
+    /// words), and an exception's text reaches logs and traces (docs/error-queues.md).
+    /// </summary>
+    public static NpgsqlDataSource CreateDataSource(string connectionString, ILoggerFactory? loggerFactory = null)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        builder.ConnectionStringBuilder.IncludeErrorDetail = false;
+        builder.EnableParameterLogging(false);
+        if (loggerFactory is not null)
+        {
+            builder.UseLoggerFactory(loggerFactory);
+        }
+
+        return builder.Build();
+    }
+
     public static IHostApplicationBuilder AddHubDatabase(this IHostApplicationBuilder builder, string schemaSql)
     {
         var connectionString = new NpgsqlConnectionStringBuilder(builder.Configuration.GetConnectionString("Database")
@@ -34,7 +52,7 @@ public static class DatabaseExtensions
         connectionString.NoResetOnClose = true;
 
         RegisterTypeHandlers();
-        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString.ConnectionString));
+        builder.Services.AddSingleton(_ => CreateDataSource(connectionString.ConnectionString));
         builder.Services.AddHostedService(sp => new SchemaInitializer(
             sp.GetRequiredService<NpgsqlDataSource>(), schemaSql, sp.GetRequiredService<ILogger<SchemaInitializer>>()));
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);

@@ -6,7 +6,8 @@ namespace FamiljecentralHub.ServiceDefaults.Messaging;
 /// Runs when a message has used up its retries, just before MassTransit moves it to its queue's error queue, and adds
 /// what the hub needs to list and redrive it (docs/error-queues.md): the way it came in (<see cref="WayIn"/>) and a
 /// reason that cannot carry personal data (<see cref="FaultReason"/>), which also replaces MassTransit's own
-/// MT-Fault-Message (the exception's message, which may quote the message's data).
+/// MT-Fault-Message (the exception's message, which may quote the message's data). Then it tells the service's
+/// <see cref="IParkedMessageObserver"/>s that the message stops here.
 /// </summary>
 /// <remarks>
 /// The error copy keeps every header the sender wrote, and AMQP header names are case-sensitive: MassTransit's and these
@@ -14,7 +15,7 @@ namespace FamiljecentralHub.ServiceDefaults.Messaging;
 /// Hub-* and MT-Fault-* header the sender wrote is removed first, in whatever case; those on the error copy are then the
 /// ones written here and by MassTransit at fault time, and the owner of the error queue may rely on them.
 /// </remarks>
-public sealed class ErrorCopyFilter : IFilter<ExceptionReceiveContext>
+public sealed class ErrorCopyFilter(IReadOnlyList<IParkedMessageObserver> observers) : IFilter<ExceptionReceiveContext>
 {
     private static readonly string[] FaultTimePrefixes = ["Hub-", "MT-Fault-"];
 
@@ -32,6 +33,11 @@ public sealed class ErrorCopyFilter : IFilter<ExceptionReceiveContext>
         var reason = FaultReason.Describe(context.Exception);
         context.ExceptionHeaders.Set(FaultReason.Header, reason);
         context.ExceptionHeaders.Set(MessageHeaders.FaultMessage, reason);
+
+        foreach (var observer in observers)
+        {
+            await observer.Parked(context, reason);
+        }
 
         await next.Send(context);
     }

@@ -41,20 +41,46 @@ public static partial class FaultReason
         var type = shown.GetType().FullName ?? shown.GetType().Name;
         if (PostgresErrorIn(shown) is { } postgres)
         {
-            var state = SqlState().IsMatch(postgres.SqlState) ? postgres.SqlState : "?????";
-            return Conditions.TryGetValue(state, out var condition) ? $"{type}: SQLSTATE {state} {condition}" : $"{type}: SQLSTATE {state}";
+            return $"{type}: {DescribeSqlState(postgres.SqlState)}";
+        }
+
+        // What a consumer's PostgreSQL error became on its way out (DatabaseErrorFilter): listed as the error it was.
+        if (MetadataOnlyPostgresErrorIn(shown) is { } metadataOnly)
+        {
+            return $"{typeof(PostgresException).FullName}: {DescribeSqlState(metadataOnly.SqlState)}";
         }
 
         return shown is MetadataOnlyException ? $"{type}: {shown.Message}" : type;
     }
 
-    private static PostgresException? PostgresErrorIn(Exception exception)
+    /// <summary>"SQLSTATE 23514 CheckViolation": the code, five characters from a fixed alphabet, and Npgsql's name for it.</summary>
+    public static string DescribeSqlState(string sqlState)
+    {
+        var state = SqlState().IsMatch(sqlState) ? sqlState : "?????";
+        return Conditions.TryGetValue(state, out var condition) ? $"SQLSTATE {state} {condition}" : $"SQLSTATE {state}";
+    }
+
+    /// <summary>The PostgreSQL error an exception is or wraps, at any depth.</summary>
+    public static PostgresException? PostgresErrorIn(Exception exception)
     {
         for (Exception? e = exception; e is not null; e = e.InnerException)
         {
             if (e is PostgresException postgres)
             {
                 return postgres;
+            }
+        }
+
+        return null;
+    }
+
+    private static MetadataOnlyPostgresException? MetadataOnlyPostgresErrorIn(Exception exception)
+    {
+        for (Exception? e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is MetadataOnlyPostgresException metadataOnly)
+            {
+                return metadataOnly;
             }
         }
 

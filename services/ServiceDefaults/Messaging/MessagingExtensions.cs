@@ -46,12 +46,17 @@ public static class MessagingExtensions
 
                 // MassTransit's own error pipe with one filter between its two: the error copy says which way the
                 // message came in and why it faulted, in headers a sender cannot have written (docs/error-queues.md).
+                var observers = context.GetServices<IParkedMessageObserver>().ToList();
                 endpoint.ConfigureError(error =>
                 {
                     error.UseFilter(new GenerateFaultFilter());
-                    error.UseFilter(new ErrorCopyFilter());
+                    error.UseFilter(new ErrorCopyFilter(observers));
                     error.UseFilter(new ErrorTransportFilter());
                 });
+
+                // A consumer's PostgreSQL error quotes the value it refused (its Where and Detail) and MassTransit logs a
+                // fault with its exception: it leaves the consumer as its SQLSTATE alone (docs/error-queues.md).
+                endpoint.ConnectConsumerConfigurationObserver(new DatabaseErrorFilters());
 
                 // A fault in the message or the code: a few tries, then the error queue, so it cannot block the rest.
                 endpoint.UseMessageRetry(r => r.Intervals(100, 500, 2000, 5000, 10000));

@@ -56,6 +56,38 @@ static partial class Queues
     /// </summary>
     public static string SubmissionExchangeOf(string service) => $"submissions.{service}";
 
+    /// <summary>The gate's ledger of what happened after each decision, fed by the lifecycle events.</summary>
+    public const string Ledger = "consent-ledger";
+
+    /// <summary>
+    /// The gate's queue of deliveries an operation service put back from its error queue: the gate sends again only what
+    /// its ledger permitted (docs/error-queues.md), so a redrive cannot put a message into an inbox past the gate.
+    /// </summary>
+    public const string Redeliveries = "consent-redeliveries";
+
+    /// <summary>Ops' queue of every unit's lifecycle outcomes.</summary>
+    public const string Flows = "ops-flows";
+
+    public static string RevocationsOf(string service) => $"{service}-revocations";
+
+    /// <summary>
+    /// The way back for <paramref name="service"/>'s delivery error copies, bound to the gate's
+    /// <see cref="Redeliveries"/> queue; only that service may write to it, so the gate knows whose copy it holds.
+    /// </summary>
+    public static string RedeliveryExchangeOf(string service) => $"redeliveries.{service}";
+
+    /// <summary>Every queue <paramref name="service"/> consumes: its error queues are these names with "_error".</summary>
+    public static IReadOnlyList<string> ReceiveQueuesOf(string service) => service switch
+    {
+        "consent" => [Gate, Redeliveries, Ledger],
+        "ops" => [Flows],
+        _ when OperationServices.Contains(service) => [DeliveriesOf(service), StatusOf(service), RevocationsOf(service)],
+        _ => throw new ArgumentOutOfRangeException(nameof(service), service, "not a hub service"),
+    };
+
+    /// <summary>Every service that consumes from the broker, as the broker's users are named.</summary>
+    public static IReadOnlyList<string> Services { get; } = [.. OperationServices, "consent", "ops"];
+
     /// <summary>Where MassTransit moves a message of <paramref name="queue"/> that has used up its retries.</summary>
     public static string ErrorQueueOf(string queue) => $"{queue}_error";
 
@@ -66,8 +98,19 @@ static partial class Queues
     /// </summary>
     public static string RedriveExchangeOf(string queue) => $"redrive.{queue}";
 
-    /// <summary>The queues whose error copies can be redriven: the gate's, which decides each again on its way back in.</summary>
-    public static IReadOnlyList<string> RedrivableQueues { get; } = [Gate];
+    /// <summary>
+    /// The queues whose error copies go straight back to them through their redrive exchange: every queue but the
+    /// delivery queues, whose copies go back through the gate (<see cref="WayBackOf"/>). The gate decides a redriven
+    /// submission again; the other consumers are idempotent by message id and check what they check on a first arrival.
+    /// </summary>
+    public static IReadOnlyList<string> RedrivableQueues { get; } =
+        [.. Services.SelectMany(ReceiveQueuesOf).Where(queue => !OperationServices.Any(service => queue == DeliveriesOf(service)))];
+
+    /// <summary>The exchange an error copy of <paramref name="queue"/> is put back through.</summary>
+    public static string WayBackOf(string queue) =>
+        OperationServices.FirstOrDefault(service => queue == DeliveriesOf(service)) is { } receiver
+            ? RedeliveryExchangeOf(receiver)
+            : RedriveExchangeOf(queue);
 
     /// <summary>
     /// The boundary as the deployment declares it with the broker's administrator before any service starts: each
@@ -79,8 +122,15 @@ static partial class Queues
     [
         .. OperationServices.Select(service => (SubmissionExchangeOf(service), Gate)),
         .. OperationServices.Select(service => (DeliveryExchangeOf(service), DeliveriesOf(service))),
-        .. RedrivableQueues.Select(queue => (RedriveExchangeOf(queue), queue)),
+        .. OperationServices.Select(service => (RedeliveryExchangeOf(service), Redeliveries)),
     ];
+
+    /// <summary>
+    /// Each redrivable queue's way back, declared and bound by the deployment like the boundary, so that no service
+    /// needs the right to declare or delete it.
+    /// </summary>
+    public static IReadOnlyList<(string Exchange, string Queue)> RedriveBindings { get; } =
+        [.. RedrivableQueues.Select(queue => (RedriveExchangeOf(queue), queue))];
 
     public static bool IsBoundaryQueue(string queue) => BoundaryBindings.Any(binding => binding.Queue == queue);
 

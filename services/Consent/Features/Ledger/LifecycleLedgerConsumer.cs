@@ -45,7 +45,7 @@ internal sealed class LifecycleLedgerConsumer(LedgerWriter ledger) : IConsumer<D
 
 internal sealed class LifecycleLedgerConsumerDefinition : ConsumerDefinition<LifecycleLedgerConsumer>
 {
-    public LifecycleLedgerConsumerDefinition() => EndpointName = "consent-ledger";
+    public LifecycleLedgerConsumerDefinition() => EndpointName = Queues.Ledger;
 
     protected override void ConfigureConsumer(
         IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<LifecycleLedgerConsumer> consumerConfigurator, IRegistrationContext context)

@@ -49,12 +49,13 @@ internal sealed class FlowConsumer(NpgsqlDataSource db, OrganisationRegistry reg
 /// <summary>Ops follows every unit's messages, by their outcomes.</summary>
 internal sealed class FlowConsumerDefinition : ConsumerDefinition<FlowConsumer>
 {
-    public FlowConsumerDefinition() => EndpointName = "ops-flows";
+    public FlowConsumerDefinition() => EndpointName = Queues.Flows;
 
     protected override void ConfigureConsumer(
         IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<FlowConsumer> consumerConfigurator, IRegistrationContext context)
     {
-        // Outcomes, not steps: a delivery implies the permit, so Ops skips the Permitted event of every message.
-        endpointConfigurator.BindStatusEvents(["*.Refused", "*.Delivered", "*.Withdrawn", "*.Acknowledged"]);
+        // Outcomes, not steps: a delivery implies the permit, so Ops skips the Permitted event of every message. A failed
+        // delivery is an outcome until a redrive delivers it: both stay in the message's trail.
+        endpointConfigurator.BindStatusEvents(["*.Refused", "*.Delivered", "*.DeliveryFailed", "*.Withdrawn", "*.Acknowledged"]);
     }
 }

@@ -1,48 +1,42 @@
-using FamiljecentralHub.ServiceDefaults.Messaging;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 
-namespace FamiljecentralHub.Consent.Features.ErrorQueue;
+namespace FamiljecentralHub.ServiceDefaults.Messaging;
 
 /// <summary>
-/// The gate's error queue over plain AMQP, with the consent service's own broker user: the only one, besides the
-/// administrator, that may read <c>consent-gate_error</c> and write to <c>redrive.consent-gate</c>.
+/// One error queue over plain AMQP, with the owning service's own broker user: the only one, besides the
+/// administrator, that may read it and write to the way back out of it (<see cref="Queues.WayBackOf"/>).
 /// </summary>
 /// <remarks>
 /// Messages are taken with basic.get and not acknowledged, so they stay the broker's: closing the channel puts back
 /// every one not redriven, and a crash of this process loses none. A redriven one is acknowledged only after the broker
-/// has confirmed its copy on the way back in, so a failure in between leaves a duplicate, never a loss; the gate
-/// decides by message id, so the duplicate changes nothing.
+/// has confirmed its copy on the way back, so a failure in between leaves a duplicate, never a loss; every consumer is
+/// idempotent by message id, so the duplicate changes nothing.
 /// </remarks>
-internal sealed class GateErrorQueue : IAsyncDisposable
+public sealed class ErrorQueue : IAsyncDisposable
 {
-    public static readonly string Queue = Queues.ErrorQueueOf(Queues.Gate);
-    public static readonly string RedriveExchange = Queues.RedriveExchangeOf(Queues.Gate);
-
-    private readonly IConnection connection;
     private readonly IChannel channel;
 
-    private GateErrorQueue(IConnection connection, IChannel channel)
+    private ErrorQueue(string queue, IChannel channel)
     {
-        this.connection = connection;
+        Queue = Queues.ErrorQueueOf(queue);
+        WayBack = Queues.WayBackOf(queue);
         this.channel = channel;
     }
 
-    public static async Task<GateErrorQueue> OpenAsync(RabbitMqOptions options, CancellationToken cancellationToken)
+    /// <summary>The error queue's name, <c>&lt;queue&gt;_error</c>.</summary>
+    public string Queue { get; }
+
+    /// <summary>The exchange its messages go back through.</summary>
+    public string WayBack { get; }
+
+    /// <summary>The error queue of <paramref name="queue"/>, on a channel of its own: a queue not yet declared closes the channel it was asked on.</summary>
+    public static async Task<ErrorQueue> OpenAsync(IConnection connection, string queue, CancellationToken cancellationToken)
     {
-        var connection = await options.ConnectAsync("consent errors command", cancellationToken);
-        try
-        {
-            // Tracking: a publish completes only once the broker has confirmed it, and throws if it was returned unrouted.
-            var channel = await connection.CreateChannelAsync(
-                new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);
-            return new GateErrorQueue(connection, channel);
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
+        // Tracking: a publish completes only once the broker has confirmed it, and throws if it was returned unrouted.
+        var channel = await connection.CreateChannelAsync(
+            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);
+        return new ErrorQueue(queue, channel);
     }
 
     /// <summary>
@@ -81,7 +75,7 @@ internal sealed class GateErrorQueue : IAsyncDisposable
         return held;
     }
 
-    /// <summary>Puts the message back into the gate's queue through the redrive exchange, then lets go of the error copy.</summary>
+    /// <summary>Puts the message back through the way back, then lets go of the error copy.</summary>
     public async Task RedriveAsync(HeldMessage message, CancellationToken cancellationToken)
     {
         var properties = new BasicProperties(message.Properties) { Persistent = true };
@@ -92,20 +86,16 @@ internal sealed class GateErrorQueue : IAsyncDisposable
                 .ToDictionary(header => header.Key, header => header.Value);
         }
 
-        await channel.BasicPublishAsync(RedriveExchange, "", mandatory: true, properties, message.Body, cancellationToken);
+        await channel.BasicPublishAsync(WayBack, "", mandatory: true, properties, message.Body, cancellationToken);
         await channel.BasicAckAsync(message.DeliveryTag, multiple: false, cancellationToken);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        // Closing the channel returns every message taken and not acknowledged to the error queue.
-        await channel.DisposeAsync();
-        await connection.DisposeAsync();
-    }
+    /// <summary>Closing the channel returns every message taken and not acknowledged to the error queue.</summary>
+    public async ValueTask DisposeAsync() => await channel.DisposeAsync();
 }
 
-/// <summary>A message taken from the error queue and not yet acknowledged.</summary>
-internal sealed record HeldMessage(ulong DeliveryTag, IReadOnlyBasicProperties Properties, ReadOnlyMemory<byte> Body)
+/// <summary>A message taken from an error queue and not yet acknowledged.</summary>
+public sealed record HeldMessage(ulong DeliveryTag, IReadOnlyBasicProperties Properties, ReadOnlyMemory<byte> Body)
 {
     public static HeldMessage From(BasicGetResult result) =>
         // The body is copied: the client may reuse the buffer it was read into.

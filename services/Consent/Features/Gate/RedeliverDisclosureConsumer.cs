@@ -1,0 +1,52 @@
+using FamiljecentralHub.Consent.Features.Ledger;
+using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.ServiceDefaults.Messaging;
+using FamiljecentralHub.ServiceDefaults.Organisation;
+using FamiljecentralHub.ServiceDefaults.Pseudonyms;
+using MassTransit;
+using Npgsql;
+
+namespace FamiljecentralHub.Consent.Features.Gate;
+
+/// <summary>
+/// A delivery the receiving service could not store, put back by its operator from that service's error queue
+/// (<c>errors redrive</c>). It comes back to the gate, not to the receiver's queue: only the gate may put a message
+/// into a delivery queue, and a redrive must not become a way round it. The gate sends it again only if its ledger
+/// holds a permit for exactly this message (the same units, purpose, subject and categories), with the basis and
+/// consent the ledger recorded, not those of the copy; the receiver then re-checks the consent as on a first arrival.
+/// Anything else (a delivery the gate never permitted, one put back through another service's way, one whose metadata
+/// differs from the permit) is parked in the gate's own error queue for its operator to see, and delivered nowhere.
+/// </summary>
+internal sealed class RedeliverDisclosureConsumer(
+    NpgsqlDataSource db, DecisionLedger ledger, OrganisationRegistry registry, Pseudonymizer pseudonyms) : IConsumer<DeliverDisclosure>
+{
+    public async Task Consume(ConsumeContext<DeliverDisclosure> context)
+    {
+        var d = context.Message.Disclosure;
+        // The broker says whose way back it came through: only that service's user may write to it. A copy redriven from
+        // the gate's own error queue carries that way as the stamp on its error copy (WayIn).
+        var wayIn = WayIn.Of(context.ReceiveContext);
+        if (registry.FindUnit(d.ReceivingUnit) is not { } receiver
+            || wayIn != Queues.RedeliveryExchangeOf(Queues.ServiceFor(receiver.Operation)))
+        {
+            throw new MetadataOnlyException($"Redelivery of {d.MessageId} refused: it did not come back through its receiving service's own way.");
+        }
+
+        await using var connection = await db.OpenConnectionAsync(context.CancellationToken);
+        var permit = await ledger.FindAsync(connection, d.MessageId, "decision");
+        if (permit is not { Outcome: "permitted" }
+            || permit.SendingUnit != d.SendingUnit
+            || permit.ReceivingUnit != d.ReceivingUnit
+            || permit.Purpose != d.Purpose.ToString()
+            || permit.SubjectPseudonym != pseudonyms.For(d.SubjectId)
+            || !permit.Categories.SequenceEqual(d.Categories.Select(c => c.ToString())))
+        {
+            throw new MetadataOnlyException($"Redelivery of {d.MessageId} refused: the ledger holds no permit for this message.");
+        }
+
+        await context.SendToQueue(
+            Queues.DeliveriesOf(Queues.ServiceFor(receiver.Operation)),
+            new DeliverDisclosure { Disclosure = d, Basis = permit.Basis!, ConsentId = permit.ConsentId, PermittedAt = permit.At },
+            d.MessageId);
+    }
+}

@@ -1,0 +1,241 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Dapper;
+using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.LocalHub.Clients;
+using FamiljecentralHub.ServiceDefaults.Messaging;
+using FamiljecentralHub.ServiceDefaults.Pseudonyms;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
+
+namespace FamiljecentralHub.EndToEnd.Tests;
+
+/// <summary>
+/// No message waits unseen (issue 10): a delivery the receiving service cannot store is parked in that service's error
+/// queue, its sender sees it failed instead of "Permitted" forever, the receiver's operator lists it by metadata and
+/// redrives it through the gate, and whatever the database said about it reaches no log and no error copy.
+/// </summary>
+public sealed class DeliveryFailureTests(HubFixture hub)
+{
+    private const string Receiver = "social-services";
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private Pseudonymizer Pseudonyms { get; } = new(Options.Create(new PseudonymOptions { Key = hub.Hub.PseudonymKey }));
+
+    [Fact]
+    public async Task Delivery_ThatFaultsForGoodAtTheReceiver_ShowsDeliveryFailed_IsListed_AndRedriveDeliversItOnce()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), Ct)).StatusCode.ShouldBe(HttpStatusCode.Created);
+        var constraint = await PoisonInboxAsync(subject);
+
+        var submitted = await bvc.PostAsJsonAsync(DemoRequests.ReferralPath, DemoRequests.Referral(subject), Ct);
+        submitted.StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        var body = await submitted.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        var messageId = body.GetProperty("messageId").GetGuid();
+        var statusUrl = body.GetProperty("statusUrl").GetString()!;
+
+        // About 18 s of retries, then the error queue: the sender sees that, not "Permitted" for ever.
+        var failed = await HubFixture.WaitForStatusAsync(bvc, statusUrl, "DeliveryFailed", TimeSpan.FromSeconds(90));
+        failed.GetProperty("reasons").EnumerateArray().ShouldNotBeEmpty();
+
+        var listing = await ErrorsAsync();
+        TestContext.Current.TestOutputHelper?.WriteLine(listing.Output);
+        listing.ExitCode.ShouldBe(0, listing.Output);
+        var line = Listed(listing, messageId);
+        line["queue"].ShouldBe($"{Receiver}-deliveries_error");
+        line["type"].ShouldBe("DeliverDisclosure");
+        line["sending-unit"].ShouldBe(DemoRequests.ChildHealthUnit);
+        line["receiving-unit"].ShouldBe(DemoRequests.SocialServicesUnit);
+        line["purpose"].ShouldBe("Referral");
+        line["subject"].ShouldBe(Pseudonyms.For(subject));
+        line["reason"].ShouldBe("Npgsql.PostgresException: SQLSTATE 23514 CheckViolation");
+        listing.Output.ShouldNotContain(subject);
+        listing.Output.ShouldNotContain(constraint, Case.Insensitive);
+        listing.Output.ShouldNotContain("önskar stöd", Case.Insensitive);
+
+        await CureAsync(constraint);
+        var redrive = await ErrorsAsync("redrive", messageId.ToString());
+        redrive.ExitCode.ShouldBe(0, redrive.Output);
+        var delivered = await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Delivered", TimeSpan.FromSeconds(60));
+        delivered.GetProperty("basis").GetString().ShouldBe("consent");
+        (await social.GetAsync($"{DemoRequests.InboxPath}/{messageId}", Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await LedgerEntriesAsync(messageId, "delivery")).ShouldBe(1);
+        (await LedgerEntriesAsync(messageId, "decision")).ShouldBe(1);
+        var after = await ErrorsAsync();
+        after.Output.ShouldNotContain($"message-id={messageId}");
+    }
+
+    /// <summary>
+    /// The receiver's redrive goes back through the gate, which sends again only what its ledger permitted: a receiver
+    /// cannot use its redrive way to put a message into its own inbox, nor into another service's.
+    /// </summary>
+    [Fact]
+    public async Task Redelivery_OfADeliveryTheGateNeverPermitted_NeverReachesTheInbox()
+    {
+        var forged = Delivery(HubFixture.NewSubject(), """{"reason":"Forged by the receiver itself."}""");
+        await using (var connection = await RawAmqp.ConnectAsync(hub.Hub, Receiver, Ct))
+        {
+            await using (var channel = await RawAmqp.OpenConfirmingChannelAsync(connection, Ct))
+            {
+                await RawAmqp.PublishAsync(channel, $"redeliveries.{Receiver}", "", forged, forged.Disclosure.MessageId, Ct,
+                    new Dictionary<string, object?> { [WayIn.Header] = $"deliveries.{Receiver}" });
+            }
+
+            // Not through another service's way back.
+            await using var other = await RawAmqp.OpenConfirmingChannelAsync(connection, Ct);
+            var refusal = await Should.ThrowAsync<OperationInterruptedException>(() =>
+                RawAmqp.PublishAsync(other, "redeliveries.child-health", "", forged, forged.Disclosure.MessageId, Ct));
+            ((int)refusal.ShutdownReason.ShouldNotBeNull().ReplyCode).ShouldBe(Constants.AccessRefused);
+        }
+
+        // The gate parks what it will not send again, for its operator to see.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        string output;
+        do
+        {
+            DateTime.UtcNow.ShouldBeLessThan(deadline, "the gate never parked the forged redelivery");
+            await Task.Delay(1000, Ct);
+            output = (await hub.Hub.Services["consent"].RunCommandAsync(["errors"], TimeSpan.FromMinutes(2), Ct)).Output;
+        }
+        while (!output.Contains($"message-id={forged.Disclosure.MessageId}", StringComparison.Ordinal));
+
+        output.ShouldContain("consent-redeliveries_error");
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        (await social.GetAsync($"{DemoRequests.InboxPath}/{forged.Disclosure.MessageId}", Ct)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+
+    /// <summary>
+    /// A value the database refuses, written straight through the consumer path (the gate's own way in), as the NUL
+    /// of issue 10 was: PostgreSQL's error context quotes it, and it must reach neither the service's log, nor the
+    /// PostgreSQL log, nor the error copy.
+    /// </summary>
+    [Theory]
+    [InlineData("escaped")] // "\u0000" in the JSON content: jsonb refuses it, and its context quotes the JSON
+    [InlineData("raw")] // a NUL character in a text parameter: refused while binding
+    public async Task Delivery_WithAValueTheDatabaseRefuses_LeavesNoTraceOfItInAnyLogOrTheErrorCopy(string nul)
+    {
+        var planted = $"Planted{Guid.NewGuid():N}"[..24];
+        // Right before the NUL: PostgreSQL's context quotes the JSON up to the error, its last 50 or so characters.
+        var content = nul == "escaped"
+            ? "{\"reason\":\"Vårdnadshavare " + planted + "\\u0000\"}"
+            : "{\"reason\":\"Vårdnadshavare " + planted + "\0\"}";
+        var delivery = Delivery(HubFixture.NewSubject(), content);
+
+        await using (var connection = await RawAmqp.ConnectAsync(hub.Hub, "consent", Ct))
+        await using (var channel = await RawAmqp.OpenConfirmingChannelAsync(connection, Ct))
+        {
+            await RawAmqp.PublishAsync(channel, $"deliveries.{Receiver}", "", delivery, delivery.Disclosure.MessageId, Ct);
+        }
+
+        var parked = await WaitUntilParkedAsync(delivery.Disclosure.MessageId);
+
+        var log = await File.ReadAllTextAsync(hub.Hub.Services[Receiver].LogPath, Ct);
+        log.ShouldContain(delivery.Disclosure.MessageId.ToString(), customMessage: "the fault was logged, by message id");
+        log.ShouldContain(nul == "escaped" ? "SQLSTATE 22P05 UntranslatableCharacter" : "SQLSTATE 22021 CharacterNotInRepertoire",
+            customMessage: "the fault is logged as its SQLSTATE alone");
+        log.ShouldNotContain(planted);
+        var postgresLog = await PostgresLogAsync();
+        postgresLog.ShouldContain(nul == "escaped" ? "unsupported Unicode escape sequence" : "invalid byte sequence for encoding",
+            customMessage: "the server logged the error");
+        postgresLog.ShouldNotContain(planted);
+        parked.ShouldNotContain(planted);
+        parked.ShouldContain("SQLSTATE");
+    }
+
+    private static DeliverDisclosure Delivery(string subject, string content) => new()
+    {
+        Disclosure = new SubmitDisclosure
+        {
+            MessageId = Guid.CreateVersion7(),
+            SendingUnit = DemoRequests.ChildHealthUnit,
+            ReceivingUnit = DemoRequests.SocialServicesUnit,
+            Purpose = Purpose.Referral,
+            Categories = [InformationCategory.FamilySituation],
+            SubjectId = subject,
+            Content = content,
+            ActingSystem = DemoRequests.ChildHealthClient,
+            SubmittedAt = DateTimeOffset.UtcNow,
+        },
+        Basis = "consent",
+        PermittedAt = DateTimeOffset.UtcNow,
+    };
+
+    private Task<LocalHub.ServiceCommandResult> ErrorsAsync(params string[] arguments) =>
+        hub.Hub.Services[Receiver].RunCommandAsync(["errors", .. arguments], TimeSpan.FromMinutes(2), Ct);
+
+    private static Dictionary<string, string> Listed(LocalHub.ServiceCommandResult listing, Guid messageId)
+    {
+        var line = listing.Output.Split('\n').SingleOrDefault(l => l.Contains($"message-id={messageId} ", StringComparison.Ordinal))
+            ?? throw new ShouldAssertException($"message {messageId} is not listed:{Environment.NewLine}{listing.Output}");
+        return line.TrimEnd().Split("  ").Select(pair => pair.Split('=', 2)).ToDictionary(pair => pair[0], pair => pair[1]);
+    }
+
+    /// <summary>Makes the receiver's inbox refuse this one subject's rows: a fault no retry cures (SQLSTATE 23514).</summary>
+    private async Task<string> PoisonInboxAsync(string subject)
+    {
+        var constraint = $"poison_{Guid.NewGuid():N}"[..24];
+        await using var connection = new NpgsqlConnection(hub.Hub.ConnectionString(Receiver));
+        await connection.ExecuteAsync($"ALTER TABLE inbox ADD CONSTRAINT {constraint} CHECK (subject_id <> '{subject}') NOT VALID");
+        return constraint;
+    }
+
+    private async Task CureAsync(string constraint)
+    {
+        await using var connection = new NpgsqlConnection(hub.Hub.ConnectionString(Receiver));
+        await connection.ExecuteAsync($"ALTER TABLE inbox DROP CONSTRAINT IF EXISTS {constraint}");
+    }
+
+    private async Task<long> LedgerEntriesAsync(Guid messageId, string kind)
+    {
+        await using var connection = new NpgsqlConnection(hub.Hub.ConnectionString("consent"));
+        return await connection.ExecuteScalarAsync<long>(
+            "SELECT count(*) FROM ledger WHERE message_id = @messageId AND kind = @kind", new { messageId, kind });
+    }
+
+    /// <summary>The PostgreSQL server's own log: pg_ctl's log file beside the data directory (LocalHub's layout).</summary>
+    private async Task<string> PostgresLogAsync()
+    {
+        await using var connection = new NpgsqlConnection(hub.Hub.Postgres.ConnectionString());
+        var dataDirectory = await connection.ExecuteScalarAsync<string>("SHOW data_directory");
+        return await File.ReadAllTextAsync(Path.Combine(Path.GetDirectoryName(dataDirectory)!, "postgres.log"), Ct);
+    }
+
+    /// <summary>The error copy in the receiver's error queue, headers and body as text, taken with its own credentials.</summary>
+    private async Task<string> WaitUntilParkedAsync(Guid messageId)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (true)
+        {
+            await using (var connection = await RawAmqp.ConnectAsync(hub.Hub, Receiver, Ct))
+            await using (var channel = await connection.CreateChannelAsync(cancellationToken: Ct))
+            {
+                try
+                {
+                    while (await channel.BasicGetAsync($"{Receiver}-deliveries_error", autoAck: false, Ct) is { } message)
+                    {
+                        if (message.BasicProperties.MessageId == messageId.ToString())
+                        {
+                            return string.Join('\n', (message.BasicProperties.Headers ?? new Dictionary<string, object?>())
+                                .Select(h => $"{h.Key}: {(h.Value is int or long ? Convert.ToString(h.Value, CultureInfo.InvariantCulture) : WayIn.AsText(h.Value))}"));
+                        }
+                    }
+                }
+                catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == Constants.NotFound)
+                {
+                    // Declared with the first message moved there.
+                }
+            }
+
+            DateTime.UtcNow.ShouldBeLessThan(deadline, $"message {messageId} never reached {Receiver}-deliveries_error");
+            await Task.Delay(500, Ct);
+        }
+    }
+}
