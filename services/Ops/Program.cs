@@ -1,4 +1,5 @@
 using FamiljecentralHub.Ops;
+using FamiljecentralHub.Ops.Features.Refusals;
 using FamiljecentralHub.Ops.Features.Flows;
 using FamiljecentralHub.ServiceDefaults;
 
@@ -9,4 +10,5 @@ builder.AddOpsServices();
 var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapFlowsApi();
+app.MapAccessRefusalsApi();
 app.Run();

@@ -155,8 +155,12 @@ internal static class ConsentApi
     private static ProblemHttpResult NotFound() => TypedResults.Problem(
         statusCode: StatusCodes.Status404NotFound, title: "No such consent", detail: "No consent with that id names a unit you act for.");
 
-    private static ProblemHttpResult NotYourUnit(string unit) => TypedResults.Problem(
-        statusCode: StatusCodes.Status403Forbidden, title: "Not your unit", detail: $"Your client system is not registered to act for unit '{unit}'.");
+    private static ProblemHttpResult NotYourUnit(string unit)
+    {
+        AccessRefusals.MarkCurrent(AccessRefusals.NotYourUnit, unit);
+        return TypedResults.Problem(
+            statusCode: StatusCodes.Status403Forbidden, title: "Not your unit", detail: $"Your client system is not registered to act for unit '{unit}'.");
+    }
 
     private static ProblemHttpResult VersionConflict(int current) => TypedResults.Problem(
         statusCode: StatusCodes.Status409Conflict, title: "The consent has changed",
