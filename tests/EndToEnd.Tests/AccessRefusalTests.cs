@@ -62,7 +62,7 @@ public sealed class AccessRefusalTests(HubFixture hub)
         var refused = await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, consent, Ct);
 
         refused.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
-        var record = await WaitForRefusalAsync(DemoRequests.ChildHealthClient, since, "/consent/consents", subject);
+        var record = await WaitForRefusalAsync(DemoRequests.ChildHealthClient, since, "/consent/consents/", subject);
         record.GetProperty("reason").GetString().ShouldBe("unit-not-acted-for");
         record.GetProperty("unit").GetString().ShouldBe("rosengard-mvc");
     }

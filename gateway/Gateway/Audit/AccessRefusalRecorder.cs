@@ -24,8 +24,10 @@ internal sealed class AccessRefusalRecorder(ClientRegistry registry, TimeProvide
     private static readonly Counter<long> DroppedCounter =
         TelemetryExtensions.Meter.CreateCounter<long>("hub.gateway.access_refusals.dropped", description: "Refusals not recorded: the queue to Ops was full.");
 
+    // FullMode Wait, written only with TryWrite: that never waits, and (unlike the Drop modes, which drop silently and
+    // report success) says false when full, so the drop can be counted.
     private readonly Channel<AccessRefusal> channel = Channel.CreateBounded<AccessRefusal>(
-        new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+        new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
 
     private long dropped;
 
