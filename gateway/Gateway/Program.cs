@@ -1,3 +1,4 @@
+using FamiljecentralHub.Gateway.Audit;
 using FamiljecentralHub.Gateway.ClientCertificates;
 using FamiljecentralHub.Gateway.Configuration;
 using FamiljecentralHub.Gateway.Health;
@@ -13,6 +14,7 @@ builder.AddHubTelemetry("gateway");
 builder.AddGatewayOptions();
 builder.Services.AddProblemDetails();
 builder.AddClientCertificates();
+builder.AddAccessRefusalAudit();
 builder.AddRequestLimits();
 builder.AddHubProxy();
 builder.AddGatewayHealth();

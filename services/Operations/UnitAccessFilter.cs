@@ -24,6 +24,7 @@ internal sealed class UnitAccessFilter(OrganisationRegistry registry, OperationD
 
         if (!context.HttpContext.User.ActsFor(unitId))
         {
+            AccessRefusals.Mark(context.HttpContext, AccessRefusals.NotYourUnit, unitId);
             return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Not your unit",
                 detail: "Your client system is not registered to act for this unit.");
         }

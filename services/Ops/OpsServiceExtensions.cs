@@ -1,3 +1,4 @@
+using FamiljecentralHub.Ops.Features.Refusals;
 using FamiljecentralHub.Ops.Features.Flows;
 using FamiljecentralHub.ServiceDefaults.Data;
 using FamiljecentralHub.ServiceDefaults.Messaging;
@@ -27,7 +28,7 @@ internal static class OpsServiceExtensions
                 PRIMARY KEY (message_id, status)
             );
             CREATE INDEX IF NOT EXISTS message_events_by_time ON message_events (occurred_at);
-            """);
+            """ + AccessRefusalsApi.Schema);
         builder.AddHubMessaging(x => x.AddConsumer<FlowConsumer, FlowConsumerDefinition>());
         return builder;
     }

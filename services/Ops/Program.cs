@@ -1,4 +1,5 @@
 using FamiljecentralHub.Ops;
+using FamiljecentralHub.Ops.Features.Refusals;
 using FamiljecentralHub.Ops.Features.Flows;
 using FamiljecentralHub.ServiceDefaults;
 using FamiljecentralHub.ServiceDefaults.Input;
@@ -15,6 +16,6 @@ builder.AddOpsServices();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
-app.MapHubApi().MapFlowsApi();
+app.MapHubApi().MapFlowsApi().MapAccessRefusalsApi();
 app.Run();
 return 0;

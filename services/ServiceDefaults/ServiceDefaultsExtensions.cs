@@ -38,6 +38,8 @@ public static class ServiceDefaultsExtensions
         builder.Services.AddOptions<OrganisationOptions>().BindConfiguration(OrganisationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<OrganisationRegistry>();
         builder.Services.AddSingleton(TimeProvider.System);
+        // For AccessRefusals.MarkCurrent: a refusal made where no HttpContext is passed is still told to the gateway.
+        builder.Services.AddHttpContextAccessor();
         return builder;
     }
 

@@ -25,7 +25,12 @@ public sealed class HubFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        Hub = await Hub.StartAsync(new HubOptions { UseFreePorts = true });
+        Hub = await Hub.StartAsync(new HubOptions
+        {
+            UseFreePorts = true,
+            // The tests' webhook receivers listen on 127.0.0.1; a real hub refuses loopback (docs/webhooks.md).
+            ConfigureEnvironment = (_, environment) => environment["Webhooks__TestOnlyAllowLoopbackReceivers"] = "true",
+        });
         Pki = DemoPki.Ensure(Hub.PkiDir, Hub.ClientIds);
     }
 

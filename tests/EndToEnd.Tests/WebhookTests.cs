@@ -65,7 +65,8 @@ public sealed class WebhookTests(HubFixture hub)
             }
 
             var push = received.Single(r => r.Delivery == messageId.ToString());
-            var expected = "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(secret, Encoding.UTF8.GetBytes(push.Timestamp + "." + push.Body)));
+            var expected = "v1=" + Convert.ToHexStringLower(HMACSHA256.HashData(
+                secret, Encoding.UTF8.GetBytes($"{push.Delivery}.inbox-item.{push.Timestamp}.{push.Body}")));
             push.Signature.ShouldBe(expected);
             var item = JsonDocument.Parse(push.Body).RootElement;
             item.GetProperty("messageId").GetGuid().ShouldBe(messageId);

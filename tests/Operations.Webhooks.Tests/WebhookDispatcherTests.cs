@@ -25,6 +25,7 @@ public sealed class WebhookDispatcherTests(PostgresFixture postgres) : IClassFix
         RetryBaseDelay = TimeSpan.FromMilliseconds(20),
         BreakerMinimumThroughput = 100, // out of the way unless a test is about it
         BackoffBase = TimeSpan.FromMinutes(1),
+        TestOnlyAllowLoopbackReceivers = true, // the test receiver listens on 127.0.0.1
     };
 
     [Fact]
@@ -43,9 +44,7 @@ public sealed class WebhookDispatcherTests(PostgresFixture postgres) : IClassFix
         long.Parse(push.Timestamp, System.Globalization.CultureInfo.InvariantCulture)
             .ShouldBeInRange(DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeSeconds(), DateTimeOffset.UtcNow.ToUnixTimeSeconds());
         // As a receiver verifies it (docs/webhooks.md).
-        var expected = "sha256=" + Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(
-            Convert.FromBase64String(secret), System.Text.Encoding.UTF8.GetBytes(push.Timestamp + "." + push.Body)));
-        push.Signature.ShouldBe(expected);
+        Verify(push, Convert.FromBase64String(secret)).ShouldBeTrue();
         var item = JsonSerializer.Deserialize<InboxItem>(push.Body, WebhookDispatcher.Json)!;
         item.MessageId.ShouldBe(messageId);
         item.Purpose.ShouldBe(Contracts.Disclosures.Purpose.Referral);
@@ -284,12 +283,73 @@ public sealed class WebhookDispatcherTests(PostgresFixture postgres) : IClassFix
         row.FetchedAt.ShouldBeNull();
     }
 
-    private static WebhookSender Sender(WebhookOptions options) => new(
-        WebhookServiceExtensions.CreateHttpClient(), new ResiliencePipelineRegistry<string>(), Options.Create(options), TimeProvider.System,
-        NullLogger<WebhookSender>.Instance);
+    [Fact]
+    public async Task Push_Signature_CoversDeliveryIdEventTimestampAndBody()
+    {
+        var db = await postgres.NewDatabaseAsync();
+        await using var receiver = await TestReceiver.StartAsync(Ct);
+        var secret = Convert.FromBase64String(await RegisterAsync(db, receiver.Url));
+        await InsertInboxAsync(db);
 
-    private static WebhookDispatcher Dispatcher(NpgsqlDataSource db, WebhookOptions options) => new(
-        db, Sender(options), Options.Create(options), TimeProvider.System, NullLogger<WebhookDispatcher>.Instance);
+        await Dispatcher(db, FastOptions()).DispatchOnceAsync(Ct);
+
+        var push = receiver.Requests.ShouldHaveSingleItem();
+        push.Signature.ShouldStartWith("v1=");
+        Verify(push, secret).ShouldBeTrue();
+        // Any header a receiver acts on, changed in transit or replayed under another, fails verification.
+        Verify(push with { DeliveryId = Guid.NewGuid().ToString() }, secret).ShouldBeFalse();
+        Verify(push with { Event = "revocation-notice" }, secret).ShouldBeFalse();
+        Verify(push with { Timestamp = (long.Parse(push.Timestamp, System.Globalization.CultureInfo.InvariantCulture) + 1).ToString(System.Globalization.CultureInfo.InvariantCulture) }, secret).ShouldBeFalse();
+        Verify(push with { Body = push.Body + " " }, secret).ShouldBeFalse();
+    }
+
+    /// <summary>
+    /// Registered while its name resolved to a public address; now it resolves to loopback (DNS rebinding). The
+    /// connection is refused at send time, for the address alone: plain http is allowed here, and the same hook with the
+    /// loopback allowance on is delivered (the control), so nothing else stands in the way.
+    /// </summary>
+    [Theory]
+    [InlineData(false, 0)]
+    [InlineData(true, 1)]
+    public async Task Push_HostNowResolvesToLoopback_RefusedAtConnectUnlessAllowed(bool loopbackAllowed, int expectedRequests)
+    {
+        var db = await postgres.NewDatabaseAsync();
+        await using var receiver = await TestReceiver.StartAsync(Ct);
+        var options = FastOptions();
+        options.AllowPlainHttp = true;
+        options.TestOnlyAllowLoopbackReceivers = loopbackAllowed;
+        options.MaxRetryAttempts = 0;
+        var answer = System.Net.IPAddress.Parse("93.184.215.14"); // public, at registration
+        var policy = new WebhookTargetPolicy(Options.Create(options), configuration: null,
+            (host, _) => Task.FromResult(host == "receiver.test" ? new[] { answer } : []));
+        var url = new UriBuilder(receiver.Url) { Host = "receiver.test" }.Uri;
+        (await policy.CheckRegistrationAsync(url, Ct)).ShouldBeNull();
+        await RegisterAsync(db, url.ToString());
+        var messageId = await InsertInboxAsync(db);
+        answer = System.Net.IPAddress.Loopback; // rebound
+
+        await Dispatcher(db, options, policy).DispatchOnceAsync(Ct);
+
+        receiver.Requests.Count.ShouldBe(expectedRequests);
+        var row = await RowAsync(db, messageId);
+        (row.FetchedAt is null).ShouldBe(!loopbackAllowed);
+        row.PushAttempts.ShouldBe(loopbackAllowed ? 0 : 1);
+    }
+
+    /// <summary>What docs/webhooks.md tells a receiver to do.</summary>
+    private static bool Verify(ReceivedPush push, byte[] secret)
+    {
+        var signed = System.Text.Encoding.UTF8.GetBytes($"{push.DeliveryId}.{push.Event}.{push.Timestamp}.{push.Body}");
+        var expected = System.Text.Encoding.ASCII.GetBytes("v1=" + Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(secret, signed)));
+        return System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(expected, System.Text.Encoding.ASCII.GetBytes(push.Signature));
+    }
+
+    private static WebhookSender Sender(WebhookOptions options, WebhookTargetPolicy? policy = null) => new(
+        WebhookServiceExtensions.CreateHttpClient(policy ?? new WebhookTargetPolicy(Options.Create(options), configuration: null)),
+        new ResiliencePipelineRegistry<string>(), Options.Create(options), TimeProvider.System, NullLogger<WebhookSender>.Instance);
+
+    private static WebhookDispatcher Dispatcher(NpgsqlDataSource db, WebhookOptions options, WebhookTargetPolicy? policy = null) => new(
+        db, Sender(options, policy), Options.Create(options), TimeProvider.System, NullLogger<WebhookDispatcher>.Instance);
 
     private static async Task<string> RegisterAsync(NpgsqlDataSource db, string url)
     {

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using FamiljecentralHub.Gateway.Audit;
 using FamiljecentralHub.Gateway.Configuration;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
@@ -24,6 +25,7 @@ internal static class ClientCertificateExtensions
             // Reading .Value runs the options validators, so a bad configuration stops the gateway here, clearly.
             var options = kestrel.ApplicationServices.GetRequiredService<IOptions<GatewayOptions>>().Value;
             var validator = kestrel.ApplicationServices.GetRequiredService<ClientCertificateValidator>();
+            var refusals = kestrel.ApplicationServices.GetRequiredService<AccessRefusalRecorder>();
             var (serverCertificate, serverChain) = LoadServerCertificate(options.ServerCertificatePath!, options.ServerKeyPath!);
 
             kestrel.AddServerHeader = false;
@@ -40,7 +42,17 @@ internal static class ClientCertificateExtensions
                     // Revocation is not checked (the demo CA has no CRL; see ClientCertificateValidator), and the
                     // default check would otherwise try to reach the network during every handshake.
                     https.CheckCertificateRevocation = false;
-                    https.ClientCertificateValidation = (certificate, _, _) => validator.IsTrusted(certificate);
+                    https.ClientCertificateValidation = (certificate, _, _) =>
+                    {
+                        if (validator.IsTrusted(certificate))
+                        {
+                            return true;
+                        }
+
+                        // Unknown CA, expired, not yet valid, revoked (where checked) or not for client authentication.
+                        refusals.RecordHandshake(certificate, "certificate-not-trusted");
+                        return false;
+                    };
                 });
             });
 

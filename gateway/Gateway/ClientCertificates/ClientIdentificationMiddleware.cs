@@ -1,3 +1,4 @@
+using FamiljecentralHub.Gateway.Audit;
 using FamiljecentralHub.Gateway.Problems;
 
 namespace FamiljecentralHub.Gateway.ClientCertificates;
@@ -10,6 +11,7 @@ namespace FamiljecentralHub.Gateway.ClientCertificates;
 internal sealed partial class ClientIdentificationMiddleware(
     RequestDelegate next,
     ClientRegistry registry,
+    AccessRefusalRecorder refusals,
     ILogger<ClientIdentificationMiddleware> logger)
 {
     public Task InvokeAsync(HttpContext context)
@@ -19,6 +21,8 @@ internal sealed partial class ClientIdentificationMiddleware(
         {
             // The certificate's names are not logged: a personal certificate presented by mistake carries a name.
             LogUnregisteredCertificate(logger, certificate is not null);
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            refusals.Record(context, "certificate-not-registered");
             return GatewayProblems.Forbidden(context);
         }
 

@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using FamiljecentralHub.Gateway.Configuration;
+using FamiljecentralHub.ServiceDefaults.Security;
 
 namespace FamiljecentralHub.Gateway.ClientCertificates;
 
@@ -18,10 +19,16 @@ internal sealed class ClientRegistry
 
     private readonly FrozenDictionary<string, GatewayClient> byCertificateName;
 
-    private ClientRegistry(FrozenDictionary<string, GatewayClient> byCertificateName) =>
+    private ClientRegistry(FrozenDictionary<string, GatewayClient> byCertificateName)
+    {
         this.byCertificateName = byCertificateName;
+        Units = byCertificateName.Values.SelectMany(client => client.Units).ToFrozenSet(StringComparer.Ordinal);
+    }
 
     public int Count => byCertificateName.Count;
+
+    /// <summary>Every unit some client acts for: the units the gateway may name in a refusal record.</summary>
+    public FrozenSet<string> Units { get; }
 
     public static ClientRegistry Load(string path)
     {
@@ -43,6 +50,12 @@ internal sealed class ClientRegistry
             if (string.IsNullOrWhiteSpace(entry.Id))
             {
                 throw new InvalidOperationException("Every client in Gateway:ClientsPath needs an id.");
+            }
+
+            if (entry.Id == CallerTokenDefaults.GatewaySubject)
+            {
+                // Ops takes refusal records only from a token with this subject: no client may speak as the gateway.
+                throw new InvalidOperationException($"'{CallerTokenDefaults.GatewaySubject}' is the gateway's own name, not a client id.");
             }
 
             var certificateName = string.IsNullOrWhiteSpace(entry.CertificateName) ? entry.Id : entry.CertificateName;

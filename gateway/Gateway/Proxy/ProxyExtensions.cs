@@ -1,4 +1,5 @@
 using System.Net;
+using FamiljecentralHub.Gateway.Audit;
 using FamiljecentralHub.Gateway.ClientCertificates;
 using FamiljecentralHub.Gateway.Configuration;
 using FamiljecentralHub.Gateway.Problems;
@@ -33,6 +34,7 @@ internal static class ProxyExtensions
                 context.Services.GetRequiredService<CallerTokenIssuer>(), context.Route.RouteId));
             // Which server software runs behind the gateway is nobody's business outside it.
             context.AddResponseHeaderRemove("Server", ResponseCondition.Always);
+            context.RecordServiceRefusals();
         });
 
         return builder;
@@ -55,7 +57,14 @@ internal static class ProxyExtensions
     private static Task RequireRouteAllowedForClient(HttpContext context, RequestDelegate next)
     {
         var route = context.GetReverseProxyFeature().Route.Config.RouteId;
-        return context.GetGatewayClient()?.MayUse(route) == true ? next(context) : GatewayProblems.Forbidden(context);
+        if (context.GetGatewayClient()?.MayUse(route) == true)
+        {
+            return next(context);
+        }
+
+        context.Response.StatusCode = StatusCodes.Status403Forbidden;
+        context.RequestServices.GetRequiredService<AccessRefusalRecorder>().Record(context, "route-not-allowed");
+        return GatewayProblems.Forbidden(context);
     }
 
     // An instance that has just crashed stays in the rotation until a probe or the failure rate takes it out, and

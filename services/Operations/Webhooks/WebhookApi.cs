@@ -29,9 +29,12 @@ internal static class WebhookApi
     /// owed to the unit due at once, so a system that fixed its receiver need not wait out the backoff.
     /// </summary>
     private static async Task<Results<Ok<RegisteredWebhook>, ValidationProblem>> Register(
-        string unitId, WebhookRegistration registration, NpgsqlDataSource db, TimeProvider clock, CancellationToken cancellationToken)
+        string unitId, WebhookRegistration registration, WebhookTargetPolicy policy, NpgsqlDataSource db, TimeProvider clock,
+        CancellationToken cancellationToken)
     {
-        if (Validate(registration.Url) is { } error)
+        // The answer names the rule, never the URL or what it resolved to: no echo, and no map of the network behind.
+        var error = policy.CheckUrl(registration.Url, out var uri) ?? await policy.CheckRegistrationAsync(uri!, cancellationToken);
+        if (error is not null)
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["url"] = [error] });
         }
@@ -75,27 +78,6 @@ internal static class WebhookApi
         await connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM webhooks WHERE receiving_unit = @unitId", new { unitId }, cancellationToken: cancellationToken));
         return TypedResults.NoContent();
-    }
-
-    internal static string? Validate(string? url)
-    {
-        if (string.IsNullOrWhiteSpace(url))
-        {
-            return "A webhook URL is required.";
-        }
-
-        if (url.Length > 2000 || !Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
-        {
-            return "The webhook URL must be an absolute http or https URL.";
-        }
-
-        // Credentials belong in the signature, not in a URL that travels through proxies and logs.
-        if (!string.IsNullOrEmpty(uri.UserInfo))
-        {
-            return "The webhook URL must not carry a user name or password.";
-        }
-
-        return uri.Fragment.Length > 0 ? "The webhook URL must not have a fragment." : null;
     }
 
     // Dapper fills properties; the secret is not even read.

@@ -32,6 +32,13 @@ internal sealed class WebhookDispatcher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (options.Value.TestOnlyAllowLoopbackReceivers)
+        {
+            // Loud on purpose: with this on, a registered webhook may point at this machine. Tests set it; nothing else should.
+            logger.LogCritical(
+                "Webhooks:TestOnlyAllowLoopbackReceivers is ON: webhooks on loopback are accepted. This is for automated tests only; turn it off.");
+        }
+
         while (!stoppingToken.IsCancellationRequested)
         {
             var busy = false;

@@ -37,4 +37,20 @@ public sealed class WebhookOptions
     public TimeSpan BackoffBase { get; set; } = TimeSpan.FromSeconds(5);
 
     public TimeSpan BackoffMax { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// Plain http to a public address, for a developer's receiver. Off by default, and the service refuses to start with
+    /// it on outside the Development environment: a push carries identity numbers and must be encrypted in transit.
+    /// </summary>
+    public bool AllowPlainHttp { get; set; }
+
+    /// <summary>
+    /// TEST ONLY: receivers on loopback (http or https), so a test's receiver on 127.0.0.1 can be reached. Never set by
+    /// run.sh or any deployment file; a service with it on says so at Critical level when it starts. The hub's own ports
+    /// (<see cref="ReservedPorts"/>, this service's, its broker's and its database's) stay refused even then.
+    /// </summary>
+    public bool TestOnlyAllowLoopbackReceivers { get; set; }
+
+    /// <summary>Ports of the hub's own processes, refused on loopback even under <see cref="TestOnlyAllowLoopbackReceivers"/>.</summary>
+    public int[] ReservedPorts { get; set; } = [4369, 5432, 5671, 5672, 8081, 8443, 15672, 25672, 5101, 5102, 5103, 5104, 5105, 5106];
 }

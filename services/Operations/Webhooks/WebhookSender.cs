@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OpenTelemetry;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Registry;
@@ -21,6 +22,9 @@ internal sealed class WebhookSender(
     public const string SignatureHeader = "X-Hub-Signature";
     public const string EventHeader = "X-Hub-Event";
 
+    /// <summary>The signature scheme, named in the header ("v1=…") so that a receiver still checking the old one fails loudly.</summary>
+    public const string SignatureVersion = "v1";
+
     /// <summary>
     /// True when the receiver answered 2xx. Never throws for the receiver's failures: the caller leaves the row in the
     /// inbox and tries again later. Logs only the delivery id and the unit: the body is personal data, and a URL's
@@ -29,6 +33,8 @@ internal sealed class WebhookSender(
     public async Task<bool> PushAsync(Webhook hook, string deliveryId, string eventType, string body, CancellationToken cancellationToken)
     {
         var pipeline = PipelineFor(hook.Url);
+        // HttpClient's own span would carry the URL (url.full), and a URL may hold a receiver's credential.
+        using var untraced = SuppressInstrumentationScope.Begin();
         try
         {
             using var response = await pipeline.ExecuteAsync(
@@ -45,6 +51,12 @@ internal sealed class WebhookSender(
             }
 
             logger.LogWarning("Webhook push of {DeliveryId} to unit {Unit} answered {Status}", deliveryId, hook.Unit, (int)response.StatusCode);
+        }
+        catch (HttpRequestException ex) when (ex.InnerException is WebhookTargetRefusedException)
+        {
+            // Registered as a public address, resolving now to one the hub may not reach: the row waits, the system can pull.
+            logger.LogWarning("Webhook push of {DeliveryId} to unit {Unit} refused: its host now resolves only to addresses pushes may not reach",
+                deliveryId, hook.Unit);
         }
         catch (BrokenCircuitException)
         {
@@ -67,13 +79,18 @@ internal sealed class WebhookSender(
         request.Headers.Add(DeliveryHeader, deliveryId);
         request.Headers.Add(EventHeader, eventType);
         request.Headers.Add(TimestampHeader, timestamp);
-        request.Headers.Add(SignatureHeader, "sha256=" + Signature(secret, timestamp, body));
+        request.Headers.Add(SignatureHeader, SignatureVersion + "=" + Signature(secret, deliveryId, eventType, timestamp, body));
         return request;
     }
 
-    /// <summary>Lower-case hex HMAC-SHA256 over "timestamp.body" (UTF-8), keyed with the secret's 32 raw bytes.</summary>
-    public static string Signature(byte[] secret, string timestamp, string body) =>
-        Convert.ToHexStringLower(HMACSHA256.HashData(secret, Encoding.UTF8.GetBytes(timestamp + "." + body)));
+    /// <summary>
+    /// Lower-case hex HMAC-SHA256 over "deliveryId.eventType.timestamp.body" (UTF-8), keyed with the secret's 32 raw
+    /// bytes. Every header a receiver acts on is signed, as Standard Webhooks signs "id.timestamp.body": a body cannot be
+    /// replayed under another delivery id (past the receiver's deduplication) nor as another event. The id (a GUID), the
+    /// event (a fixed word) and the timestamp (digits) hold no dot, so the joined string is unambiguous.
+    /// </summary>
+    public static string Signature(byte[] secret, string deliveryId, string eventType, string timestamp, string body) =>
+        Convert.ToHexStringLower(HMACSHA256.HashData(secret, Encoding.UTF8.GetBytes($"{deliveryId}.{eventType}.{timestamp}.{body}")));
 
     /// <summary>
     /// Outer to inner: total timeout, retry, circuit breaker, attempt timeout. The breaker sits inside the retry so
@@ -84,7 +101,7 @@ internal sealed class WebhookSender(
     {
         var o = options.Value;
         var failure = new PredicateBuilder<HttpResponseMessage>()
-            .Handle<HttpRequestException>()
+            .Handle<HttpRequestException>(e => e.InnerException is not WebhookTargetRefusedException) // a refusal is no outage
             .Handle<TimeoutRejectedException>()
             .HandleResult(r => (int)r.StatusCode >= 500 || r.StatusCode is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests);
         builder.TimeProvider = clock;

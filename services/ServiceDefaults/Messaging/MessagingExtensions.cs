@@ -12,6 +12,8 @@ namespace FamiljecentralHub.ServiceDefaults.Messaging;
 
 public static class MessagingExtensions
 {
+    internal const string UsageTelemetryVariable = "MASSTRANSIT_USAGE_TELEMETRY";
+
     /// <summary>
     /// MassTransit over RabbitMQ as every service uses it: durable quorum queues, publisher confirms, retries, and the
     /// in-memory outbox so that a consumer's sends and publishes leave only after it has succeeded (its own state is
@@ -19,11 +21,17 @@ public static class MessagingExtensions
     /// </summary>
     public static IHostApplicationBuilder AddHubMessaging(this IHostApplicationBuilder builder, Action<IBusRegistrationConfigurator> configure)
     {
+        // MassTransit's usage tracker lets this variable override DisableUsageTelemetry (below), so a deployment's
+        // environment could turn the report to the vendor back on. This process's own copy says no.
+        Environment.SetEnvironmentVariable(UsageTelemetryVariable, "false");
         builder.Services.AddOptions<RabbitMqOptions>().BindConfiguration(RabbitMqOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddMassTransit(x =>
         {
             x.SetKebabCaseEndpointNameFormatter();
             configure(x);
+            // MassTransit 8.4+ reports "usage telemetry" (host, versions, endpoint and consumer names) to the vendor after
+            // the bus starts. Nothing about the hub leaves it for a vendor; last, so no service's callback turns it back on.
+            x.DisableUsageTelemetry();
             x.AddConfigureEndpointsCallback((context, name, endpoint) =>
             {
                 if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)

@@ -36,11 +36,18 @@ internal sealed class CallerAuthenticationHandler(
             : AuthenticateResult.Fail($"Caller token rejected: {result.FailureReason}");
     }
 
-    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
-        WriteProblemAsync(StatusCodes.Status401Unauthorized, "Unauthorized", "Authentication is required.");
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        var outcome = await HandleAuthenticateOnceAsync();
+        AccessRefusals.Mark(Context, outcome.None ? "no-caller-token" : "caller-token-invalid");
+        await WriteProblemAsync(StatusCodes.Status401Unauthorized, "Unauthorized", "Authentication is required.");
+    }
 
-    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
-        WriteProblemAsync(StatusCodes.Status403Forbidden, "Forbidden", "The caller is not allowed to do this.");
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        AccessRefusals.Mark(Context, "caller-not-allowed");
+        return WriteProblemAsync(StatusCodes.Status403Forbidden, "Forbidden", "The caller is not allowed to do this.");
+    }
 
     private async Task WriteProblemAsync(int status, string title, string detail)
     {

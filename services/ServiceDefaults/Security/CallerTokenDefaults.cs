@@ -15,6 +15,12 @@ public static class CallerTokenDefaults
 
     public const string UnitsClaim = "units";
 
+    /// <summary>
+    /// The subject of the token the gateway issues for itself (to hand Ops the refusals it recorded); no client system
+    /// may be registered under this id.
+    /// </summary>
+    public const string GatewaySubject = "hub-gateway";
+
     public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(60);
 
     public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(5);

@@ -61,11 +61,12 @@ internal static class ConsentApi
 
         if (!caller.ActsFor(record.RecordingUnit))
         {
-            return NotYourUnit();
+            return NotYourUnit(record.RecordingUnit);
         }
 
         if (!record.SendingUnits.Contains(record.RecordingUnit))
         {
+            AccessRefusals.MarkCurrent(AccessRefusals.DiscloserOnly, record.RecordingUnit);
             return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Only a disclosing unit records a consent",
                 detail: "Secrecy is broken by the unit that discloses: record the consent from one of its sending units.");
         }
@@ -126,7 +127,7 @@ internal static class ConsentApi
 
         if (!caller.ActsFor(record.RecordingUnit))
         {
-            return NotYourUnit();
+            return NotYourUnit(record.RecordingUnit);
         }
 
         if (current.State != ConsentState.Active)
@@ -189,7 +190,7 @@ internal static class ConsentApi
 
         if (!caller.ActsFor(request!.RecordingUnit!))
         {
-            return NotYourUnit();
+            return NotYourUnit(request.RecordingUnit!);
         }
 
         if (current.State == ConsentState.Revoked)
@@ -257,13 +258,21 @@ internal static class ConsentApi
         statusCode: StatusCodes.Status404NotFound, title: "No such consent", detail: "No consent with that id names a unit you act for.");
 
     // The unit is not repeated: it is the caller's text and could be anything, an identity number included.
-    private static ProblemHttpResult NotYourUnit() => TypedResults.Problem(
-        statusCode: StatusCodes.Status403Forbidden, title: "Not your unit", detail: "Your client system is not registered to act for the recording unit.");
+    private static ProblemHttpResult NotYourUnit(string unit)
+    {
+        AccessRefusals.MarkCurrent(AccessRefusals.NotYourUnit, unit);
+        return TypedResults.Problem(
+            statusCode: StatusCodes.Status403Forbidden, title: "Not your unit", detail: "Your client system is not registered to act for the recording unit.");
+    }
 
-    private static ProblemHttpResult OnlyTheDiscloserWidens() => TypedResults.Problem(
-        statusCode: StatusCodes.Status403Forbidden, title: "Only a disclosing unit widens a consent",
-        detail: "A unit named only as a receiver may narrow or revoke a consent, never let more through (nor lift a recorded no); " +
-            "ask a sending unit to record the change.");
+    private static ProblemHttpResult OnlyTheDiscloserWidens()
+    {
+        AccessRefusals.MarkCurrent(AccessRefusals.DiscloserOnly);
+        return TypedResults.Problem(
+            statusCode: StatusCodes.Status403Forbidden, title: "Only a disclosing unit widens a consent",
+            detail: "A unit named only as a receiver may narrow or revoke a consent, never let more through (nor lift a recorded no); " +
+                "ask a sending unit to record the change.");
+    }
 
     private static ProblemHttpResult VersionConflict(int current) => TypedResults.Problem(
         statusCode: StatusCodes.Status409Conflict, title: "The consent has changed",
