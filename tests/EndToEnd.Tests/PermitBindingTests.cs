@@ -73,8 +73,7 @@ public sealed class PermitBindingTests(HubFixture hub)
     [Theory]
     [InlineData("")]
     [InlineData("tab\tinside")]
-    [InlineData("å-not-ascii")]
-    [InlineData(null)] // 256 characters
+    [InlineData(null)] // 256 characters; keys beyond ASCII HttpClient will not send (IdempotencyKeyTests has them)
     public async Task InvalidKey_Is400AndNothingIsSent(string? key)
     {
         using var bvc = hub.Client(DemoRequests.ChildHealthClient);

@@ -9,4 +9,10 @@ public enum DisclosureStatus
     Delivered,
     Acknowledged,
     Withdrawn,
+
+    /// <summary>
+    /// Not a step of the lifecycle: a second, different submission arrived under a message id the gate had already
+    /// decided. It was not delivered; the decided message's own status stands.
+    /// </summary>
+    Conflict,
 }

@@ -54,7 +54,8 @@ internal sealed class FlowConsumerDefinition : ConsumerDefinition<FlowConsumer>
     protected override void ConfigureConsumer(
         IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<FlowConsumer> consumerConfigurator, IRegistrationContext context)
     {
-        // Outcomes, not steps: a delivery implies the permit, so Ops skips the Permitted event of every message.
-        endpointConfigurator.BindStatusEvents(["*.Refused", "*.Delivered", "*.Withdrawn", "*.Acknowledged"]);
+        // Outcomes, not steps: a delivery implies the permit, so Ops skips the Permitted event of every message. A conflict
+        // (another body under a decided id, never delivered) is one operations must see.
+        endpointConfigurator.BindStatusEvents(["*.Refused", "*.Delivered", "*.Withdrawn", "*.Acknowledged", "*.Conflict"]);
     }
 }
