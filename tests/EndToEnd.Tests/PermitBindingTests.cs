@@ -40,6 +40,7 @@ public sealed class PermitBindingTests(HubFixture hub)
         var submitted = await first.Content.ReadFromJsonAsync<JsonElement>(Ct);
         var messageId = submitted.GetProperty("messageId").GetGuid();
         await HubFixture.WaitForStatusAsync(bvc, submitted.GetProperty("statusUrl").GetString()!, "Delivered");
+        await WaitUntilAsync(async () => await LedgerEntriesAsync(messageId, "delivery") == 1, "the delivery never reached the ledger");
         var ledgerBefore = await LedgerOfMessageAsync(messageId);
 
         var reused = await PostAsync(bvc, DemoRequests.ReferralPath, new
@@ -112,6 +113,7 @@ public sealed class PermitBindingTests(HubFixture hub)
 
         await PublishToGateAsync(decided);
         await HubFixture.WaitForStatusAsync(bvc, $"/child-health/units/{Bvc}/sent/{decided.MessageId}", "Delivered");
+        await WaitUntilAsync(async () => await LedgerEntriesAsync(decided.MessageId, "delivery") == 1, "the delivery never reached the ledger");
         await PublishToGateAsync(forged);
         await WaitForLedgerConflictAsync(decided.MessageId);
 
@@ -148,6 +150,7 @@ public sealed class PermitBindingTests(HubFixture hub)
 
         await PublishToGateAsync(decided);
         await HubFixture.WaitForStatusAsync(bvc, $"/child-health/units/{Bvc}/sent/{decided.MessageId}", "Delivered");
+        await WaitUntilAsync(async () => await LedgerEntriesAsync(decided.MessageId, "delivery") == 1, "the delivery never reached the ledger");
         await PublishToGateAsync(decided with { SubmittedAt = DateTimeOffset.UtcNow }); // a retry after an unconfirmed publish
         await Task.Delay(TimeSpan.FromSeconds(2), Ct);
 
