@@ -161,6 +161,31 @@ public sealed class PermitBindingTests(HubFixture hub)
         (await ConflictsAsync(decided.MessageId)).ShouldBe(0);
     }
 
+    /// <summary>
+    /// In depth at the receiver: only the gate may deliver, and it delivers only what it decided; should another body
+    /// under a stored id reach the inbox all the same, the stored row stays as it is and operations see a conflict.
+    /// </summary>
+    [Fact]
+    public async Task Inbox_AnotherBodyUnderAStoredId_NeverReplacesTheRowAndIsAConflict()
+    {
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        using var ops = hub.Client("ops-console");
+        var other = HubFixture.NewSubject();
+        var first = new DeliverDisclosure { Disclosure = Submission(HubFixture.NewSubject()), Basis = "report-of-concern", PermittedAt = DateTimeOffset.UtcNow };
+        var second = first with { Disclosure = first.Disclosure with { SubjectId = other, Content = """{"concern":"Ett annat barn."}""" } };
+        var itemPath = $"/social-services/units/{Intake}/inbox/{first.Disclosure.MessageId}";
+
+        await PublishAsGateAsync(first);
+        await WaitUntilAsync(async () => (await social.GetAsync(itemPath, Ct)).StatusCode == HttpStatusCode.OK, "the first delivery never reached the inbox");
+        await PublishAsGateAsync(second);
+
+        await WaitUntilAsync(async () => (await ops.GetFromJsonAsync<JsonElement>($"/ops/messages/{first.Disclosure.MessageId}", Ct)).EnumerateArray()
+            .Any(e => e.GetProperty("status").GetString() == "Conflict"), "Ops' trail shows no conflict");
+        var item = await social.GetFromJsonAsync<JsonElement>(itemPath, Ct);
+        item.GetProperty("subjectId").GetString().ShouldBe(first.Disclosure.SubjectId);
+        item.GetProperty("content").GetProperty("concern").GetString().ShouldBe("Blåmärken på armarna.");
+    }
+
     private static object Report(string subject) => new
     {
         receivingUnit = Intake,
@@ -189,6 +214,13 @@ public sealed class PermitBindingTests(HubFixture hub)
         await using var connection = await RawAmqp.ConnectAsync(hub.Hub, "child-health", Ct);
         await using var channel = await RawAmqp.OpenConfirmingChannelAsync(connection, Ct);
         await RawAmqp.PublishAsync(channel, "submissions.child-health", "", submission, submission.MessageId, Ct);
+    }
+
+    private async Task PublishAsGateAsync(DeliverDisclosure delivery)
+    {
+        await using var connection = await RawAmqp.ConnectAsync(hub.Hub, "consent", Ct);
+        await using var channel = await RawAmqp.OpenConfirmingChannelAsync(connection, Ct);
+        await RawAmqp.PublishAsync(channel, "deliveries.social-services", "", delivery, delivery.Disclosure.MessageId, Ct);
     }
 
     private static async Task<HttpResponseMessage> PostAsync(HttpClient client, string path, object body, string key, bool validateKey = true)
