@@ -50,6 +50,10 @@ internal static class Schema
         -- Finds a consent version's ledger entry (and one still missing: ConsentLedger).
         CREATE INDEX IF NOT EXISTS ledger_by_consent ON ledger (consent_id) WHERE consent_id IS NOT NULL;
 
+        -- The digest of the whole submission a decision (or a conflict) is about (SubmissionDigest), covered by the entry's
+        -- hash. Entries written before it have none and hash as they always did.
+        ALTER TABLE ledger ADD COLUMN IF NOT EXISTS digest bytea;
+
         -- Append-only in the database too: an UPDATE or DELETE on the ledger is refused whoever attempts it.
         CREATE OR REPLACE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using Dapper;
 using FamiljecentralHub.Consent.Features.Ledger;
 using Npgsql;
@@ -109,6 +111,44 @@ public sealed class DecisionLedgerTests(PostgresFixture postgres) : IClassFixtur
         verification.Intact.ShouldBeFalse();
         verification.FirstBrokenSeq.ShouldBe(brokenAt);
         await writer.StopAsync(Ct);
+    }
+
+    /// <summary>The digest binds a decision to the one submission it decided; the chain covers it like every other field.</summary>
+    [Fact]
+    public async Task Verify_AfterTamperingWithADigest_NamesThatEntry()
+    {
+        await using var db = await postgres.NewDatabaseAsync();
+        var (writer, connection) = await StartAsync(db);
+        for (var i = 0; i < 20; i++)
+        {
+            // Entries from before digests were recorded sit in the same chain as those after.
+            await writer.AppendAsync(Entry() with { Digest = i < 10 ? null : SHA256.HashData(BitConverter.GetBytes(i)) }, Ct);
+        }
+
+        var intact = await new DecisionLedger().VerifyAsync(connection, Ct);
+        intact.Intact.ShouldBeTrue(intact.Problem);
+        (await connection.ExecuteScalarAsync<byte[]>("SELECT digest FROM ledger WHERE seq = 15")).ShouldBe(SHA256.HashData(BitConverter.GetBytes(14)));
+
+        await connection.ExecuteAsync("ALTER TABLE ledger DISABLE TRIGGER ledger_append_only; UPDATE ledger SET digest = sha256(digest) WHERE seq = 15; ALTER TABLE ledger ENABLE TRIGGER ledger_append_only;");
+        var verification = await new DecisionLedger().VerifyAsync(connection, Ct);
+
+        verification.FirstBrokenSeq.ShouldBe(15);
+        await writer.StopAsync(Ct);
+    }
+
+    /// <summary>An entry without a digest (every entry written before digests were) hashes exactly as it always did.</summary>
+    [Fact]
+    public void ComputeHash_WithoutADigest_IsTheHashOfTheFormBeforeDigests()
+    {
+        var entry = Entry() with { Seq = 7, At = DateTimeOffset.Parse("2026-11-25T10:00:00Z") };
+        var prev = new byte[32];
+        var before = string.Join('\u001f',
+            "7", entry.MessageId.ToString("N"), entry.Kind, entry.Outcome, entry.SendingUnit, entry.ReceivingUnit, entry.ActingSystem,
+            entry.ActingUser, entry.SubjectPseudonym, entry.Purpose, string.Join(',', entry.Categories), entry.Basis ?? "", "",
+            string.Join('\u001e', entry.Reasons), "0", entry.At.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        entry.ComputeHash(prev).ShouldBe(SHA256.HashData([.. prev, .. Encoding.UTF8.GetBytes(before)]));
+        (entry with { Digest = new byte[32] }).ComputeHash(prev).ShouldNotBe(entry.ComputeHash(prev));
     }
 
     [Theory]

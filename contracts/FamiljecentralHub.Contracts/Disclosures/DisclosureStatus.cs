@@ -18,4 +18,10 @@ public enum DisclosureStatus
     /// until its operator redrives it, and is then Delivered (or Withdrawn, had the consent been revoked meanwhile).
     /// </summary>
     DeliveryFailed,
+
+    /// <summary>
+    /// Not a step of the lifecycle: a second, different submission arrived under a message id the gate had already
+    /// decided. It was not delivered; the decided message's own status stands.
+    /// </summary>
+    Conflict,
 }

@@ -1,8 +1,10 @@
 using Dapper;
 using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.ServiceDefaults.Disclosures;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
 using FamiljecentralHub.ServiceDefaults.Telemetry;
 using MassTransit;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace FamiljecentralHub.Operations.Inbox;
@@ -11,9 +13,12 @@ namespace FamiljecentralHub.Operations.Inbox;
 /// Stores what the gate delivers in the receiving unit's inbox, once per message id whatever the redeliveries, then
 /// tells the sender. A delivery that relies on a consent revoked meanwhile is not stored but withdrawn: the gate may
 /// have decided just before the revocation. The status event leaves only after the row is committed (in-memory
-/// outbox); on a redelivery it is published again, which the status view absorbs.
+/// outbox); on a redelivery it is published again, which the status view absorbs. A redelivery counts only when it is
+/// the same message (the same <see cref="SubmissionDigest"/>): another body under an id already stored never replaces
+/// the row and is reported as a conflict.
 /// </summary>
-internal sealed class DeliverDisclosureConsumer(NpgsqlDataSource db, Pseudonymizer pseudonyms, TimeProvider clock) : IConsumer<DeliverDisclosure>
+internal sealed class DeliverDisclosureConsumer(
+    NpgsqlDataSource db, Pseudonymizer pseudonyms, TimeProvider clock, ILogger<DeliverDisclosureConsumer> logger) : IConsumer<DeliverDisclosure>
 {
     public async Task Consume(ConsumeContext<DeliverDisclosure> context)
     {
@@ -27,18 +32,24 @@ internal sealed class DeliverDisclosureConsumer(NpgsqlDataSource db, Pseudonymiz
             await connection.ExecuteAsync(ConsentLock.Sql, new { consentId }, tx);
         }
 
-        var deliveredAt = await connection.QuerySingleOrDefaultAsync<DateTimeOffset?>(
+        var digest = SubmissionDigest.Of(d);
+        var stored = await connection.QuerySingleOrDefaultAsync<StoredRow>(
             """
             WITH inserted AS (
                 INSERT INTO inbox (message_id, receiving_unit, sending_unit, purpose, categories, subject_id, content, basis,
-                                   consent_id, trace_id, submitted_at, delivered_at)
+                                   consent_id, trace_id, submitted_at, delivered_at, digest)
                 SELECT @MessageId, @ReceivingUnit, @SendingUnit, @Purpose, @Categories, @SubjectId, @Content::jsonb, @Basis,
-                       @ConsentId, @TraceId, @SubmittedAt, @Now
+                       @ConsentId, @TraceId, @SubmittedAt, @Now, @Digest
                 WHERE NOT EXISTS (SELECT 1 FROM revoked_consents WHERE consent_id = @ConsentId)
                 ON CONFLICT (message_id) DO NOTHING
-                RETURNING delivered_at)
-            SELECT delivered_at FROM inserted
-            UNION ALL SELECT delivered_at FROM inbox WHERE message_id = @MessageId AND withdrawn_at IS NULL
+                RETURNING delivered_at, withdrawn_at, true AS same)
+            SELECT delivered_at AS DeliveredAt, withdrawn_at IS NOT NULL AS Withdrawn, same AS Same FROM inserted
+            UNION ALL
+            SELECT delivered_at, withdrawn_at IS NOT NULL,
+                   COALESCE(digest = @Digest,
+                            receiving_unit = @ReceivingUnit AND sending_unit = @SendingUnit AND subject_id = @SubjectId
+                            AND purpose = @Purpose AND content = @Content::jsonb)
+            FROM inbox WHERE message_id = @MessageId
             LIMIT 1
             """,
             new
@@ -55,23 +66,49 @@ internal sealed class DeliverDisclosureConsumer(NpgsqlDataSource db, Pseudonymiz
                 TraceId = TelemetryExtensions.CurrentTraceId(),
                 d.SubmittedAt,
                 Now = clock.GetUtcNow(),
+                Digest = digest,
             },
             tx);
         await tx.CommitAsync(context.CancellationToken);
 
-        await context.Publish(new DisclosureStatusChanged
+        if (stored is { Same: false })
         {
-            MessageId = d.MessageId,
-            Status = deliveredAt is null ? DisclosureStatus.Withdrawn : DisclosureStatus.Delivered,
-            SendingUnit = d.SendingUnit,
-            ReceivingUnit = d.ReceivingUnit,
-            Purpose = d.Purpose,
-            SubjectPseudonym = pseudonyms.For(d.SubjectId),
-            Basis = context.Message.Basis,
-            Categories = d.Categories,
-            Reasons = deliveredAt is null ? ["the consent was revoked before delivery"] : [],
-            OccurredAt = deliveredAt ?? clock.GetUtcNow(),
-        });
+            // Another message already holds this id here. Only the gate may deliver, and it delivers only what it decided,
+            // so this is a fault upstream: the row stays as it is, and operations are told, metadata only.
+            logger.LogWarning("A different delivery arrived for message {MessageId}, which the inbox already holds; it was not stored", d.MessageId);
+            await context.Publish(StatusOf(context.Message, DisclosureStatus.Conflict, [ConflictReason], clock.GetUtcNow()));
+            return;
+        }
+
+        var deliveredAt = stored is { Withdrawn: false } ? stored.DeliveredAt : null;
+        await context.Publish(StatusOf(
+            context.Message,
+            deliveredAt is null ? DisclosureStatus.Withdrawn : DisclosureStatus.Delivered,
+            deliveredAt is null ? ["the consent was revoked before delivery"] : [],
+            deliveredAt ?? clock.GetUtcNow()));
+    }
+
+    private const string ConflictReason = "another message was already delivered under this message id; this one was not stored";
+
+    private DisclosureStatusChanged StatusOf(DeliverDisclosure delivery, DisclosureStatus status, IReadOnlyList<string> reasons, DateTimeOffset at) => new()
+    {
+        MessageId = delivery.Disclosure.MessageId,
+        Status = status,
+        SendingUnit = delivery.Disclosure.SendingUnit,
+        ReceivingUnit = delivery.Disclosure.ReceivingUnit,
+        Purpose = delivery.Disclosure.Purpose,
+        SubjectPseudonym = pseudonyms.For(delivery.Disclosure.SubjectId),
+        Basis = delivery.Basis,
+        Categories = delivery.Disclosure.Categories,
+        Reasons = reasons,
+        OccurredAt = at,
+    };
+
+    private sealed class StoredRow
+    {
+        public DateTimeOffset? DeliveredAt { get; init; }
+        public bool Withdrawn { get; init; }
+        public bool Same { get; init; }
     }
 }
 

@@ -26,8 +26,14 @@ public sealed class DisclosureSender(
     TimeProvider clock,
     ILogger<DisclosureSender> logger)
 {
-    public async Task<Guid?> SubmitAsync(
-        string sendingUnit, DisclosureDraft draft, ClaimsPrincipal caller, string? idempotencyKey, CancellationToken cancellationToken)
+    private static readonly TimeSpan KeyStoreTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Submits the draft. With an idempotency key the message id is derived from it, and the first request's fingerprint
+    /// is kept: the same key with another request is <see cref="SubmitResult.KeyReused"/> and nothing is published.
+    /// </summary>
+    public async Task<Submission> SubmitAsync(
+        string sendingUnit, string route, DisclosureDraft draft, ClaimsPrincipal caller, string? idempotencyKey, CancellationToken cancellationToken)
     {
         var messageId = MessageIdFor(sendingUnit, idempotencyKey);
         var message = new SubmitDisclosure
@@ -45,6 +51,20 @@ public sealed class DisclosureSender(
             SubmittedAt = clock.GetUtcNow(),
         };
 
+        if (idempotencyKey is not null)
+        {
+            var claim = await ClaimKeyAsync(message, IdempotencyKey.Fingerprint(route, message), cancellationToken);
+            switch (claim)
+            {
+                case KeyClaim.Unavailable:
+                    return new(SubmitResult.KeyStoreUnavailable, messageId);
+                case KeyClaim.OtherRequest:
+                    return new(SubmitResult.KeyReused, messageId);
+                case KeyClaim.AlreadyConfirmed:
+                    return new(SubmitResult.Accepted, messageId); // the broker already has this very message
+            }
+        }
+
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(rabbit.Value.ConfirmTimeout);
         try
@@ -56,11 +76,50 @@ public sealed class DisclosureSender(
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
             logger.LogWarning("The broker did not confirm message {MessageId}: {Error}", message.MessageId, ex.GetType().Name);
-            return null;
+            return new(SubmitResult.NotConfirmed, messageId);
         }
 
-        await RecordSubmittedAsync(message, cancellationToken);
-        return message.MessageId;
+        await RecordSubmittedAsync(message, confirmedKey: idempotencyKey is not null, cancellationToken);
+        return new(SubmitResult.Accepted, messageId);
+    }
+
+    /// <summary>
+    /// Binds the key to this request's fingerprint, or finds the request it is already bound to. Two requests racing
+    /// with one key: the primary key lets exactly one fingerprint in, and the other reads and compares it. A key whose
+    /// first request was never confirmed stays bound to that request too: the broker may have taken it all the same
+    /// (a lost confirm), so the gate may already have decided that id, and another body under it would never be delivered.
+    /// When the database cannot be asked, the check is not skipped: the caller is told to retry (fail closed).
+    /// </summary>
+    private async Task<KeyClaim> ClaimKeyAsync(SubmitDisclosure message, byte[] fingerprint, CancellationToken cancellationToken)
+    {
+        using var brief = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        brief.CancelAfter(KeyStoreTimeout);
+        try
+        {
+            await using var connection = await db.OpenConnectionAsync(brief.Token);
+            // Two statements, not one: a statement's snapshot would not see the row a racing request committed meanwhile.
+            var bound = await connection.QuerySingleOrDefaultAsync<BoundKey>(new CommandDefinition(
+                """
+                INSERT INTO idempotency_keys (message_id, sending_unit, fingerprint, first_seen_at)
+                VALUES (@MessageId, @SendingUnit, @Fingerprint, @Now)
+                ON CONFLICT (message_id) DO NOTHING
+                RETURNING fingerprint AS Fingerprint, confirmed_at IS NOT NULL AS Confirmed
+                """,
+                new { message.MessageId, message.SendingUnit, Fingerprint = fingerprint, Now = clock.GetUtcNow() },
+                cancellationToken: brief.Token))
+                ?? await connection.QuerySingleAsync<BoundKey>(new CommandDefinition(
+                    "SELECT fingerprint AS Fingerprint, confirmed_at IS NOT NULL AS Confirmed FROM idempotency_keys WHERE message_id = @MessageId",
+                    new { message.MessageId }, cancellationToken: brief.Token));
+
+            return !CryptographicOperations.FixedTimeEquals(bound.Fingerprint, fingerprint) ? KeyClaim.OtherRequest
+                : bound.Confirmed ? KeyClaim.AlreadyConfirmed
+                : KeyClaim.Bound;
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning("Could not check the idempotency key of message {MessageId}: {Error}", message.MessageId, ex.GetType().Name);
+            return KeyClaim.Unavailable;
+        }
     }
 
     /// <summary>
@@ -82,7 +141,7 @@ public sealed class DisclosureSender(
     }
 
     // The status row is only a view: if this write is lost, the gate's status events create it anyway.
-    private async Task RecordSubmittedAsync(SubmitDisclosure message, CancellationToken cancellationToken)
+    private async Task RecordSubmittedAsync(SubmitDisclosure message, bool confirmedKey, CancellationToken cancellationToken)
     {
         // Best effort and brief: a database outage must not hold up the answer to a message the broker already has.
         using var brief = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -105,6 +164,13 @@ public sealed class DisclosureSender(
                     Pseudonym = pseudonyms.For(message.SubjectId),
                     message.SubmittedAt,
                 });
+            if (confirmedKey)
+            {
+                // A later request with the same key and request is answered from here, without publishing again.
+                await connection.ExecuteAsync(
+                    "UPDATE idempotency_keys SET confirmed_at = @SubmittedAt WHERE message_id = @MessageId AND confirmed_at IS NULL",
+                    new { message.MessageId, message.SubmittedAt });
+            }
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -112,4 +178,35 @@ public sealed class DisclosureSender(
             logger.LogWarning("Could not record submitted message {MessageId} in the status view: {Error}", message.MessageId, ex.GetType().Name);
         }
     }
+}
+
+public enum SubmitResult
+{
+    /// <summary>The broker has the message (now, or from an earlier request with the same key and request).</summary>
+    Accepted,
+
+    /// <summary>The broker did not confirm it: retry with the same key.</summary>
+    NotConfirmed,
+
+    /// <summary>The key is bound to another request; nothing was sent.</summary>
+    KeyReused,
+
+    /// <summary>The key's binding could not be checked; nothing was sent: retry with the same key.</summary>
+    KeyStoreUnavailable,
+}
+
+public readonly record struct Submission(SubmitResult Result, Guid MessageId);
+
+internal enum KeyClaim
+{
+    Bound,
+    AlreadyConfirmed,
+    OtherRequest,
+    Unavailable,
+}
+
+internal sealed class BoundKey
+{
+    public byte[] Fingerprint { get; init; } = [];
+    public bool Confirmed { get; init; }
 }

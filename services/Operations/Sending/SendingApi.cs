@@ -28,24 +28,44 @@ internal static class SendingApi
         DisclosureSender sender,
         HttpContext http,
         CancellationToken cancellationToken)
-        where TRequest : DisclosureRequest
+        where TRequest : DisclosureRequest, IMessageType
     {
+        // Read from the headers themselves: an empty value or the header twice must be refused, not taken for "no key".
+        if (http.Request.Headers.TryGetValue(IdempotencyKey.Header, out var keys))
+        {
+            idempotencyKey = keys.Count == 1 ? keys[0] ?? "" : null;
+            if ((idempotencyKey is null ? $"give one {IdempotencyKey.Header}" : IdempotencyKey.Problem(idempotencyKey)) is { } keyProblem)
+            {
+                return TypedResults.ValidationProblem(
+                    new Dictionary<string, string[]> { [IdempotencyKey.Header] = [keyProblem] }, title: $"The {IdempotencyKey.Header} is not valid");
+            }
+        }
+
         var (draft, errors) = Validate(request, unitId, registry);
         if (draft is null)
         {
             return TypedResults.ValidationProblem(errors, title: $"The {request.Name} is not valid");
         }
 
-        var messageId = await sender.SubmitAsync(unitId, draft, caller, idempotencyKey, cancellationToken);
-        if (messageId is null)
+        var (result, messageId) = await sender.SubmitAsync(unitId, TRequest.Route, draft, caller, idempotencyKey, cancellationToken);
+        switch (result)
         {
-            http.Response.Headers.RetryAfter = "5";
-            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Try again shortly",
-                detail: "The message broker did not confirm the message, so it was not accepted. Retry with the same Idempotency-Key.");
+            case SubmitResult.NotConfirmed:
+                http.Response.Headers.RetryAfter = "5";
+                return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Try again shortly",
+                    detail: "The message broker did not confirm the message, so it was not accepted. Retry with the same Idempotency-Key.");
+            case SubmitResult.KeyStoreUnavailable:
+                http.Response.Headers.RetryAfter = "5";
+                return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Try again shortly",
+                    detail: "The Idempotency-Key could not be checked, so the message was not accepted. Retry with the same Idempotency-Key.");
+            case SubmitResult.KeyReused:
+                // Metadata only: nothing of either request is repeated.
+                return TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "The Idempotency-Key belongs to another request",
+                    detail: "This Idempotency-Key was first used with a different request; nothing was sent. A new message needs a new key.");
         }
 
         var statusUrl = $"/{descriptor.ServiceName}/units/{unitId}/sent/{messageId}";
-        return TypedResults.Accepted(statusUrl, new SubmittedResponse(messageId.Value, DisclosureStatus.Submitted, statusUrl));
+        return TypedResults.Accepted(statusUrl, new SubmittedResponse(messageId, DisclosureStatus.Submitted, statusUrl));
     }
 
     /// <summary>

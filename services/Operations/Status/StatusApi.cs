@@ -21,7 +21,8 @@ public sealed record SentMessage(
     DateTimeOffset? DecidedAt,
     DateTimeOffset? DeliveredAt,
     DateTimeOffset? AcknowledgedAt,
-    DateTimeOffset? WithdrawnAt);
+    DateTimeOffset? WithdrawnAt,
+    DateTimeOffset? ConflictAt = null);
 
 public sealed record SentPage(IReadOnlyList<SentMessage> Items, string? Next);
 
@@ -30,7 +31,7 @@ internal static class StatusApi
     private const string Columns = """
         message_id AS MessageId, sending_unit AS SendingUnit, receiving_unit AS ReceivingUnit, purpose AS Purpose,
         status AS Status, reasons AS Reasons, basis AS Basis, submitted_at AS SubmittedAt, decided_at AS DecidedAt,
-        delivered_at AS DeliveredAt, acknowledged_at AS AcknowledgedAt, withdrawn_at AS WithdrawnAt
+        delivered_at AS DeliveredAt, acknowledged_at AS AcknowledgedAt, withdrawn_at AS WithdrawnAt, conflict_at AS ConflictAt
         """;
 
     public static void MapStatusApi(this RouteGroupBuilder units)
@@ -98,9 +99,10 @@ internal static class StatusApi
         public DateTimeOffset? DeliveredAt { get; init; }
         public DateTimeOffset? AcknowledgedAt { get; init; }
         public DateTimeOffset? WithdrawnAt { get; init; }
+        public DateTimeOffset? ConflictAt { get; init; }
 
         public SentMessage ToSentMessage() => new(
             MessageId, SendingUnit, ReceivingUnit, Enum.Parse<Purpose>(Purpose), Enum.Parse<DisclosureStatus>(Status), Reasons, Basis,
-            SubmittedAt, DecidedAt, DeliveredAt, AcknowledgedAt, WithdrawnAt);
+            SubmittedAt, DecidedAt, DeliveredAt, AcknowledgedAt, WithdrawnAt, ConflictAt);
     }
 }

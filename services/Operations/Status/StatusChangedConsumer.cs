@@ -22,6 +22,28 @@ internal sealed class StatusChangedConsumer(NpgsqlDataSource db, OrganisationReg
         }
 
         await using var connection = await db.OpenConnectionAsync(context.CancellationToken);
+        if (e.Status == DisclosureStatus.Conflict)
+        {
+            // Another body under this message's id, not delivered: the sender sees when, while the status of the message
+            // the gate decided stands. Should that message's row be missing, the conflict alone makes one, ranked below
+            // every lifecycle step so the decided message's own events still take it over.
+            await connection.ExecuteAsync(
+                """
+                INSERT INTO sent_messages (message_id, sending_unit, receiving_unit, purpose, subject_pseudonym, status, status_rank,
+                                           reasons, conflict_at, updated_at)
+                VALUES (@MessageId, @SendingUnit, @ReceivingUnit, @Purpose, @SubjectPseudonym, @Status, @Rank, @Reasons, @OccurredAt, @OccurredAt)
+                ON CONFLICT (message_id) DO UPDATE SET
+                    conflict_at = COALESCE(sent_messages.conflict_at, excluded.conflict_at),
+                    updated_at  = GREATEST(sent_messages.updated_at, excluded.updated_at)
+                """,
+                new
+                {
+                    e.MessageId, e.SendingUnit, e.ReceivingUnit, Purpose = e.Purpose.ToString(), e.SubjectPseudonym,
+                    Status = e.Status.ToString(), Rank = RankOf(e.Status), Reasons = e.Reasons.ToArray(), e.OccurredAt,
+                });
+            return;
+        }
+
         await connection.ExecuteAsync(
             """
             INSERT INTO sent_messages (message_id, sending_unit, receiving_unit, purpose, subject_pseudonym, status, status_rank,
@@ -69,6 +91,7 @@ internal sealed class StatusChangedConsumer(NpgsqlDataSource db, OrganisationReg
     /// </summary>
     internal static int RankOf(DisclosureStatus status) => status switch
     {
+        DisclosureStatus.Conflict => -1,
         DisclosureStatus.Submitted => 0,
         DisclosureStatus.Permitted or DisclosureStatus.Refused => 1,
         DisclosureStatus.DeliveryFailed => 2,

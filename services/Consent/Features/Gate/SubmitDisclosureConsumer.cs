@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Security.Cryptography;
 using FamiljecentralHub.Consent.Features.Consents;
 using FamiljecentralHub.Consent.Features.Ledger;
 using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.ServiceDefaults.Disclosures;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
@@ -18,6 +20,10 @@ namespace FamiljecentralHub.Consent.Features.Gate;
 /// nothing. A redelivered message finds its decision in the ledger and gets the same outcome again. A message that kept
 /// faulting waits in the error queue until it is redriven (docs/error-queues.md); it is then decided as on its first
 /// arrival, unless the ledger already holds its decision.
+/// A decision is bound to the digest of the submission it decided (<see cref="SubmissionDigest"/>): a submission under
+/// an id already decided is delivered only when it is that very submission. Another body under the same id (a reused
+/// key past the sender's check, a bug or a breach) is never delivered: it is recorded in the ledger as a conflict and
+/// announced to operations, metadata only.
 /// </summary>
 internal sealed class SubmitDisclosureConsumer(
     ConsentStore consents,
@@ -27,6 +33,11 @@ internal sealed class SubmitDisclosureConsumer(
     Pseudonymizer pseudonyms,
     TimeProvider clock) : IConsumer<SubmitDisclosure>
 {
+    /// <summary>The ledger kind of a conflict entry: this, then the refused submission's digest in hex.</summary>
+    internal const string ConflictKindPrefix = "conflict:";
+
+    internal const string ConflictReason = "another submission was already decided under this message id; this one was not delivered";
+
     private static readonly Counter<long> Decisions = TelemetryExtensions.Meter.CreateCounter<long>("hub.gate.decisions", description: "Gate decisions by outcome, basis and purpose");
 
     public async Task Consume(ConsumeContext<SubmitDisclosure> context)
@@ -40,6 +51,7 @@ internal sealed class SubmitDisclosureConsumer(
         // A redriven message is decided like a first arrival: the consents as they stand now, so one revoked since it
         // was first submitted refuses it.
         var now = clock.GetUtcNow();
+        var digest = SubmissionDigest.Of(d);
         var decision = WayInRefusal(context, d) is { } refusal
             ? Decision.Refuse([refusal])
             : gate.Decide(d, await consents.CurrentForSubjectAsync(pseudonym, context.CancellationToken), now);
@@ -62,7 +74,15 @@ internal sealed class SubmitDisclosureConsumer(
             Reasons = decision.Reasons.ToArray(),
             Review = decision.FlaggedForReview,
             At = now,
+            Digest = digest,
         }, context.CancellationToken);
+        if (!IsTheDecidedSubmission(entry, d, pseudonym, digest))
+        {
+            await RecordConflictAsync(context, d, pseudonym, digest, entry, now);
+            activity?.SetTag("hub.outcome", "conflict");
+            return;
+        }
+
         Decisions.Add(1, new("outcome", entry.Outcome), new("basis", entry.Basis ?? "none"), new("purpose", entry.Purpose));
 
         var permitted = entry.Outcome == "permitted";
@@ -86,6 +106,60 @@ internal sealed class SubmitDisclosureConsumer(
             Basis = entry.Basis,
             Reasons = entry.Reasons,
             OccurredAt = entry.At,
+        });
+    }
+
+    /// <summary>
+    /// Whether <paramref name="d"/> is the submission the ledger's decision was made on: the same digest. A decision
+    /// written before digests were recorded has none; it is taken to be the same submission when everything it does
+    /// record matches (units, acting system, subject, purpose, categories), as the gate behaved before.
+    /// </summary>
+    private static bool IsTheDecidedSubmission(LedgerEntry decided, SubmitDisclosure d, string pseudonym, byte[] digest) =>
+        decided.Digest is { } recorded
+            ? CryptographicOperations.FixedTimeEquals(recorded, digest)
+            : decided.SendingUnit == d.SendingUnit && decided.ReceivingUnit == d.ReceivingUnit && decided.ActingSystem == d.ActingSystem
+              && decided.SubjectPseudonym == pseudonym && decided.Purpose == d.Purpose.ToString()
+              && decided.Categories.Order().SequenceEqual(d.Categories.Select(c => c.ToString()).Distinct().Order());
+
+    /// <summary>
+    /// One conflict entry per distinct refused body (its kind names the body's digest), so a redelivery of the same
+    /// conflicting submission records nothing twice, and every different one is recorded. Metadata only, like every
+    /// ledger entry; the refused submission's content is neither kept nor passed on.
+    /// </summary>
+    private async Task RecordConflictAsync(
+        ConsumeContext<SubmitDisclosure> context, SubmitDisclosure d, string pseudonym, byte[] digest, LedgerEntry decided, DateTimeOffset now)
+    {
+        var conflict = await ledger.AppendAsync(new LedgerEntry
+        {
+            MessageId = d.MessageId,
+            Kind = ConflictKindPrefix + Convert.ToHexStringLower(digest),
+            Outcome = "conflict",
+            SendingUnit = d.SendingUnit,
+            ReceivingUnit = d.ReceivingUnit,
+            ActingSystem = d.ActingSystem,
+            ActingUser = d.ActingUser,
+            SubjectPseudonym = pseudonym,
+            Purpose = d.Purpose.ToString(),
+            Categories = d.Categories.Select(c => c.ToString()).ToArray(),
+            Reasons = [ConflictReason, $"decided digest {(decided.Digest is { } recorded ? Convert.ToHexStringLower(recorded) : "not recorded")}"],
+            Review = true,
+            At = now,
+            Digest = digest,
+        }, context.CancellationToken);
+        Decisions.Add(1, new("outcome", "conflict"), new("basis", "none"), new("purpose", conflict.Purpose));
+
+        await context.Publish(new DisclosureStatusChanged
+        {
+            MessageId = d.MessageId,
+            Status = DisclosureStatus.Conflict,
+            SendingUnit = d.SendingUnit,
+            ReceivingUnit = d.ReceivingUnit,
+            Purpose = d.Purpose,
+            SubjectPseudonym = pseudonym,
+            Categories = d.Categories,
+            ActingSystem = d.ActingSystem,
+            Reasons = [ConflictReason],
+            OccurredAt = conflict.At,
         });
     }
 

@@ -34,6 +34,14 @@ public sealed record LedgerEntry
     public required string[] Reasons { get; init; }
     public bool Review { get; init; }
     public required DateTimeOffset At { get; init; }
+
+    /// <summary>
+    /// For a decision, the digest of the submission decided (SubmissionDigest): only a submission with this digest is
+    /// delivered under the message id. For a conflict, the digest of the submission refused. Null on entries of other
+    /// kinds and on every entry written before digests were recorded.
+    /// </summary>
+    public byte[]? Digest { get; init; }
+
     public byte[] PrevHash { get; init; } = [];
     public byte[] Hash { get; init; } = [];
 
@@ -44,6 +52,12 @@ public sealed record LedgerEntry
             Seq.ToString(CultureInfo.InvariantCulture), MessageId.ToString("N"), Kind, Outcome, SendingUnit, ReceivingUnit, ActingSystem,
             ActingUser ?? "", SubjectPseudonym, Purpose, string.Join(',', Categories), Basis ?? "", ConsentId?.ToString("N") ?? "",
             string.Join('\u001e', Reasons), Review ? "1" : "0", At.UtcTicks.ToString(CultureInfo.InvariantCulture));
+        if (Digest is not null)
+        {
+            // Appended only when present, so an entry from before digests hashes exactly as it did when it was written.
+            canonical += '\u001f' + Convert.ToHexStringLower(Digest);
+        }
+
         return SHA256.HashData([.. prevHash, .. Encoding.UTF8.GetBytes(canonical)]);
     }
 }
@@ -64,7 +78,8 @@ public sealed class DecisionLedger
         seq AS Seq, message_id AS MessageId, kind AS Kind, outcome AS Outcome, sending_unit AS SendingUnit,
         receiving_unit AS ReceivingUnit, acting_system AS ActingSystem, acting_user AS ActingUser,
         subject_pseudonym AS SubjectPseudonym, purpose AS Purpose, categories AS Categories, basis AS Basis,
-        consent_id AS ConsentId, reasons AS Reasons, review AS Review, at AS At, prev_hash AS PrevHash, hash AS Hash
+        consent_id AS ConsentId, reasons AS Reasons, review AS Review, at AS At, prev_hash AS PrevHash, hash AS Hash,
+        digest AS Digest
         """;
 
     public async Task<LedgerEntry?> FindAsync(NpgsqlConnection connection, Guid messageId, string kind) =>

@@ -136,8 +136,8 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
     private static NpgsqlBatchCommand Insert(LedgerEntry e) => new(
         """
         INSERT INTO ledger (seq, message_id, kind, outcome, sending_unit, receiving_unit, acting_system, acting_user, subject_pseudonym,
-                            purpose, categories, basis, consent_id, reasons, review, at, prev_hash, hash)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+                            purpose, categories, basis, consent_id, reasons, review, at, prev_hash, hash, digest)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
         """)
     {
         Parameters =
@@ -147,7 +147,7 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
             new() { Value = (object?)e.ActingUser ?? DBNull.Value }, new() { Value = e.SubjectPseudonym }, new() { Value = e.Purpose },
             new() { Value = e.Categories }, new() { Value = (object?)e.Basis ?? DBNull.Value }, new() { Value = (object?)e.ConsentId ?? DBNull.Value },
             new() { Value = e.Reasons }, new() { Value = e.Review }, new() { Value = e.At.UtcDateTime }, new() { Value = e.PrevHash },
-            new() { Value = e.Hash },
+            new() { Value = e.Hash }, new() { Value = (object?)e.Digest ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bytea },
         },
     };
 

@@ -55,7 +55,8 @@ internal sealed class FlowConsumerDefinition : ConsumerDefinition<FlowConsumer>
         IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<FlowConsumer> consumerConfigurator, IRegistrationContext context)
     {
         // Outcomes, not steps: a delivery implies the permit, so Ops skips the Permitted event of every message. A failed
-        // delivery is an outcome until a redrive delivers it: both stay in the message's trail.
-        endpointConfigurator.BindStatusEvents(["*.Refused", "*.Delivered", "*.DeliveryFailed", "*.Withdrawn", "*.Acknowledged"]);
+        // delivery is an outcome until a redrive delivers it: both stay in the message's trail. A conflict (another body
+        // under a decided id, never delivered) is one operations must see.
+        endpointConfigurator.BindStatusEvents(["*.Refused", "*.Delivered", "*.DeliveryFailed", "*.Withdrawn", "*.Acknowledged", "*.Conflict"]);
     }
 }
