@@ -56,6 +56,8 @@ public sealed class AccessRefusalTests(HubFixture hub)
         using var bvc = hub.Client(DemoRequests.ChildHealthClient);
         var subject = HubFixture.NewSubject();
         var consent = JsonSerializer.SerializeToNode(DemoRequests.Consent(subject, DateTimeOffset.UtcNow))!.AsObject();
+        // A valid consent, recorded in the name of a sending unit the client does not act for.
+        consent["sendingUnits"] = new JsonArray(DemoRequests.ChildHealthUnit, "rosengard-mvc");
         consent["recordingUnit"] = "rosengard-mvc";
         var since = DateTimeOffset.UtcNow.AddSeconds(-1);
 

@@ -295,7 +295,7 @@ public sealed class ConsentAuthorityTests(HubFixture hub)
 
         var plan = await bvc.PostAsJsonAsync($"/child-health/units/{Bvc}/joint-plans", new
         {
-            receivingUnit = Social, subjectId = teenager, plan = "Samtalsstöd; BVC följer upp.", childHealth = "Sömnsvårigheter.",
+            receivingUnit = Social, subjectId = teenager, plan = "Samtalsstöd; BVC följer upp.", childHealth = "Sömnsvårigheter.", actingUser = "SE2321000016-BVC1",
         }, Ct);
         plan.StatusCode.ShouldBe(HttpStatusCode.Accepted, await plan.Content.ReadAsStringAsync(Ct));
         var statusUrl = (await plan.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("statusUrl").GetString()!;

@@ -113,6 +113,63 @@ public sealed class DeliveryFailureTests(HubFixture hub)
     }
 
     /// <summary>
+    /// A receiver holds the whole message it was permitted, so it could put it back on its way to the gate with the same
+    /// id, units, purpose, subject and categories and other content. The gate compares the submission's digest with the
+    /// one its permit was given for, and parks the altered copy instead of sending it again.
+    /// </summary>
+    [Fact]
+    public async Task Redelivery_OfAPermittedMessageWithAlteredContent_IsParkedByTheGate()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), Ct)).StatusCode.ShouldBe(HttpStatusCode.Created);
+        var submitted = await (await bvc.PostAsJsonAsync(DemoRequests.ReferralPath, DemoRequests.Referral(subject), Ct)).Content.ReadFromJsonAsync<JsonElement>(Ct);
+        await HubFixture.WaitForStatusAsync(bvc, submitted.GetProperty("statusUrl").GetString()!, "Delivered");
+        var messageId = submitted.GetProperty("messageId").GetGuid();
+        var item = await social.GetFromJsonAsync<JsonElement>($"{DemoRequests.InboxPath}/{messageId}", Ct);
+        var altered = new DeliverDisclosure
+        {
+            Disclosure = new SubmitDisclosure
+            {
+                MessageId = messageId,
+                SendingUnit = DemoRequests.ChildHealthUnit,
+                ReceivingUnit = DemoRequests.SocialServicesUnit,
+                Purpose = Purpose.Referral,
+                Categories = [.. item.GetProperty("categories").EnumerateArray().Select(c => Enum.Parse<InformationCategory>(c.GetString()!))],
+                SubjectId = subject,
+                Content = """{"reason":"Altered by the receiver on its way back."}""",
+                ActingSystem = DemoRequests.ChildHealthClient,
+                ActingUser = "SE2321000016-BVC1",
+                SubmittedAt = item.GetProperty("submittedAt").GetDateTimeOffset(),
+            },
+            Basis = "consent",
+            PermittedAt = DateTimeOffset.UtcNow,
+        };
+
+        await using (var connection = await RawAmqp.ConnectAsync(hub.Hub, Receiver, Ct))
+        await using (var channel = await RawAmqp.OpenConfirmingChannelAsync(connection, Ct))
+        {
+            await RawAmqp.PublishAsync(channel, $"redeliveries.{Receiver}", "", altered, messageId, Ct);
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        string output;
+        do
+        {
+            DateTime.UtcNow.ShouldBeLessThan(deadline, "the gate never parked the altered redelivery");
+            await Task.Delay(1000, Ct);
+            output = (await hub.Hub.Services["consent"].RunCommandAsync(["errors"], TimeSpan.FromMinutes(2), Ct)).Output;
+        }
+        while (!output.Contains($"message-id={messageId}", StringComparison.Ordinal));
+
+        output.ShouldContain("consent-redeliveries_error");
+        var stored = await social.GetFromJsonAsync<JsonElement>($"{DemoRequests.InboxPath}/{messageId}", Ct);
+        stored.GetProperty("content").GetProperty("reason").GetString().ShouldNotBeNull().ShouldNotContain("Altered");
+        (await LedgerEntriesAsync(messageId, "delivery")).ShouldBe(1);
+    }
+
+    /// <summary>
     /// A value the database refuses, written straight through the consumer path (the gate's own way in), as the NUL
     /// of issue 10 was: PostgreSQL's error context quotes it, and it must reach neither the service's log, nor the
     /// PostgreSQL log, nor the error copy.

@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Security.Claims;
 using System.Text.Json;
+using FamiljecentralHub.ServiceDefaults.Organisation;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Metadata;
@@ -51,7 +52,9 @@ internal static class InputGuard
             var result = await next(invocation);
             if (ProblemIn(result) is { } problem)
             {
-                ProblemBounds.Apply(problem, [.. inspector.Strings, .. RequestValues(invocation.HttpContext)]);
+                // A registered unit's id is the organisation's, not a person's: a refusal may name it.
+                var registry = invocation.HttpContext.RequestServices.GetService<OrganisationRegistry>();
+                ProblemBounds.Apply(problem, [.. inspector.Strings.Concat(RequestValues(invocation.HttpContext)).Where(v => registry?.FindUnit(v) is null)]);
             }
 
             return result;

@@ -47,7 +47,9 @@ internal sealed class ProblemList
 public static partial class ProblemBounds
 {
     public const string NotValid = "the value is not valid";
-    private const int MaxMessageLength = 300;
+
+    // Long enough for a rule's citation, which a refusal names (the child's own consent's is about 250 characters).
+    private const int MaxMessageLength = 1_000;
     private const int MaxFieldLength = 120;
 
     public static void Apply(ProblemDetails problem, IReadOnlyCollection<string> inputs)

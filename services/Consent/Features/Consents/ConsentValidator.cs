@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using FamiljecentralHub.Consent.Features.Gate;
 using FamiljecentralHub.ServiceDefaults.Identity;
 using FamiljecentralHub.ServiceDefaults.Organisation;
@@ -56,7 +55,7 @@ public sealed class Problems(int max = Problems.DefaultMax)
 /// checks hold on their own, whatever guard stands in front, and their work is linear in the input (sets, no list
 /// look-ups inside loops; oversized lists are refused before their items are looked at).
 /// </summary>
-public sealed partial class ConsentValidator(OrganisationRegistry registry, LegalBasisCatalog bases)
+public sealed class ConsentValidator(OrganisationRegistry registry, LegalBasisCatalog bases)
 {
     public const int MaxUnits = 50;
     public const int MaxGrantors = 10;
@@ -176,29 +175,17 @@ public sealed partial class ConsentValidator(OrganisationRegistry registry, Lega
     }
 
     /// <summary>
-    /// Who recorded it, as an HSA-id: SE, the organisation's number (10 or 12 digits), a hyphen and the person's own
-    /// part. Never an identity number: the ledger that keeps it is append-only and can never be cleaned.
+    /// Who recorded it, as an HSA id (the same rule as the sending API's acting user). Never an identity number: the
+    /// ledger that keeps it is append-only and can never be cleaned.
     /// </summary>
     private static void RecordedBy(string? value, Problems problems)
     {
-        if (!Text(value, "recordedBy", 40, multiline: false, problems, "say who recorded it, by HSA-id"))
+        if (Text(value, "recordedBy", HsaId.MaxLength, multiline: false, problems, "say who recorded it, by HSA id")
+            && HsaId.Check(value) is { } problem)
         {
-            return;
-        }
-
-        var match = HsaId().Match(value!);
-        if (!match.Success)
-        {
-            problems.Add("recordedBy", "must be an HSA-id: SE, 10 to 12 digits, a hyphen and up to 24 letters or digits");
-        }
-        else if (match.Groups["own"].Value is var own && own.Length >= 10 && own.All(char.IsAsciiDigit))
-        {
-            problems.Add("recordedBy", "must be an HSA-id, not a personal identity number");
+            problems.Add("recordedBy", problem);
         }
     }
-
-    [GeneratedRegex("^SE[0-9]{10,12}-(?<own>[A-Za-z0-9]{1,24})$", RegexOptions.CultureInvariant)]
-    private static partial Regex HsaId();
 
     /// <summary>
     /// A required (or, with no <paramref name="missing"/> message, optional but present) text field: bounded, and free of

@@ -1,5 +1,6 @@
 using FamiljecentralHub.Consent.Features.Ledger;
 using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.ServiceDefaults.Disclosures;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
@@ -12,7 +13,7 @@ namespace FamiljecentralHub.Consent.Features.Gate;
 /// A delivery the receiving service could not store, put back by its operator from that service's error queue
 /// (<c>errors redrive</c>). It comes back to the gate, not to the receiver's queue: only the gate may put a message
 /// into a delivery queue, and a redrive must not become a way round it. The gate sends it again only if its ledger
-/// holds a permit for exactly this message (the same units, purpose, subject and categories), with the basis and
+/// holds a permit for exactly this message (the digest of the submission it decided), with the basis and
 /// consent the ledger recorded, not those of the copy; the receiver then re-checks the consent as on a first arrival.
 /// Anything else (a delivery the gate never permitted, one put back through another service's way, one whose metadata
 /// differs from the permit) is parked in the gate's own error queue for its operator to see, and delivered nowhere.
@@ -34,12 +35,10 @@ internal sealed class RedeliverDisclosureConsumer(
 
         await using var connection = await db.OpenConnectionAsync(context.CancellationToken);
         var permit = await ledger.FindAsync(connection, d.MessageId, "decision");
+        // The receiver held the whole message, so it could alter any of it on the way back: the submission's digest,
+        // not its metadata alone, must be the one the permit was given for.
         if (permit is not { Outcome: "permitted" }
-            || permit.SendingUnit != d.SendingUnit
-            || permit.ReceivingUnit != d.ReceivingUnit
-            || permit.Purpose != d.Purpose.ToString()
-            || permit.SubjectPseudonym != pseudonyms.For(d.SubjectId)
-            || !permit.Categories.SequenceEqual(d.Categories.Select(c => c.ToString())))
+            || !SubmitDisclosureConsumer.IsTheDecidedSubmission(permit, d, pseudonyms.For(d.SubjectId), SubmissionDigest.Of(d)))
         {
             throw new MetadataOnlyException($"Redelivery of {d.MessageId} refused: the ledger holds no permit for this message.");
         }

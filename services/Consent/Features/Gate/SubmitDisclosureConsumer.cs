@@ -114,7 +114,7 @@ internal sealed class SubmitDisclosureConsumer(
     /// written before digests were recorded has none; it is taken to be the same submission when everything it does
     /// record matches (units, acting system, subject, purpose, categories), as the gate behaved before.
     /// </summary>
-    private static bool IsTheDecidedSubmission(LedgerEntry decided, SubmitDisclosure d, string pseudonym, byte[] digest) =>
+    internal static bool IsTheDecidedSubmission(LedgerEntry decided, SubmitDisclosure d, string pseudonym, byte[] digest) =>
         decided.Digest is { } recorded
             ? CryptographicOperations.FixedTimeEquals(recorded, digest)
             : decided.SendingUnit == d.SendingUnit && decided.ReceivingUnit == d.ReceivingUnit && decided.ActingSystem == d.ActingSystem

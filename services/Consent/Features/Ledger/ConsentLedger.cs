@@ -22,6 +22,7 @@ public sealed class ConsentLedger(NpgsqlDataSource db, LedgerWriter writer, Pseu
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan AnswerWaitsAtMost = TimeSpan.FromSeconds(3);
 
     public static string KindOf(ConsentChange change) => change switch
     {
@@ -65,9 +66,14 @@ public sealed class ConsentLedger(NpgsqlDataSource db, LedgerWriter writer, Pseu
     /// <summary>The fast path, right after the version is committed. A failure is left to the loop.</summary>
     public async Task RecordAsync(ConsentRecord record, CancellationToken cancellationToken)
     {
+        // The version is already committed and in force (a revocation stops disclosures at once); the answer waits for
+        // its entry only briefly, since the writer may be behind a backlog of decisions, and the loop below appends it
+        // should this wait end first (the entry's id makes a second append a no-op).
+        using var brief = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        brief.CancelAfter(AnswerWaitsAtMost);
         try
         {
-            await writer.AppendAsync(EntryFor(record), cancellationToken);
+            await writer.AppendAsync(EntryFor(record), brief.Token);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
