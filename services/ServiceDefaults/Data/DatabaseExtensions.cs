@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using Dapper;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -37,6 +39,9 @@ public static class DatabaseExtensions
         return builder.Build();
     }
 
+    /// <summary>Connections one service process keeps at most, unless its connection string says otherwise.</summary>
+    public const int MaxPoolSize = 20;
+
     public static IHostApplicationBuilder AddHubDatabase(this IHostApplicationBuilder builder, string schemaSql)
     {
         var connectionString = new NpgsqlConnectionStringBuilder(builder.Configuration.GetConnectionString("Database")
@@ -50,6 +55,14 @@ public static class DatabaseExtensions
 
         // The services set no session state, so a pooled connection needs no reset round trip when it is returned.
         connectionString.NoResetOnClose = true;
+
+        // Npgsql's default pool (100) times every process of a hub, each consumer taking a connection per message,
+        // outgrows the server's max_connections under a burst (two instances of every service: "too many clients",
+        // and a restarted service cannot even start). Past this many, a message waits for a pooled connection instead.
+        if (!connectionString.ContainsKey("Maximum Pool Size"))
+        {
+            connectionString.MaxPoolSize = MaxPoolSize;
+        }
 
         RegisterTypeHandlers();
         builder.Services.AddSingleton(_ => CreateDataSource(connectionString.ConnectionString));
@@ -72,7 +85,19 @@ internal sealed class SchemaInitializer(NpgsqlDataSource dataSource, string sche
                 // One schema change at a time even when two instances of a service start together.
                 await using var tx = await connection.BeginTransactionAsync(cancellationToken);
                 await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(7349120001)", transaction: tx);
-                await connection.ExecuteAsync(schemaSql, transaction: tx);
+                // Once per version of the schema, not at every start: its ALTERs take an exclusive lock on hot tables,
+                // and a service restarted under load (a crash, a second instance) would stall every other instance's
+                // work on them behind that lock. The journal holds the digest of each schema text applied.
+                await connection.ExecuteAsync(
+                    "CREATE TABLE IF NOT EXISTS schema_applied (digest text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+                    transaction: tx);
+                var digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(schemaSql)));
+                if (!await connection.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM schema_applied WHERE digest = @digest)", new { digest }, tx))
+                {
+                    await connection.ExecuteAsync(schemaSql, transaction: tx);
+                    await connection.ExecuteAsync("INSERT INTO schema_applied (digest) VALUES (@digest)", new { digest }, tx);
+                }
+
                 await tx.CommitAsync(cancellationToken);
                 return;
             }
