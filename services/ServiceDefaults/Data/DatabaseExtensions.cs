@@ -59,7 +59,10 @@ public static class DatabaseExtensions
         // Npgsql's default pool (100) times every process of a hub, each consumer taking a connection per message,
         // outgrows the server's max_connections under a burst (two instances of every service: "too many clients",
         // and a restarted service cannot even start). Past this many, a message waits for a pooled connection instead.
-        if (!connectionString.ContainsKey("Maximum Pool Size"))
+        // (Npgsql's builder answers ContainsKey for every keyword it knows, set or not: ask the text itself.)
+        var configured = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = builder.Configuration.GetConnectionString("Database") };
+        if (!configured.Keys.Cast<string>().Any(k => k.Replace(" ", "", StringComparison.Ordinal) is var key
+                && (key.Equals("MaxPoolSize", StringComparison.OrdinalIgnoreCase) || key.Equals("MaximumPoolSize", StringComparison.OrdinalIgnoreCase))))
         {
             connectionString.MaxPoolSize = MaxPoolSize;
         }
