@@ -82,7 +82,9 @@ public sealed class BrokerClusterTests(ClusterHubFixture fixture) : IClassFixtur
             if (response.StatusCode == HttpStatusCode.Accepted)
             {
                 var body = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
-                var delivered = await HubFixture.WaitForStatusAsync(sender, body.GetProperty("statusUrl").GetString()!, "Delivered", TimeSpan.FromSeconds(60));
+                // A gate whose consumer was wedged by the lost node is restarted by its watchdog only after 35 s without
+                // progress, 10 s of grace and a start: on a busy machine that alone may take a minute.
+                var delivered = await HubFixture.WaitForStatusAsync(sender, body.GetProperty("statusUrl").GetString()!, "Delivered", TimeSpan.FromSeconds(120));
                 delivered.GetProperty("basis").GetString().ShouldBe("consent");
                 return;
             }

@@ -42,6 +42,10 @@ internal static class GateErrorQueuePeek
         {
             // MassTransit declares the error queue when it first moves a message there.
         }
+        catch (OperationInterruptedException e) when (e.ShutdownReason is { ReplyCode: Constants.InternalError } reason && reason.ReplyText.Contains("noproc", StringComparison.Ordinal))
+        {
+            // Just declared, the quorum queue's process may not run yet on a busy node: nothing can be parked in it so far.
+        }
 
         return parked;
     }
