@@ -4,6 +4,7 @@ using FamiljecentralHub.ServiceDefaults.Disclosures;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
+using FamiljecentralHub.Topology;
 using MassTransit;
 using Npgsql;
 

@@ -9,6 +9,7 @@ using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
 using FamiljecentralHub.ServiceDefaults.Telemetry;
+using FamiljecentralHub.Topology;
 using MassTransit;
 
 namespace FamiljecentralHub.Consent.Features.Gate;
