@@ -89,7 +89,8 @@ public sealed class ConsentLedger(NpgsqlDataSource db, LedgerWriter writer, Pseu
             try
             {
                 await using var connection = await db.OpenConnectionAsync(stoppingToken);
-                // Versions written before consents were ledgered carry no "change" and are left as they were.
+                // Versions written before consents were ledgered carry no "change" and are left as they were. The kinds and
+                // the outcome are matched by the text LedgerText stores them as (consent-…, "version <n>").
                 var missing = await connection.QueryAsync<string>(
                     """
                     SELECT v.record::text FROM consent_versions v
