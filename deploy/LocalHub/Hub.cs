@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using FamiljecentralHub.LocalHub.Pki;
 using FamiljecentralHub.LocalHub.Processes;
-using FamiljecentralHub.ServiceDefaults.Messaging;
+using FamiljecentralHub.Topology;
 
 namespace FamiljecentralHub.LocalHub;
 
@@ -116,7 +116,7 @@ public sealed class Hub : IAsyncDisposable
     /// <summary>Base64 of the 32-byte key services derive pseudonyms with; kept in the state directory across runs.</summary>
     public string PseudonymKey { get; private set; } = "";
 
-    public static IReadOnlyList<string> ServiceNames { get; } = HubService.All.Select(service => service.Name).ToList();
+    public static IReadOnlyList<string> ServiceNames => Catalogue.Names;
 
     public IReadOnlyList<string> ClientIds { get; private set; } = [];
 
@@ -374,31 +374,7 @@ public sealed class Hub : IAsyncDisposable
             var user = sharedNodes ? $"h{InstanceId}-{service.Name}" : service.Name;
             brokerAccounts[service.Name] = new BrokerAccount(user, UnixFiles.NewPassword());
         }
-        await Task.WhenAll(HubService.All.Select(async service =>
-        {
-            var account = brokerAccounts[service.Name];
-            await Rabbit.CreateUserAsync(account.User, account.Password, cancellationToken);
-            await Rabbit.SetPermissionsAsync(VirtualHost, account.User, BrokerPermissions.For(service.Name), cancellationToken);
-        }));
-        await DeclareBoundaryAsync(cancellationToken);
-    }
-
-    /// <summary>
-    /// The gate's queue, the delivery queues and the only exchanges into them, declared as the administrator before
-    /// any service starts: under least privilege no service may bind them (docs/broker-permissions.md). Idempotent, so
-    /// a restarted hub on kept node data declares the same again.
-    /// </summary>
-    private async Task DeclareBoundaryAsync(CancellationToken cancellationToken)
-    {
-        // With the ways back out of every error queue: no service may declare, delete or bind them (docs/error-queues.md).
-        IReadOnlyList<(string Exchange, string Queue)> bindings = [.. Queues.BoundaryBindings, .. Queues.RedriveBindings];
-        await Task.WhenAll(bindings.Select(binding => binding.Queue).Distinct()
-            .Select(queue => Rabbit.DeclareQuorumQueueAsync(VirtualHost, queue, cancellationToken)));
-        await Task.WhenAll(bindings.Select(async binding =>
-        {
-            await Rabbit.DeclareFanoutExchangeAsync(VirtualHost, binding.Exchange, cancellationToken);
-            await Rabbit.BindQueueAsync(VirtualHost, binding.Exchange, binding.Queue, cancellationToken);
-        }));
+        await BrokerProvisioning.ApplyAsync(Rabbit, VirtualHost, brokerAccounts, cancellationToken);
     }
 
     private async Task StartDatabaseAsync(CancellationToken cancellationToken)

@@ -1,17 +1,13 @@
+using FamiljecentralHub.Topology;
+
 namespace FamiljecentralHub.LocalHub;
 
-/// <summary>One of the six services: its route name, its project folder under services/ and its fixed port.</summary>
+/// <summary>One of the hub's services (<see cref="Catalogue"/>) as LocalHub runs it: with its fixed port.</summary>
 internal sealed record HubService(string Name, string Project, int FixedPort)
 {
+    /// <summary>Every service of the catalogue, in its order, on ports 5101, 5102, ….</summary>
     public static IReadOnlyList<HubService> All { get; } =
-    [
-        new("maternity-care", "MaternityCare", 5101),
-        new("child-health", "ChildHealth", 5102),
-        new("open-preschool", "OpenPreschool", 5103),
-        new("social-services", "SocialServices", 5104),
-        new("consent", "Consent", 5105),
-        new("ops", "Ops", 5106),
-    ];
+        [.. Catalogue.Services.Select((service, index) => new HubService(service.Name, service.Project, 5101 + index))];
 
     /// <summary>hub_maternity_care, hub_consent, ...: one database per service.</summary>
     public string Database => "hub_" + Name.Replace('-', '_');

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using FamiljecentralHub.LocalHub.Processes;
+using FamiljecentralHub.Topology;
 
 namespace FamiljecentralHub.LocalHub;
 
@@ -296,6 +297,13 @@ public sealed class RabbitMqNode
             $"bindings/{Uri.EscapeDataString(virtualHost)}/e/{Uri.EscapeDataString(exchange)}/q/{Uri.EscapeDataString(queue)}",
             new { routing_key = "", arguments = new { } },
             cancellationToken);
+
+    /// <summary>
+    /// Imports a definitions file (users, virtual hosts, permissions, queues, exchanges, bindings), as
+    /// <c>rabbitmqctl import_definitions</c> does; what exists already is left as it is or updated.
+    /// </summary>
+    public Task ImportDefinitionsAsync(System.Text.Json.Nodes.JsonObject definitions, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, "definitions", definitions, cancellationToken);
 
     /// <summary>
     /// Closes every connection the broker user has open on this node, as a network fault or an operator would: the

@@ -3,6 +3,7 @@ using FamiljecentralHub.Consent.Features.Gate;
 using FamiljecentralHub.Consent.Features.Ledger;
 using FamiljecentralHub.ServiceDefaults.Data;
 using FamiljecentralHub.ServiceDefaults.Messaging;
+using FamiljecentralHub.Topology;
 using MassTransit;
 
 namespace FamiljecentralHub.Consent;

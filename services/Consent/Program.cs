@@ -4,6 +4,7 @@ using FamiljecentralHub.Consent.Features.Ledger;
 using FamiljecentralHub.ServiceDefaults;
 using FamiljecentralHub.ServiceDefaults.Input;
 using FamiljecentralHub.ServiceDefaults.Messaging;
+using FamiljecentralHub.Topology;
 
 var builder = WebApplication.CreateBuilder(args);
 if (LedgerCommand.IsInvoked(args))
@@ -13,10 +14,10 @@ if (LedgerCommand.IsInvoked(args))
 
 if (ErrorQueueCommand.IsInvoked(args))
 {
-    return await ErrorQueueCommand.RunAsync(args, builder.Configuration, "consent");
+    return await ErrorQueueCommand.RunAsync(args, builder.Configuration, Catalogue.Consent.Name);
 }
 
-builder.AddServiceDefaults("consent");
+builder.AddServiceDefaults(Catalogue.Consent.Name);
 builder.AddConsentServices();
 
 var app = builder.Build();

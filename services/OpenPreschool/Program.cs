@@ -1,19 +1,19 @@
-using FamiljecentralHub.Contracts.Organisation;
 using FamiljecentralHub.Operations;
 using FamiljecentralHub.ServiceDefaults;
 using FamiljecentralHub.ServiceDefaults.Messaging;
+using FamiljecentralHub.Topology;
 using FamiljecentralHub.OpenPreschool;
 
-const string ServiceName = "open-preschool";
+var service = Catalogue.OpenPreschool;
 
 var builder = WebApplication.CreateBuilder(args);
 if (ErrorQueueCommand.IsInvoked(args))
 {
-    return await ErrorQueueCommand.RunAsync(args, builder.Configuration, ServiceName);
+    return await ErrorQueueCommand.RunAsync(args, builder.Configuration, service.Name);
 }
 
-builder.AddServiceDefaults(ServiceName);
-builder.AddOperationService(new OperationDescriptor(ServiceName, OperationType.OpenPreschool));
+builder.AddServiceDefaults(service.Name);
+builder.AddOperationService(OperationDescriptor.For(service));
 
 var app = builder.Build();
 app.MapDefaultEndpoints();

@@ -7,6 +7,7 @@ using FamiljecentralHub.ServiceDefaults.Data;
 using FamiljecentralHub.ServiceDefaults.Input;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.ServiceDefaults.Organisation;
+using FamiljecentralHub.Topology;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -18,6 +19,8 @@ namespace FamiljecentralHub.Operations;
 /// <summary>What makes one operation service different from another: its name and the operations it hosts.</summary>
 public sealed record OperationDescriptor(string ServiceName, params OperationType[] Operations)
 {
+    public static OperationDescriptor For(HubService service) => new(service.Name, [.. service.Operations]);
+
     public bool Hosts(Unit unit) => Operations.Contains(unit.Operation);
 }
 

@@ -4,14 +4,15 @@ using FamiljecentralHub.Ops.Features.Flows;
 using FamiljecentralHub.ServiceDefaults;
 using FamiljecentralHub.ServiceDefaults.Input;
 using FamiljecentralHub.ServiceDefaults.Messaging;
+using FamiljecentralHub.Topology;
 
 var builder = WebApplication.CreateBuilder(args);
 if (ErrorQueueCommand.IsInvoked(args))
 {
-    return await ErrorQueueCommand.RunAsync(args, builder.Configuration, "ops");
+    return await ErrorQueueCommand.RunAsync(args, builder.Configuration, Catalogue.Ops.Name);
 }
 
-builder.AddServiceDefaults("ops");
+builder.AddServiceDefaults(Catalogue.Ops.Name);
 builder.AddOpsServices();
 
 var app = builder.Build();

@@ -11,10 +11,10 @@ public sealed class DecisionLedgerTests(PostgresFixture postgres) : IClassFixtur
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static LedgerEntry Entry(Guid? messageId = null, string outcome = "permitted") => new()
+    private static LedgerEntry Entry(Guid? messageId = null, LedgerOutcome outcome = LedgerOutcome.Permitted) => new()
     {
         MessageId = messageId ?? Guid.CreateVersion7(),
-        Kind = "decision",
+        Kind = LedgerKind.Decision,
         Outcome = outcome,
         SendingUnit = "rosengard-bvc",
         ReceivingUnit = "rosengard-socialtjanst",
@@ -23,8 +23,8 @@ public sealed class DecisionLedgerTests(PostgresFixture postgres) : IClassFixtur
         SubjectPseudonym = "p-0123456789abcdef01234567",
         Purpose = "Referral",
         Categories = ["FamilySituation"],
-        Basis = outcome == "permitted" ? "consent" : null,
-        Reasons = outcome == "permitted" ? [] : ["no consent covers Referral from unit rosengard-bvc to unit rosengard-socialtjanst"],
+        Basis = outcome == LedgerOutcome.Permitted ? "consent" : null,
+        Reasons = outcome == LedgerOutcome.Permitted ? [] : ["no consent covers Referral from unit rosengard-bvc to unit rosengard-socialtjanst"],
         At = DateTimeOffset.UtcNow,
     };
 
@@ -57,10 +57,10 @@ public sealed class DecisionLedgerTests(PostgresFixture postgres) : IClassFixtur
         var (writer, connection) = await StartAsync(db);
         var id = Guid.CreateVersion7();
 
-        var first = await writer.AppendAsync(Entry(id, "refused"), Ct);
-        var second = await writer.AppendAsync(Entry(id, "permitted"), Ct);
+        var first = await writer.AppendAsync(Entry(id, LedgerOutcome.Refused), Ct);
+        var second = await writer.AppendAsync(Entry(id, LedgerOutcome.Permitted), Ct);
 
-        second.Outcome.ShouldBe("refused");
+        second.Outcome.ShouldBe(LedgerOutcome.Refused);
         second.Seq.ShouldBe(first.Seq);
         (await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM ledger")).ShouldBe(1);
         await writer.StopAsync(Ct);
@@ -101,7 +101,7 @@ public sealed class DecisionLedgerTests(PostgresFixture postgres) : IClassFixtur
         var (writer, connection) = await StartAsync(db);
         for (var i = 0; i < 100; i++)
         {
-            await writer.AppendAsync(Entry(outcome: i % 3 == 0 ? "refused" : "permitted"), Ct);
+            await writer.AppendAsync(Entry(outcome: i % 3 == 0 ? LedgerOutcome.Refused : LedgerOutcome.Permitted), Ct);
         }
 
         // Only someone who can switch off the append-only trigger, i.e. the database owner, can tamper at all.
@@ -143,12 +143,93 @@ public sealed class DecisionLedgerTests(PostgresFixture postgres) : IClassFixtur
         var entry = Entry() with { Seq = 7, At = DateTimeOffset.Parse("2026-11-25T10:00:00Z") };
         var prev = new byte[32];
         var before = string.Join('\u001f',
-            "7", entry.MessageId.ToString("N"), entry.Kind, entry.Outcome, entry.SendingUnit, entry.ReceivingUnit, entry.ActingSystem,
+            "7", entry.MessageId.ToString("N"), "decision", "permitted", entry.SendingUnit, entry.ReceivingUnit, entry.ActingSystem,
             entry.ActingUser, entry.SubjectPseudonym, entry.Purpose, string.Join(',', entry.Categories), entry.Basis ?? "", "",
             string.Join('\u001e', entry.Reasons), "0", entry.At.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
         entry.ComputeHash(prev).ShouldBe(SHA256.HashData([.. prev, .. Encoding.UTF8.GetBytes(before)]));
         (entry with { Digest = new byte[32] }).ComputeHash(prev).ShouldNotBe(entry.ComputeHash(prev));
+    }
+
+    /// <summary>
+    /// Every kind and outcome hashes as the text it was always stored as: entries written when kinds and outcomes were
+    /// strings verify unchanged. A text here must never change.
+    /// </summary>
+    [Theory]
+    [InlineData(LedgerKind.Decision, LedgerOutcome.Refused, "decision", "refused")]
+    [InlineData(LedgerKind.Conflict, LedgerOutcome.Conflict, "conflict:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", "conflict")]
+    [InlineData(LedgerKind.Delivery, LedgerOutcome.Delivered, "delivery", "delivered")]
+    [InlineData(LedgerKind.Withdrawal, LedgerOutcome.Withdrawn, "withdrawal", "withdrawn")]
+    [InlineData(LedgerKind.Acknowledgement, LedgerOutcome.Acknowledged, "acknowledgement", "acknowledged")]
+    [InlineData(LedgerKind.ConsentRecorded, LedgerOutcome.Version, "consent-recorded", "version 1")]
+    [InlineData(LedgerKind.ConsentChanged, LedgerOutcome.Version, "consent-changed", "version 1")]
+    [InlineData(LedgerKind.ConsentNarrowed, LedgerOutcome.Version, "consent-narrowed", "version 1")]
+    [InlineData(LedgerKind.ConsentRevoked, LedgerOutcome.Version, "consent-revoked", "version 1")]
+    public void ComputeHash_EveryKindAndOutcome_HashesTheTextItWasAlwaysStoredAs(LedgerKind kind, LedgerOutcome outcome, string kindText, string outcomeText)
+    {
+        var digest = kind == LedgerKind.Conflict ? Enumerable.Range(0, 32).Select(i => (byte)i).ToArray() : null;
+        var entry = Entry() with
+        {
+            Seq = 7, Kind = kind, Outcome = outcome, ConsentVersion = outcome == LedgerOutcome.Version ? 1 : null, Digest = digest,
+            At = DateTimeOffset.Parse("2026-11-25T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture),
+        };
+        var prev = new byte[32];
+        var stored = string.Join('\u001f',
+            "7", entry.MessageId.ToString("N"), kindText, outcomeText, entry.SendingUnit, entry.ReceivingUnit, entry.ActingSystem,
+            entry.ActingUser, entry.SubjectPseudonym, entry.Purpose, string.Join(',', entry.Categories), entry.Basis ?? "", "",
+            string.Join('\u001e', entry.Reasons), "0", entry.At.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            + (digest is null ? "" : '\u001f' + Convert.ToHexStringLower(digest));
+
+        (entry.KindText, entry.OutcomeText).ShouldBe((kindText, outcomeText));
+        entry.ComputeHash(prev).ShouldBe(SHA256.HashData([.. prev, .. Encoding.UTF8.GetBytes(stored)]));
+        LedgerText.KindOf(kindText, digest).ShouldBe(kind);
+        LedgerText.OutcomeOf(outcomeText).ShouldBe((outcome, entry.ConsentVersion));
+    }
+
+    [Theory]
+    [InlineData("Decision")]
+    [InlineData("decided")]
+    [InlineData("conflict:00")]
+    public void KindOf_ATextTheLedgerNeverWrites_IsNull(string text) =>
+        LedgerText.KindOf(text, digest: [0x01]).ShouldBeNull();
+
+    [Theory]
+    [InlineData("Permitted")]
+    [InlineData("version 012")]
+    [InlineData("version -1")]
+    [InlineData("version ")]
+    public void OutcomeOf_ATextTheLedgerNeverWrites_IsNull(string text) =>
+        LedgerText.OutcomeOf(text).ShouldBeNull();
+
+    /// <summary>Kinds, outcomes and consent versions come back from the database as they went in.</summary>
+    [Fact]
+    public async Task Append_EntriesOfEveryKind_ReadBackAndVerify()
+    {
+        await using var db = await postgres.NewDatabaseAsync();
+        var (writer, connection) = await StartAsync(db);
+        var id = Guid.CreateVersion7();
+        LedgerEntry[] entries =
+        [
+            Entry(id, LedgerOutcome.Permitted),
+            Entry(id) with { Kind = LedgerKind.Conflict, Outcome = LedgerOutcome.Conflict, Digest = SHA256.HashData([1]) },
+            Entry(id) with { Kind = LedgerKind.Conflict, Outcome = LedgerOutcome.Conflict, Digest = SHA256.HashData([2]) },
+            Entry(id) with { Kind = LedgerKind.Delivery, Outcome = LedgerOutcome.Delivered },
+            Entry() with { Kind = LedgerKind.ConsentNarrowed, Outcome = LedgerOutcome.Version, ConsentVersion = 3 },
+        ];
+        foreach (var entry in entries)
+        {
+            await writer.AppendAsync(entry, Ct);
+        }
+
+        var texts = (await connection.QueryAsync<(string Kind, string Outcome)>("SELECT kind, outcome FROM ledger ORDER BY seq")).ToList();
+        texts.ShouldBe(entries.Select(e => (e.KindText, e.OutcomeText)).ToList());
+        texts[4].ShouldBe(("consent-narrowed", "version 3"));
+        (await new DecisionLedger().FindAsync(connection, id, LedgerKind.Decision))!.Outcome.ShouldBe(LedgerOutcome.Permitted);
+        (await new DecisionLedger().FindAsync(connection, id, LedgerKind.Delivery))!.Outcome.ShouldBe(LedgerOutcome.Delivered);
+        var verification = await new DecisionLedger().VerifyAsync(connection, Ct);
+        verification.Intact.ShouldBeTrue(verification.Problem);
+        verification.EntriesChecked.ShouldBe(5);
+        await writer.StopAsync(Ct);
     }
 
     [Theory]
@@ -158,7 +239,7 @@ public sealed class DecisionLedgerTests(PostgresFixture postgres) : IClassFixtur
     {
         await using var db = await postgres.NewDatabaseAsync();
         var (writer, connection) = await StartAsync(db);
-        await writer.AppendAsync(Entry(outcome: "refused"), Ct);
+        await writer.AppendAsync(Entry(outcome: LedgerOutcome.Refused), Ct);
 
         var error = await Should.ThrowAsync<PostgresException>(() => connection.ExecuteAsync(statement));
 

@@ -2,6 +2,7 @@ using System.Net;
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.LocalHub.Clients;
 using FamiljecentralHub.ServiceDefaults.Messaging;
+using FamiljecentralHub.Topology;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 using RabbitMQ.Client.Exceptions;

@@ -8,6 +8,7 @@ using FamiljecentralHub.LocalHub;
 using FamiljecentralHub.LocalHub.Clients;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
+using FamiljecentralHub.Topology;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using RabbitMQ.Client;

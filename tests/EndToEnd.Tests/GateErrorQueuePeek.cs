@@ -1,6 +1,7 @@
 using System.Globalization;
 using FamiljecentralHub.LocalHub;
 using FamiljecentralHub.ServiceDefaults.Messaging;
+using FamiljecentralHub.Topology;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 

@@ -1,6 +1,7 @@
 using FamiljecentralHub.LocalHub;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using System.Diagnostics;
+using FamiljecentralHub.Topology;
 using MassTransit;
 using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using FamiljecentralHub.ServiceDefaults.Messaging;
+using FamiljecentralHub.Topology;
 
 namespace FamiljecentralHub.LocalHub.Tests;
 

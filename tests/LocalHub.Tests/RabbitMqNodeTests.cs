@@ -1,5 +1,6 @@
 using System.Text;
 using FamiljecentralHub.LocalHub.Processes;
+using FamiljecentralHub.Topology;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 

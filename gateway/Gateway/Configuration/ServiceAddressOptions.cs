@@ -1,4 +1,4 @@
-using FamiljecentralHub.ServiceDefaults.Security;
+using FamiljecentralHub.Topology;
 
 namespace FamiljecentralHub.Gateway.Configuration;
 
@@ -11,7 +11,7 @@ internal sealed class ServiceAddressOptions
     public const string SectionName = "Services";
 
     /// <summary>The routes the gateway serves; each is also the service name and the caller token's audience.</summary>
-    public static IReadOnlyList<string> ServiceNames => CallerTokenDefaults.Audiences;
+    public static IReadOnlyList<string> ServiceNames => Catalogue.Names;
 
     public Dictionary<string, string?> Addresses { get; } = new(StringComparer.OrdinalIgnoreCase);
 

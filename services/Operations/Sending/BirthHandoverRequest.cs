@@ -1,6 +1,4 @@
 using FamiljecentralHub.Contracts.Disclosures;
-using FamiljecentralHub.Contracts.Organisation;
-using FamiljecentralHub.ServiceDefaults.Organisation;
 
 namespace FamiljecentralHub.Operations.Sending;
 
@@ -31,9 +29,7 @@ public sealed record BirthHandoverRequest : DisclosureRequest, IMessageType
 
     internal override string Name => "birth handover";
 
-    internal override string? CheckReceiver(Unit sender, Unit receiver) => receiver.Operation == OperationType.ChildHealth
-        ? null
-        : "a birth handover goes to a child health unit";
+    internal override string WrongReceiver => "a birth handover goes to a child health unit";
 
     internal override MessageBody? Compose(Dictionary<string, string[]> errors)
     {

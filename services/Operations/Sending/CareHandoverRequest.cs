@@ -1,6 +1,4 @@
 using FamiljecentralHub.Contracts.Disclosures;
-using FamiljecentralHub.Contracts.Organisation;
-using FamiljecentralHub.ServiceDefaults.Organisation;
 
 namespace FamiljecentralHub.Operations.Sending;
 
@@ -53,11 +51,7 @@ public sealed record CareHandoverRequest : DisclosureRequest, IMessageType
 
     internal override string Name => "care handover";
 
-    internal override string? CheckReceiver(Unit sender, Unit receiver) => (sender.Operation, receiver.Operation) is
-        (OperationType.SocialServicesIntake, OperationType.PreventiveSocialServices) or
-        (OperationType.PreventiveSocialServices, OperationType.SocialServicesIntake)
-        ? null
-        : "a care handover goes between the intake unit and preventive social services";
+    internal override string WrongReceiver => "a care handover goes between the intake unit and preventive social services";
 
     internal override MessageBody? Compose(Dictionary<string, string[]> errors)
     {

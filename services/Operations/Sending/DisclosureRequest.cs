@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using FamiljecentralHub.Contracts.Disclosures;
-using FamiljecentralHub.Contracts.Organisation;
 using FamiljecentralHub.ServiceDefaults.Organisation;
 
 namespace FamiljecentralHub.Operations.Sending;
@@ -46,13 +45,14 @@ public abstract record DisclosureRequest
     internal virtual string? CheckSubject(Dictionary<string, string[]> errors) => SendingApi.ValidateSubject(SubjectId, errors)?.Value;
 
     /// <summary>
-    /// Which receivers take this purpose from this sender: the gate decides (and refuses what it does not accept), but
-    /// a message that can never be permitted is a mistake the sender should hear of at once. Mirrors
-    /// <c>SecrecyGate.AcceptsPurpose</c>.
+    /// Whether the receiver takes this purpose from this sender: the gate decides (and refuses what it does not accept), but
+    /// a message that can never be permitted is a mistake the sender should hear of at once. The rule is the gate's own
+    /// (<see cref="AcceptedPurposes"/>); only the words the sender reads are the type's.
     /// </summary>
-    internal virtual string? CheckReceiver(Unit sender, Unit receiver) => receiver.Operation == OperationType.SocialServicesIntake
-        ? $"the intake unit takes reports of concern and care handovers, not a {Name}"
-        : null;
+    internal string? CheckReceiver(Unit sender, Unit receiver) => AcceptedPurposes.Accepts(sender, receiver, Purpose) ? null : WrongReceiver;
+
+    /// <summary>What the sender is told when the receiver does not take this type (<see cref="CheckReceiver"/>).</summary>
+    internal virtual string WrongReceiver => $"the intake unit takes reports of concern and care handovers, not a {Name}";
 
     /// <summary>Validates the type's own fields; the categories and body, or null when an error was added.</summary>
     internal abstract MessageBody? Compose(Dictionary<string, string[]> errors);

@@ -1,6 +1,4 @@
 using FamiljecentralHub.Contracts.Disclosures;
-using FamiljecentralHub.Contracts.Organisation;
-using FamiljecentralHub.ServiceDefaults.Organisation;
 
 namespace FamiljecentralHub.Operations.Sending;
 
@@ -45,9 +43,7 @@ public sealed record ReportOfConcernRequest : DisclosureRequest, IMessageType
         return base.CheckSubject(errors);
     }
 
-    internal override string? CheckReceiver(Unit sender, Unit receiver) => receiver.Operation == OperationType.SocialServicesIntake
-        ? null
-        : "a report of concern goes to the social committee's intake unit";
+    internal override string WrongReceiver => "a report of concern goes to the social committee's intake unit";
 
     internal override MessageBody? Compose(Dictionary<string, string[]> errors)
     {

@@ -1,5 +1,6 @@
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.ServiceDefaults.Organisation;
+using FamiljecentralHub.Topology;
 using MassTransit;
 
 namespace FamiljecentralHub.Operations.Status;

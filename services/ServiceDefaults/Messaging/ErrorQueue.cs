@@ -1,3 +1,4 @@
+using FamiljecentralHub.Topology;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 

@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Diagnostics.CodeAnalysis;
 using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
+using FamiljecentralHub.Topology;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client.Exceptions;

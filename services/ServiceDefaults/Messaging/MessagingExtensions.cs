@@ -1,5 +1,6 @@
 using FamiljecentralHub.Contracts.Consents;
 using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.Topology;
 using MassTransit;
 using MassTransit.Middleware;
 using Npgsql;

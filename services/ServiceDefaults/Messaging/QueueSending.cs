@@ -1,10 +1,11 @@
 using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.Topology;
 using MassTransit;
 
 namespace FamiljecentralHub.ServiceDefaults.Messaging;
 
-// The part of Queues that needs MassTransit; the names are in Queues.cs, which LocalHub compiles as well.
-public static partial class Queues
+/// <summary>Sending through the hub's boundary (<see cref="Queues"/>) with MassTransit.</summary>
+public static class QueueSending
 {
     /// <summary>
     /// Sends to a delivery queue through the one exchange bound in front of it (only the gate may write to it) and
@@ -13,7 +14,7 @@ public static partial class Queues
     public static Task SendToQueue<T>(this ISendEndpointProvider provider, string queue, T message, Guid? messageId = null, CancellationToken cancellationToken = default)
         where T : class
     {
-        var exchanges = BoundaryBindings.Where(binding => binding.Queue == queue).Select(binding => binding.Exchange).ToList();
+        var exchanges = Queues.BoundaryBindings.Where(binding => binding.Queue == queue).Select(binding => binding.Exchange).ToList();
         if (exchanges.Count != 1)
         {
             throw new ArgumentException(
@@ -28,7 +29,7 @@ public static partial class Queues
     /// broker has confirmed that the gate's queue holds the message.
     /// </summary>
     public static Task SubmitToGate(this ISendEndpointProvider provider, string fromService, SubmitDisclosure message, CancellationToken cancellationToken = default) =>
-        SendThroughAsync(provider, SubmissionExchangeOf(fromService), message, message.MessageId, cancellationToken);
+        SendThroughAsync(provider, Queues.SubmissionExchangeOf(fromService), message, message.MessageId, cancellationToken);
 
     /// <summary>
     /// To the exchange, not the queue: a sender must not declare the queue (it is the deployment's, and a sender with

@@ -1,4 +1,5 @@
 using System.Text;
+using FamiljecentralHub.Topology;
 using MassTransit;
 
 namespace FamiljecentralHub.ServiceDefaults.Messaging;

@@ -1,3 +1,5 @@
+using FamiljecentralHub.Topology;
+
 namespace FamiljecentralHub.ServiceDefaults.Security;
 
 /// <summary>Names shared by the gateway (which issues caller tokens) and the services (which validate them).</summary>
@@ -26,6 +28,5 @@ public static class CallerTokenDefaults
     public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(5);
 
     /// <summary>The audiences a caller token may carry: one per gateway route and service.</summary>
-    public static readonly IReadOnlyList<string> Audiences =
-        ["maternity-care", "child-health", "open-preschool", "social-services", "consent", "ops"];
+    public static IReadOnlyList<string> Audiences => Catalogue.Names;
 }

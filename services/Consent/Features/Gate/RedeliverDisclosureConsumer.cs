@@ -4,6 +4,7 @@ using FamiljecentralHub.ServiceDefaults.Disclosures;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
+using FamiljecentralHub.Topology;
 using MassTransit;
 using Npgsql;
 
@@ -34,10 +35,10 @@ internal sealed class RedeliverDisclosureConsumer(
         }
 
         await using var connection = await db.OpenConnectionAsync(context.CancellationToken);
-        var permit = await ledger.FindAsync(connection, d.MessageId, "decision");
+        var permit = await ledger.FindAsync(connection, d.MessageId, LedgerKind.Decision);
         // The receiver held the whole message, so it could alter any of it on the way back: the submission's digest,
         // not its metadata alone, must be the one the permit was given for.
-        if (permit is not { Outcome: "permitted" }
+        if (permit is not { Outcome: LedgerOutcome.Permitted }
             || !SubmitDisclosureConsumer.IsTheDecidedSubmission(permit, d, pseudonyms.For(d.SubjectId), SubmissionDigest.Of(d)))
         {
             throw new MetadataOnlyException($"Redelivery of {d.MessageId} refused: the ledger holds no permit for this message.");

@@ -71,20 +71,8 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
         return consentDecision ?? Decision.Refuse(reasons);
     }
 
-    /// <summary>Which purposes a receiving unit takes from which senders (domain.md section 6).</summary>
-    private static string? AcceptsPurpose(Unit sender, Unit receiver, Purpose purpose)
-    {
-        var accepted = purpose switch
-        {
-            Purpose.ReportOfConcern => receiver.Operation == OperationType.SocialServicesIntake,
-            Purpose.BirthHandover => sender.Operation == OperationType.MaternityCare && receiver.Operation == OperationType.ChildHealth,
-            Purpose.CareHandover => (sender.Operation, receiver.Operation) is
-                (OperationType.SocialServicesIntake, OperationType.PreventiveSocialServices) or
-                (OperationType.PreventiveSocialServices, OperationType.SocialServicesIntake),
-            _ => receiver.Operation != OperationType.SocialServicesIntake,
-        };
-        return accepted ? null : $"unit {receiver.Id} does not accept {purpose} from unit {sender.Id}";
-    }
+    private static string? AcceptsPurpose(Unit sender, Unit receiver, Purpose purpose) =>
+        AcceptedPurposes.Accepts(sender, receiver, purpose) ? null : $"unit {receiver.Id} does not accept {purpose} from unit {sender.Id}";
 
     private (Decision? Decision, string? Failure) CheckClaim(ClaimedBasis claim, Purpose purpose, Unit sender, Unit receiver)
     {

@@ -9,6 +9,7 @@ using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
 using FamiljecentralHub.ServiceDefaults.Telemetry;
+using FamiljecentralHub.Topology;
 using MassTransit;
 
 namespace FamiljecentralHub.Consent.Features.Gate;
@@ -33,9 +34,6 @@ internal sealed class SubmitDisclosureConsumer(
     Pseudonymizer pseudonyms,
     TimeProvider clock) : IConsumer<SubmitDisclosure>
 {
-    /// <summary>The ledger kind of a conflict entry: this, then the refused submission's digest in hex.</summary>
-    internal const string ConflictKindPrefix = "conflict:";
-
     internal const string ConflictReason = "another submission was already decided under this message id; this one was not delivered";
 
     private static readonly Counter<long> Decisions = TelemetryExtensions.Meter.CreateCounter<long>("hub.gate.decisions", description: "Gate decisions by outcome, basis and purpose");
@@ -60,8 +58,8 @@ internal sealed class SubmitDisclosureConsumer(
         var entry = await ledger.AppendAsync(new LedgerEntry
         {
             MessageId = d.MessageId,
-            Kind = "decision",
-            Outcome = decision.Permitted ? "permitted" : "refused",
+            Kind = LedgerKind.Decision,
+            Outcome = decision.Permitted ? LedgerOutcome.Permitted : LedgerOutcome.Refused,
             SendingUnit = d.SendingUnit,
             ReceivingUnit = d.ReceivingUnit,
             ActingSystem = d.ActingSystem,
@@ -79,14 +77,14 @@ internal sealed class SubmitDisclosureConsumer(
         if (!IsTheDecidedSubmission(entry, d, pseudonym, digest))
         {
             await RecordConflictAsync(context, d, pseudonym, digest, entry, now);
-            activity?.SetTag("hub.outcome", "conflict");
+            activity?.SetTag("hub.outcome", LedgerText.Of(LedgerOutcome.Conflict));
             return;
         }
 
-        Decisions.Add(1, new("outcome", entry.Outcome), new("basis", entry.Basis ?? "none"), new("purpose", entry.Purpose));
+        Decisions.Add(1, new("outcome", entry.OutcomeText), new("basis", entry.Basis ?? "none"), new("purpose", entry.Purpose));
 
-        var permitted = entry.Outcome == "permitted";
-        activity?.SetTag("hub.outcome", entry.Outcome).SetTag("hub.basis", entry.Basis);
+        var permitted = entry.Outcome == LedgerOutcome.Permitted;
+        activity?.SetTag("hub.outcome", entry.OutcomeText).SetTag("hub.basis", entry.Basis);
         if (permitted && registry.FindUnit(d.ReceivingUnit) is { } receiver)
         {
             await context.SendToQueue(
@@ -132,8 +130,8 @@ internal sealed class SubmitDisclosureConsumer(
         var conflict = await ledger.AppendAsync(new LedgerEntry
         {
             MessageId = d.MessageId,
-            Kind = ConflictKindPrefix + Convert.ToHexStringLower(digest),
-            Outcome = "conflict",
+            Kind = LedgerKind.Conflict, // stored as "conflict:" and the digest below (LedgerText)
+            Outcome = LedgerOutcome.Conflict,
             SendingUnit = d.SendingUnit,
             ReceivingUnit = d.ReceivingUnit,
             ActingSystem = d.ActingSystem,
@@ -146,7 +144,7 @@ internal sealed class SubmitDisclosureConsumer(
             At = now,
             Digest = digest,
         }, context.CancellationToken);
-        Decisions.Add(1, new("outcome", "conflict"), new("basis", "none"), new("purpose", conflict.Purpose));
+        Decisions.Add(1, new("outcome", conflict.OutcomeText), new("basis", "none"), new("purpose", conflict.Purpose));
 
         await context.Publish(new DisclosureStatusChanged
         {

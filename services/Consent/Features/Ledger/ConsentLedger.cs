@@ -24,12 +24,12 @@ public sealed class ConsentLedger(NpgsqlDataSource db, LedgerWriter writer, Pseu
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan AnswerWaitsAtMost = TimeSpan.FromSeconds(3);
 
-    public static string KindOf(ConsentChange change) => change switch
+    public static LedgerKind KindOf(ConsentChange change) => change switch
     {
-        ConsentChange.Recorded => "consent-recorded",
-        ConsentChange.Narrowed => "consent-narrowed",
-        ConsentChange.Revoked => "consent-revoked",
-        _ => "consent-changed",
+        ConsentChange.Recorded => LedgerKind.ConsentRecorded,
+        ConsentChange.Narrowed => LedgerKind.ConsentNarrowed,
+        ConsentChange.Revoked => LedgerKind.ConsentRevoked,
+        _ => LedgerKind.ConsentChanged,
     };
 
     /// <summary>One entry per version, whoever writes it first: a name-based id from the consent id and version.</summary>
@@ -46,7 +46,8 @@ public sealed class ConsentLedger(NpgsqlDataSource db, LedgerWriter writer, Pseu
     {
         MessageId = EntryId(r.Id, r.Version),
         Kind = KindOf(r.Change ?? ConsentChange.Changed),
-        Outcome = string.Create(CultureInfo.InvariantCulture, $"version {r.Version}"),
+        Outcome = LedgerOutcome.Version,
+        ConsentVersion = r.Version,
         SendingUnit = string.Join(',', r.SendingUnits),
         ReceivingUnit = string.Join(',', r.ReceivingUnits),
         ActingSystem = r.ActingSystem ?? "unknown",
@@ -88,7 +89,8 @@ public sealed class ConsentLedger(NpgsqlDataSource db, LedgerWriter writer, Pseu
             try
             {
                 await using var connection = await db.OpenConnectionAsync(stoppingToken);
-                // Versions written before consents were ledgered carry no "change" and are left as they were.
+                // Versions written before consents were ledgered carry no "change" and are left as they were. The kinds and
+                // the outcome are matched by the text LedgerText stores them as (consent-…, "version <n>").
                 var missing = await connection.QueryAsync<string>(
                     """
                     SELECT v.record::text FROM consent_versions v

@@ -51,7 +51,7 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
                 var written = await WriteAsync(batch.Select(p => p.Entry).ToList(), stoppingToken);
                 foreach (var p in batch)
                 {
-                    p.Result.TrySetResult(written[(p.Entry.MessageId, p.Entry.Kind)]);
+                    p.Result.TrySetResult(written[(p.Entry.MessageId, p.Entry.KindText)]);
                 }
             }
             catch (PostgresException ex) when (!ex.IsTransient && batch.Count > 1)
@@ -80,7 +80,7 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
         try
         {
             var written = await WriteAsync([p.Entry], cancellationToken);
-            p.Result.TrySetResult(written[(p.Entry.MessageId, p.Entry.Kind)]);
+            p.Result.TrySetResult(written[(p.Entry.MessageId, p.Entry.KindText)]);
         }
         catch (Exception ex)
         {
@@ -94,13 +94,14 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(@ChainLock)", new { ChainLock }, tx);
 
+        // By the kind's text: a conflict's kind is one per refused digest.
         var result = new Dictionary<(Guid, string), LedgerEntry>();
-        var existing = await connection.QueryAsync<LedgerEntry>(
+        var existing = await connection.QueryAsync<LedgerRow>(
             $"SELECT {DecisionLedger.Columns} FROM ledger WHERE message_id = ANY(@ids)",
             new { ids = entries.Select(e => e.MessageId).Distinct().ToArray() }, tx);
         foreach (var e in existing)
         {
-            result[(e.MessageId, e.Kind)] = e;
+            result[(e.MessageId, e.Kind)] = e.RequireEntry();
         }
 
         var head = await connection.QuerySingleOrDefaultAsync<ChainHead>(
@@ -110,7 +111,7 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
         await using var inserts = new NpgsqlBatch(connection, tx);
         foreach (var entry in entries)
         {
-            if (result.ContainsKey((entry.MessageId, entry.Kind)))
+            if (result.ContainsKey((entry.MessageId, entry.KindText)))
             {
                 continue; // already in the ledger, or earlier in this batch
             }
@@ -120,7 +121,7 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
             var linked = entry with { Seq = ++seq, At = at, PrevHash = prevHash };
             linked = linked with { Hash = linked.ComputeHash(prevHash) };
             prevHash = linked.Hash;
-            result[(entry.MessageId, entry.Kind)] = linked;
+            result[(entry.MessageId, entry.KindText)] = linked;
             inserts.BatchCommands.Add(Insert(linked));
         }
 
@@ -142,7 +143,7 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
     {
         Parameters =
         {
-            new() { Value = e.Seq }, new() { Value = e.MessageId }, new() { Value = e.Kind }, new() { Value = e.Outcome },
+            new() { Value = e.Seq }, new() { Value = e.MessageId }, new() { Value = e.KindText }, new() { Value = e.OutcomeText },
             new() { Value = e.SendingUnit }, new() { Value = e.ReceivingUnit }, new() { Value = e.ActingSystem },
             new() { Value = (object?)e.ActingUser ?? DBNull.Value }, new() { Value = e.SubjectPseudonym }, new() { Value = e.Purpose },
             new() { Value = e.Categories }, new() { Value = (object?)e.Basis ?? DBNull.Value }, new() { Value = (object?)e.ConsentId ?? DBNull.Value },

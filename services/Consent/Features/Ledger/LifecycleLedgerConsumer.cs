@@ -1,5 +1,6 @@
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.ServiceDefaults.Messaging;
+using FamiljecentralHub.Topology;
 using MassTransit;
 
 namespace FamiljecentralHub.Consent.Features.Ledger;
@@ -13,14 +14,14 @@ internal sealed class LifecycleLedgerConsumer(LedgerWriter ledger) : IConsumer<D
     public async Task Consume(ConsumeContext<DisclosureStatusChanged> context)
     {
         var e = context.Message;
-        var kind = e.Status switch
+        (LedgerKind Kind, LedgerOutcome Outcome)? recorded = e.Status switch
         {
-            DisclosureStatus.Delivered => "delivery",
-            DisclosureStatus.Withdrawn => "withdrawal",
-            DisclosureStatus.Acknowledged => "acknowledgement",
+            DisclosureStatus.Delivered => (LedgerKind.Delivery, LedgerOutcome.Delivered),
+            DisclosureStatus.Withdrawn => (LedgerKind.Withdrawal, LedgerOutcome.Withdrawn),
+            DisclosureStatus.Acknowledged => (LedgerKind.Acknowledgement, LedgerOutcome.Acknowledged),
             _ => null, // decisions are written by the gate itself
         };
-        if (kind is null)
+        if (recorded is not { } entry)
         {
             return;
         }
@@ -28,8 +29,8 @@ internal sealed class LifecycleLedgerConsumer(LedgerWriter ledger) : IConsumer<D
         await ledger.AppendAsync(new LedgerEntry
         {
             MessageId = e.MessageId,
-            Kind = kind,
-            Outcome = e.Status.ToString().ToLowerInvariant(),
+            Kind = entry.Kind,
+            Outcome = entry.Outcome,
             SendingUnit = e.SendingUnit,
             ReceivingUnit = e.ReceivingUnit,
             ActingSystem = e.ActingSystem ?? "hub",

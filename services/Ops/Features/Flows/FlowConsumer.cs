@@ -2,6 +2,7 @@ using Dapper;
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.ServiceDefaults.Messaging;
+using FamiljecentralHub.Topology;
 using MassTransit;
 using Npgsql;
 

@@ -1,18 +1,14 @@
 using FamiljecentralHub.Contracts.Organisation;
 
-namespace FamiljecentralHub.ServiceDefaults.Messaging;
+namespace FamiljecentralHub.Topology;
 
 /// <summary>
 /// The broker names that form the hub's boundaries. Submissions go only to the gate; deliveries only from the gate.
-/// The broker's permissions (deploy/LocalHub/BrokerPermissions.cs, docs/broker-permissions.md) are written against
-/// these names, and the deployment declares <see cref="BoundaryBindings"/> before any service starts.
+/// The broker's permissions (<see cref="BrokerPermissions"/>, docs/broker-permissions.md) are written against these
+/// names, and the deployment declares <see cref="BoundaryBindings"/> before any service starts
+/// (<see cref="BrokerDefinitions"/>), so the deployment and the services cannot disagree on a name.
 /// </summary>
-/// <remarks>
-/// LocalHub compiles this file too, so that the deployment and the services cannot disagree on a name: it depends on
-/// nothing but the contracts, and it states no accessibility, so the class is internal there and public here (the
-/// MassTransit part in QueueSending.cs makes it public).
-/// </remarks>
-static partial class Queues
+public static class Queues
 {
     public const string Gate = "consent-gate";
 
@@ -25,17 +21,11 @@ static partial class Queues
     /// <summary>The fanout exchange of consent revocations, from the consent service to every receiving operation.</summary>
     public const string RevocationExchange = "hub.consent-revocations";
 
-    public static string ServiceFor(OperationType operation) => operation switch
-    {
-        OperationType.MaternityCare => "maternity-care",
-        OperationType.ChildHealth => "child-health",
-        OperationType.OpenPreschool => "open-preschool",
-        OperationType.PreventiveSocialServices or OperationType.SocialServicesIntake => "social-services",
-        _ => throw new ArgumentOutOfRangeException(nameof(operation), operation, null),
-    };
+    /// <summary>The name of the service that hosts <paramref name="operation"/> (<see cref="Catalogue.ServiceFor"/>).</summary>
+    public static string ServiceFor(OperationType operation) => Catalogue.ServiceFor(operation).Name;
 
     /// <summary>The services that host operations: each sends through the gate and receives deliveries from it.</summary>
-    public static IReadOnlyList<string> OperationServices { get; } = Enum.GetValues<OperationType>().Select(ServiceFor).Distinct().ToArray();
+    public static IReadOnlyList<string> OperationServices { get; } = [.. Catalogue.OperationServices.Select(service => service.Name)];
 
     /// <summary>The queue an operation service receives the gate's deliveries on.</summary>
     public static string DeliveriesOf(string service) => $"{service}-deliveries";
@@ -77,16 +67,16 @@ static partial class Queues
     public static string RedeliveryExchangeOf(string service) => $"redeliveries.{service}";
 
     /// <summary>Every queue <paramref name="service"/> consumes: its error queues are these names with "_error".</summary>
-    public static IReadOnlyList<string> ReceiveQueuesOf(string service) => service switch
+    public static IReadOnlyList<string> ReceiveQueuesOf(string service) => Catalogue.Find(service)?.Role switch
     {
-        "consent" => [Gate, Redeliveries, Ledger],
-        "ops" => [Flows],
-        _ when OperationServices.Contains(service) => [DeliveriesOf(service), StatusOf(service), RevocationsOf(service)],
+        ServiceRole.Gate => [Gate, Redeliveries, Ledger],
+        ServiceRole.Ops => [Flows],
+        ServiceRole.Operation => [DeliveriesOf(service), StatusOf(service), RevocationsOf(service)],
         _ => throw new ArgumentOutOfRangeException(nameof(service), service, "not a hub service"),
     };
 
     /// <summary>Every service that consumes from the broker, as the broker's users are named.</summary>
-    public static IReadOnlyList<string> Services { get; } = [.. OperationServices, "consent", "ops"];
+    public static IReadOnlyList<string> Services => Catalogue.Names;
 
     /// <summary>Where MassTransit moves a message of <paramref name="queue"/> that has used up its retries.</summary>
     public static string ErrorQueueOf(string queue) => $"{queue}_error";
@@ -131,6 +121,9 @@ static partial class Queues
     /// </summary>
     public static IReadOnlyList<(string Exchange, string Queue)> RedriveBindings { get; } =
         [.. RedrivableQueues.Select(queue => (RedriveExchangeOf(queue), queue))];
+
+    /// <summary>Every binding the deployment declares as the administrator: the boundary and the ways back.</summary>
+    public static IReadOnlyList<(string Exchange, string Queue)> DeploymentBindings { get; } = [.. BoundaryBindings, .. RedriveBindings];
 
     public static bool IsBoundaryQueue(string queue) => BoundaryBindings.Any(binding => binding.Queue == queue);
 

@@ -1,7 +1,6 @@
 using System.Text.RegularExpressions;
-using FamiljecentralHub.ServiceDefaults.Messaging;
 
-namespace FamiljecentralHub.LocalHub;
+namespace FamiljecentralHub.Topology;
 
 /// <summary>RabbitMQ permissions of one user on one virtual host: regular expressions over resource names.</summary>
 public sealed record BrokerPermission(string Configure, string Write, string Read);
@@ -25,15 +24,15 @@ public sealed record BrokerPermission(string Configure, string Write, string Rea
 /// </remarks>
 public static class BrokerPermissions
 {
-    public static IReadOnlyDictionary<string, BrokerPermission> ByService { get; } = new Dictionary<string, BrokerPermission>
-    {
-        ["maternity-care"] = OperationService("maternity-care"),
-        ["child-health"] = OperationService("child-health"),
-        ["open-preschool"] = OperationService("open-preschool"),
-        ["social-services"] = OperationService("social-services"),
-        ["consent"] = Gate(),
-        ["ops"] = Ops(),
-    };
+    public static IReadOnlyDictionary<string, BrokerPermission> ByService { get; } = Catalogue.Services.ToDictionary(
+        service => service.Name,
+        service => service.Role switch
+        {
+            ServiceRole.Operation => OperationService(service.Name),
+            ServiceRole.Gate => Gate(service.Name),
+            ServiceRole.Ops => Ops(service.Name),
+            _ => throw new InvalidOperationException($"No broker permissions for the role {service.Role}."),
+        });
 
     public static BrokerPermission For(string service) =>
         ByService.TryGetValue(service, out var permission)
@@ -58,31 +57,31 @@ public static class BrokerPermissions
             Exactly(Queues.StatusExchange),                // binds its status queue (for its own units' events)
             Exactly(Queues.RevocationExchange)));          // binds its revocations queue
 
-    private static BrokerPermission Gate() => new(
+    private static BrokerPermission Gate(string service) => new(
         Configure: AnyOf(
-            Own("consent"),                                // consent-gate, consent-ledger and theirs
+            Own(service),                                  // consent-gate, consent-ledger and theirs
             DeliveryExchanges(),                           // MassTransit declares the exchange it sends to
             Exactly(Queues.StatusExchange),                // ... it publishes to and binds the ledger queue to
             Exactly(Queues.RevocationExchange)),           // ... it publishes revocations to
         Write: AnyOf(
-            Own("consent", except: [Queues.Gate, Queues.Redeliveries]), // binds its own queues but the deployment's, feeds its _error queues
+            Own(service, except: [Queues.Gate, Queues.Redeliveries]), // binds its own queues but the deployment's, feeds its _error queues
             DeliveryExchanges(),                           // the only user that can deliver to an operation service
-            WaysBack("consent"),                           // puts its error copies back, to the gate too (consent errors redrive)
+            WaysBack(service),                             // puts its error copies back, to the gate too (consent errors redrive)
             Exactly(Queues.StatusExchange),                // publishes Permitted, Refused
             Exactly(Queues.RevocationExchange)),           // publishes ConsentRevoked
         Read: AnyOf(
-            Own("consent"),                                // consumes submissions and the ledger's events; no other queue
+            Own(service),                                  // consumes submissions and the ledger's events; no other queue
             Exactly(Queues.StatusExchange)));              // binds the ledger queue to every status event
 
-    private static BrokerPermission Ops() => new(
+    private static BrokerPermission Ops(string service) => new(
         Configure: AnyOf(
-            Own("ops"),                                    // its queues and the exchanges MassTransit names after them
+            Own(service),                                  // its queues and the exchanges MassTransit names after them
             Exactly(Queues.StatusExchange)),               // MassTransit declares the exchange it binds to
         Write: AnyOf(
-            Own("ops"),                                    // only as a binding destination and for its _error queues
-            WaysBack("ops")),                              // puts its error copies back (ops errors redrive)
+            Own(service),                                  // only as a binding destination and for its _error queues
+            WaysBack(service)),                            // puts its error copies back (ops errors redrive)
         Read: AnyOf(
-            Own("ops"),                                    // consumes the flows queue
+            Own(service),                                  // consumes the flows queue
             Exactly(Queues.StatusExchange)));              // binds it to every status event
 
     /// <summary>Every queue and exchange named after the service: its own endpoints and their _error/_skipped queues.</summary>
