@@ -62,7 +62,7 @@ public sealed class MessagingWatchdogTests(HubFixture hub) : IAsyncLifetime
         try
         {
             var endpoint = await bus.GetSendEndpoint(new Uri($"queue:{queue}"));
-            await endpoint.Send(new WatchdogProbe(Guid.NewGuid()), Ct);
+            await SendWithinAsync(endpoint);
             await received.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
 
             (await CheckForAsync(watchdog, Limit * 2)).ShouldBeNull("in flight on an open channel for longer than the limit: slow, not wedged");
@@ -109,7 +109,7 @@ public sealed class MessagingWatchdogTests(HubFixture hub) : IAsyncLifetime
             var send = await bus.GetSendEndpoint(new Uri($"queue:{queue}"));
             foreach (var _ in Enumerable.Range(0, 3))
             {
-                await send.Send(new WatchdogProbe(Guid.NewGuid()), Ct);
+                await SendWithinAsync(send);
             }
             (await received.WaitAsync(TimeSpan.FromSeconds(30), Ct)).ShouldBeTrue();
             (await CheckForAsync(watchdog, Limit * 2)).ShouldBeNull("messages wait while the endpoint works on one: busy, not wedged");
@@ -118,7 +118,7 @@ public sealed class MessagingWatchdogTests(HubFixture hub) : IAsyncLifetime
             await handle.StopAsync(Ct);
             foreach (var _ in Enumerable.Range(0, 3))
             {
-                await send.Send(new WatchdogProbe(Guid.NewGuid()), Ct);
+                await SendWithinAsync(send);
             }
             var wedged = await WaitForWedgeAsync(watchdog);
             wedged.ShouldNotBeNull("messages waiting and none received, with nothing in flight: nobody consumes them");
@@ -157,13 +157,13 @@ public sealed class MessagingWatchdogTests(HubFixture hub) : IAsyncLifetime
         try
         {
             var send = await bus.GetSendEndpoint(new Uri($"exchange:{exchange}"));
-            await send.Send(new WatchdogProbe(Guid.NewGuid()), Ct);
+            await SendWithinAsync(send);
 
             var rejecting = Stopwatch.StartNew();
             MessagingWatchdog.Wedge? wedged = null;
             while (wedged is null && rejecting.Elapsed < TimeSpan.FromSeconds(20))
             {
-                await Should.ThrowAsync<Exception>(() => send.Send(new WatchdogProbe(Guid.NewGuid()), Ct));
+                await Should.ThrowAsync<Exception>(() => SendWithinAsync(send, TimeSpan.FromSeconds(5)));
                 wedged = await watchdog.CheckAsync(Ct);
                 await Task.Delay(200, Ct);
             }
@@ -174,7 +174,7 @@ public sealed class MessagingWatchdogTests(HubFixture hub) : IAsyncLifetime
             wedged.Why.ShouldContain("rejected every publish");
 
             await channel.QueuePurgeAsync(queue, Ct);
-            await send.Send(new WatchdogProbe(Guid.NewGuid()), Ct);
+            await SendWithinAsync(send);
             (await watchdog.CheckAsync(Ct)).ShouldBeNull("a confirmed publish ends the streak");
         }
         finally
@@ -218,6 +218,14 @@ public sealed class MessagingWatchdogTests(HubFixture hub) : IAsyncLifetime
         bus.ConnectReceiveObserver(watchdog);
         bus.ConnectReceiveEndpointObserver(watchdog);
         return bus;
+    }
+
+    /// <summary>A send that never completes fails the test instead of holding up the whole run.</summary>
+    private static async Task SendWithinAsync(ISendEndpoint send, TimeSpan? within = null)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        bounded.CancelAfter(within ?? TimeSpan.FromSeconds(30));
+        await send.Send(new WatchdogProbe(Guid.NewGuid()), bounded.Token);
     }
 
     /// <summary>Checks every 200 ms for <paramref name="duration"/>; the first wedge found, or null.</summary>
