@@ -19,7 +19,7 @@ public sealed class ClusterFaultTests(ClusterHubFixture fixture, FaultResults re
         var hub = fixture.Hub;
         RabbitMqNode? victim = null;
         var result = await FaultRun.RunAsync(
-            hub, fixture.Pki, FaultResults.Faults[7],
+            hub, fixture.Pki, Fault.ClusterLeaderKilled,
             async ct =>
             {
                 victim = await hub.QueueLeaderAsync("consent-gate", ct);

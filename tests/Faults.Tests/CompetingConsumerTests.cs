@@ -25,7 +25,7 @@ public sealed class CompetingConsumerTests(TwoInstancesHubFixture fixture, Fault
         var hub = fixture.Hub;
         ServiceProcess[] victims = [hub.Instances("child-health")[0], hub.Instances("consent")[0], hub.Instances("social-services")[1]];
         var result = await FaultRun.RunAsync(
-            hub, fixture.Pki, FaultResults.Faults[8],
+            hub, fixture.Pki, Fault.TwoInstancesEach,
             async ct => await Task.WhenAll(victims.Select(victim => victim.KillAsync(ct))),
             TimeSpan.FromSeconds(3),
             async ct => await Task.WhenAll(victims.Select(victim => victim.StartAsync(ct))),

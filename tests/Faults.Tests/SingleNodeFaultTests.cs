@@ -17,25 +17,25 @@ public sealed class SingleNodeFaultTests(SingleNodeHubFixture fixture, FaultResu
     private Hub Hub => fixture.Hub;
 
     [Fact]
-    public Task BrokerStopApp() => RunAsync(FaultResults.Faults[0], Hub.Rabbit.StopAppAsync, Hold, Hub.Rabbit.StartAppAsync);
+    public Task BrokerStopApp() => RunAsync(Fault.BrokerStopApp, Hub.Rabbit.StopAppAsync, Hold, Hub.Rabbit.StartAppAsync);
 
     [Fact]
-    public Task BrokerKilled() => RunAsync(FaultResults.Faults[1], Hub.Rabbit.KillAsync, TimeSpan.FromSeconds(2), Hub.Rabbit.StartAsync);
+    public Task BrokerKilled() => RunAsync(Fault.BrokerKilled, Hub.Rabbit.KillAsync, TimeSpan.FromSeconds(2), Hub.Rabbit.StartAsync);
 
     [Fact]
-    public Task BrokerFrozen() => RunAsync(FaultResults.Faults[2], Hub.Rabbit.FreezeAsync, Hold, Hub.Rabbit.ThawAsync);
+    public Task BrokerFrozen() => RunAsync(Fault.BrokerFrozen, Hub.Rabbit.FreezeAsync, Hold, Hub.Rabbit.ThawAsync);
 
     [Fact]
-    public Task SenderKilled() => RunAsync(FaultResults.Faults[3], Hub.Services["child-health"].KillAsync, TimeSpan.FromSeconds(2), Hub.Services["child-health"].StartAsync);
+    public Task SenderKilled() => RunAsync(Fault.SenderKilled, Hub.Services["child-health"].KillAsync, TimeSpan.FromSeconds(2), Hub.Services["child-health"].StartAsync);
 
     [Fact]
-    public Task GateKilled() => RunAsync(FaultResults.Faults[4], Hub.Services["consent"].KillAsync, TimeSpan.FromSeconds(2), Hub.Services["consent"].StartAsync);
+    public Task GateKilled() => RunAsync(Fault.GateKilled, Hub.Services["consent"].KillAsync, TimeSpan.FromSeconds(2), Hub.Services["consent"].StartAsync);
 
     [Fact]
-    public Task ReceiverKilled() => RunAsync(FaultResults.Faults[5], Hub.Services["social-services"].KillAsync, TimeSpan.FromSeconds(2), Hub.Services["social-services"].StartAsync);
+    public Task ReceiverKilled() => RunAsync(Fault.ReceiverKilled, Hub.Services["social-services"].KillAsync, TimeSpan.FromSeconds(2), Hub.Services["social-services"].StartAsync);
 
     [Fact]
-    public Task DatabaseStopped() => RunAsync(FaultResults.Faults[6], Hub.Postgres.StopAsync, Hold, Hub.Postgres.StartAsync);
+    public Task DatabaseStopped() => RunAsync(Fault.DatabaseStopped, Hub.Postgres.StopAsync, Hold, Hub.Postgres.StartAsync);
 
     private async Task RunAsync(string fault, Func<CancellationToken, Task> inject, TimeSpan hold, Func<CancellationToken, Task> heal)
     {
