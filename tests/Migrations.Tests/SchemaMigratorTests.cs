@@ -2,6 +2,7 @@ using Dapper;
 using FamiljecentralHub.LocalHub;
 using FamiljecentralHub.LocalHub.Processes;
 using FamiljecentralHub.ServiceDefaults.Data;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
@@ -31,6 +32,21 @@ public sealed class SchemaMigratorTests(PostgresFixture postgres) : IClassFixtur
     }
 
     [Fact]
+    public async Task Start_NothingLeftToApply_SaysNothingAtInformation()
+    {
+        var migrations = ServiceMigrationsTests.MigrationsOf("Ops");
+        await using var db = await postgres.NewDatabaseAsync();
+        var first = new Lines();
+        var second = new Lines();
+
+        await new SchemaMigrator(db, migrations, LoggerFactory.Create(b => b.AddProvider(first))).StartAsync(Ct);
+        await new SchemaMigrator(db, migrations, LoggerFactory.Create(b => b.AddProvider(second))).StartAsync(Ct);
+
+        first.Written.ShouldHaveSingleItem().ShouldContain("Schema migrated: Migrations/0001_message_events.sql");
+        second.Written.ShouldBeEmpty();
+    }
+
+    [Fact]
     public async Task Start_DatabaseDownAtFirst_WaitsForItThenMigrates()
     {
         var migrations = ServiceMigrationsTests.MigrationsOf("Ops");
@@ -53,6 +69,33 @@ public sealed class SchemaMigratorTests(PostgresFixture postgres) : IClassFixtur
         {
             await node.KillAsync(CancellationToken.None);
             Directory.Delete(directory, recursive: true);
+        }
+    }
+}
+
+/// <summary>What a service's log would show at Information and above.</summary>
+internal sealed class Lines : ILoggerProvider
+{
+    public System.Collections.Concurrent.ConcurrentQueue<string> Written { get; } = new();
+
+    public ILogger CreateLogger(string categoryName) => new Logger(Written);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(System.Collections.Concurrent.ConcurrentQueue<string> written) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                written.Enqueue(formatter(state, exception));
+            }
         }
     }
 }

@@ -1,7 +1,9 @@
+using System.Globalization;
 using System.Reflection;
 using System.Runtime.ExceptionServices;
 using Dapper;
 using DbUp;
+using DbUp.Engine.Output;
 using DbUp.Postgresql;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -53,7 +55,7 @@ public static class SchemaMigrations
                 .WithTransactionPerScript()
                 // The scripts are plain SQL: PL/pgSQL's $$ quoting is no DbUp variable.
                 .WithVariablesDisabled()
-                .LogTo(loggerFactory)
+                .LogTo(new UpgradeLog(loggerFactory.CreateLogger(typeof(SchemaMigrations))))
                 .Build()
                 .PerformUpgrade();
             if (!result.Successful)
@@ -79,6 +81,33 @@ public static class SchemaMigrations
 
     private static bool IsScript(string resourceName) =>
         resourceName.StartsWith(ScriptPrefix, StringComparison.Ordinal) && resourceName.EndsWith(".sql", StringComparison.Ordinal);
+
+    /// <summary>
+    /// DbUp's account one level down: at every start it says at Information that it read the journal and found nothing
+    /// to do. The migrator itself says what it applied; warnings and errors stay as DbUp gives them.
+    /// </summary>
+    private sealed class UpgradeLog(ILogger logger) : IUpgradeLog
+    {
+        public void LogTrace(string format, params object[] args) => Write(LogLevel.Trace, null, format, args);
+
+        public void LogDebug(string format, params object[] args) => Write(LogLevel.Trace, null, format, args);
+
+        public void LogInformation(string format, params object[] args) => Write(LogLevel.Debug, null, format, args);
+
+        public void LogWarning(string format, params object[] args) => Write(LogLevel.Warning, null, format, args);
+
+        public void LogError(string format, params object[] args) => Write(LogLevel.Error, null, format, args);
+
+        public void LogError(Exception exception, string format, params object[] args) => Write(LogLevel.Error, exception, format, args);
+
+        private void Write(LogLevel level, Exception? exception, string format, object[] args)
+        {
+            if (logger.IsEnabled(level))
+            {
+                logger.Log(level, exception, "{Message}", args.Length == 0 ? format : string.Format(CultureInfo.InvariantCulture, format, args));
+            }
+        }
+    }
 }
 
 /// <summary>
