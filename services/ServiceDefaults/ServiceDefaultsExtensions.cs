@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using FamiljecentralHub.ServiceDefaults.Health;
 using FamiljecentralHub.ServiceDefaults.Input;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.ServiceDefaults.Organisation;
@@ -43,7 +44,10 @@ public static class ServiceDefaultsExtensions
         return builder;
     }
 
-    /// <summary>Liveness and readiness, anonymous and on loopback only: they reveal no data, only up or down.</summary>
+    /// <summary>
+    /// Liveness, readiness and metrics, anonymous on the service's own port: they reveal no data, only states and counts,
+    /// and the gateway does not forward them.
+    /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
         app.UseExceptionHandler();
@@ -63,9 +67,10 @@ public static class ServiceDefaultsExtensions
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = c => c.Tags.Contains("live") }).AllowAnonymous();
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = c => c.Tags.Contains("live"), ResponseWriter = HealthResponse.WriteAsync }).AllowAnonymous();
         app.MapOpenApi();
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") || c.Tags.Contains("live") }).AllowAnonymous();
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") || c.Tags.Contains("live"), ResponseWriter = HealthResponse.WriteAsync }).AllowAnonymous();
+        app.MapMetrics().AllowAnonymous();
         return app;
     }
 }

@@ -294,7 +294,40 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
         using var response = await http.GetAsync(path, Cancellation);
 
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
-        (await response.Content.ReadAsStringAsync(Cancellation)).ShouldBe("Healthy");
+        response.Content.Headers.ContentType?.MediaType.ShouldBe("application/json");
+        var health = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Cancellation)).RootElement;
+        health.GetProperty("status").GetString().ShouldBe("Healthy");
+        health.GetProperty("checks").ValueKind.ShouldBe(JsonValueKind.Object);
+    }
+
+    [Fact]
+    public async Task Metrics_OnHealthPortWithoutCertificate_PrometheusTextOfTheGatewaysRequests()
+    {
+        using var client = fixture.CreateClient("bvc-ehr");
+        (await TrySendAsync(client, "/child-health/api/visits")).Status.ShouldBe(HttpStatusCode.OK);
+        using var http = new HttpClient { BaseAddress = fixture.HealthUrl };
+
+        var metrics = await http.GetStringAsync("/metrics", Cancellation);
+
+        metrics.ShouldContain("http_server_request_duration_seconds");
+    }
+
+    [Theory]
+    [InlineData("/child-health/metrics")]
+    [InlineData("/child-health/Metrics/")]
+    [InlineData("/child-health//metrics")]
+    [InlineData("/child-health/m%65trics")]
+    [InlineData("/consent/health/ready")]
+    [InlineData("/consent/HEALTH/live")]
+    public async Task Forward_ServiceHealthOrMetrics_Returns404WithoutForwarding(string path)
+    {
+        using var client = fixture.CreateClient("bvc-ehr");
+        var (request, testId) = Request(HttpMethod.Get, path);
+
+        using var response = await client.SendAsync(request, Cancellation);
+
+        await ShouldBeProblemAsync(response, HttpStatusCode.NotFound);
+        fixture.Backend.Find(testId).ShouldBeNull();
     }
 
     [Fact]

@@ -95,7 +95,7 @@ internal static class RunCommand
         Console.WriteLine($"Logs        {Relative(hub.LogDir)}");
         Console.WriteLine();
         Console.WriteLine($"A first message, a consent recorded by the child-health EHR ({FirstClientId}):");
-        Console.WriteLine($"  curl --cacert {Relative(hub.CaCertificatePath)} \\");
+        Console.WriteLine($"  curl -s -w '\\n%{{http_code}}\\n' --cacert {Relative(hub.CaCertificatePath)} \\");
         Console.WriteLine($"    --cert {Relative(hub.ClientCertificatePath(FirstClientId))} --key {Relative(hub.ClientKeyPath(FirstClientId))} \\");
         Console.WriteLine($"    -H 'Content-Type: application/json' -d '{FirstConsentBody()}' \\");
         Console.WriteLine($"    {new Uri(hub.GatewayUrl, DemoRequests.ConsentPath)}");

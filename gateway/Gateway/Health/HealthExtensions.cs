@@ -1,5 +1,6 @@
 using FamiljecentralHub.Gateway.Configuration;
 using FamiljecentralHub.Gateway.Problems;
+using FamiljecentralHub.ServiceDefaults.Health;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
@@ -15,7 +16,8 @@ internal static class HealthExtensions
 
     /// <summary>
     /// Branches requests that arrive on the plain-HTTP health port away from everything else: that port serves
-    /// /health/live and /health/ready and nothing, so it can never become a way around client certificates.
+    /// /health/live, /health/ready and the gateway's own /metrics and nothing else, so it can never become a way around
+    /// client certificates.
     /// </summary>
     public static WebApplication UseGatewayHealth(this WebApplication app)
     {
@@ -23,8 +25,9 @@ internal static class HealthExtensions
         app.MapWhen(context => context.Connection.LocalPort == healthPort, health =>
         {
             // Live means "the process answers"; ready runs every registered check.
-            health.UseHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-            health.UseHealthChecks("/health/ready");
+            health.UseHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthResponse.WriteAsync });
+            health.UseHealthChecks("/health/ready", new HealthCheckOptions { ResponseWriter = HealthResponse.WriteAsync });
+            health.UseOpenTelemetryPrometheusScrapingEndpoint();
             health.Run(GatewayProblems.NotFound);
         });
         return app;

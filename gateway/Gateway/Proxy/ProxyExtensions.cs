@@ -45,6 +45,7 @@ internal static class ProxyExtensions
         app.MapReverseProxy(proxy =>
         {
             proxy.Use(WriteForwardingErrorsAsProblems);
+            proxy.Use(KeepServiceInternalsInside);
             proxy.Use(RequireRouteAllowedForClient);
             proxy.Use(TryAnotherInstanceWhenRefused);
             proxy.UseLoadBalancing();
@@ -52,6 +53,19 @@ internal static class ProxyExtensions
         });
         app.MapFallback("{**path}", GatewayProblems.NotFound);
         return app;
+    }
+
+    /// <summary>
+    /// A service's health and metrics are for the platform that runs it, on the service's own port; through the gateway
+    /// they do not exist. Judged on the first non-empty segment, case-insensitively, as the service's router would.
+    /// </summary>
+    private static Task KeepServiceInternalsInside(HttpContext context, RequestDelegate next)
+    {
+        // Segments as the service's router sees them once the gateway has removed the prefix: empty ones do not count.
+        var segments = (context.Request.Path.Value ?? "").Split('/', StringSplitOptions.RemoveEmptyEntries);
+        return segments.Length > 1 && (segments[1].Equals("metrics", StringComparison.OrdinalIgnoreCase) || segments[1].Equals("health", StringComparison.OrdinalIgnoreCase))
+            ? GatewayProblems.NotFound(context)
+            : next(context);
     }
 
     private static Task RequireRouteAllowedForClient(HttpContext context, RequestDelegate next)

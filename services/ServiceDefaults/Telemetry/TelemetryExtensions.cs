@@ -1,9 +1,12 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using OpenTelemetry;
+using Npgsql;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -11,9 +14,10 @@ using OpenTelemetry.Trace;
 namespace FamiljecentralHub.ServiceDefaults.Telemetry;
 
 /// <summary>
-/// One trace from the gateway through the broker to the receiving service. ASP.NET Core, HttpClient and MassTransit
-/// emit activities and meters themselves; the SDK only has to listen. The hosting integration package does not
-/// restore here, so the SDK is created directly and owned (and disposed) by the host's container.
+/// One trace from the gateway through the broker to the receiving service, and every service's metrics. ASP.NET Core,
+/// HttpClient, Npgsql and MassTransit emit activities and meters themselves; the instrumentation packages listen.
+/// Metrics go to the Prometheus endpoint (<see cref="MapMetrics"/>), and both metrics and traces to OTLP when
+/// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is configured.
 /// </summary>
 public static class TelemetryExtensions
 {
@@ -27,31 +31,49 @@ public static class TelemetryExtensions
 
     public static IHostApplicationBuilder AddHubTelemetry(this IHostApplicationBuilder builder, string serviceName)
     {
-        var otlpEndpoint = builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
-        var sdk = OpenTelemetrySdk.Create(otel =>
+        var otlp = !string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        var otel = builder.Services.AddOpenTelemetry().ConfigureResource(r => r.AddService(serviceName));
+        otel.WithMetrics(m =>
         {
-            otel.ConfigureResource(r => r.AddService(serviceName));
-            otel.WithTracing(t =>
+            m.AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddNpgsqlInstrumentation()
+                .AddMeter("MassTransit", HubSourceName)
+                .AddPrometheusExporter();
+            if (otlp)
             {
-                t.AddSource("Microsoft.AspNetCore", "System.Net.Http", "MassTransit", "Yarp.ReverseProxy", HubSourceName);
-                if (!string.IsNullOrEmpty(otlpEndpoint))
-                {
-                    t.AddOtlpExporter();
-                }
-            });
-            otel.WithMetrics(m =>
-            {
-                m.AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http", "MassTransit", HubSourceName);
-                if (!string.IsNullOrEmpty(otlpEndpoint))
-                {
-                    m.AddOtlpExporter();
-                }
-            });
+                m.AddOtlpExporter();
+            }
         });
-        builder.Services.AddSingleton(sdk);
+        // Traces are listened to even with no exporter: the trace context then flows from the client's traceparent
+        // through the gateway, the broker and the gate to the receiver's inbox row, which gives receivers the id to
+        // correlate with (ReferralFlowTests). Without a listener MassTransit would carry no context at all.
+        otel.WithTracing(t =>
+        {
+            t.AddAspNetCoreInstrumentation(o => o.EnrichWithHttpResponse = RouteInsteadOfPath)
+                .AddHttpClientInstrumentation(o => o.EnrichWithHttpRequestMessage = (activity, _) => activity.SetTag("url.full", null))
+                .AddNpgsql()
+                .AddSource("MassTransit", "Yarp.ReverseProxy", HubSourceName);
+            if (otlp)
+            {
+                t.AddOtlpExporter();
+            }
+        });
         return builder;
     }
 
+    /// <summary>
+    /// Prometheus' scrape endpoint, <c>/metrics</c>. Anonymous on the service's own port, which only the gateway and the
+    /// platform reach; the gateway never forwards it (it serves its own on its loopback health port).
+    /// </summary>
+    public static IEndpointConventionBuilder MapMetrics(this IEndpointRouteBuilder app) => app.MapPrometheusScrapingEndpoint();
+
     /// <summary>The trace id of the current activity, for correlating stored rows with traces (no personal data).</summary>
     public static string? CurrentTraceId() => Activity.Current?.TraceId.ToHexString();
+
+    // A path can hold whatever a client put in it (an identity number in place of a unit id, say); the route template
+    // says as much about the request and nothing about a person. Outgoing URLs (webhooks) are the receiver's secrets.
+    private static void RouteInsteadOfPath(Activity activity, HttpResponse response) =>
+        activity.SetTag("url.path", (response.HttpContext.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(unmatched)");
 }
