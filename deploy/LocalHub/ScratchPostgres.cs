@@ -38,14 +38,23 @@ public sealed class ScratchPostgres : IAsyncDisposable
     }
 
     /// <summary>A new database with <paramref name="schemaSql"/> applied.</summary>
-    public async Task<NpgsqlDataSource> NewDatabaseAsync(string schemaSql, CancellationToken cancellationToken)
+    public Task<NpgsqlDataSource> NewDatabaseAsync(string schemaSql, CancellationToken cancellationToken) =>
+        NewDatabaseAsync(
+            async (dataSource, token) =>
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(token);
+                await connection.ExecuteAsync(schemaSql);
+            },
+            cancellationToken);
+
+    /// <summary>A new database, made ready by <paramref name="prepare"/> (a service's migrations, say).</summary>
+    public async Task<NpgsqlDataSource> NewDatabaseAsync(Func<NpgsqlDataSource, CancellationToken, Task> prepare, CancellationToken cancellationToken)
     {
         var name = $"{prefix.Replace('-', '_')}_{Guid.NewGuid().ToString("N")[..12]}";
         await node.CreateDatabaseAsync(name, cancellationToken);
         databases.Add(name);
         var dataSource = NpgsqlDataSource.Create(node.ConnectionString(name));
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await connection.ExecuteAsync(schemaSql);
+        await prepare(dataSource, cancellationToken);
         return dataSource;
     }
 

@@ -18,7 +18,7 @@ internal static class ConsentServiceExtensions
         builder.Services.AddSingleton<ConsentValidator>();
         builder.Services.AddSingleton<ConsentStore>();
         builder.Services.AddSingleton<DecisionLedger>();
-        builder.AddHubDatabase(Schema.Sql);
+        builder.AddHubDatabase(typeof(ConsentServiceExtensions).Assembly);
         builder.Services.AddSingleton<LedgerWriter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LedgerWriter>());
         builder.Services.AddSingleton<RevocationAnnouncer>();

@@ -31,7 +31,7 @@ public static class OperationServiceExtensions
     {
         builder.Services.AddSingleton(descriptor);
         builder.Services.AddScoped<DisclosureSender>();
-        builder.AddHubDatabase(Schema.Sql);
+        builder.AddHubDatabase(typeof(OperationServiceExtensions).Assembly);
         // After the database: the dispatcher's first round needs the schema.
         builder.Services.AddWebhooks();
         // A delivery parked in the error queue is reported to its sender as DeliveryFailed.

@@ -1,4 +1,3 @@
-using FamiljecentralHub.Ops.Features.Refusals;
 using FamiljecentralHub.Ops.Features.Flows;
 using FamiljecentralHub.ServiceDefaults.Data;
 using FamiljecentralHub.ServiceDefaults.Messaging;
@@ -10,25 +9,7 @@ internal static class OpsServiceExtensions
 {
     public static WebApplicationBuilder AddOpsServices(this WebApplicationBuilder builder)
     {
-        builder.AddHubDatabase("""
-            -- Lifecycle events as they arrived: metadata only, one row per message and status.
-            CREATE TABLE IF NOT EXISTS message_events (
-                message_id          uuid NOT NULL,
-                status              text NOT NULL,
-                sending_unit        text NOT NULL,
-                receiving_unit      text NOT NULL,
-                sending_operation   text NOT NULL,
-                receiving_operation text NOT NULL,
-                family_centre       text,
-                purpose             text NOT NULL,
-                subject_pseudonym   text NOT NULL,
-                basis               text,
-                reasons             text[] NOT NULL,
-                occurred_at         timestamptz NOT NULL,
-                PRIMARY KEY (message_id, status)
-            );
-            CREATE INDEX IF NOT EXISTS message_events_by_time ON message_events (occurred_at);
-            """ + AccessRefusalsApi.Schema);
+        builder.AddHubDatabase(typeof(OpsServiceExtensions).Assembly);
         builder.AddHubMessaging(x => x.AddConsumer<FlowConsumer, FlowConsumerDefinition>());
         return builder;
     }

@@ -25,6 +25,9 @@ public sealed class TestReceiver : IAsyncDisposable
 
     public bool AlwaysFail { get; set; }
 
+    /// <summary>How long each answer takes.</summary>
+    public TimeSpan Delay { get; set; }
+
     public static async Task<TestReceiver> StartAsync(CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -35,6 +38,7 @@ public sealed class TestReceiver : IAsyncDisposable
         {
             using var reader = new StreamReader(http.Request.Body);
             var body = await reader.ReadToEndAsync(http.RequestAborted);
+            await Task.Delay(receiver.Delay, http.RequestAborted);
             var status = receiver.AlwaysFail || Interlocked.Decrement(ref receiver.failuresLeft) >= 0 ? 500 : 200;
             receiver.Requests.Enqueue(new ReceivedPush(
                 http.Request.Headers["X-Hub-Delivery"].ToString(), http.Request.Headers["X-Hub-Event"].ToString(),

@@ -1,10 +1,11 @@
 using System.Text.Json;
 using Dapper;
 using FamiljecentralHub.Operations.Inbox;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using Polly.Registry;
 
 namespace FamiljecentralHub.Operations.Webhooks.Tests;
 
@@ -71,6 +72,76 @@ public sealed class WebhookDispatcherTests(PostgresFixture postgres) : IClassFix
         row.FetchedAt.ShouldNotBeNull();
         row.PushedAt.ShouldBe(row.FetchedAt);
         row.PushAttempts.ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task Push_Retried_EachAttemptSignedAfreshWithItsOwnTimestamp()
+    {
+        await using var receiver = await TestReceiver.StartAsync(Ct);
+        receiver.FailNext(2);
+        var secret = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        var sender = Sender(FastOptions(), clock: new SteppingClock());
+
+        (await sender.PushAsync(new Webhook { Unit = Unit, Url = receiver.Url, Secret = secret }, "d1", "inbox-item", "{}", Ct)).ShouldBeTrue();
+
+        receiver.Requests.Select(r => r.AnsweredWith).ShouldBe([500, 500, 200]);
+        receiver.Requests.Select(r => r.Timestamp).Distinct().Count().ShouldBe(3);
+        receiver.Requests.ShouldAllBe(r => Verify(r, secret));
+    }
+
+    /// <summary>
+    /// Whatever befalls a push (errors, retries, timeouts, a refused address, an open breaker), no log line at any level
+    /// holds the URL, its host, port, path or query: a URL may carry a receiver's credential (docs/webhooks.md).
+    /// </summary>
+    [Fact]
+    public async Task Push_EveryKindOfFailure_NoLogLineHoldsTheUrl()
+    {
+        await using var receiver = await TestReceiver.StartAsync(Ct);
+        var port = new Uri(receiver.Url).Port;
+        var closed = await TestReceiver.StartAsync(Ct);
+        var closedPort = new Uri(closed.Url).Port;
+        await closed.StopAsync();
+        await closed.DisposeAsync();
+        var options = FastOptions();
+        options.AllowPlainHttp = true;
+        options.AttemptTimeout = TimeSpan.FromMilliseconds(200);
+        options.BreakerMinimumThroughput = 4;
+        options.BreakDuration = TimeSpan.FromSeconds(30);
+        // The receiver's name resolves to loopback (allowed in these tests); the moved one to a private address.
+        var policy = new WebhookTargetPolicy(Options.Create(options), configuration: null, (host, _) => Task.FromResult(host switch
+        {
+            "receiver-7f3a.test" => new[] { System.Net.IPAddress.Loopback },
+            "receiver-7f3a-moved.test" => [System.Net.IPAddress.Parse("10.0.0.1")],
+            _ => [],
+        }));
+        var logs = new CapturedLogs();
+        var sender = Sender(options, policy, logs);
+        Webhook Hook(string unit, int onPort, string host = "receiver-7f3a.test") =>
+            new() { Unit = unit, Url = $"http://{host}:{onPort}/hook?token=not-for-logs", Secret = new byte[32] };
+
+        receiver.FailNext(1);
+        (await sender.PushAsync(Hook("u-retried", port), "d1", "inbox-item", "{}", Ct)).ShouldBeTrue();
+        receiver.AlwaysFail = true;
+        (await sender.PushAsync(Hook("u-failing", port), "d2", "inbox-item", "{}", Ct)).ShouldBeFalse();
+        (await sender.PushAsync(Hook("u-refused", closedPort), "d3", "inbox-item", "{}", Ct)).ShouldBeFalse();
+        receiver.AlwaysFail = false;
+        receiver.Delay = TimeSpan.FromSeconds(1);
+        (await sender.PushAsync(Hook("u-slow", port), "d4", "inbox-item", "{}", Ct)).ShouldBeFalse();
+        receiver.Delay = TimeSpan.Zero;
+        for (var i = 0; i < 3; i++)
+        {
+            (await sender.PushAsync(Hook("u-refused", closedPort), $"o{i}", "inbox-item", "{}", Ct)).ShouldBeFalse(); // opens its breaker
+        }
+
+        (await sender.PushAsync(Hook("u-moved", port, "receiver-7f3a-moved.test"), "d5", "inbox-item", "{}", Ct)).ShouldBeFalse();
+
+        logs.Lines.ShouldNotBeEmpty();
+        logs.Lines.ShouldContain(line => line.Contains("circuit open", StringComparison.Ordinal)); // the breaker did open
+        logs.Lines.ShouldAllBe(line => !line.Contains("receiver-7f3a", StringComparison.OrdinalIgnoreCase)
+                                       && !line.Contains($":{port}", StringComparison.Ordinal)
+                                       && !line.Contains($":{closedPort}", StringComparison.Ordinal)
+                                       && !line.Contains("/hook", StringComparison.Ordinal)
+                                       && !line.Contains("not-for-logs", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -344,9 +415,24 @@ public sealed class WebhookDispatcherTests(PostgresFixture postgres) : IClassFix
         return System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(expected, System.Text.Encoding.ASCII.GetBytes(push.Signature));
     }
 
-    private static WebhookSender Sender(WebhookOptions options, WebhookTargetPolicy? policy = null) => new(
-        WebhookServiceExtensions.CreateHttpClient(policy ?? new WebhookTargetPolicy(Options.Create(options), configuration: null)),
-        new ResiliencePipelineRegistry<string>(), Options.Create(options), TimeProvider.System, NullLogger<WebhookSender>.Instance);
+    /// <summary>The sender as the service builds it (its HttpClient, pipeline and signing handler), every log line kept when asked.</summary>
+    private static WebhookSender Sender(WebhookOptions options, WebhookTargetPolicy? policy = null, CapturedLogs? logs = null, TimeProvider? clock = null)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging(logging =>
+        {
+            logging.SetMinimumLevel(LogLevel.Trace);
+            if (logs is not null)
+            {
+                logging.AddProvider(logs);
+            }
+        });
+        services.AddSingleton(Options.Create(options));
+        services.AddSingleton(policy ?? new WebhookTargetPolicy(Options.Create(options), configuration: null));
+        services.AddSingleton(clock ?? TimeProvider.System);
+        services.AddWebhookSender();
+        return services.BuildServiceProvider().GetRequiredService<WebhookSender>();
+    }
 
     private static WebhookDispatcher Dispatcher(NpgsqlDataSource db, WebhookOptions options, WebhookTargetPolicy? policy = null) => new(
         db, Sender(options, policy), Options.Create(options), TimeProvider.System, NullLogger<WebhookDispatcher>.Instance);
@@ -396,3 +482,38 @@ public sealed class WebhookDispatcherTests(PostgresFixture postgres) : IClassFix
         public DateTimeOffset? NextPushAt { get; init; }
     }
 }
+
+/// <summary>Every log line written, at every level, with its exception as it would be printed.</summary>
+internal sealed class CapturedLogs : ILoggerProvider
+{
+    public System.Collections.Concurrent.ConcurrentQueue<string> Lines { get; } = new();
+
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, Lines);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(string category, System.Collections.Concurrent.ConcurrentQueue<string> lines) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull
+        {
+            lines.Enqueue($"{category} scope: {state}");
+            return null;
+        }
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            lines.Enqueue($"{category} {logLevel}: {formatter(state, exception)} {exception}");
+    }
+}
+
+/// <summary>System time, ten seconds later at every reading: each attempt's timestamp differs.</summary>
+internal sealed class SteppingClock : TimeProvider
+{
+    private long readings;
+
+    public override DateTimeOffset GetUtcNow() => base.GetUtcNow().AddSeconds(10 * Interlocked.Increment(ref readings));
+}
+

@@ -86,8 +86,8 @@ internal sealed class StatusChangedConsumer(NpgsqlDataSource db, OrganisationReg
 
     /// <summary>
     /// Permitted and refused are alternatives at one step; a failed delivery comes after the permit and is overtaken by
-    /// the delivery a redrive makes; withdrawn ends a message whatever came before. Stored with each row: Schema.Sql
-    /// renumbers rows written before DeliveryFailed took its place.
+    /// the delivery a redrive makes; withdrawn ends a message whatever came before. Stored with each row: migration 0004
+    /// renumbered rows written before DeliveryFailed took its place.
     /// </summary>
     internal static int RankOf(DisclosureStatus status) => status switch
     {

@@ -1,22 +1,20 @@
-using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using OpenTelemetry;
-using Polly;
 using Polly.CircuitBreaker;
-using Polly.Registry;
-using Polly.Retry;
 using Polly.Timeout;
 
 namespace FamiljecentralHub.Operations.Webhooks;
 
-/// <summary>One push to a receiving system's webhook: signed, through a resilience pipeline of its own URL.</summary>
-internal sealed class WebhookSender(
-    HttpClient http, ResiliencePipelineRegistry<string> pipelines, IOptions<WebhookOptions> options, TimeProvider clock,
-    ILogger<WebhookSender> logger)
+/// <summary>
+/// One push to a receiving system's webhook: signed, through the "webhooks" HttpClient and its resilience pipeline
+/// (<see cref="WebhookServiceExtensions.AddWebhookSender"/>), one pipeline per unit's registered URL.
+/// </summary>
+internal sealed class WebhookSender(IHttpClientFactory clients, ILogger<WebhookSender> logger)
 {
+    public const string ClientName = "webhooks";
+
     public const string DeliveryHeader = "X-Hub-Delivery";
     public const string TimestampHeader = "X-Hub-Timestamp";
     public const string SignatureHeader = "X-Hub-Signature";
@@ -25,6 +23,9 @@ internal sealed class WebhookSender(
     /// <summary>The signature scheme, named in the header ("v1=…") so that a receiver still checking the old one fails loudly.</summary>
     public const string SignatureVersion = "v1";
 
+    /// <summary>What the pipeline and the signing handler need to know of a push, carried on its request.</summary>
+    internal static readonly HttpRequestOptionsKey<Push> PushOption = new("FamiljecentralHub.Webhooks.Push");
+
     /// <summary>
     /// True when the receiver answered 2xx. Never throws for the receiver's failures: the caller leaves the row in the
     /// inbox and tries again later. Logs only the delivery id and the unit: the body is personal data, and a URL's
@@ -32,19 +33,16 @@ internal sealed class WebhookSender(
     /// </summary>
     public async Task<bool> PushAsync(Webhook hook, string deliveryId, string eventType, string body, CancellationToken cancellationToken)
     {
-        var pipeline = PipelineFor(hook.Url);
         // HttpClient's own span would carry the URL (url.full), and a URL may hold a receiver's credential.
         using var untraced = SuppressInstrumentationScope.Begin();
         try
         {
-            using var response = await pipeline.ExecuteAsync(
-                async token =>
-                {
-                    // Signed per attempt: a retry carries a fresh timestamp, so receivers can keep a tight replay window.
-                    using var request = Sign(new HttpRequestMessage(HttpMethod.Post, hook.Url), hook.Secret, deliveryId, eventType, body, clock.GetUtcNow().ToUnixTimeSeconds());
-                    return await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, token);
-                },
-                cancellationToken);
+            using var request = new HttpRequestMessage(HttpMethod.Post, hook.Url)
+            {
+                Content = new StringContent(body, Encoding.UTF8, "application/json"),
+            };
+            request.Options.Set(PushOption, new Push(PipelineKey(hook), hook.Secret, deliveryId, eventType, body));
+            using var response = await clients.CreateClient(ClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             if (response.IsSuccessStatusCode)
             {
                 return true;
@@ -72,15 +70,27 @@ internal sealed class WebhookSender(
         return false;
     }
 
-    internal static HttpRequestMessage Sign(HttpRequestMessage request, byte[] secret, string deliveryId, string eventType, string body, long unixSeconds)
+    /// <summary>
+    /// One pipeline, and so one circuit breaker, per unit and registered URL: one receiver down must not rest the others,
+    /// and a unit that registers a new URL starts afresh. The key names the unit and a digest of the URL, never the URL:
+    /// it is the pipeline's instance name in Polly's telemetry.
+    /// </summary>
+    internal static string PipelineKey(Webhook hook) =>
+        $"{hook.Unit}/{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(hook.Url)))[..16]}";
+
+    /// <summary>The signed headers, replacing those of an earlier attempt of the same request.</summary>
+    internal static void Sign(HttpRequestMessage request, byte[] secret, string deliveryId, string eventType, string body, long unixSeconds)
     {
         var timestamp = unixSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+        foreach (var header in (string[])[DeliveryHeader, EventHeader, TimestampHeader, SignatureHeader])
+        {
+            request.Headers.Remove(header);
+        }
+
         request.Headers.Add(DeliveryHeader, deliveryId);
         request.Headers.Add(EventHeader, eventType);
         request.Headers.Add(TimestampHeader, timestamp);
         request.Headers.Add(SignatureHeader, SignatureVersion + "=" + Signature(secret, deliveryId, eventType, timestamp, body));
-        return request;
     }
 
     /// <summary>
@@ -91,44 +101,6 @@ internal sealed class WebhookSender(
     /// </summary>
     public static string Signature(byte[] secret, string deliveryId, string eventType, string timestamp, string body) =>
         Convert.ToHexStringLower(HMACSHA256.HashData(secret, Encoding.UTF8.GetBytes($"{deliveryId}.{eventType}.{timestamp}.{body}")));
-
-    /// <summary>
-    /// Outer to inner: total timeout, retry, circuit breaker, attempt timeout. The breaker sits inside the retry so
-    /// every attempt counts; once it opens, the retry stops (BrokenCircuitException is not retried) and no call
-    /// reaches that URL for the break duration. One breaker per URL: one receiver down must not rest the others.
-    /// </summary>
-    private ResiliencePipeline<HttpResponseMessage> PipelineFor(string url) => pipelines.GetOrAddPipeline<HttpResponseMessage>(url, builder =>
-    {
-        var o = options.Value;
-        var failure = new PredicateBuilder<HttpResponseMessage>()
-            .Handle<HttpRequestException>(e => e.InnerException is not WebhookTargetRefusedException) // a refusal is no outage
-            .Handle<TimeoutRejectedException>()
-            .HandleResult(r => (int)r.StatusCode >= 500 || r.StatusCode is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests);
-        builder.TimeProvider = clock;
-        builder.AddTimeout(o.TotalTimeout);
-        if (o.MaxRetryAttempts > 0) // Polly requires at least one; zero means the database backoff alone
-        {
-            builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
-            {
-                ShouldHandle = failure,
-                MaxRetryAttempts = o.MaxRetryAttempts,
-                Delay = o.RetryBaseDelay,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-            });
-        }
-
-        builder
-            .AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
-            {
-                ShouldHandle = failure,
-                FailureRatio = o.BreakerFailureRatio,
-                MinimumThroughput = o.BreakerMinimumThroughput,
-                SamplingDuration = o.BreakerSamplingDuration,
-                BreakDuration = o.BreakDuration,
-            })
-            .AddTimeout(o.AttemptTimeout);
-    });
 }
 
 /// <summary>A unit's registered webhook as the dispatcher needs it.</summary>
@@ -137,4 +109,24 @@ internal sealed class Webhook
     public string Unit { get; init; } = "";
     public string Url { get; init; } = "";
     public byte[] Secret { get; init; } = [];
+}
+
+/// <summary>A push as its request carries it: the pipeline's key, and what the signature covers.</summary>
+internal sealed record Push(string PipelineKey, byte[] Secret, string DeliveryId, string EventType, string Body);
+
+/// <summary>
+/// Signs each attempt as it leaves, below the resilience pipeline: a retry carries a fresh timestamp, so receivers can
+/// keep a tight replay window.
+/// </summary>
+internal sealed class WebhookSigningHandler(TimeProvider clock) : DelegatingHandler
+{
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        if (request.Options.TryGetValue(WebhookSender.PushOption, out var push))
+        {
+            WebhookSender.Sign(request, push.Secret, push.DeliveryId, push.EventType, push.Body, clock.GetUtcNow().ToUnixTimeSeconds());
+        }
+
+        return base.SendAsync(request, cancellationToken);
+    }
 }

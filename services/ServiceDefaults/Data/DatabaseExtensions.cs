@@ -1,5 +1,4 @@
-using System.Security.Cryptography;
-using System.Text;
+using System.Reflection;
 using Dapper;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,14 +9,9 @@ using Npgsql;
 
 namespace FamiljecentralHub.ServiceDefaults.Data;
 
-/// <summary>One PostgreSQL database per service, its schema applied at start from the service's own SQL.</summary>
+/// <summary>One PostgreSQL database per service, its schema migrated at start by the service's own scripts.</summary>
 public static class DatabaseExtensions
 {
-    /// <summary>
-    /// Registers the service's NpgsqlDataSource and a start-up step that applies <paramref name="schemaSql"/>
-    /// (idempotent DDL). Call it before AddHubMessaging: hosted services start in order, so consumers only begin once
-    /// the schema exists. A database that is down at start delays the service; it does not crash it.
-    /// </summary>
     /// <summary>Dapper's conversions the hub relies on; idempotent.</summary>
     public static void RegisterTypeHandlers() => SqlMapper.AddTypeHandler(new DateTimeOffsetHandler());
 
@@ -42,7 +36,13 @@ public static class DatabaseExtensions
     /// <summary>Connections one service process keeps at most, unless its connection string says otherwise.</summary>
     public const int MaxPoolSize = 20;
 
-    public static IHostApplicationBuilder AddHubDatabase(this IHostApplicationBuilder builder, string schemaSql)
+    /// <summary>
+    /// Registers the service's NpgsqlDataSource and a start-up step that applies the numbered scripts embedded in
+    /// <paramref name="migrations"/> (<see cref="SchemaMigrations"/>). Call it before AddHubMessaging and the service's
+    /// own workers: hosted services start in order, so consumers only begin once the schema exists. A database that is
+    /// down at start delays the service; it does not crash it.
+    /// </summary>
+    public static IHostApplicationBuilder AddHubDatabase(this IHostApplicationBuilder builder, Assembly migrations)
     {
         var connectionString = new NpgsqlConnectionStringBuilder(builder.Configuration.GetConnectionString("Database")
             ?? throw new InvalidOperationException("ConnectionStrings:Database is not set."));
@@ -69,50 +69,11 @@ public static class DatabaseExtensions
 
         RegisterTypeHandlers();
         builder.Services.AddSingleton(_ => CreateDataSource(connectionString.ConnectionString));
-        builder.Services.AddHostedService(sp => new SchemaInitializer(
-            sp.GetRequiredService<NpgsqlDataSource>(), schemaSql, sp.GetRequiredService<ILogger<SchemaInitializer>>()));
+        builder.Services.AddHostedService(sp => new SchemaMigrator(
+            sp.GetRequiredService<NpgsqlDataSource>(), migrations, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
         return builder;
     }
-}
-
-internal sealed class SchemaInitializer(NpgsqlDataSource dataSource, string schemaSql, ILogger<SchemaInitializer> logger) : IHostedService
-{
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-                // One schema change at a time even when two instances of a service start together.
-                await using var tx = await connection.BeginTransactionAsync(cancellationToken);
-                await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(7349120001)", transaction: tx);
-                // Once per version of the schema, not at every start: its ALTERs take an exclusive lock on hot tables,
-                // and a service restarted under load (a crash, a second instance) would stall every other instance's
-                // work on them behind that lock. The journal holds the digest of each schema text applied.
-                await connection.ExecuteAsync(
-                    "CREATE TABLE IF NOT EXISTS schema_applied (digest text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
-                    transaction: tx);
-                var digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(schemaSql)));
-                if (!await connection.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM schema_applied WHERE digest = @digest)", new { digest }, tx))
-                {
-                    await connection.ExecuteAsync(schemaSql, transaction: tx);
-                    await connection.ExecuteAsync("INSERT INTO schema_applied (digest) VALUES (@digest)", new { digest }, tx);
-                }
-
-                await tx.CommitAsync(cancellationToken);
-                return;
-            }
-            catch (NpgsqlException ex) when (attempt < 120 && !cancellationToken.IsCancellationRequested)
-            {
-                logger.LogWarning("Database not reachable at start (attempt {Attempt}): {Error}", attempt, ex.Message);
-                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
-            }
-        }
-    }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 internal sealed class DatabaseHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
