@@ -103,8 +103,9 @@ public sealed class ReferralBenchmark(Uri gatewayUrl, DemoPki pki, TextWriter ou
             using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
             return new Sent(body.RootElement.GetProperty("messageId").GetGuid(), at, watch.Elapsed.TotalMilliseconds);
         }
-        catch (HttpRequestException)
+        catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {
+            // Refused or timed out (the client's 30 s): not accepted, and counted as such rather than ending the run.
             return new Sent(null, at, watch.Elapsed.TotalMilliseconds);
         }
     }
