@@ -2,10 +2,11 @@ using System.Net;
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.LocalHub.Clients;
 using FamiljecentralHub.ServiceDefaults.Messaging;
+using FamiljecentralHub.Tests.Support;
 using FamiljecentralHub.Topology;
-using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 using RabbitMQ.Client.Exceptions;
+using RabbitMQ.Client;
 
 namespace FamiljecentralHub.EndToEnd.Tests;
 
@@ -183,12 +184,9 @@ public sealed class BrokerBoundaryTests(HubFixture fixture)
     private async Task WaitForInboxAsync(string receiver, DeliverDisclosure delivery)
     {
         using var client = fixture.Client(ClientOf(receiver));
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while ((await client.GetAsync(InboxItemPath(receiver, delivery), Ct)).StatusCode != HttpStatusCode.OK)
-        {
-            DateTime.UtcNow.ShouldBeLessThan(deadline, $"message {delivery.Disclosure.MessageId} never reached the {receiver} inbox");
-            await Task.Delay(100, Ct);
-        }
+        await Eventually.TrueAsync(
+            async () => (await client.GetAsync(InboxItemPath(receiver, delivery), Ct)).StatusCode == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(30), $"message {delivery.Disclosure.MessageId} never reached the {receiver} inbox", TimeSpan.FromMilliseconds(100), Ct);
     }
 
     /// <summary>

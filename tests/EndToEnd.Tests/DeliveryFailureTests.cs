@@ -1,16 +1,17 @@
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Json;
+using System.Net;
 using System.Text.Json;
 using Dapper;
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.LocalHub.Clients;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
+using FamiljecentralHub.Tests.Support;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
+using RabbitMQ.Client;
 
 namespace FamiljecentralHub.EndToEnd.Tests;
 
@@ -97,15 +98,10 @@ public sealed class DeliveryFailureTests(HubFixture hub)
         }
 
         // The gate parks what it will not send again, for its operator to see.
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        string output;
-        do
-        {
-            DateTime.UtcNow.ShouldBeLessThan(deadline, "the gate never parked the forged redelivery");
-            await Task.Delay(1000, Ct);
-            output = (await hub.Hub.Services["consent"].RunCommandAsync(["errors"], TimeSpan.FromMinutes(2), Ct)).Output;
-        }
-        while (!output.Contains($"message-id={forged.Disclosure.MessageId}", StringComparison.Ordinal));
+        var output = await Eventually.MatchAsync(
+            async () => (await hub.Hub.Services["consent"].RunCommandAsync(["errors"], TimeSpan.FromMinutes(2), Ct)).Output,
+            errors => errors.Contains($"message-id={forged.Disclosure.MessageId}", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(60), _ => "the gate never parked the forged redelivery", TimeSpan.FromSeconds(1), Ct);
 
         output.ShouldContain("consent-redeliveries_error");
         using var social = hub.Client(DemoRequests.SocialServicesClient);
@@ -153,15 +149,10 @@ public sealed class DeliveryFailureTests(HubFixture hub)
             await RawAmqp.PublishAsync(channel, $"redeliveries.{Receiver}", "", altered, messageId, Ct);
         }
 
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        string output;
-        do
-        {
-            DateTime.UtcNow.ShouldBeLessThan(deadline, "the gate never parked the altered redelivery");
-            await Task.Delay(1000, Ct);
-            output = (await hub.Hub.Services["consent"].RunCommandAsync(["errors"], TimeSpan.FromMinutes(2), Ct)).Output;
-        }
-        while (!output.Contains($"message-id={messageId}", StringComparison.Ordinal));
+        var output = await Eventually.MatchAsync(
+            async () => (await hub.Hub.Services["consent"].RunCommandAsync(["errors"], TimeSpan.FromMinutes(2), Ct)).Output,
+            errors => errors.Contains($"message-id={messageId}", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(60), _ => "the gate never parked the altered redelivery", TimeSpan.FromSeconds(1), Ct);
 
         output.ShouldContain("consent-redeliveries_error");
         var stored = await social.GetFromJsonAsync<JsonElement>($"{DemoRequests.InboxPath}/{messageId}", Ct);

@@ -1,7 +1,8 @@
 using System.Net;
 using System.Text;
-using FamiljecentralHub.LocalHub;
 using FamiljecentralHub.LocalHub.Clients;
+using FamiljecentralHub.LocalHub;
+using FamiljecentralHub.Tests.Support;
 
 namespace FamiljecentralHub.EndToEnd.Tests;
 

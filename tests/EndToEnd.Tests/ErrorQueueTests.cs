@@ -1,13 +1,14 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Json;
+using System.Net;
 using System.Text.Json;
 using Dapper;
 using FamiljecentralHub.Contracts.Disclosures;
-using FamiljecentralHub.LocalHub;
 using FamiljecentralHub.LocalHub.Clients;
+using FamiljecentralHub.LocalHub;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
+using FamiljecentralHub.Tests.Support;
 using FamiljecentralHub.Topology;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -477,12 +478,9 @@ public sealed class ErrorQueueTests(PoisonedReferralsFixture poison, HubFixture 
     /// </summary>
     private static async Task WaitUntilTheGateIsIdleAsync(IChannel channel)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while ((await channel.QueueDeclarePassiveAsync(Queues.Gate, Ct)).MessageCount > 0)
-        {
-            DateTime.UtcNow.ShouldBeLessThan(deadline, "the gate did not take its messages");
-            await Task.Delay(100, Ct);
-        }
+        await Eventually.TrueAsync(
+            async () => (await channel.QueueDeclarePassiveAsync(Queues.Gate, Ct)).MessageCount == 0,
+            TimeSpan.FromSeconds(30), "the gate did not take its messages", TimeSpan.FromMilliseconds(100), Ct);
 
         await Task.Delay(TimeSpan.FromSeconds(2), Ct);
     }

@@ -1,8 +1,9 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using FamiljecentralHub.LocalHub;
 using FamiljecentralHub.LocalHub.Clients;
 using FamiljecentralHub.LocalHub.Pki;
+using FamiljecentralHub.LocalHub;
+using FamiljecentralHub.Tests.Support;
 
 [assembly: AssemblyFixture(typeof(FamiljecentralHub.EndToEnd.Tests.HubFixture))]
 
@@ -41,25 +42,15 @@ public sealed class HubFixture : IAsyncLifetime
     public static string NewSubject() => DemoIdentityNumbers.Child(Interlocked.Increment(ref nextSubject));
 
     /// <summary>Polls the sender's status view until the message reaches <paramref name="status"/> (or a final one).</summary>
-    public static async Task<JsonElement> WaitForStatusAsync(HttpClient sender, string statusUrl, string status, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        JsonElement last = default;
-        while (DateTime.UtcNow < deadline)
-        {
-            var response = await sender.GetAsync(statusUrl);
-            if (response.IsSuccessStatusCode)
+    public static async Task<JsonElement> WaitForStatusAsync(HttpClient sender, string statusUrl, string status, TimeSpan? timeout = null) =>
+        await Eventually.MatchAsync(
+            async () =>
             {
-                last = await response.Content.ReadFromJsonAsync<JsonElement>();
-                if (last.GetProperty("status").GetString() == status)
-                {
-                    return last;
-                }
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"{statusUrl} did not reach {status}; last seen: {(last.ValueKind == JsonValueKind.Undefined ? "nothing" : last.ToString())}");
-    }
+                var response = await sender.GetAsync(statusUrl);
+                return response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<JsonElement>() : default;
+            },
+            last => last.ValueKind == JsonValueKind.Object && last.GetProperty("status").GetString() == status,
+            timeout ?? TimeSpan.FromSeconds(30),
+            last => $"{statusUrl} did not reach {status}; last seen: {(last.ValueKind == JsonValueKind.Undefined ? "nothing" : last.ToString())}",
+            TimeSpan.FromMilliseconds(100));
 }

@@ -1,10 +1,11 @@
-using System.Net;
 using System.Net.Http.Json;
+using System.Net;
 using System.Text.Json;
 using Dapper;
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.LocalHub.Clients;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
+using FamiljecentralHub.Tests.Support;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -241,15 +242,8 @@ public sealed class PermitBindingTests(HubFixture hub)
     private async Task WaitForLedgerConflictAsync(Guid messageId) =>
         await WaitUntilAsync(async () => await ConflictsAsync(messageId) > 0, $"no conflict for {messageId} in the ledger");
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string failure)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!await condition())
-        {
-            DateTime.UtcNow.ShouldBeLessThan(deadline, failure);
-            await Task.Delay(200, Ct);
-        }
-    }
+    private static Task WaitUntilAsync(Func<Task<bool>> condition, string failure) =>
+        Eventually.TrueAsync(condition, TimeSpan.FromSeconds(30), failure, cancellationToken: Ct);
 
     private Task<long> ConflictsAsync(Guid messageId) =>
         QueryCountAsync("SELECT count(*) FROM ledger WHERE message_id = @messageId AND kind LIKE 'conflict%'", new { messageId });

@@ -1,8 +1,9 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Net.Http.Json;
+using System.Net;
 using System.Text.Json;
 using FamiljecentralHub.LocalHub.Clients;
+using FamiljecentralHub.Tests.Support;
 
 namespace FamiljecentralHub.EndToEnd.Tests;
 
@@ -142,26 +143,23 @@ public sealed class RevocationTests(HubFixture hub)
     private static async Task<Dictionary<Guid, string>> WaitForFinalStatusesAsync(HttpClient bvc, List<Guid> ids)
     {
         var final = new HashSet<string> { "Refused", "Withdrawn", "Delivered", "Acknowledged" };
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        Dictionary<Guid, string> statuses = [];
-        while (DateTime.UtcNow < deadline)
-        {
-            statuses = [];
-            foreach (var id in ids)
+        var statuses = await Eventually.MatchAsync(
+            async () =>
             {
-                var status = await bvc.GetFromJsonAsync<JsonElement>($"/child-health/units/{DemoRequests.ChildHealthUnit}/sent/{id}", Ct);
-                statuses[id] = status.GetProperty("status").GetString()!;
-            }
+                Dictionary<Guid, string> seen = [];
+                foreach (var id in ids)
+                {
+                    var status = await bvc.GetFromJsonAsync<JsonElement>($"/child-health/units/{DemoRequests.ChildHealthUnit}/sent/{id}", Ct);
+                    seen[id] = status.GetProperty("status").GetString()!;
+                }
 
-            if (statuses.Values.All(final.Contains))
-            {
-                await Task.Delay(1000, Ct);
-                return statuses;
-            }
-
-            await Task.Delay(200, Ct);
-        }
-
-        throw new TimeoutException($"not all messages reached a final status: {string.Join(", ", statuses.Values.GroupBy(s => s).Select(g => $"{g.Key} {g.Count()}"))}");
+                return seen;
+            },
+            seen => seen.Values.All(final.Contains),
+            TimeSpan.FromSeconds(30),
+            last => $"not all messages reached a final status: {string.Join(", ", (last ?? []).Values.GroupBy(s => s).Select(g => $"{g.Key} {g.Count()}"))}",
+            cancellationToken: Ct);
+        await Task.Delay(1000, Ct);
+        return statuses;
     }
 }

@@ -1,10 +1,11 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Net.Http.Json;
+using System.Net;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using FamiljecentralHub.LocalHub.Clients;
+using FamiljecentralHub.Tests.Support;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -58,11 +59,9 @@ public sealed class WebhookTests(HubFixture hub)
             var submitted = await bvc.PostAsJsonAsync(DemoRequests.ReferralPath, DemoRequests.Referral(subject), Ct);
             var messageId = (await submitted.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("messageId").GetGuid();
 
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (!received.Any(r => r.Delivery == messageId.ToString()) && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(100, Ct);
-            }
+            await Eventually.TrueAsync(
+                () => Task.FromResult(received.Any(r => r.Delivery == messageId.ToString())),
+                TimeSpan.FromSeconds(30), $"no webhook push for {messageId}", TimeSpan.FromMilliseconds(100), Ct);
 
             var push = received.Single(r => r.Delivery == messageId.ToString());
             var expected = "v1=" + Convert.ToHexStringLower(HMACSHA256.HashData(

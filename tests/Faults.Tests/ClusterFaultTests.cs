@@ -1,8 +1,9 @@
 using FamiljecentralHub.LocalHub;
+using FamiljecentralHub.Tests.Support;
 
 namespace FamiljecentralHub.Faults.Tests;
 
-public sealed class ClusterHubFixture() : PrivateHubFixture(new HubOptions { UseFreePorts = true, Nodes = HubNodes.Private, BrokerNodes = 3 });
+public sealed class ClusterHubFixture() : OwnNodesHubFixture(new HubOptions { UseFreePorts = true, Nodes = HubNodes.Private, BrokerNodes = 3 }, FaultHub.Settle);
 
 /// <summary>
 /// Three RabbitMQ nodes on one machine, every queue a quorum queue with a member on each. The node that leads the gate's

@@ -1,13 +1,14 @@
-using System.Net;
 using System.Net.Http.Json;
+using System.Net;
 using Dapper;
-using FamiljecentralHub.LocalHub;
 using FamiljecentralHub.LocalHub.Clients;
+using FamiljecentralHub.LocalHub;
+using FamiljecentralHub.Tests.Support;
 using Npgsql;
 
 namespace FamiljecentralHub.Faults.Tests;
 
-public sealed class TwoInstancesHubFixture() : PrivateHubFixture(new HubOptions { UseFreePorts = true, Nodes = HubNodes.Private, Instances = 2 });
+public sealed class TwoInstancesHubFixture() : OwnNodesHubFixture(new HubOptions { UseFreePorts = true, Nodes = HubNodes.Private, Instances = 2 }, FaultHub.Settle);
 
 /// <summary>
 /// Every service runs twice and the instances compete for its queues. Mid-stream one instance each of the sender, the
