@@ -45,7 +45,7 @@ public sealed class GatewayDependencyTests
     [Fact]
     public void The_gateway_ships_no_messaging_or_database_package()
     {
-        // The gateway's own deps.json (beside this project's output, from which GatewayProcess starts it) lists every
+        // The gateway's own deps.json (beside this project's output, from which GatewayFixture starts it) lists every
         // package it may load, used in code or not.
         using var deps = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "FamiljecentralHub.Gateway.deps.json")));
         var libraries = deps.RootElement.GetProperty("libraries").EnumerateObject().Select(l => l.Name).ToList();
