@@ -1,6 +1,13 @@
+using FamiljecentralHub.LocalHub.Processes;
 using FamiljecentralHub.Topology;
 
 namespace FamiljecentralHub.LocalHub;
+
+/// <summary>A login on the broker for one service.</summary>
+public sealed record BrokerAccount(string User, string Password)
+{
+    public override string ToString() => User;
+}
 
 /// <summary>
 /// The broker set-up of one hub, applied through the management API as the administrator before any service starts:
@@ -10,6 +17,13 @@ namespace FamiljecentralHub.LocalHub;
 /// </summary>
 internal static class BrokerProvisioning
 {
+    /// <summary>
+    /// A new account with a fresh password for every service, by the service's name; on a shared node each user name
+    /// starts with <paramref name="userPrefix"/>, so hubs never share a login.
+    /// </summary>
+    public static Dictionary<string, BrokerAccount> NewAccounts(string userPrefix) =>
+        HubService.All.ToDictionary(service => service.Name, service => new BrokerAccount(userPrefix + service.Name, UnixFiles.NewPassword()));
+
     /// <param name="accounts">The broker account of every service, by the service's name.</param>
     public static async Task ApplyAsync(
         RabbitMqNode rabbit, string virtualHost, IReadOnlyDictionary<string, BrokerAccount> accounts, CancellationToken cancellationToken)

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Security.Cryptography;
 using FamiljecentralHub.LocalHub.Pki;
 using FamiljecentralHub.LocalHub.Processes;
@@ -7,31 +6,26 @@ using FamiljecentralHub.Topology;
 
 namespace FamiljecentralHub.LocalHub;
 
-/// <summary>A login on the broker for one service.</summary>
-public sealed record BrokerAccount(string User, string Password)
-{
-    public override string ToString() => User;
-}
-
 /// <summary>
 /// A whole local hub: RabbitMQ and PostgreSQL (private or shared), the demo PKI, the six services and the
-/// gateway, each started and checked ready. Disposing stops everything it started and nothing else.
+/// gateway, each started and checked ready. Disposing stops everything it started and nothing else. This file starts
+/// and stops them; what each process is told is in <see cref="ServiceEnvironment"/>, the broker's set-up in
+/// <see cref="BrokerProvisioning"/>, the databases in <see cref="HubDatabases"/>, and the state file that lets a later
+/// run clean up after a crashed one in Hub.State.cs.
 /// </summary>
-public sealed class Hub : IAsyncDisposable
+public sealed partial class Hub : IAsyncDisposable
 {
-    private const string GatewayName = "gateway";
-    private static readonly SemaphoreSlim SweepGate = new(1, 1);
-
     private readonly HubOptions options;
     private readonly RepositoryLayout layout;
     private readonly bool sharedNodes;
     private readonly bool ownsStateDir;
     private readonly string nodesDir;
     private readonly RabbitMqCluster broker;
-    private readonly Lock stateGate = new();
     private readonly Dictionary<string, ServiceProcess> services = [];
     private readonly Dictionary<string, List<ServiceProcess>> instances = [];
-    private readonly Dictionary<string, BrokerAccount> brokerAccounts = [];
+    private readonly HubDatabases databases;
+    private readonly ServiceEnvironment environments;
+    private Dictionary<string, BrokerAccount> brokerAccounts = [];
     private ServiceProcess? gateway;
     private bool rabbitStarted;
     private bool postgresStarted;
@@ -67,6 +61,8 @@ public sealed class Hub : IAsyncDisposable
 
         // On a shared node every name carries the instance id, so fixtures never see each other's queues or rows.
         VirtualHost = sharedNodes ? $"hub-{instanceId}" : "/";
+        databases = new HubDatabases(Postgres, instanceId, sharedNodes);
+        environments = new ServiceEnvironment(this, options, layout, broker);
     }
 
     /// <summary>Eight hex digits, unique per hub; part of every broker and database name on shared nodes.</summary>
@@ -133,15 +129,10 @@ public sealed class Hub : IAsyncDisposable
     public Uri ServiceUrl(string service, int instance = 1) =>
         new($"http://127.0.0.1:{Ports.InstancesOf(RequireService(service).Name)[instance - 1]}");
 
-    public string DatabaseName(string service)
-    {
-        var database = RequireService(service).Database;
-        return sharedNodes ? $"h{InstanceId}_{database}" : database;
-    }
+    public string DatabaseName(string service) => databases.Name(RequireService(service));
 
     /// <summary>The connection string the service gets (superuser 'postgres' on its own database).</summary>
-    public string ConnectionString(string service) =>
-        string.Create(CultureInfo.InvariantCulture, $"Host={Postgres.Host};Port={Postgres.Port};Database={DatabaseName(service)};Username=postgres;Password={Postgres.Password}");
+    public string ConnectionString(string service) => databases.ConnectionString(RequireService(service));
 
     /// <summary>
     /// The node whose member of the quorum queue <paramref name="queue"/> (in this hub's virtual host) leads it now,
@@ -334,7 +325,7 @@ public sealed class Hub : IAsyncDisposable
                     service.Name + suffix,
                     layout.ServiceDll(service),
                     ServiceUrl(service.Name, instance),
-                    ServiceEnvironment(service, instance),
+                    environments.ForService(service, instance),
                     Path.Combine(LogDir, service.Name + suffix + ".log")) { ReadyTimeout = options.ReadyTimeout };
                 process.Started += _ => SaveState();
                 return process;
@@ -345,7 +336,8 @@ public sealed class Hub : IAsyncDisposable
 
         // Last, so the first request a client can make finds every service ready behind it.
         gateway = new ServiceProcess(
-            GatewayName, layout.GatewayDll, GatewayHealthUrl, GatewayEnvironment(), Path.Combine(LogDir, GatewayName + ".log"))
+            ServiceEnvironment.GatewayName, layout.GatewayDll, GatewayHealthUrl, environments.ForGateway(),
+            Path.Combine(LogDir, ServiceEnvironment.GatewayName + ".log"))
         { ReadyTimeout = options.ReadyTimeout };
         gateway.Started += _ => SaveState();
         await gateway.StartAsync(cancellationToken);
@@ -369,11 +361,7 @@ public sealed class Hub : IAsyncDisposable
         {
             await Rabbit.CreateVirtualHostAsync(VirtualHost, cancellationToken);
         }
-        foreach (var service in HubService.All)
-        {
-            var user = sharedNodes ? $"h{InstanceId}-{service.Name}" : service.Name;
-            brokerAccounts[service.Name] = new BrokerAccount(user, UnixFiles.NewPassword());
-        }
+        brokerAccounts = BrokerProvisioning.NewAccounts(sharedNodes ? $"h{InstanceId}-" : "");
         await BrokerProvisioning.ApplyAsync(Rabbit, VirtualHost, brokerAccounts, cancellationToken);
     }
 
@@ -388,10 +376,7 @@ public sealed class Hub : IAsyncDisposable
             Log($"PostgreSQL ready on port {Postgres.Port} in {stopwatch.Elapsed.TotalSeconds:0.0} s.");
         }
         databasesCreated = true;
-        foreach (var service in HubService.All)
-        {
-            await Postgres.CreateDatabaseAsync(DatabaseName(service.Name), cancellationToken);
-        }
+        await databases.CreateAllAsync(cancellationToken);
     }
 
     private Task CreatePkiAsync() => Task.Run(() =>
@@ -399,107 +384,6 @@ public sealed class Hub : IAsyncDisposable
         DemoPki.Ensure(PkiDir, ClientIds);
         UnixFiles.SetMode(PkiDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     });
-
-    private Dictionary<string, string> ServiceEnvironment(HubService service, int instance)
-    {
-        var account = brokerAccounts[service.Name];
-        var environment = new Dictionary<string, string>
-        {
-            ["ASPNETCORE_URLS"] = ServiceUrl(service.Name, instance).ToString().TrimEnd('/'),
-            ["ASPNETCORE_ENVIRONMENT"] = options.EnvironmentName,
-            ["DOTNET_ENVIRONMENT"] = options.EnvironmentName,
-            ["RabbitMq__Host"] = Rabbit.Host,
-            ["RabbitMq__Port"] = Rabbit.AmqpPort.ToString(CultureInfo.InvariantCulture),
-            // Every node, so a service whose node goes away reconnects to another (empty for a single node).
-            ["RabbitMq__Nodes"] = string.Join(',', broker.AmqpAddresses.Skip(1)),
-            ["RabbitMq__VirtualHost"] = VirtualHost,
-            ["RabbitMq__Username"] = account.User,
-            ["RabbitMq__Password"] = account.Password,
-            ["ConnectionStrings__Database"] = ConnectionString(service.Name),
-            ["Organisation__Path"] = layout.OrganisationPath,
-            ["CallerToken__PublicKeyPath"] = Path.Combine(PkiDir, "caller-token.pub.pem"),
-            ["Pseudonym__Key"] = PseudonymKey,
-        };
-        options.ConfigureEnvironment?.Invoke(service.Name, environment);
-        return environment;
-    }
-
-    private Dictionary<string, string> GatewayEnvironment()
-    {
-        var environment = new Dictionary<string, string>
-        {
-            ["ASPNETCORE_ENVIRONMENT"] = options.EnvironmentName,
-            ["DOTNET_ENVIRONMENT"] = options.EnvironmentName,
-            ["Gateway__Url"] = GatewayUrl.ToString().TrimEnd('/'),
-            ["Gateway__HealthUrl"] = GatewayHealthUrl.ToString().TrimEnd('/'),
-            ["Gateway__ServerCertificatePath"] = Path.Combine(PkiDir, "gateway.pem"),
-            ["Gateway__ServerKeyPath"] = Path.Combine(PkiDir, "gateway.key"),
-            ["Gateway__ClientCaPath"] = CaCertificatePath,
-            ["Gateway__ClientsPath"] = layout.ClientsPath,
-            ["CallerToken__PrivateKeyPath"] = Path.Combine(PkiDir, "caller-token.key"),
-        };
-        foreach (var service in HubService.All)
-        {
-            // Several instances: the gateway balances over them and skips one that is not ready.
-            environment[$"Services__{service.Name}"] = string.Join(',', Enumerable.Range(1, options.Instances)
-                .Select(instance => ServiceUrl(service.Name, instance).ToString().TrimEnd('/')));
-        }
-        options.ConfigureEnvironment?.Invoke(GatewayName, environment);
-        return environment;
-    }
-
-    private void SaveState()
-    {
-        lock (stateGate)
-        {
-            if (Volatile.Read(ref disposed) != 0 && !Directory.Exists(StateDir))
-            {
-                return;
-            }
-            var processes = AllInstances.Append(gateway)
-                .Where(process => process?.Pid is not null)
-                .Select(process => new ProcessState(process!.Name, process.Pid!.Value, process.DllPath))
-                .ToList();
-            (HubState.ForCurrentProcess() with
-            {
-                RabbitMqNodes = rabbitStarted
-                    ? RabbitNodes.Select(node => new RabbitMqState(node.Directory!, node.AmqpPort, node.ManagementPort, node.DistributionPort, node.StartedEpmd)).ToList()
-                    : [],
-                Postgres = postgresStarted ? new PostgresState(Postgres.Directory!, Postgres.Port) : null,
-                Processes = processes,
-                DeleteOnStop = ownsStateDir ? [StateDir, nodesDir] : [],
-            }).Write(StateDir);
-        }
-    }
-
-    /// <summary>
-    /// Auto-created instance directories whose owner died (a test run killed mid-way) still hold running nodes
-    /// and services; the next hub stops them, so crashed runs do not pile up processes.
-    /// </summary>
-    private static async Task SweepAbandonedInstancesAsync(string instancesDir, Action<string>? log, CancellationToken cancellationToken)
-    {
-        if (!Directory.Exists(instancesDir))
-        {
-            return;
-        }
-        // Fixtures of one test run start hubs concurrently; one sweep at a time.
-        await SweepGate.WaitAsync(cancellationToken);
-        try
-        {
-            foreach (var directory in Directory.EnumerateDirectories(instancesDir))
-            {
-                if (HubState.Read(directory) is { OwnerIsAlive: false })
-                {
-                    log?.Invoke($"Cleaning up abandoned hub in {directory} ...");
-                    await HubStateCleanup.StopAsync(directory, signalLiveOwner: false, log, cancellationToken);
-                }
-            }
-        }
-        finally
-        {
-            SweepGate.Release();
-        }
-    }
 
     private static HubService RequireService(string name) =>
         HubService.All.FirstOrDefault(service => service.Name == name)

@@ -1,10 +1,6 @@
 using System.Globalization;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json;
 using FamiljecentralHub.LocalHub.Processes;
-using FamiljecentralHub.Topology;
 
 namespace FamiljecentralHub.LocalHub;
 
@@ -12,11 +8,11 @@ namespace FamiljecentralHub.LocalHub;
 /// A RabbitMQ node from Debian's package: either a private one this object starts and stops (state in its own
 /// directory, its own ports and node name, so several run side by side), or an external one someone else runs,
 /// on which we only create and delete virtual hosts, users and permissions. Private nodes may form a cluster
-/// (<see cref="RabbitMqCluster"/>).
+/// (<see cref="RabbitMqCluster"/>). This file is the node's life (create, start, stop, its files and environment); its
+/// management API is in RabbitMqNode.Management.cs, the faults tests inject in RabbitMqNode.Faults.cs.
 /// </summary>
-public sealed class RabbitMqNode
+public sealed partial class RabbitMqNode
 {
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
     private static readonly TimeSpan ServerTimeout = TimeSpan.FromSeconds(120);
     private bool holdsEpmd;
 
@@ -197,141 +193,6 @@ public sealed class RabbitMqNode
         await StartAsync(cancellationToken);
     }
 
-    /// <summary>Stops the RabbitMQ application but leaves the VM running: clients see a broker that refuses connections.</summary>
-    public Task StopAppAsync(CancellationToken cancellationToken = default)
-    {
-        RequireOwned();
-        return CtlAsync(["stop_app"], cancellationToken);
-    }
-
-    public async Task StartAppAsync(CancellationToken cancellationToken = default)
-    {
-        RequireOwned();
-        await CtlAsync(["start_app"], cancellationToken);
-        await CtlAsync(["await_startup", "--timeout", "120"], cancellationToken);
-    }
-
-    /// <summary>SIGKILL the VM: a crash with no chance to flush or close connections. Start it again with <see cref="StartAsync"/>.</summary>
-    public async Task KillAsync(CancellationToken cancellationToken = default)
-    {
-        RequireOwned();
-        if (BeamPid is not { } pid)
-        {
-            return;
-        }
-        var children = UnixProcess.Children(pid);
-        UnixProcess.Signal(pid, UnixProcess.SigKill);
-        foreach (var child in children)
-        {
-            UnixProcess.Signal(child, UnixProcess.SigKill);
-        }
-        await UnixProcess.WaitForExitAsync(pid, TimeSpan.FromSeconds(10), cancellationToken);
-        File.Delete(PidFile);
-    }
-
-    /// <summary>
-    /// SIGSTOP the VM: connections stay open but nothing answers, like a hung or partitioned broker.
-    /// Returns once the VM is stopped.
-    /// </summary>
-    public Task FreezeAsync(CancellationToken cancellationToken = default) =>
-        SignalBeamAsync(UnixProcess.SigStop, state => state == 'T', cancellationToken);
-
-    /// <summary>SIGCONT a frozen VM; returns once it runs again.</summary>
-    public Task ThawAsync(CancellationToken cancellationToken = default) =>
-        SignalBeamAsync(UnixProcess.SigCont, state => state != 'T', cancellationToken);
-
-    /// <summary>
-    /// Raises (true) or clears the memory alarm by moving the high watermark below or back above what the node uses:
-    /// while it is raised the broker blocks every publishing connection, the way a broker short of memory does.
-    /// </summary>
-    public Task SetMemoryAlarmAsync(bool raised, CancellationToken cancellationToken = default)
-    {
-        RequireOwned();
-        return CtlAsync(["set_vm_memory_high_watermark", raised ? "0.0001" : "0.4"], cancellationToken);
-    }
-
-    public Task CreateVirtualHostAsync(string name, CancellationToken cancellationToken = default) =>
-        SendAsync(HttpMethod.Put, $"vhosts/{Uri.EscapeDataString(name)}", new { }, cancellationToken);
-
-    /// <summary>Deletes a virtual host with its queues and exchanges; a missing one is not an error.</summary>
-    public Task DeleteVirtualHostAsync(string name, CancellationToken cancellationToken = default) =>
-        SendAsync(HttpMethod.Delete, $"vhosts/{Uri.EscapeDataString(name)}", null, cancellationToken);
-
-    /// <summary>Creates the user or sets its password if it exists.</summary>
-    public Task CreateUserAsync(string user, string password, CancellationToken cancellationToken = default) =>
-        SendAsync(HttpMethod.Put, $"users/{Uri.EscapeDataString(user)}", new { password, tags = "" }, cancellationToken);
-
-    public Task DeleteUserAsync(string user, CancellationToken cancellationToken = default) =>
-        SendAsync(HttpMethod.Delete, $"users/{Uri.EscapeDataString(user)}", null, cancellationToken);
-
-    public Task SetPermissionsAsync(string virtualHost, string user, BrokerPermission permission, CancellationToken cancellationToken = default) =>
-        SendAsync(
-            HttpMethod.Put,
-            $"permissions/{Uri.EscapeDataString(virtualHost)}/{Uri.EscapeDataString(user)}",
-            new { configure = permission.Configure, write = permission.Write, read = permission.Read },
-            cancellationToken);
-
-    /// <summary>
-    /// A durable quorum queue, exactly as MassTransit's endpoints here declare theirs (the broker refuses a
-    /// redeclaration with other arguments). Declaring an existing one is a no-op.
-    /// </summary>
-    public Task DeclareQuorumQueueAsync(string virtualHost, string queue, CancellationToken cancellationToken = default) =>
-        SendAsync(
-            HttpMethod.Put,
-            $"queues/{Uri.EscapeDataString(virtualHost)}/{Uri.EscapeDataString(queue)}",
-            new { durable = true, auto_delete = false, arguments = new Dictionary<string, object> { ["x-queue-type"] = "quorum" } },
-            cancellationToken);
-
-    /// <summary>A durable fanout exchange, as MassTransit declares one it sends to. Declaring an existing one is a no-op.</summary>
-    public Task DeclareFanoutExchangeAsync(string virtualHost, string exchange, CancellationToken cancellationToken = default) =>
-        SendAsync(
-            HttpMethod.Put,
-            $"exchanges/{Uri.EscapeDataString(virtualHost)}/{Uri.EscapeDataString(exchange)}",
-            new { type = "fanout", durable = true, auto_delete = false, @internal = false, arguments = new { } },
-            cancellationToken);
-
-    /// <summary>Binds a queue to an exchange with an empty routing key; binding twice is a no-op.</summary>
-    public Task BindQueueAsync(string virtualHost, string exchange, string queue, CancellationToken cancellationToken = default) =>
-        SendAsync(
-            HttpMethod.Post,
-            $"bindings/{Uri.EscapeDataString(virtualHost)}/e/{Uri.EscapeDataString(exchange)}/q/{Uri.EscapeDataString(queue)}",
-            new { routing_key = "", arguments = new { } },
-            cancellationToken);
-
-    /// <summary>
-    /// Imports a definitions file (users, virtual hosts, permissions, queues, exchanges, bindings), as
-    /// <c>rabbitmqctl import_definitions</c> does; what exists already is left as it is or updated.
-    /// </summary>
-    public Task ImportDefinitionsAsync(System.Text.Json.Nodes.JsonObject definitions, CancellationToken cancellationToken = default) =>
-        SendAsync(HttpMethod.Post, "definitions", definitions, cancellationToken);
-
-    /// <summary>
-    /// Closes every connection the broker user has open on this node, as a network fault or an operator would: the
-    /// client sees its connection forced shut mid-work. Returns how many were closed.
-    /// </summary>
-    public async Task<int> CloseConnectionsAsync(string user, CancellationToken cancellationToken = default)
-    {
-        var connections = await GetManagementAsync("connections", cancellationToken);
-        var names = connections.EnumerateArray()
-            .Where(connection => connection.GetProperty("user").GetString() == user)
-            .Select(connection => connection.GetProperty("name").GetString()!)
-            .ToList();
-        foreach (var name in names)
-        {
-            await SendAsync(HttpMethod.Delete, $"connections/{Uri.EscapeDataString(name)}", null, cancellationToken);
-        }
-        return names.Count;
-    }
-
-    /// <summary>GET on the management API, e.g. <c>queues/%2F</c>; for tests that inspect queues.</summary>
-    public async Task<JsonElement> GetManagementAsync(string relativePath, CancellationToken cancellationToken = default)
-    {
-        using var request = Request(HttpMethod.Get, relativePath);
-        using var response = await Http.SendAsync(request, cancellationToken);
-        await EnsureSuccessAsync(response, relativePath, cancellationToken);
-        return await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
-    }
-
     /// <summary>The variables that point rabbitmq-server and rabbitmqctl at this node's own files and ports.</summary>
     internal IReadOnlyDictionary<string, string> Environment()
     {
@@ -442,54 +303,6 @@ public sealed class RabbitMqNode
 
     private async Task CtlAsync(string[] arguments, CancellationToken cancellationToken) =>
         await ProcessRunner.RunCheckedAsync("rabbitmqctl", ["-n", NodeName, .. arguments], Environment(), ServerTimeout, cancellationToken);
-
-    private async Task SignalBeamAsync(int signal, Func<char?, bool> reached, CancellationToken cancellationToken)
-    {
-        RequireOwned();
-        if (BeamPid is not { } pid || !UnixProcess.Signal(pid, signal))
-        {
-            throw new LocalHubException($"RabbitMQ node {NodeName} is not running.");
-        }
-        // Signals reach a process with many threads asynchronously; fault tests need the new state in effect.
-        for (var attempt = 0; attempt < 100 && !reached(UnixProcess.State(pid)); attempt++)
-        {
-            await Task.Delay(20, cancellationToken);
-        }
-    }
-
-    private async Task SendAsync(HttpMethod method, string relativePath, object? body, CancellationToken cancellationToken)
-    {
-        using var request = Request(method, relativePath);
-        if (body is not null)
-        {
-            request.Content = JsonContent.Create(body);
-        }
-        using var response = await Http.SendAsync(request, cancellationToken);
-        if (method == HttpMethod.Delete && response.StatusCode == System.Net.HttpStatusCode.NotFound)
-        {
-            return;
-        }
-        await EnsureSuccessAsync(response, relativePath, cancellationToken);
-    }
-
-    private HttpRequestMessage Request(HttpMethod method, string relativePath)
-    {
-        var request = new HttpRequestMessage(method, new Uri(ManagementUrl, "api/" + relativePath));
-        // No keep-alive: on stop the management listener waits up to 6 s for idle connections to go away.
-        request.Headers.ConnectionClose = true;
-        request.Headers.Authorization = new AuthenticationHeaderValue(
-            "Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{AdminUser}:{AdminPassword}")));
-        return request;
-    }
-
-    private static async Task EnsureSuccessAsync(HttpResponseMessage response, string relativePath, CancellationToken cancellationToken)
-    {
-        if (!response.IsSuccessStatusCode)
-        {
-            var text = await response.Content.ReadAsStringAsync(cancellationToken);
-            throw new LocalHubException($"RabbitMQ management API {relativePath}: {(int)response.StatusCode} {text}");
-        }
-    }
 
     private LocalHubException Failure(string what, string startupLog) =>
         new($"RabbitMQ node {NodeName} did not start: {what}{System.Environment.NewLine}"

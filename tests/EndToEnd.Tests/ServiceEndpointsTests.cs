@@ -39,6 +39,7 @@ public sealed class ServiceEndpointsTests(HubFixture hub)
 
         metrics.ShouldContain("hub_gate_decisions");
         metrics.ShouldContain("http_server_request_duration_seconds");
+        metrics.ShouldContain("db_client_", customMessage: "Npgsql's meters, which AddHubDatabase adds to the telemetry");
         metrics.ShouldNotContain(subject);
     }
 }

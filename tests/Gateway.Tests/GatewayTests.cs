@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using FamiljecentralHub.Gateway.Tests.Fixtures;
+using FamiljecentralHub.LocalHub.Processes;
 using FamiljecentralHub.ServiceDefaults.Security;
 
 namespace FamiljecentralHub.Gateway.Tests;
@@ -261,26 +262,19 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
         var curl = new[] { "/usr/bin/curl", "/usr/local/bin/curl" }.FirstOrDefault(File.Exists);
         Assert.SkipWhen(curl is null, "curl is not installed.");
         var testId = Guid.NewGuid().ToString("N");
-        var start = new ProcessStartInfo(curl!)
-        {
-            WorkingDirectory = fixture.Pki.Folder,
-            ArgumentList =
-            {
+        var curlRun = await ProcessRunner.RunAsync(
+            curl!,
+            [
                 "--silent", "--show-error", "--output", "/dev/null", "--write-out", "%{http_code}",
                 "--cacert", "ca.pem", "--cert", "clients/bvc-ehr.pem", "--key", "clients/bvc-ehr.key",
                 "--header", $"{EchoBackend.TestIdHeader}: {testId}",
                 new Uri(fixture.GatewayUrl, "/child-health/api/visits").ToString(),
-            },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
+            ],
+            cancellationToken: Cancellation,
+            prepare: info => info.WorkingDirectory = fixture.Pki.Folder);
 
-        using var process = Process.Start(start)!;
-        var output = await process.StandardOutput.ReadToEndAsync(Cancellation);
-        var error = await process.StandardError.ReadToEndAsync(Cancellation);
-        await process.WaitForExitAsync(Cancellation);
-
-        output.ShouldBe("200", error);
+        // --silent --show-error: on success the output is the status code alone, on failure curl's error follows it.
+        curlRun.Output.Trim().ShouldBe("200");
         fixture.Backend.Find(testId).ShouldNotBeNull();
     }
 

@@ -6,6 +6,8 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 
 namespace FamiljecentralHub.ServiceDefaults.Data;
 
@@ -72,6 +74,10 @@ public static class DatabaseExtensions
         builder.Services.AddHostedService(sp => new SchemaMigrator(
             sp.GetRequiredService<NpgsqlDataSource>(), migrations, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
+        // The database's spans and meters join the providers AddHubTelemetry set up; they live here so that a host
+        // without a database (the gateway) does not carry Npgsql.
+        builder.Services.ConfigureOpenTelemetryMeterProvider(m => m.AddNpgsqlInstrumentation());
+        builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddNpgsql());
         return builder;
     }
 }

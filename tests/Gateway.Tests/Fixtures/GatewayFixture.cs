@@ -4,14 +4,19 @@ using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using FamiljecentralHub.LocalHub;
 using FamiljecentralHub.LocalHub.Pki;
+using FamiljecentralHub.LocalHub.Processes;
 using FamiljecentralHub.ServiceDefaults.Security;
 
 namespace FamiljecentralHub.Gateway.Tests.Fixtures;
 
 /// <summary>
 /// A demo PKI in a temporary folder, a second PKI whose CA the gateway does not trust, an echo backend standing in
-/// for every service (except open-preschool, which points at a closed port), and the real gateway in front.
+/// for every service (except open-preschool, which points at a closed port), and the real gateway in front: started
+/// from this project's build output as LocalHub starts it (<see cref="ServiceProcess"/>), configured only through
+/// environment variables, with nothing replaced by test doubles. (In-process hosting would share the test's TLS and
+/// logging state, and WebApplicationFactory's TestServer has no TLS at all.)
 /// </summary>
 public class GatewayFixture : IAsyncLifetime
 {
@@ -29,7 +34,7 @@ public class GatewayFixture : IAsyncLifetime
 
     private readonly TempFolder folder = new();
     private EchoBackend? backend;
-    private GatewayProcess? gateway;
+    private ServiceProcess? gateway;
 
     public DemoPki Pki { get; private set; } = null!;
 
@@ -42,7 +47,8 @@ public class GatewayFixture : IAsyncLifetime
 
     public Uri HealthUrl { get; private set; } = null!;
 
-    public string GatewayOutput => gateway?.Output ?? string.Empty;
+    /// <summary>The end of what the gateway wrote, to explain a failed test.</summary>
+    public string GatewayOutput => gateway?.LogTail(200) ?? string.Empty;
 
     public async ValueTask InitializeAsync()
     {
@@ -57,8 +63,8 @@ public class GatewayFixture : IAsyncLifetime
         }), cancellationToken);
 
         backend = await EchoBackend.StartAsync(cancellationToken);
-        GatewayUrl = new Uri($"https://127.0.0.1:{FreePort.Next()}");
-        HealthUrl = new Uri($"http://127.0.0.1:{FreePort.Next()}");
+        GatewayUrl = new Uri($"https://127.0.0.1:{FreePorts.Next()}");
+        HealthUrl = new Uri($"http://127.0.0.1:{FreePorts.Next()}");
 
         var environment = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -71,6 +77,7 @@ public class GatewayFixture : IAsyncLifetime
             ["Gateway__Limits__MaxRequestBodyBytes"] = MaxRequestBodyBytes.ToString(CultureInfo.InvariantCulture),
             ["CallerToken__PrivateKeyPath"] = Pki.CallerTokenPrivateKeyPath,
             ["Logging__LogLevel__Default"] = "Warning",
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
         };
         foreach (var service in CallerTokenDefaults.Audiences)
         {
@@ -78,12 +85,15 @@ public class GatewayFixture : IAsyncLifetime
         }
 
         // Nothing listens here, so forwarding to open-preschool fails the way a crashed service would.
-        environment["Services__open-preschool"] = $"http://127.0.0.1:{FreePort.Next()}";
+        environment["Services__open-preschool"] = $"http://127.0.0.1:{FreePorts.Next()}";
         // Ops runs as two instances of which the first has crashed: the gateway must find the live one.
-        environment["Services__ops"] = $"http://127.0.0.1:{FreePort.Next()},{backend.Address}";
+        environment["Services__ops"] = $"http://127.0.0.1:{FreePorts.Next()},{backend.Address}";
         Configure(environment);
 
-        gateway = await GatewayProcess.StartAsync(environment, HealthUrl, cancellationToken);
+        gateway = new ServiceProcess(
+            "gateway", Path.Combine(AppContext.BaseDirectory, "FamiljecentralHub.Gateway.dll"), HealthUrl, environment,
+            Path.Combine(folder.Path, "logs", "gateway.log")) { ReadyTimeout = TimeSpan.FromSeconds(30) };
+        await gateway.StartAsync(cancellationToken);
     }
 
     public async ValueTask DisposeAsync()

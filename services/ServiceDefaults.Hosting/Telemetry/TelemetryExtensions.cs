@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Npgsql;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -15,7 +14,8 @@ namespace FamiljecentralHub.ServiceDefaults.Telemetry;
 
 /// <summary>
 /// One trace from the gateway through the broker to the receiving service, and every service's metrics. ASP.NET Core,
-/// HttpClient, Npgsql and MassTransit emit activities and meters themselves; the instrumentation packages listen.
+/// HttpClient and MassTransit emit activities and meters themselves; the instrumentation packages listen. Npgsql's are
+/// added by AddHubDatabase, beside the database: the gateway has none and does not carry the package.
 /// Metrics go to the Prometheus endpoint (<see cref="MapMetrics"/>), and both metrics and traces to OTLP when
 /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is configured.
 /// </summary>
@@ -38,7 +38,6 @@ public static class TelemetryExtensions
             m.AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
-                .AddNpgsqlInstrumentation()
                 .AddMeter("MassTransit", HubSourceName)
                 .AddPrometheusExporter();
             if (otlp)
@@ -53,7 +52,6 @@ public static class TelemetryExtensions
         {
             t.AddAspNetCoreInstrumentation(o => o.EnrichWithHttpResponse = RouteInsteadOfPath)
                 .AddHttpClientInstrumentation(o => o.EnrichWithHttpRequestMessage = (activity, _) => activity.SetTag("url.full", null))
-                .AddNpgsql()
                 .AddSource("MassTransit", "Yarp.ReverseProxy", HubSourceName);
             if (otlp)
             {

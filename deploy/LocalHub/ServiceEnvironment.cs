@@ -1,0 +1,61 @@
+using System.Globalization;
+
+namespace FamiljecentralHub.LocalHub;
+
+/// <summary>
+/// What each process of a hub is told, as environment variables only (the same configuration path a deployment uses):
+/// a service its address, broker account, database and keys; the gateway its certificates and every instance behind
+/// each route. <see cref="HubOptions.ConfigureEnvironment"/> has the last word.
+/// </summary>
+internal sealed class ServiceEnvironment(Hub hub, HubOptions options, RepositoryLayout layout, RabbitMqCluster broker)
+{
+    public const string GatewayName = "gateway";
+
+    public Dictionary<string, string> ForService(HubService service, int instance)
+    {
+        var account = hub.BrokerAccount(service.Name);
+        var environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = hub.ServiceUrl(service.Name, instance).ToString().TrimEnd('/'),
+            ["ASPNETCORE_ENVIRONMENT"] = options.EnvironmentName,
+            ["DOTNET_ENVIRONMENT"] = options.EnvironmentName,
+            ["RabbitMq__Host"] = hub.Rabbit.Host,
+            ["RabbitMq__Port"] = hub.Rabbit.AmqpPort.ToString(CultureInfo.InvariantCulture),
+            // Every node, so a service whose node goes away reconnects to another (empty for a single node).
+            ["RabbitMq__Nodes"] = string.Join(',', broker.AmqpAddresses.Skip(1)),
+            ["RabbitMq__VirtualHost"] = hub.VirtualHost,
+            ["RabbitMq__Username"] = account.User,
+            ["RabbitMq__Password"] = account.Password,
+            ["ConnectionStrings__Database"] = hub.ConnectionString(service.Name),
+            ["Organisation__Path"] = layout.OrganisationPath,
+            ["CallerToken__PublicKeyPath"] = Path.Combine(hub.PkiDir, "caller-token.pub.pem"),
+            ["Pseudonym__Key"] = hub.PseudonymKey,
+        };
+        options.ConfigureEnvironment?.Invoke(service.Name, environment);
+        return environment;
+    }
+
+    public Dictionary<string, string> ForGateway()
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = options.EnvironmentName,
+            ["DOTNET_ENVIRONMENT"] = options.EnvironmentName,
+            ["Gateway__Url"] = hub.GatewayUrl.ToString().TrimEnd('/'),
+            ["Gateway__HealthUrl"] = hub.GatewayHealthUrl.ToString().TrimEnd('/'),
+            ["Gateway__ServerCertificatePath"] = Path.Combine(hub.PkiDir, "gateway.pem"),
+            ["Gateway__ServerKeyPath"] = Path.Combine(hub.PkiDir, "gateway.key"),
+            ["Gateway__ClientCaPath"] = hub.CaCertificatePath,
+            ["Gateway__ClientsPath"] = layout.ClientsPath,
+            ["CallerToken__PrivateKeyPath"] = Path.Combine(hub.PkiDir, "caller-token.key"),
+        };
+        foreach (var service in HubService.All)
+        {
+            // Several instances: the gateway balances over them and skips one that is not ready.
+            environment[$"Services__{service.Name}"] = string.Join(',', Enumerable.Range(1, options.Instances)
+                .Select(instance => hub.ServiceUrl(service.Name, instance).ToString().TrimEnd('/')));
+        }
+        options.ConfigureEnvironment?.Invoke(GatewayName, environment);
+        return environment;
+    }
+}
