@@ -16,8 +16,8 @@ namespace FamiljecentralHub.ServiceDefaults.Messaging;
 /// for every message the endpoint had in flight to be done with, and a message whose handling hangs on the dead
 /// connection holds it for good; and now and then an endpoint with nothing in flight does not come back either. The
 /// service then runs on, healthy to every probe, and never consumes again (found by the fault suite,
-/// docs/fault-injection.md). MassTransit 8.5 carries fixes for this (#5692, #6102), and the first fault runs on 8.5.12
-/// needed no restart; the checks stay until more runs confirm it (docs/fault-injection.md, "MassTransit 8.5.12").
+/// docs/fault-injection.md). MassTransit 8.5 carries fixes for this (#5692, #6102), yet fault runs on 8.5.12 still
+/// met such wedges after a broker restart and a cluster node loss (docs/fault-injection.md, "MassTransit 8.5.12").
 /// <para>
 /// The watchdog notices both. It follows every message from the broker until it is acknowledged or faulted: one still
 /// in flight <see cref="WedgedAfter"/> after its channel closed can no longer be acknowledged (the broker has already
