@@ -193,6 +193,8 @@ public sealed partial class RabbitMqNode
         await StartAsync(cancellationToken);
     }
 
+    private const string LoopbackDistribution = "-kernel inet_dist_use_interface {127,0,0,1}";
+
     /// <summary>The variables that point rabbitmq-server and rabbitmqctl at this node's own files and ports.</summary>
     internal IReadOnlyDictionary<string, string> Environment()
     {
@@ -213,6 +215,10 @@ public sealed partial class RabbitMqNode
             ["RABBITMQ_CONF_ENV_FILE"] = Path.Combine(directory, "rabbitmq-env.conf"),
             ["RABBITMQ_PID_FILE"] = PidFile,
             ["ERL_EPMD_ADDRESS"] = "127.0.0.1",
+            // Erlang's distribution listener binds every interface by default, and whoever reaches it with the cookie
+            // runs code inside the broker: loopback only, for the server and for the CLI's own short-lived nodes.
+            ["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"] = LoopbackDistribution,
+            ["RABBITMQ_CTL_ERL_ARGS"] = LoopbackDistribution,
         };
     }
 
