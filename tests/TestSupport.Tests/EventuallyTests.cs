@@ -10,22 +10,22 @@ public sealed class EventuallyTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task MatchAsync_SynchronousProbeThatComesTrue_ReturnsTheMatchingValue()
+    public async Task MatchStateAsync_ProbeThatComesTrue_ReturnsTheMatchingValue()
     {
         var asked = 0;
 
-        var value = await Eventually.MatchAsync(() => ++asked, n => n >= 3, TimeSpan.FromSeconds(5), n => $"asked {n} times", Interval, Ct);
+        var value = await Eventually.MatchStateAsync(() => ++asked, n => n >= 3, TimeSpan.FromSeconds(5), n => $"asked {n} times", Interval, Ct);
 
         value.ShouldBe(3);
     }
 
     [Fact]
-    public async Task MatchAsync_SynchronousProbeThatNeverComesTrue_FailsWithTheLastValueSeen()
+    public async Task MatchStateAsync_ProbeThatNeverComesTrue_FailsWithTheLastValueSeen()
     {
         var asked = 0;
 
         var failure = await Should.ThrowAsync<TimeoutException>(
-            () => Eventually.MatchAsync(() => ++asked, _ => false, TimeSpan.FromMilliseconds(100), n => $"still not so after {n} looks", Interval, Ct));
+            () => Eventually.MatchStateAsync(() => ++asked, _ => false, TimeSpan.FromMilliseconds(100), n => $"still not so after {n} looks", Interval, Ct));
 
         failure.Message.ShouldBe($"still not so after {asked} looks");
         asked.ShouldBeGreaterThan(1);

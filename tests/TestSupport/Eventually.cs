@@ -62,8 +62,11 @@ public static class Eventually
         }
     }
 
-    /// <summary>As the asynchronous MatchAsync, for what can be read without waiting (a supervisor's counters).</summary>
-    public static Task<T> MatchAsync<T>(
+    /// <summary>
+    /// As <see cref="MatchAsync"/>, for state read without waiting (a supervisor's counters). A name of its own: as an
+    /// overload it would make a probe that returns a task, with a test such as <c>x is not null</c>, ambiguous.
+    /// </summary>
+    public static Task<T> MatchStateAsync<T>(
         Func<T> probe, Func<T, bool> done, TimeSpan timeout, Func<T?, string> failure, TimeSpan? interval = null,
         CancellationToken cancellationToken = default) =>
         MatchAsync(() => Task.FromResult(probe()), done, timeout, failure, interval, cancellationToken);
