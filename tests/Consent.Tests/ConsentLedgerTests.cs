@@ -2,6 +2,7 @@ using Dapper;
 using FamiljecentralHub.Consent.Features.Consents;
 using FamiljecentralHub.Consent.Features.Ledger;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
+using FamiljecentralHub.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using static FamiljecentralHub.Consent.Tests.TestOrganisation;
@@ -61,12 +62,10 @@ public sealed class ConsentLedgerTests(PostgresFixture postgres) : IClassFixture
 
         await ledger.StartAsync(Ct);
         await using var connection = await db.OpenConnectionAsync(Ct);
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        long count;
-        while ((count = await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM ledger WHERE consent_id = @Id", new { consent.Id })) == 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(200, Ct);
-        }
+        await Eventually.MatchAsync(
+            () => connection.ExecuteScalarAsync<long>("SELECT count(*) FROM ledger WHERE consent_id = @Id", new { consent.Id }),
+            count => count > 0, TimeSpan.FromSeconds(30), _ => "the loop did not append the committed version's missing entry within 30 s",
+            TimeSpan.FromMilliseconds(200), Ct);
 
         await Task.Delay(TimeSpan.FromSeconds(6), Ct); // another round of the loop
         (await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM ledger WHERE consent_id = @Id", new { consent.Id })).ShouldBe(1);

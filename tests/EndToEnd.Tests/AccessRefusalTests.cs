@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FamiljecentralHub.LocalHub.Clients;
+using FamiljecentralHub.Tests.Support;
 
 namespace FamiljecentralHub.EndToEnd.Tests;
 
@@ -85,28 +86,24 @@ public sealed class AccessRefusalTests(HubFixture hub)
     private async Task<JsonElement> WaitForRefusalAsync(string client, DateTimeOffset since, string route, string subject)
     {
         using var ops = hub.Client(OpsClient);
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
-        {
-            var page = await ops.GetStringAsync($"/ops/access-refusals?client={client}&from={Uri.EscapeDataString(since.ToString("O"))}&limit=500", Ct);
-            // Metadata only: nothing of the refused request's path, query or body.
-            page.ShouldNotContain(subject);
-            page.ShouldNotContain(subject.Replace("-", "", StringComparison.Ordinal));
-            var items = JsonDocument.Parse(page).RootElement.GetProperty("items").EnumerateArray().ToList();
-            var found = items.FirstOrDefault(item => item.GetProperty("route").GetString() == route);
-            if (found.ValueKind != JsonValueKind.Undefined)
+        var (_, found) = await Eventually.MatchAsync(
+            async () =>
             {
-                found.GetProperty("client").GetString().ShouldBe(client);
-                found.GetProperty("count").GetInt32().ShouldBeGreaterThanOrEqualTo(1);
-                return found.Clone();
-            }
+                var page = await ops.GetStringAsync($"/ops/access-refusals?client={client}&from={Uri.EscapeDataString(since.ToString("O"))}&limit=500", Ct);
+                // Metadata only: nothing of the refused request's path, query or body.
+                page.ShouldNotContain(subject);
+                page.ShouldNotContain(subject.Replace("-", "", StringComparison.Ordinal));
+                var items = JsonDocument.Parse(page).RootElement.GetProperty("items").EnumerateArray().ToList();
+                var listed = items.FirstOrDefault(item => item.GetProperty("route").GetString() == route);
+                return (Page: page, Found: listed.ValueKind == JsonValueKind.Undefined ? listed : listed.Clone());
+            },
+            last => last.Found.ValueKind != JsonValueKind.Undefined,
+            TimeSpan.FromSeconds(20),
+            last => $"No refusal on {route} for {client} listed; the listing had: {last.Page}",
+            TimeSpan.FromMilliseconds(250), Ct);
 
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"No refusal on {route} for {client} listed; the listing had: {page}");
-            }
-
-            await Task.Delay(250, Ct);
-        }
+        found.GetProperty("client").GetString().ShouldBe(client);
+        found.GetProperty("count").GetInt32().ShouldBeGreaterThanOrEqualTo(1);
+        return found;
     }
 }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using FamiljecentralHub.LocalHub;
 using FamiljecentralHub.LocalHub.Clients;
 using FamiljecentralHub.LocalHub.Pki;
+using FamiljecentralHub.Tests.Support;
 
 namespace FamiljecentralHub.EndToEnd.Tests;
 
@@ -50,20 +51,17 @@ public sealed class BrokerClusterTests(ClusterHubFixture fixture) : IClassFixtur
     {
         var user = hub.BrokerAccount(service).User;
         var answering = hub.RabbitNodes.First(node => node.BeamPid is not null);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (true)
-        {
-            var connections = await answering.GetManagementAsync("connections?columns=node,user", Ct);
-            IReadOnlyList<string> nodes = [.. connections.EnumerateArray()
-                .Where(connection => connection.GetProperty("user").GetString() == user)
-                .Select(connection => connection.GetProperty("node").GetString()!)
-                .Distinct()];
-            if (nodes.Count > 0 || DateTime.UtcNow >= deadline)
+        // The callers' assertions judge the listing, an empty one too: the wait only gives the statistics their time.
+        return await Eventually.MatchOrLastAsync<IReadOnlyList<string>>(
+            async () =>
             {
-                return nodes;
-            }
-            await Task.Delay(500, Ct);
-        }
+                var connections = await answering.GetManagementAsync("connections?columns=node,user", Ct);
+                return [.. connections.EnumerateArray()
+                    .Where(connection => connection.GetProperty("user").GetString() == user)
+                    .Select(connection => connection.GetProperty("node").GetString()!)
+                    .Distinct()];
+            },
+            nodes => nodes.Count > 0, TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(500), Ct);
     }
 
     /// <summary>
@@ -73,27 +71,29 @@ public sealed class BrokerClusterTests(ClusterHubFixture fixture) : IClassFixtur
     internal static async Task ReferAndWaitUntilDeliveredAsync(HttpClient sender, string subject, string idempotencyKey, int acceptWithinSeconds = 60)
     {
         var key = $"{idempotencyKey}-{Guid.NewGuid():N}";
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(acceptWithinSeconds);
-        while (true)
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Post, DemoRequests.ReferralPath) { Content = JsonContent.Create(DemoRequests.Referral(subject)) };
-            request.Headers.Add("Idempotency-Key", key);
-            using var response = await sender.SendAsync(request, Ct);
-            if (response.StatusCode == HttpStatusCode.Accepted)
+        var (_, statusUrl) = await Eventually.MatchAsync(
+            async () =>
             {
-                var body = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
-                // A gate whose consumer was wedged by the lost node is restarted by its watchdog only after 35 s without
-                // progress, 10 s of grace and a start: on a busy machine that alone may take a minute.
-                var delivered = await HubFixture.WaitForStatusAsync(sender, body.GetProperty("statusUrl").GetString()!, "Delivered", TimeSpan.FromSeconds(120));
-                delivered.GetProperty("basis").GetString().ShouldBe("consent");
-                return;
-            }
-            response.StatusCode.ShouldBeOneOf(HttpStatusCode.ServiceUnavailable, HttpStatusCode.BadGateway);
-            if (DateTime.UtcNow >= deadline)
-            {
-                throw new TimeoutException($"The referral was not accepted within {acceptWithinSeconds} s; last answer {(int)response.StatusCode}.");
-            }
-            await Task.Delay(500, Ct);
-        }
+                using var request = new HttpRequestMessage(HttpMethod.Post, DemoRequests.ReferralPath) { Content = JsonContent.Create(DemoRequests.Referral(subject)) };
+                request.Headers.Add("Idempotency-Key", key);
+                using var response = await sender.SendAsync(request, Ct);
+                if (response.StatusCode == HttpStatusCode.Accepted)
+                {
+                    var body = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+                    return (response.StatusCode, StatusUrl: body.GetProperty("statusUrl").GetString());
+                }
+
+                response.StatusCode.ShouldBeOneOf(HttpStatusCode.ServiceUnavailable, HttpStatusCode.BadGateway);
+                return (response.StatusCode, StatusUrl: null);
+            },
+            answer => answer.StatusCode == HttpStatusCode.Accepted,
+            TimeSpan.FromSeconds(acceptWithinSeconds),
+            last => $"The referral was not accepted within {acceptWithinSeconds} s; last answer {(int)last.StatusCode}.",
+            TimeSpan.FromMilliseconds(500), Ct);
+
+        // A gate whose consumer was wedged by the lost node is restarted by its watchdog only after 35 s without
+        // progress, 10 s of grace and a start: on a busy machine that alone may take a minute.
+        var delivered = await HubFixture.WaitForStatusAsync(sender, statusUrl!, "Delivered", TimeSpan.FromSeconds(120));
+        delivered.GetProperty("basis").GetString().ShouldBe("consent");
     }
 }

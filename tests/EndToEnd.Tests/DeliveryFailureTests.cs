@@ -259,31 +259,35 @@ public sealed class DeliveryFailureTests(HubFixture hub)
     /// <summary>The error copy in the receiver's error queue, headers and body as text, taken with its own credentials.</summary>
     private async Task<string> WaitUntilParkedAsync(Guid messageId)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (true)
-        {
-            await using (var connection = await RawAmqp.ConnectAsync(hub.Hub, Receiver, Ct))
-            await using (var channel = await connection.CreateChannelAsync(cancellationToken: Ct))
+        var queue = $"{Receiver}-deliveries_error";
+        var (_, headers) = await Eventually.MatchAsync(
+            async () =>
             {
+                var held = 0;
+                await using var connection = await RawAmqp.ConnectAsync(hub.Hub, Receiver, Ct);
+                await using var channel = await connection.CreateChannelAsync(cancellationToken: Ct);
                 try
                 {
-                    while (await channel.BasicGetAsync($"{Receiver}-deliveries_error", autoAck: false, Ct) is { } message)
+                    while (await channel.BasicGetAsync(queue, autoAck: false, Ct) is { } message)
                     {
                         if (message.BasicProperties.MessageId == messageId.ToString())
                         {
-                            return string.Join('\n', (message.BasicProperties.Headers ?? new Dictionary<string, object?>())
-                                .Select(h => $"{h.Key}: {(h.Value is int or long ? Convert.ToString(h.Value, CultureInfo.InvariantCulture) : WayIn.AsText(h.Value))}"));
+                            return (Held: held, Headers: string.Join('\n', (message.BasicProperties.Headers ?? new Dictionary<string, object?>())
+                                .Select(h => $"{h.Key}: {(h.Value is int or long ? Convert.ToString(h.Value, CultureInfo.InvariantCulture) : WayIn.AsText(h.Value))}")));
                         }
+
+                        held++;
                     }
                 }
                 catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == Constants.NotFound)
                 {
                     // Declared with the first message moved there.
                 }
-            }
 
-            DateTime.UtcNow.ShouldBeLessThan(deadline, $"message {messageId} never reached {Receiver}-deliveries_error");
-            await Task.Delay(500, Ct);
-        }
+                return (Held: held, Headers: (string?)null);
+            },
+            look => look.Headers is not null, TimeSpan.FromSeconds(90),
+            last => $"message {messageId} never reached {queue}; it held {last.Held} others", TimeSpan.FromMilliseconds(500), Ct);
+        return headers!;
     }
 }

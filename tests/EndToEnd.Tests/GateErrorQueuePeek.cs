@@ -1,6 +1,7 @@
 using System.Globalization;
 using FamiljecentralHub.LocalHub;
 using FamiljecentralHub.ServiceDefaults.Messaging;
+using FamiljecentralHub.Tests.Support;
 using FamiljecentralHub.Topology;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
@@ -55,19 +56,9 @@ internal static class GateErrorQueuePeek
         (await AllAsync(hub, cancellationToken)).FirstOrDefault(message => message.MessageId == messageId);
 
     /// <summary>Waits until the message is in the error queue: its retries take about 18 s, and a redriven poison as long again.</summary>
-    public static async Task<ParkedMessage> WaitUntilParkedAsync(Hub hub, Guid messageId, CancellationToken cancellationToken, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(90));
-        while (DateTime.UtcNow < deadline)
-        {
-            if (await FindAsync(hub, messageId, cancellationToken) is { } parked)
-            {
-                return parked;
-            }
-
-            await Task.Delay(500, cancellationToken);
-        }
-
-        throw new TimeoutException($"message {messageId} did not reach {Queue}");
-    }
+    public static async Task<ParkedMessage> WaitUntilParkedAsync(Hub hub, Guid messageId, CancellationToken cancellationToken, TimeSpan? timeout = null) =>
+        (await Eventually.MatchAsync(
+            () => AllAsync(hub, cancellationToken), parked => parked.Any(message => message.MessageId == messageId), timeout ?? TimeSpan.FromSeconds(90),
+            last => $"message {messageId} did not reach {Queue}; it held {last?.Count ?? 0} others", TimeSpan.FromMilliseconds(500), cancellationToken))
+        .First(message => message.MessageId == messageId);
 }

@@ -1,6 +1,7 @@
 using FamiljecentralHub.LocalHub;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using System.Diagnostics;
+using FamiljecentralHub.Tests.Support;
 using FamiljecentralHub.Topology;
 using MassTransit;
 using Microsoft.Extensions.Hosting.Internal;
@@ -65,17 +66,13 @@ public sealed class MessagingWatchdogTests(HubFixture hub) : IAsyncLifetime
             await SendWithinAsync(endpoint);
             await received.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
 
-            (await CheckForAsync(watchdog, Limit * 2)).ShouldBeNull("in flight on an open channel for longer than the limit: slow, not wedged");
+            await StaysUnwedgedAsync(watchdog, "in flight on an open channel for longer than the limit: slow, not wedged");
 
             // The management API lists a new connection within a statistics interval or so.
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-            while (await rabbit.CloseConnectionsAsync(user, Ct) == 0)
-            {
-                DateTime.UtcNow.ShouldBeLessThan(deadline, "the broker never listed the test's connection");
-                await Task.Delay(200, Ct);
-            }
-            var wedged = await WaitForWedgeAsync(watchdog);
-            wedged.ShouldNotBeNull("a message still in flight after its channel closed is a wedged endpoint");
+            await Eventually.MatchAsync(
+                () => rabbit.CloseConnectionsAsync(user, Ct), closed => closed > 0, TimeSpan.FromSeconds(15),
+                _ => "the broker never listed the test's connection", TimeSpan.FromMilliseconds(200), Ct);
+            var wedged = await WaitForWedgeAsync(watchdog, "a message still in flight after its channel closed is a wedged endpoint");
             wedged.Endpoint.AbsolutePath.ShouldEndWith(queue);
             wedged.Why.ShouldContain("after its broker channel closed");
         }
@@ -112,7 +109,7 @@ public sealed class MessagingWatchdogTests(HubFixture hub) : IAsyncLifetime
                 await SendWithinAsync(send);
             }
             (await received.WaitAsync(TimeSpan.FromSeconds(30), Ct)).ShouldBeTrue();
-            (await CheckForAsync(watchdog, Limit * 2)).ShouldBeNull("messages wait while the endpoint works on one: busy, not wedged");
+            await StaysUnwedgedAsync(watchdog, "messages wait while the endpoint works on one: busy, not wedged");
 
             release.TrySetResult();
             await handle.StopAsync(Ct);
@@ -120,8 +117,7 @@ public sealed class MessagingWatchdogTests(HubFixture hub) : IAsyncLifetime
             {
                 await SendWithinAsync(send);
             }
-            var wedged = await WaitForWedgeAsync(watchdog);
-            wedged.ShouldNotBeNull("messages waiting and none received, with nothing in flight: nobody consumes them");
+            var wedged = await WaitForWedgeAsync(watchdog, "messages waiting and none received, with nothing in flight: nobody consumes them");
             wedged.Endpoint.AbsolutePath.ShouldEndWith(queue);
             wedged.Why.ShouldContain("received none");
         }
@@ -160,15 +156,16 @@ public sealed class MessagingWatchdogTests(HubFixture hub) : IAsyncLifetime
             await SendWithinAsync(send);
 
             var rejecting = Stopwatch.StartNew();
-            MessagingWatchdog.Wedge? wedged = null;
-            while (wedged is null && rejecting.Elapsed < TimeSpan.FromSeconds(20))
-            {
-                await Should.ThrowAsync<Exception>(() => SendWithinAsync(send, TimeSpan.FromSeconds(5)));
-                wedged = await watchdog.CheckAsync(Ct);
-                await Task.Delay(200, Ct);
-            }
+            var wedged = (await Eventually.MatchAsync(
+                async () =>
+                {
+                    await Should.ThrowAsync<Exception>(() => SendWithinAsync(send, TimeSpan.FromSeconds(5)));
+                    return await watchdog.CheckAsync(Ct);
+                },
+                found => found is not null, TimeSpan.FromSeconds(20),
+                _ => "every publish nacked, none confirmed: the channel is taken for broken; the watchdog found no wedge within 20 s",
+                TimeSpan.FromMilliseconds(200), Ct))!;
 
-            wedged.ShouldNotBeNull("every publish nacked, none confirmed: the channel is taken for broken");
             rejecting.Elapsed.ShouldBeGreaterThanOrEqualTo(Limit, "nacks for less than the limit are not a wedge");
             wedged.Endpoint.AbsolutePath.ShouldEndWith(exchange);
             wedged.Why.ShouldContain("rejected every publish");
@@ -228,24 +225,17 @@ public sealed class MessagingWatchdogTests(HubFixture hub) : IAsyncLifetime
         await send.Send(new WatchdogProbe(Guid.NewGuid()), bounded.Token);
     }
 
-    /// <summary>Checks every 200 ms for <paramref name="duration"/>; the first wedge found, or null.</summary>
-    private static async Task<MessagingWatchdog.Wedge?> CheckForAsync(MessagingWatchdog watchdog, TimeSpan duration)
-    {
-        var deadline = DateTime.UtcNow + duration;
-        do
-        {
-            if (await watchdog.CheckAsync(Ct) is { } wedged)
-            {
-                return wedged;
-            }
-            await Task.Delay(200, Ct);
-        }
-        while (DateTime.UtcNow < deadline);
-        return null;
-    }
+    /// <summary>Checks every 200 ms for twice the limit that no wedge is found.</summary>
+    private static Task StaysUnwedgedAsync(MessagingWatchdog watchdog, string because) =>
+        Eventually.StaysAsync(
+            () => watchdog.CheckAsync(Ct), found => found is null, Limit * 2,
+            found => $"{because}; yet the watchdog found {found!.Endpoint.AbsolutePath} wedged: {found.Why}", TimeSpan.FromMilliseconds(200), Ct);
 
-    private static Task<MessagingWatchdog.Wedge?> WaitForWedgeAsync(MessagingWatchdog watchdog) =>
-        CheckForAsync(watchdog, TimeSpan.FromSeconds(20));
+    /// <summary>Checks every 200 ms for up to 20 s until a wedge is found.</summary>
+    private static async Task<MessagingWatchdog.Wedge> WaitForWedgeAsync(MessagingWatchdog watchdog, string because) =>
+        (await Eventually.MatchAsync(
+            () => watchdog.CheckAsync(Ct), found => found is not null, TimeSpan.FromSeconds(20),
+            _ => $"{because}; the watchdog found no wedge within 20 s", TimeSpan.FromMilliseconds(200), Ct))!;
 
     private static async Task StopAsync(IBusControl bus)
     {

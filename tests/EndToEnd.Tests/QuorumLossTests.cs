@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using FamiljecentralHub.LocalHub.Clients;
+using FamiljecentralHub.Tests.Support;
 
 namespace FamiljecentralHub.EndToEnd.Tests;
 
@@ -33,26 +34,27 @@ public sealed class QuorumLossTests(ClusterHubFixture fixture) : IClassFixture<C
         await leader.KillAsync(Ct);
         await follower.KillAsync(Ct);
         var key = $"quorum-lost-{Guid.NewGuid():N}";
-        var answers = new List<HttpStatusCode>();
-        for (var until = DateTime.UtcNow + TimeSpan.FromSeconds(10); DateTime.UtcNow < until; await Task.Delay(500, Ct))
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Post, DemoRequests.ReferralPath) { Content = JsonContent.Create(DemoRequests.Referral(subject)) };
-            request.Headers.Add("Idempotency-Key", key);
-            using var response = await bvc.SendAsync(request, Ct);
-            answers.Add(response.StatusCode);
-        }
-        answers.ShouldAllBe(status => status == HttpStatusCode.ServiceUnavailable, "without a quorum nothing can be confirmed, so nothing is accepted");
+        await Eventually.StaysAsync(
+            async () =>
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, DemoRequests.ReferralPath) { Content = JsonContent.Create(DemoRequests.Referral(subject)) };
+                request.Headers.Add("Idempotency-Key", key);
+                using var response = await bvc.SendAsync(request, Ct);
+                return response.StatusCode;
+            },
+            status => status == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(10),
+            status => $"without a quorum nothing can be confirmed, so nothing is accepted; answered {(int)status}",
+            TimeSpan.FromMilliseconds(500), Ct);
 
         await follower.StartAsync(Ct);
         await BrokerClusterTests.ReferAndWaitUntilDeliveredAsync(bvc, subject, "quorum-2", acceptWithinSeconds: 120);
 
         // The supervisor counts a restart once the service is ready again, which may be just after it first answers.
         var sender = hub.Instances(Sender)[0];
-        for (var until = DateTime.UtcNow + TimeSpan.FromSeconds(15); sender.Restarts == restartsBefore && DateTime.UtcNow < until;)
-        {
-            await Task.Delay(200, Ct);
-        }
-        sender.Restarts.ShouldBeGreaterThan(restartsBefore, "the sender's channel had published without a leader; only a new one is served again");
+        await Eventually.MatchStateAsync(
+            () => sender.Restarts, restarts => restarts > restartsBefore, TimeSpan.FromSeconds(15),
+            restarts => $"the sender's channel had published without a leader; only a new one is served again, yet the sender was not restarted within 15 s (restarts: {restarts}, before: {restartsBefore})",
+            TimeSpan.FromMilliseconds(200), Ct);
         await leader.StartAsync(Ct);
     }
 }

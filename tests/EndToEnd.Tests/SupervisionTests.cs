@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using FamiljecentralHub.LocalHub;
 using FamiljecentralHub.LocalHub.Clients;
+using FamiljecentralHub.Tests.Support;
 
 namespace FamiljecentralHub.EndToEnd.Tests;
 
@@ -35,7 +36,10 @@ public sealed class SupervisionTests(HubFixture hub)
         var submitted = await bvc.PostAsJsonAsync(DemoRequests.ReferralPath, DemoRequests.Referral(subject), Ct);
         submitted.StatusCode.ShouldBe(HttpStatusCode.Accepted, "the sender and the broker are up");
 
-        await WaitUntilAsync(() => gate.Restarts > restarts && gate.IsRunning, TimeSpan.FromSeconds(60));
+        await Eventually.MatchStateAsync(
+            () => (Restarts: gate.Restarts, gate.IsRunning), now => now.Restarts > restarts && now.IsRunning, TimeSpan.FromSeconds(60),
+            last => $"the gate was not started again within 60 s: restarts {last.Restarts} ({restarts} before), running: {last.IsRunning}",
+            TimeSpan.FromMilliseconds(200), Ct);
         gate.Pid.ShouldNotBe(crashed);
         var body = await submitted.Content.ReadFromJsonAsync<JsonElement>(Ct);
         await HubFixture.WaitForStatusAsync(bvc, body.GetProperty("statusUrl").GetString()!, "Delivered", TimeSpan.FromSeconds(60));
@@ -46,18 +50,5 @@ public sealed class SupervisionTests(HubFixture hub)
         await Task.Delay(TimeSpan.FromSeconds(3), Ct);
         gate.IsRunning.ShouldBeFalse("a service killed on purpose is not started again behind the operator's back");
         await gate.StartAsync(Ct);
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"not so within {timeout.TotalSeconds:0} s");
-            }
-            await Task.Delay(200, Ct);
-        }
     }
 }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Dapper;
 using FamiljecentralHub.LocalHub;
 using FamiljecentralHub.LocalHub.Clients;
+using FamiljecentralHub.Tests.Support;
 using Npgsql;
 
 namespace FamiljecentralHub.Faults.Tests;
@@ -49,31 +50,26 @@ public sealed class BackPressureTests(SingleNodeHubFixture fixture)
         }
 
         // The services reconnect on their own; until they have, the same answer.
-        Guid? messageId = null;
-        var deadline = DateTimeOffset.UtcNow.AddSeconds(60);
-        while (messageId is null && DateTimeOffset.UtcNow < deadline)
-        {
-            using var retry = await SubmitAsync(bvc, subject, key);
-            if (retry.StatusCode == HttpStatusCode.Accepted)
+        await Eventually.GetAsync(
+            async () =>
             {
-                messageId = (await retry.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("messageId").GetGuid();
-            }
-            else
-            {
-                retry.StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable);
-                await Task.Delay(TimeSpan.FromSeconds(1), Ct);
-            }
-        }
+                using var retry = await SubmitAsync(bvc, subject, key);
+                if (retry.StatusCode == HttpStatusCode.Accepted)
+                {
+                    return (await retry.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("messageId").GetGuid();
+                }
 
-        messageId.ShouldNotBeNull("the retry was accepted once the broker was back");
+                retry.StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable);
+                return (Guid?)null;
+            },
+            TimeSpan.FromSeconds(60), _ => "the retry was not accepted within 60 s of the broker's return; every answer was 503",
+            TimeSpan.FromSeconds(1), Ct);
+
         await using var inbox = new NpgsqlConnection(fixture.Hub.ConnectionString("social-services"));
-        var stored = 0;
-        deadline = DateTimeOffset.UtcNow.AddSeconds(60);
-        while (stored == 0 && DateTimeOffset.UtcNow < deadline)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(500), Ct);
-            stored = await inbox.ExecuteScalarAsync<int>("SELECT count(*) FROM inbox WHERE subject_id = @subject", new { subject });
-        }
+        await Eventually.MatchAsync(
+            () => inbox.ExecuteScalarAsync<int>("SELECT count(*) FROM inbox WHERE subject_id = @subject", new { subject }),
+            stored => stored > 0, TimeSpan.FromSeconds(60), _ => "the accepted retry was not stored in the inbox within 60 s",
+            TimeSpan.FromMilliseconds(500), Ct);
 
         // Long enough for a stray first copy to arrive too, if the broker took it after the 503.
         await Task.Delay(TimeSpan.FromSeconds(3), Ct);

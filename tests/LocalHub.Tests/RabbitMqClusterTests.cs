@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using FamiljecentralHub.LocalHub.Processes;
+using FamiljecentralHub.Tests.Support;
 using RabbitMQ.Client;
 
 namespace FamiljecentralHub.LocalHub.Tests;
@@ -171,18 +172,11 @@ public sealed class RabbitMqClusterTests(RabbitMqClusterFixture fixture) : IClas
         var nodes = await restarted.GetManagementAsync("nodes?columns=name,running", Cancellation);
         nodes.EnumerateArray().Where(node => node.GetProperty("running").GetBoolean()).Select(node => node.GetProperty("name").GetString())
             .ShouldBe(NodeNames, ignoreOrder: true);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        IReadOnlyList<string?> online = [];
-        while (DateTime.UtcNow < deadline)
-        {
-            online = Members(await restarted.GetManagementAsync($"queues/%2F/{queue}", Cancellation), "online");
-            if (online.Contains(restarted.NodeName))
-            {
-                return;
-            }
-            await Task.Delay(200, Cancellation);
-        }
-        throw new TimeoutException($"{restarted.NodeName}'s member of {queue} did not come back online; online: {string.Join(", ", online)}.");
+        await Eventually.MatchAsync(
+            async () => Members(await restarted.GetManagementAsync($"queues/%2F/{queue}", Cancellation), "online"),
+            online => online.Contains(restarted.NodeName), TimeSpan.FromSeconds(30),
+            online => $"{restarted.NodeName}'s member of {queue} did not come back online; online: {string.Join(", ", online ?? [])}.",
+            TimeSpan.FromMilliseconds(200), Cancellation);
     }
 
     private static IReadOnlyList<string?> Members(JsonElement queue, string property) =>

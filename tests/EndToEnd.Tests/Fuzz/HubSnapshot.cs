@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dapper;
 using FamiljecentralHub.LocalHub;
+using FamiljecentralHub.Tests.Support;
 using Npgsql;
 
 namespace FamiljecentralHub.EndToEnd.Tests.Fuzz;
@@ -42,25 +43,31 @@ internal sealed record HubSnapshot(
     /// (a consumer's retries hold a message unacknowledged for up to 18 s) for three looks two seconds apart, which
     /// outlasts the management API's 5 s statistics interval, and the last two snapshots agree.
     /// </summary>
+    /// <remarks>
+    /// When <paramref name="atMost"/> is up it returns the last snapshot all the same: the fuzz test's judgement of the
+    /// rows that appeared, not this wait, says whether what was still moving matters.
+    /// </remarks>
     public static async Task<HubSnapshot> TakeWhenSettledAsync(Hub hub, TimeSpan atMost, CancellationToken cancellationToken)
     {
-        var deadline = DateTime.UtcNow + atMost;
-        var last = await TakeAsync(hub, cancellationToken);
+        HubSnapshot? last = null;
         var quiet = 0;
-        while (DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
-            var next = await TakeAsync(hub, cancellationToken);
-            quiet = next.MessagesInFlight == 0 ? quiet + 1 : 0;
-            if (quiet >= 3 && next.SameAs(last))
+        var settled = await Eventually.MatchOrLastAsync(
+            async () =>
             {
-                return next;
-            }
+                var next = await TakeAsync(hub, cancellationToken);
+                // The first look is only the one the next is compared with.
+                var isSettled = false;
+                if (last is not null)
+                {
+                    quiet = next.MessagesInFlight == 0 ? quiet + 1 : 0;
+                    isSettled = quiet >= 3 && next.SameAs(last);
+                }
 
-            last = next;
-        }
-
-        return last;
+                last = next;
+                return (Snapshot: next, Settled: isSettled);
+            },
+            look => look.Settled, atMost, TimeSpan.FromSeconds(2), cancellationToken);
+        return settled.Snapshot;
     }
 
     /// <summary>Rows (by table) that are in this snapshot but not in <paramref name="before"/>: new or changed.</summary>
