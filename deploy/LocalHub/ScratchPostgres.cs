@@ -50,12 +50,21 @@ public sealed class ScratchPostgres : IAsyncDisposable
     /// <summary>A new database, made ready by <paramref name="prepare"/> (a service's migrations, say).</summary>
     public async Task<NpgsqlDataSource> NewDatabaseAsync(Func<NpgsqlDataSource, CancellationToken, Task> prepare, CancellationToken cancellationToken)
     {
+        var dataSource = NpgsqlDataSource.Create(await NewEmptyDatabaseAsync(cancellationToken));
+        await prepare(dataSource, cancellationToken);
+        return dataSource;
+    }
+
+    /// <summary>
+    /// A new, empty database's connection string, password included: for a service hosted in the test, which opens and
+    /// migrates its database itself, as it does in a hub.
+    /// </summary>
+    public async Task<string> NewEmptyDatabaseAsync(CancellationToken cancellationToken)
+    {
         var name = $"{prefix.Replace('-', '_')}_{Guid.NewGuid().ToString("N")[..12]}";
         await node.CreateDatabaseAsync(name, cancellationToken);
         databases.Add(name);
-        var dataSource = NpgsqlDataSource.Create(node.ConnectionString(name));
-        await prepare(dataSource, cancellationToken);
-        return dataSource;
+        return node.ConnectionString(name);
     }
 
     public async ValueTask DisposeAsync()

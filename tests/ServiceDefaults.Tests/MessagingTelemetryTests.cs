@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
-namespace FamiljecentralHub.Operations.Tests;
+namespace FamiljecentralHub.ServiceDefaults.Tests;
 
 /// <summary>
 /// MassTransit 8.4 and later report "usage telemetry" (host, versions, time zone, endpoint and consumer names) to the

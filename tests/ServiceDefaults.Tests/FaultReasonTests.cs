@@ -1,8 +1,9 @@
 using System.Text.Json;
 using FamiljecentralHub.ServiceDefaults.Messaging;
+using FamiljecentralHub.Operations.Tests;
 using Npgsql;
 
-namespace FamiljecentralHub.Consent.Tests;
+namespace FamiljecentralHub.ServiceDefaults.Tests;
 
 /// <summary>
 /// The reason an error copy and the error-queue listing give: the exception's type, and a message only where the hub

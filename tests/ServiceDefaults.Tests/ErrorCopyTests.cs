@@ -1,12 +1,13 @@
 using System.Text;
 using System.Text.Json;
 using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.Operations.Tests;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
-namespace FamiljecentralHub.Consent.Tests;
+namespace FamiljecentralHub.ServiceDefaults.Tests;
 
 /// <summary>What the errors command shows of a parked message: metadata, the subject as its pseudonym, nothing else.</summary>
 public sealed class ErrorCopyTests
@@ -16,6 +17,8 @@ public sealed class ErrorCopyTests
     private static readonly Pseudonymizer Pseudonyms = new(Options.Create(new PseudonymOptions { Key = Convert.ToBase64String(new byte[32]) }));
 
     private static readonly Guid MessageId = Guid.CreateVersion7();
+
+    private static readonly DateTimeOffset Now = new(2026, 11, 22, 10, 0, 0, TimeSpan.Zero);
 
     private const string Queue = "consent-gate_error";
 
@@ -30,7 +33,7 @@ public sealed class ErrorCopyTests
         Content = Content,
         ActingSystem = "bvc-ehr",
         ActingUser = "Anna Andersson",
-        SubmittedAt = TestOrganisation.Now,
+        SubmittedAt = Now,
     };
 
     private static byte[] Envelope(object message) => JsonSerializer.SerializeToUtf8Bytes(new
@@ -66,7 +69,7 @@ public sealed class ErrorCopyTests
     [Fact]
     public void Describe_ParkedDelivery_ShowsItsDisclosuresMetadata()
     {
-        var delivery = new DeliverDisclosure { Disclosure = Submission(), Basis = "consent", PermittedAt = TestOrganisation.Now };
+        var delivery = new DeliverDisclosure { Disclosure = Submission(), Basis = "consent", PermittedAt = Now };
         var body = JsonSerializer.SerializeToUtf8Bytes(new
         {
             messageId = MessageId,

@@ -2,7 +2,7 @@ using System.Text;
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.ServiceDefaults.Disclosures;
 
-namespace FamiljecentralHub.Consent.Tests;
+namespace FamiljecentralHub.ServiceDefaults.Tests;
 
 /// <summary>
 /// The digest a decision is bound to (docs/design-decisions.md, "A permit is bound to one message"): everything the gate
