@@ -15,16 +15,18 @@ sampler=$!
 nice -n "${HUB_BENCH_NICE:-0}" "$repo_root/deploy/bench.sh" "$@" > "$work/out" 2>&1 &
 bench=$!
 seen=0
-stamp() { # prints new output lines, each time-stamped once into $work/stamped
+stamp() { # prints the new output lines, and keeps each with the time it was first seen in $work/stamped
   local n; n=$(wc -l < "$work/out")
   if (( n > seen )); then
-    sed -n "$((seen + 1)),${n}p" "$work/out" | tee /dev/stderr | sed "s/^/$(date +%s.%N) /" >> "$work/stamped"
+    sed -n "$((seen + 1)),${n}p" "$work/out" > "$work/new"
+    cat "$work/new"
+    sed "s/^/$(date +%s.%N) /" "$work/new" >> "$work/stamped"
     seen=$n
   fi
 }
-while kill -0 "$bench" 2>/dev/null; do stamp 2>&1; sleep 0.5; done
+while kill -0 "$bench" 2>/dev/null; do stamp; sleep 0.5; done
 status=0; wait "$bench" || status=$?
-stamp 2>&1
+stamp
 
 t0=$(awk '/ Sending [0-9]+ referrals/ {print $1; exit}' "$work/stamped")
 t1=$(awk '/ Waiting for [0-9]+ deliveries/ {print $1; exit}' "$work/stamped")
