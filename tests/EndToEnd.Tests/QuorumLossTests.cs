@@ -10,23 +10,24 @@ namespace FamiljecentralHub.EndToEnd.Tests;
 /// goes on nacking them once the queue has a leader again, while a new channel is served at once (found after a cluster
 /// node loss: docs/fault-injection.md). A sender caught so answers 503 for good unless something gives it a new
 /// channel: its messaging watchdog stops it after 30 s of nacks, and its supervisor starts it on a new connection.
+/// Whether the sender's channel is caught so varies from run to run (both seen here, on MassTransit 8.5.12: some runs
+/// recover with no restart), so the test holds what matters either way: nothing is accepted without a quorum, and once
+/// there is one again a referral is accepted and delivered, by a restart or not.
 /// </summary>
 public sealed class QuorumLossTests(ClusterHubFixture fixture) : IClassFixture<ClusterHubFixture>
 {
     private const string GateQueue = "consent-gate";
-    private const string Sender = "child-health";
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task Referral_SubmittedWhileTheGatesQueueHasNoQuorum_IsAcceptedOnceItHasOne_AfterTheSenderRestartsItself()
+    public async Task Referral_SubmittedWhileTheGatesQueueHasNoQuorum_IsAcceptedAndDeliveredOnceItHasOne()
     {
         var hub = fixture.Hub;
         using var bvc = fixture.Client(DemoRequests.ChildHealthClient);
         var subject = HubFixture.NewSubject();
         (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), Ct)).StatusCode.ShouldBe(HttpStatusCode.Created);
         await BrokerClusterTests.ReferAndWaitUntilDeliveredAsync(bvc, subject, "quorum-1");
-        var restartsBefore = hub.Instances(Sender)[0].Restarts;
 
         // Two of the queue's three members gone: no leader. The sender reconnects to the last node and publishes there.
         var leader = await hub.QueueLeaderAsync(GateQueue, Ct);
@@ -49,12 +50,6 @@ public sealed class QuorumLossTests(ClusterHubFixture fixture) : IClassFixture<C
         await follower.StartAsync(Ct);
         await BrokerClusterTests.ReferAndWaitUntilDeliveredAsync(bvc, subject, "quorum-2", acceptWithinSeconds: 120);
 
-        // The supervisor counts a restart once the service is ready again, which may be just after it first answers.
-        var sender = hub.Instances(Sender)[0];
-        await Eventually.MatchStateAsync(
-            () => sender.Restarts, restarts => restarts > restartsBefore, TimeSpan.FromSeconds(15),
-            restarts => $"the sender's channel had published without a leader; only a new one is served again, yet the sender was not restarted within 15 s (restarts: {restarts}, before: {restartsBefore})",
-            TimeSpan.FromMilliseconds(200), Ct);
         await leader.StartAsync(Ct);
     }
 }
