@@ -47,7 +47,9 @@ public static class TelemetryExtensions
         });
         // Traces are listened to even with no exporter: the trace context then flows from the client's traceparent
         // through the gateway, the broker and the gate to the receiver's inbox row, which gives receivers the id to
-        // correlate with (ReferralFlowTests). Without a listener MassTransit would carry no context at all.
+        // correlate with (ReferralFlowTests). Without a listener MassTransit would carry no context at all. With no
+        // exporter nothing is recorded, though: a span that goes nowhere costs CPU for its tags and timings on every
+        // hop (docs/benchmarks.md), so every span is dropped and only its context propagates.
         otel.WithTracing(t =>
         {
             t.AddAspNetCoreInstrumentation(o => o.EnrichWithHttpResponse = RouteInsteadOfPath)
@@ -56,6 +58,10 @@ public static class TelemetryExtensions
             if (otlp)
             {
                 t.AddOtlpExporter();
+            }
+            else
+            {
+                t.SetSampler(new AlwaysOffSampler());
             }
         });
         return builder;
