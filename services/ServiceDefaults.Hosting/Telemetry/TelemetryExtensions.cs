@@ -29,6 +29,9 @@ public static class TelemetryExtensions
     /// <summary>The hub's own metrics: routes, purposes, outcomes. Never a subject, not even a pseudonym.</summary>
     public static readonly Meter Meter = new(HubSourceName);
 
+    /// <summary>Where the spans of one referral come from: ASP.NET Core and HttpClient (their own sources), YARP, MassTransit, the hub.</summary>
+    private static readonly string[] TracedSources = ["MassTransit", "Yarp.ReverseProxy", HubSourceName];
+
     public static IHostApplicationBuilder AddHubTelemetry(this IHostApplicationBuilder builder, string serviceName)
     {
         var otlp = !string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
@@ -45,19 +48,23 @@ public static class TelemetryExtensions
                 m.AddOtlpExporter();
             }
         });
-        // Traces are listened to even with no exporter: the trace context then flows from the client's traceparent
-        // through the gateway, the broker and the gate to the receiver's inbox row, which gives receivers the id to
-        // correlate with (ReferralFlowTests). Without a listener MassTransit would carry no context at all.
-        otel.WithTracing(t =>
+        // Spans are recorded only for an exporter that takes them: tags and timings that go nowhere cost CPU on every hop
+        // (docs/benchmarks.md). Without one, spans are still created, as bare contexts, so that the trace context flows
+        // from the client's traceparent through the gateway, the broker and the gate to the receiver's inbox row, which
+        // gives receivers the id to correlate with (ReferralFlowTests). OpenTelemetry's own sampler cannot do that: a
+        // dropped span has no local children, so each hop would start a trace of its own.
+        if (otlp)
         {
-            t.AddAspNetCoreInstrumentation(o => o.EnrichWithHttpResponse = RouteInsteadOfPath)
+            otel.WithTracing(t => t
+                .AddAspNetCoreInstrumentation(o => o.EnrichWithHttpResponse = RouteInsteadOfPath)
                 .AddHttpClientInstrumentation(o => o.EnrichWithHttpRequestMessage = (activity, _) => activity.SetTag("url.full", null))
-                .AddSource("MassTransit", "Yarp.ReverseProxy", HubSourceName);
-            if (otlp)
-            {
-                t.AddOtlpExporter();
-            }
-        });
+                .AddSource(TracedSources)
+                .AddOtlpExporter());
+        }
+        else
+        {
+            builder.Services.AddHostedService<ContextOnlyListener>();
+        }
         return builder;
     }
 
