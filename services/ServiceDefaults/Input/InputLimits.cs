@@ -8,6 +8,12 @@ namespace FamiljecentralHub.ServiceDefaults.Input;
 /// </summary>
 public static class InputLimits
 {
+    /// <summary>
+    /// Per request body, as at the gateway (Gateway:Limits:MaxRequestBodyBytes): a service enforces it itself, so a
+    /// caller that reaches its port past the gateway gets no more room than through it.
+    /// </summary>
+    public const long MaxRequestBodyBytes = 1024 * 1024;
+
     /// <summary>The deepest request is a consent (object, grantors, grantor, categories): 4. JSON deeper than this is refused.</summary>
     public const int MaxDepth = 16;
 

@@ -1,0 +1,51 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using FamiljecentralHub.LocalHub.Clients;
+using FamiljecentralHub.ServiceDefaults.Security;
+
+namespace FamiljecentralHub.EndToEnd.Tests;
+
+/// <summary>
+/// A service does not lean on the gateway for its own limits: whoever reaches its port with a caller token (a replayed
+/// one, or a breached neighbour) still cannot hand it a body larger than the gateway would have let through.
+/// </summary>
+public sealed class ServiceBodyLimitTests(HubFixture hub)
+{
+    private const int GatewayLimit = 1024 * 1024;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Referral_LargerThanTheGatewaysLimit_SentStraightToTheService_Is413WithoutTheBody()
+    {
+        using var direct = DirectToChildHealth();
+        var subject = HubFixture.NewSubject();
+        var referral = JsonSerializer.SerializeToNode(DemoRequests.Referral(subject))!.AsObject();
+        referral["reason"] = new string('a', 3 * GatewayLimit);
+        using var oversized = new StringContent(referral.ToJsonString(), Encoding.UTF8, "application/json");
+
+        var refused = await direct.PostAsync(ReferralPath, oversized, Ct);
+
+        refused.StatusCode.ShouldBe(HttpStatusCode.RequestEntityTooLarge);
+        refused.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json");
+        var problem = await refused.Content.ReadAsStringAsync(Ct);
+        problem.ShouldNotContain(subject);
+        problem.ShouldNotContain("aaaa");
+
+        // The same token and route with a body of ordinary size is accepted: the size alone was refused.
+        var accepted = await direct.PostAsJsonAsync(ReferralPath, DemoRequests.Referral(subject), Ct);
+        accepted.StatusCode.ShouldBe(HttpStatusCode.Accepted);
+    }
+
+    private static string ReferralPath => $"/units/{DemoRequests.ChildHealthUnit}/referrals";
+
+    private HttpClient DirectToChildHealth()
+    {
+        var direct = new HttpClient { BaseAddress = hub.Hub.ServiceUrl("child-health") };
+        var token = new CallerTokenIssuer(hub.Pki.CallerTokenPrivateKeyPath).Issue(DemoRequests.ChildHealthClient, [DemoRequests.ChildHealthUnit], "child-health");
+        direct.DefaultRequestHeaders.Add(CallerTokenDefaults.HeaderName, token);
+        return direct;
+    }
+}
