@@ -29,7 +29,7 @@ public static class TelemetryExtensions
     /// <summary>The hub's own metrics: routes, purposes, outcomes. Never a subject, not even a pseudonym.</summary>
     public static readonly Meter Meter = new(HubSourceName);
 
-    /// <summary>Where the spans of one referral come from: ASP.NET Core and HttpClient (their own sources), YARP, MassTransit, the hub.</summary>
+    /// <summary>Where the spans of one referral come from, besides ASP.NET Core's and HttpClient's (added by their instrumentation).</summary>
     private static readonly string[] TracedSources = ["MassTransit", "Yarp.ReverseProxy", HubSourceName];
 
     public static IHostApplicationBuilder AddHubTelemetry(this IHostApplicationBuilder builder, string serviceName)
