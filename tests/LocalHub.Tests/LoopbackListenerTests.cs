@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Runtime.Versioning;
+using FamiljecentralHub.LocalHub.Processes;
 
 namespace FamiljecentralHub.LocalHub.Tests;
 
@@ -52,24 +53,12 @@ internal static class Listeners
         return [.. pids.Distinct().SelectMany(pid => SocketInodes(pid).Where(sockets.ContainsKey).Select(inode => new Listener(pid, sockets[inode].Address, sockets[inode].Port)))];
     }
 
-    public static IEnumerable<int> Descendants(int pid)
-    {
-        var parents = AllPids().Select(p => (Pid: p, Parent: ParentOf(p))).ToList();
-        var found = new List<int>();
-        var frontier = new Queue<int>([pid]);
-        while (frontier.TryDequeue(out var current))
-        {
-            foreach (var child in parents.Where(p => p.Parent == current).Select(p => p.Pid))
-            {
-                found.Add(child);
-                frontier.Enqueue(child);
-            }
-        }
-        return found;
-    }
+    public static IEnumerable<int> Descendants(int pid) =>
+        UnixProcess.Children(pid).SelectMany(child => (IEnumerable<int>)[child, .. Descendants(child)]);
 
     public static IEnumerable<int> ProcessesNamed(string name) =>
-        AllPids().Where(pid => Read($"/proc/{pid}/comm")?.Trim() == name);
+        Directory.GetDirectories("/proc").Select(Path.GetFileName).Where(entry => entry!.All(char.IsAsciiDigit))
+            .Select(entry => int.Parse(entry!, CultureInfo.InvariantCulture)).Where(pid => Read($"/proc/{pid}/comm")?.Trim() == name);
 
     private static Dictionary<long, (IPAddress Address, int Port)> ListeningSockets()
     {
@@ -123,14 +112,6 @@ internal static class Listeners
             }
         }
     }
-
-    private static IEnumerable<int> AllPids() =>
-        Directory.GetDirectories("/proc").Select(Path.GetFileName).Where(name => name!.All(char.IsAsciiDigit)).Select(name => int.Parse(name!, CultureInfo.InvariantCulture));
-
-    private static int? ParentOf(int pid) =>
-        Read($"/proc/{pid}/stat") is { } stat && stat[(stat.LastIndexOf(')') + 2)..].Split(' ') is { Length: > 1 } fields
-            ? int.Parse(fields[1], CultureInfo.InvariantCulture)
-            : null;
 
     private static string? Read(string path)
     {

@@ -12,7 +12,7 @@ namespace FamiljecentralHub.ServiceDefaults.Telemetry;
 internal sealed class ContextOnlyListener : IHostedService, IDisposable
 {
     private static readonly HashSet<string> Sources =
-        ["Microsoft.AspNetCore", "System.Net.Http", "MassTransit", "Yarp.ReverseProxy", TelemetryExtensions.HubSourceName];
+        ["Microsoft.AspNetCore", "System.Net.Http", .. TelemetryExtensions.TracedSources];
 
     private ActivityListener? listener;
 

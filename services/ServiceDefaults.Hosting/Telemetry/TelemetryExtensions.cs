@@ -30,7 +30,7 @@ public static class TelemetryExtensions
     public static readonly Meter Meter = new(HubSourceName);
 
     /// <summary>Where the spans of one referral come from, besides ASP.NET Core's and HttpClient's (added by their instrumentation).</summary>
-    private static readonly string[] TracedSources = ["MassTransit", "Yarp.ReverseProxy", HubSourceName];
+    internal static readonly string[] TracedSources = ["MassTransit", "Yarp.ReverseProxy", HubSourceName];
 
     public static IHostApplicationBuilder AddHubTelemetry(this IHostApplicationBuilder builder, string serviceName)
     {
