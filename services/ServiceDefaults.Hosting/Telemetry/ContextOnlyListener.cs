@@ -11,16 +11,16 @@ namespace FamiljecentralHub.ServiceDefaults.Telemetry;
 /// </summary>
 internal sealed class ContextOnlyListener : IHostedService, IDisposable
 {
-    private static readonly HashSet<string> Sources =
-        ["Microsoft.AspNetCore", "System.Net.Http", .. TelemetryExtensions.TracedSources];
-
     private ActivityListener? listener;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        // The set is built before the listener is added, so TelemetryExtensions' static sources already exist: were they
+        // created while the listener enumerated them, its ShouldListenTo would run inside their type initializer.
+        HashSet<string> sources = ["Microsoft.AspNetCore", "System.Net.Http", .. TelemetryExtensions.TracedSources];
         listener ??= new ActivityListener
         {
-            ShouldListenTo = source => Sources.Contains(source.Name),
+            ShouldListenTo = source => sources.Contains(source.Name),
             Sample = (ref _) => ActivitySamplingResult.PropagationData,
             SampleUsingParentId = (ref _) => ActivitySamplingResult.PropagationData,
         };
