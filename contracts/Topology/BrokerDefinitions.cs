@@ -7,7 +7,7 @@ namespace FamiljecentralHub.Topology;
 /// The hub's broker set-up for one deployment as a RabbitMQ definitions file (the JSON that
 /// <c>rabbitmqctl import_definitions</c>, the management API's <c>POST /api/definitions</c> and the
 /// <c>definitions.import_backend</c> setting read): the virtual host, one user per service with its permissions
-/// (<see cref="BrokerPermissions"/>), and the boundary the deployment owns (<see cref="Queues.BoundaryBindings"/> and
+/// (<see cref="BrokerPermissions"/>) and topic permission (<see cref="StatusRoutes"/>), and the boundary the deployment owns (<see cref="Queues.BoundaryBindings"/> and
 /// <see cref="Queues.RedriveBindings"/>: durable quorum queues, durable fanout exchanges, their bindings). It is what
 /// LocalHub provisions, so a deployment without LocalHub gets the same broker. The services declare the rest of their
 /// queues and exchanges themselves, under their own permissions.
@@ -44,6 +44,14 @@ public static class BrokerDefinitions
                 ["configure"] = BrokerPermissions.For(service.Name).Configure,
                 ["write"] = BrokerPermissions.For(service.Name).Write,
                 ["read"] = BrokerPermissions.For(service.Name).Read,
+            })),
+            ["topic_permissions"] = Array(Catalogue.Services.Select(service => new JsonObject
+            {
+                ["user"] = userOf(service.Name),
+                ["vhost"] = virtualHost,
+                ["exchange"] = StatusRoutes.PermissionOf(service).Exchange,
+                ["write"] = StatusRoutes.PermissionOf(service).Write,
+                ["read"] = StatusRoutes.PermissionOf(service).Read,
             })),
             ["queues"] = Array(bindings.Select(binding => binding.Queue).Distinct().Select(queue => new JsonObject
             {

@@ -13,8 +13,9 @@ public static class Queues
     public const string Gate = "consent-gate";
 
     /// <summary>
-    /// The topic exchange of lifecycle events, routed by "&lt;sending unit&gt;.&lt;status&gt;": a service binds only its own units, so it
-    /// receives only its own messages' events; Ops and the ledger bind the statuses they record.
+    /// The topic exchange of lifecycle events, routed by publisher, sender's service, sending unit and status
+    /// (<see cref="StatusRoutes"/>): a service binds only its own units, so it receives only its own messages' events;
+    /// Ops and the ledger bind the statuses they record.
     /// </summary>
     public const string StatusExchange = "hub.disclosure-status";
 

@@ -11,7 +11,8 @@ public sealed record BrokerAccount(string User, string Password)
 
 /// <summary>
 /// The broker set-up of one hub, applied through the management API as the administrator before any service starts:
-/// each service's user with its permissions (<see cref="BrokerPermissions"/>), and the boundary the deployment owns
+/// each service's user with its permissions (<see cref="BrokerPermissions"/>) and its topic permission on the lifecycle
+/// events (<see cref="StatusRoutes"/>), and the boundary the deployment owns
 /// (<see cref="Queues.DeploymentBindings"/>). The same as the definitions file <see cref="BrokerDefinitions"/> writes
 /// for a deployment without LocalHub, but with each user's password (BrokerDefinitionsTests compares the two).
 /// </summary>
@@ -33,6 +34,7 @@ internal static class BrokerProvisioning
             var account = accounts[service.Name];
             await rabbit.CreateUserAsync(account.User, account.Password, cancellationToken);
             await rabbit.SetPermissionsAsync(virtualHost, account.User, BrokerPermissions.For(service.Name), cancellationToken);
+            await rabbit.SetTopicPermissionAsync(virtualHost, account.User, StatusRoutes.PermissionOf(service), cancellationToken);
         }));
         await DeclareBoundaryAsync(rabbit, virtualHost, cancellationToken);
     }

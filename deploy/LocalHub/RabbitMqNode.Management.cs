@@ -35,6 +35,14 @@ public sealed partial class RabbitMqNode
             new { configure = permission.Configure, write = permission.Write, read = permission.Read },
             cancellationToken);
 
+    /// <summary>Which routing keys the user may publish with and bind with on one topic exchange.</summary>
+    public Task SetTopicPermissionAsync(string virtualHost, string user, TopicPermission permission, CancellationToken cancellationToken = default) =>
+        SendAsync(
+            HttpMethod.Put,
+            $"topic-permissions/{Uri.EscapeDataString(virtualHost)}/{Uri.EscapeDataString(user)}",
+            new { exchange = permission.Exchange, write = permission.Write, read = permission.Read },
+            cancellationToken);
+
     /// <summary>
     /// A durable quorum queue, exactly as MassTransit's endpoints here declare theirs (the broker refuses a
     /// redeclaration with other arguments). Declaring an existing one is a no-op.

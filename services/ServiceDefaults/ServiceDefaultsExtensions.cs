@@ -6,6 +6,7 @@ using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
 using FamiljecentralHub.ServiceDefaults.Security;
 using FamiljecentralHub.ServiceDefaults.Telemetry;
+using FamiljecentralHub.Topology;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
@@ -38,6 +39,8 @@ public static class ServiceDefaultsExtensions
         builder.Services.AddSingleton<Pseudonymizer>();
         builder.Services.AddOptions<OrganisationOptions>().BindConfiguration(OrganisationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<OrganisationRegistry>();
+        // Which service this process is: it publishes its lifecycle events under this name (StatusRoutes).
+        builder.Services.AddSingleton(Catalogue.Named(serviceName));
         builder.Services.AddSingleton(TimeProvider.System);
         // For AccessRefusals.MarkCurrent: a refusal made where no HttpContext is passed is still told to the gateway.
         builder.Services.AddHttpContextAccessor();

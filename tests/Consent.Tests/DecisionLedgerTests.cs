@@ -201,6 +201,71 @@ public sealed class DecisionLedgerTests(PostgresFixture postgres) : IClassFixtur
     public void OutcomeOf_ATextTheLedgerNeverWrites_IsNull(string text) =>
         LedgerText.OutcomeOf(text).ShouldBeNull();
 
+    /// <summary>
+    /// A delivery, withdrawal or acknowledgement is recorded only as the gate's permit has the message: the publisher's name
+    /// is the broker's word, the rest of an event is not, so an event naming other units is no step of this message.
+    /// </summary>
+    [Theory]
+    [InlineData("no decision")]
+    [InlineData("refused")]
+    [InlineData("another receiving unit")]
+    [InlineData("another sending unit")]
+    [InlineData("another subject")]
+    [InlineData("another purpose")]
+    public async Task Append_ALifecycleEntryThePermitDoesNotCover_IsRefusedAndNothingIsWritten(string difference)
+    {
+        await using var db = await postgres.NewDatabaseAsync();
+        var (writer, connection) = await StartAsync(db);
+        var id = Guid.CreateVersion7();
+        if (difference != "no decision")
+        {
+            await writer.AppendAsync(Entry(id, difference == "refused" ? LedgerOutcome.Refused : LedgerOutcome.Permitted), Ct);
+        }
+
+        var acknowledgement = Entry(id) with { Kind = LedgerKind.Acknowledgement, Outcome = LedgerOutcome.Acknowledged, ActingSystem = "forged-system" };
+        acknowledgement = difference switch
+        {
+            "another receiving unit" => acknowledgement with { ReceivingUnit = "rosengard-oppna-forskolan" },
+            "another sending unit" => acknowledgement with { SendingUnit = "rosengard-mvc" },
+            "another subject" => acknowledgement with { SubjectPseudonym = "p-ffffffffffffffffffffffff" },
+            "another purpose" => acknowledgement with { Purpose = "BirthHandover" },
+            _ => acknowledgement,
+        };
+
+        await Should.ThrowAsync<UnpermittedLifecycleException>(() => writer.AppendAsync(acknowledgement, Ct));
+
+        (await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM ledger WHERE kind = 'acknowledgement'")).ShouldBe(0);
+        // The true one afterwards is taken: the refusal left nothing in its place.
+        if (difference != "no decision" && difference != "refused")
+        {
+            var truthful = Entry(id) with { Kind = LedgerKind.Acknowledgement, Outcome = LedgerOutcome.Acknowledged, ActingSystem = "socialtjanst-system" };
+            (await writer.AppendAsync(truthful, Ct)).ActingSystem.ShouldBe("socialtjanst-system");
+        }
+
+        await writer.StopAsync(Ct);
+    }
+
+    /// <summary>A refused entry batched with others by chance takes none of them with it.</summary>
+    [Fact]
+    public async Task Append_AnUnpermittedEntryAmongOthers_FailsAlone()
+    {
+        await using var db = await postgres.NewDatabaseAsync();
+        var (writer, connection) = await StartAsync(db);
+        var ids = Enumerable.Range(0, 50).Select(_ => Guid.CreateVersion7()).ToList();
+        await Task.WhenAll(ids.Select(id => writer.AppendAsync(Entry(id), Ct)));
+
+        var appends = ids.Select(id => writer.AppendAsync(Entry(id) with { Kind = LedgerKind.Delivery, Outcome = LedgerOutcome.Delivered }, Ct))
+            .Append(writer.AppendAsync(Entry() with { Kind = LedgerKind.Delivery, Outcome = LedgerOutcome.Delivered }, Ct))
+            .ToList();
+        await Should.ThrowAsync<UnpermittedLifecycleException>(() => appends[^1]);
+
+        (await Task.WhenAll(appends.Take(ids.Count))).Length.ShouldBe(ids.Count);
+        (await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM ledger WHERE kind = 'delivery'")).ShouldBe(ids.Count);
+        var verification = await new DecisionLedger().VerifyAsync(connection, Ct);
+        verification.Intact.ShouldBeTrue(verification.Problem);
+        await writer.StopAsync(Ct);
+    }
+
     /// <summary>Kinds, outcomes and consent versions come back from the database as they went in.</summary>
     [Fact]
     public async Task Append_EntriesOfEveryKind_ReadBackAndVerify()

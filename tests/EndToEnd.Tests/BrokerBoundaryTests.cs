@@ -57,7 +57,8 @@ public sealed class BrokerBoundaryTests(HubFixture fixture)
         await using var connection = await ConnectAsync(Intruder);
 
         await ShouldBeRefusedAsync(connection, channel => channel.QueueBindAsync(
-            $"{Intruder}-deliveries", "hub.disclosure-status", "#", cancellationToken: Ct));
+            // A binding key the topic permission allows: the refusal is for the queue.
+            $"{Intruder}-deliveries", "hub.disclosure-status", StatusRoutes.Pattern(senderService: Intruder), cancellationToken: Ct));
         await ShouldBeRefusedAsync(connection, channel => channel.QueueBindAsync(
             $"{Intruder}-deliveries", $"submissions.{Intruder}", "", cancellationToken: Ct));
     }

@@ -37,6 +37,9 @@ public sealed class BrokerDefinitionsTests(PrivateNodesFixture nodes)
                 var permission = await PermissionAsync(imported, ImportedUser(service));
                 permission.ShouldBe(await PermissionAsync(provisioned, ProvisionedUser(service)), service);
                 permission.ShouldBe(BrokerPermissions.For(service), service);
+                var topics = await TopicPermissionsAsync(imported, ImportedUser(service));
+                topics.ShouldBe(await TopicPermissionsAsync(provisioned, ProvisionedUser(service)), service);
+                topics.ShouldBe([StatusRoutes.PermissionOf(Catalogue.Named(service))], service);
             }
 
             var queues = await ListAsync($"queues/{Uri.EscapeDataString(imported)}", q => $"{q.GetProperty("name")} durable={q.GetProperty("durable")} type={QueueType(q)}");
@@ -110,6 +113,11 @@ public sealed class BrokerDefinitionsTests(PrivateNodesFixture nodes)
         return new BrokerPermission(
             permission.GetProperty("configure").GetString()!, permission.GetProperty("write").GetString()!, permission.GetProperty("read").GetString()!);
     }
+
+    private async Task<List<TopicPermission>> TopicPermissionsAsync(string virtualHost, string user) =>
+        [.. (await nodes.Rabbit.GetManagementAsync($"topic-permissions/{Uri.EscapeDataString(virtualHost)}/{Uri.EscapeDataString(user)}", Cancellation))
+            .EnumerateArray()
+            .Select(p => new TopicPermission(p.GetProperty("exchange").GetString()!, p.GetProperty("write").GetString()!, p.GetProperty("read").GetString()!))];
 
     private async Task<List<string>> ListAsync(string path, Func<JsonElement, string> describe) =>
         [.. (await nodes.Rabbit.GetManagementAsync(path, Cancellation)).EnumerateArray().Select(describe).Order(StringComparer.Ordinal)];

@@ -1,7 +1,9 @@
 using Dapper;
 using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.ServiceDefaults.Organisation;
 using MassTransit;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace FamiljecentralHub.Operations.Status;
@@ -10,7 +12,8 @@ namespace FamiljecentralHub.Operations.Status;
 /// Keeps the sender's status view. Events may arrive twice or out of order (a redelivery, a slow gate), so a status
 /// only ever moves forward and each timestamp is written once.
 /// </summary>
-internal sealed class StatusChangedConsumer(NpgsqlDataSource db, OrganisationRegistry registry, OperationDescriptor descriptor)
+internal sealed class StatusChangedConsumer(
+    NpgsqlDataSource db, OrganisationRegistry registry, OperationDescriptor descriptor, ILogger<StatusChangedConsumer> logger)
     : IConsumer<DisclosureStatusChanged>
 {
     public async Task Consume(ConsumeContext<DisclosureStatusChanged> context)
@@ -19,6 +22,11 @@ internal sealed class StatusChangedConsumer(NpgsqlDataSource db, OrganisationReg
         if (registry.FindUnit(e.SendingUnit) is not { } unit || !descriptor.Hosts(unit))
         {
             return; // another service's message
+        }
+
+        if (!StatusEventOrigin.Accept(context, registry, logger))
+        {
+            return;
         }
 
         await using var connection = await db.OpenConnectionAsync(context.CancellationToken);
@@ -35,6 +43,7 @@ internal sealed class StatusChangedConsumer(NpgsqlDataSource db, OrganisationReg
                 ON CONFLICT (message_id) DO UPDATE SET
                     conflict_at = COALESCE(sent_messages.conflict_at, excluded.conflict_at),
                     updated_at  = GREATEST(sent_messages.updated_at, excluded.updated_at)
+                WHERE sent_messages.sending_unit = excluded.sending_unit AND sent_messages.receiving_unit = excluded.receiving_unit
                 """,
                 new
                 {
@@ -64,6 +73,8 @@ internal sealed class StatusChangedConsumer(NpgsqlDataSource db, OrganisationReg
                 acknowledged_at = COALESCE(sent_messages.acknowledged_at, excluded.acknowledged_at),
                 withdrawn_at    = COALESCE(sent_messages.withdrawn_at, excluded.withdrawn_at),
                 updated_at      = GREATEST(sent_messages.updated_at, excluded.updated_at)
+            -- The row was written at submission: an event about another pair of units is not about this message.
+            WHERE sent_messages.sending_unit = excluded.sending_unit AND sent_messages.receiving_unit = excluded.receiving_unit
             """,
             new
             {

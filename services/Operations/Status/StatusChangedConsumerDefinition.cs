@@ -13,7 +13,7 @@ internal sealed class StatusChangedConsumerDefinition : ConsumerDefinition<Statu
     public StatusChangedConsumerDefinition(OperationDescriptor descriptor, OrganisationRegistry registry)
     {
         EndpointName = Queues.StatusOf(descriptor.ServiceName);
-        units = registry.UnitsOf(descriptor.Operations).Select(u => $"{u.Id}.*").ToArray();
+        units = registry.UnitsOf(descriptor.Operations).Select(u => StatusRoutes.Pattern(senderService: descriptor.ServiceName, sendingUnit: u.Id)).ToArray();
     }
 
     protected override void ConfigureConsumer(

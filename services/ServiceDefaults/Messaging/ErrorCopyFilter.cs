@@ -4,7 +4,8 @@ namespace FamiljecentralHub.ServiceDefaults.Messaging;
 
 /// <summary>
 /// Runs when a message has used up its retries, just before MassTransit moves it to its queue's error queue, and adds
-/// what the hub needs to list and redrive it (docs/error-queues.md): the way it came in (<see cref="WayIn"/>) and a
+/// what the hub needs to list and redrive it (docs/error-queues.md): the way it came in (<see cref="WayIn"/>), the routing
+/// key it came with (<see cref="StatusEventOrigin"/>), and a
 /// reason that cannot carry personal data (<see cref="FaultReason"/>), which also replaces MassTransit's own
 /// MT-Fault-Message (the exception's message, which may quote the message's data). Then it tells the service's
 /// <see cref="IParkedMessageObserver"/>s that the message stops here.
@@ -23,11 +24,18 @@ public sealed class ErrorCopyFilter(IReadOnlyList<IParkedMessageObserver> observ
     {
         // First: a redriven message's way in is its stamp, which is removed below with the rest and then written again.
         var wayIn = WayIn.Of(context);
+        var routingKey = StatusEventOrigin.RoutingKeyOf(context);
         RemoveFaultTimeHeadersFromTheSender(context);
 
         if (wayIn is not null)
         {
             context.ExceptionHeaders.Set(WayIn.Header, wayIn);
+        }
+
+        // A lifecycle event's key names its publisher; redriven, it comes back under another key (StatusEventOrigin).
+        if (!string.IsNullOrEmpty(routingKey))
+        {
+            context.ExceptionHeaders.Set(StatusEventOrigin.RoutingKeyHeader, routingKey);
         }
 
         var reason = FaultReason.Describe(context.Exception);

@@ -1,5 +1,6 @@
 using FamiljecentralHub.Contracts.Consents;
 using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.Topology;
 using MassTransit;
 using MassTransit.Middleware;
@@ -109,8 +110,12 @@ public static class MessagingExtensions
                 cfg.Message<DisclosureStatusChanged>(m => m.SetEntityName(Queues.StatusExchange));
                 cfg.Message<ConsentRevoked>(m => m.SetEntityName(Queues.RevocationExchange));
                 cfg.Publish<DisclosureStatusChanged>(p => p.ExchangeType = ExchangeType.Topic);
-                // "<sending unit>.<status>": a service binds its own units, the ledger only the statuses it records.
-                cfg.Send<DisclosureStatusChanged>(s => s.UseRoutingKeyFormatter(c => $"{c.Message.SendingUnit}.{c.Message.Status}"));
+                // "<publisher>.<sender's service>.<sending unit>.<status>" (StatusRoutes): the broker holds each service to
+                // its own name, so consumers know who said it; a service binds its own units, the ledger the statuses it records.
+                var self = context.GetRequiredService<HubService>();
+                var registry = context.GetRequiredService<OrganisationRegistry>();
+                cfg.Send<DisclosureStatusChanged>(s => s.UseRoutingKeyFormatter(c => StatusRoutes.Key(
+                    self.Name, StatusEventOrigin.SenderServiceOf(registry, c.Message.SendingUnit), c.Message.SendingUnit, c.Message.Status.ToString())));
                 cfg.ConfigureEndpoints(context);
             });
         });
@@ -128,8 +133,9 @@ public static class MessagingExtensions
     }
 
     /// <summary>
-    /// Receive the lifecycle events that match these topic patterns over "&lt;sending unit&gt;.&lt;status&gt;", e.g.
-    /// "rosengard-bvc.*" for one unit's, "*.Delivered" for every delivery, "#" for all.
+    /// Receive the lifecycle events that match these topic patterns (<see cref="StatusRoutes.Pattern"/>), e.g.
+    /// "*.child-health.rosengard-bvc.*" for one unit's messages, "*.*.*.Delivered" for every delivery. The broker lets an
+    /// operation service bind only to its own messages' events.
     /// </summary>
     public static void BindStatusEvents(this IReceiveEndpointConfigurator endpoint, IEnumerable<string> patterns)
     {

@@ -22,7 +22,9 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
 
     /// <summary>
     /// Appends the entry unless one of the same kind already exists for the message, and returns whichever is in the
-    /// ledger: a redelivered message is decided once, and the first decision is the one that stands.
+    /// ledger: a redelivered message is decided once, and the first decision is the one that stands. A delivery,
+    /// withdrawal or acknowledgement is appended only about a message the gate permitted, between the same units, about
+    /// the same subject and purpose; otherwise <see cref="UnpermittedLifecycleException"/>, and nothing is written.
     /// </summary>
     public Task<LedgerEntry> AppendAsync(LedgerEntry entry, CancellationToken cancellationToken)
     {
@@ -51,7 +53,7 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
                 var written = await WriteAsync(batch.Select(p => p.Entry).ToList(), stoppingToken);
                 foreach (var p in batch)
                 {
-                    p.Result.TrySetResult(written[(p.Entry.MessageId, p.Entry.KindText)]);
+                    Settle(p, written);
                 }
             }
             catch (PostgresException ex) when (!ex.IsTransient && batch.Count > 1)
@@ -79,8 +81,7 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
     {
         try
         {
-            var written = await WriteAsync([p.Entry], cancellationToken);
-            p.Result.TrySetResult(written[(p.Entry.MessageId, p.Entry.KindText)]);
+            Settle(p, await WriteAsync([p.Entry], cancellationToken));
         }
         catch (Exception ex)
         {
@@ -88,14 +89,27 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
         }
     }
 
-    private async Task<Dictionary<(Guid, string), LedgerEntry>> WriteAsync(List<LedgerEntry> entries, CancellationToken cancellationToken)
+    private static void Settle(Pending p, Dictionary<(Guid, string), LedgerEntry?> written)
+    {
+        if (written[(p.Entry.MessageId, p.Entry.KindText)] is { } entry)
+        {
+            p.Result.TrySetResult(entry);
+        }
+        else
+        {
+            p.Result.TrySetException(new UnpermittedLifecycleException());
+        }
+    }
+
+    /// <returns>Each entry's key with the entry in the ledger, or null for a lifecycle entry its message's permit does not cover.</returns>
+    private async Task<Dictionary<(Guid, string), LedgerEntry?>> WriteAsync(List<LedgerEntry> entries, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(@ChainLock)", new { ChainLock }, tx);
 
         // By the kind's text: a conflict's kind is one per refused digest.
-        var result = new Dictionary<(Guid, string), LedgerEntry>();
+        var result = new Dictionary<(Guid, string), LedgerEntry?>();
         var existing = await connection.QueryAsync<LedgerRow>(
             $"SELECT {DecisionLedger.Columns} FROM ledger WHERE message_id = ANY(@ids)",
             new { ids = entries.Select(e => e.MessageId).Distinct().ToArray() }, tx);
@@ -116,6 +130,12 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
                 continue; // already in the ledger, or earlier in this batch
             }
 
+            if (IsLifecycle(entry.Kind) && !IsCoveredByPermit(entry, result.GetValueOrDefault((entry.MessageId, DecisionKind))))
+            {
+                result[(entry.MessageId, entry.KindText)] = null;
+                continue;
+            }
+
             // PostgreSQL keeps microseconds: hash the time as it will be read back.
             var at = new DateTimeOffset(entry.At.UtcTicks - (entry.At.UtcTicks % 10), TimeSpan.Zero);
             var linked = entry with { Seq = ++seq, At = at, PrevHash = prevHash };
@@ -133,6 +153,22 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
         await tx.CommitAsync(cancellationToken);
         return result;
     }
+
+    private static readonly string DecisionKind = LedgerText.Of(LedgerKind.Decision);
+
+    private static bool IsLifecycle(LedgerKind kind) => kind is LedgerKind.Delivery or LedgerKind.Withdrawal or LedgerKind.Acknowledgement;
+
+    /// <summary>
+    /// What happened to a message after the gate is recorded only about a message the gate permitted, and only as that
+    /// permit has it: the publisher's name is the broker's word (StatusEventOrigin), the rest of the event is not, so a
+    /// receiving service cannot record a step of another receiver's message by naming its own unit in the event.
+    /// </summary>
+    private static bool IsCoveredByPermit(LedgerEntry entry, LedgerEntry? decision) =>
+        decision is { Outcome: LedgerOutcome.Permitted }
+        && decision.SendingUnit == entry.SendingUnit
+        && decision.ReceivingUnit == entry.ReceivingUnit
+        && decision.SubjectPseudonym == entry.SubjectPseudonym
+        && decision.Purpose == entry.Purpose;
 
     private static NpgsqlBatchCommand Insert(LedgerEntry e) => new(
         """
@@ -156,3 +192,7 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
 
     private sealed record ChainHead(long Seq, byte[] Hash);
 }
+
+/// <summary>A delivery, withdrawal or acknowledgement about a message the gate did not permit as the event has it.</summary>
+public sealed class UnpermittedLifecycleException()
+    : MetadataOnlyException("The event is about no message the gate permitted between these units; not recorded.");

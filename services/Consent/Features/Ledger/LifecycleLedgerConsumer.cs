@@ -1,7 +1,9 @@
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.ServiceDefaults.Messaging;
+using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.Topology;
 using MassTransit;
+using Microsoft.Extensions.Logging;
 
 namespace FamiljecentralHub.Consent.Features.Ledger;
 
@@ -9,11 +11,22 @@ namespace FamiljecentralHub.Consent.Features.Ledger;
 /// Writes what happened after the decision into the same ledger: the delivery to the receiving unit, a withdrawal
 /// after revocation, the receiver's acknowledgement. One entry of each kind per message, whatever the redeliveries.
 /// </summary>
-internal sealed class LifecycleLedgerConsumer(LedgerWriter ledger) : IConsumer<DisclosureStatusChanged>
+internal sealed partial class LifecycleLedgerConsumer(LedgerWriter ledger, OrganisationRegistry registry, ILogger<LifecycleLedgerConsumer> logger)
+    : IConsumer<DisclosureStatusChanged>
 {
+    /// <summary>The statuses recorded here; decisions the gate writes itself.</summary>
+    internal static readonly DisclosureStatus[] Recorded = [DisclosureStatus.Delivered, DisclosureStatus.Withdrawn, DisclosureStatus.Acknowledged];
+
     public async Task Consume(ConsumeContext<DisclosureStatusChanged> context)
     {
         var e = context.Message;
+        // Only from the receiving service (the broker vouches for the publisher's name); the writer then holds the event
+        // to the message's permit, so a receiver cannot speak for another receiver's message either.
+        if (!StatusEventOrigin.Accept(context, registry, logger))
+        {
+            return;
+        }
+
         (LedgerKind Kind, LedgerOutcome Outcome)? recorded = e.Status switch
         {
             DisclosureStatus.Delivered => (LedgerKind.Delivery, LedgerOutcome.Delivered),
@@ -26,22 +39,35 @@ internal sealed class LifecycleLedgerConsumer(LedgerWriter ledger) : IConsumer<D
             return;
         }
 
-        await ledger.AppendAsync(new LedgerEntry
+        try
         {
-            MessageId = e.MessageId,
-            Kind = entry.Kind,
-            Outcome = entry.Outcome,
-            SendingUnit = e.SendingUnit,
-            ReceivingUnit = e.ReceivingUnit,
-            ActingSystem = e.ActingSystem ?? "hub",
-            SubjectPseudonym = e.SubjectPseudonym,
-            Purpose = e.Purpose.ToString(),
-            Categories = e.Categories.Select(c => c.ToString()).ToArray(),
-            Basis = e.Basis,
-            Reasons = e.Reasons.ToArray(),
-            At = e.OccurredAt,
-        }, context.CancellationToken);
+            await ledger.AppendAsync(Entry(e, entry.Kind, entry.Outcome), context.CancellationToken);
+        }
+        catch (UnpermittedLifecycleException)
+        {
+            // Settled, not parked: no redrive would make it true. The warning names the message and status only.
+            LogUnpermitted(logger, e.MessageId, e.Status);
+        }
     }
+
+    private static LedgerEntry Entry(DisclosureStatusChanged e, LedgerKind kind, LedgerOutcome outcome) => new()
+    {
+        MessageId = e.MessageId,
+        Kind = kind,
+        Outcome = outcome,
+        SendingUnit = e.SendingUnit,
+        ReceivingUnit = e.ReceivingUnit,
+        ActingSystem = e.ActingSystem ?? "hub",
+        SubjectPseudonym = e.SubjectPseudonym,
+        Purpose = e.Purpose.ToString(),
+        Categories = e.Categories.Select(c => c.ToString()).ToArray(),
+        Basis = e.Basis,
+        Reasons = e.Reasons.ToArray(),
+        At = e.OccurredAt,
+    };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lifecycle event {MessageId} {Status} not recorded: the gate permitted no such message")]
+    private static partial void LogUnpermitted(ILogger logger, Guid messageId, DisclosureStatus status);
 }
 
 internal sealed class LifecycleLedgerConsumerDefinition : ConsumerDefinition<LifecycleLedgerConsumer>
@@ -52,6 +78,6 @@ internal sealed class LifecycleLedgerConsumerDefinition : ConsumerDefinition<Lif
         IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<LifecycleLedgerConsumer> consumerConfigurator, IRegistrationContext context)
     {
         // Decisions it writes itself; only what happens after them comes in here.
-        endpointConfigurator.BindStatusEvents(["*.Delivered", "*.Withdrawn", "*.Acknowledged"]);
+        endpointConfigurator.BindStatusEvents([.. LifecycleLedgerConsumer.Recorded.Select(status => StatusRoutes.Pattern(status: status.ToString()))]);
     }
 }

@@ -4,6 +4,7 @@ using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.Topology;
 using MassTransit;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace FamiljecentralHub.Ops.Features.Flows;
@@ -12,11 +13,16 @@ namespace FamiljecentralHub.Ops.Features.Flows;
 /// Follows every message's lifecycle from its metadata-only events: the ops view of the hub never sees a body, a
 /// name or an identity number, only unit ids, purposes, statuses and the subject's pseudonym.
 /// </summary>
-internal sealed class FlowConsumer(NpgsqlDataSource db, OrganisationRegistry registry) : IConsumer<DisclosureStatusChanged>
+internal sealed class FlowConsumer(NpgsqlDataSource db, OrganisationRegistry registry, ILogger<FlowConsumer> logger) : IConsumer<DisclosureStatusChanged>
 {
     public async Task Consume(ConsumeContext<DisclosureStatusChanged> context)
     {
         var e = context.Message;
+        if (!StatusEventOrigin.Accept(context, registry, logger))
+        {
+            return;
+        }
+
         var sender = registry.FindUnit(e.SendingUnit);
         var receiver = registry.FindUnit(e.ReceivingUnit);
         await using var connection = await db.OpenConnectionAsync(context.CancellationToken);
@@ -25,8 +31,11 @@ internal sealed class FlowConsumer(NpgsqlDataSource db, OrganisationRegistry reg
             """
             INSERT INTO message_events (message_id, status, sending_unit, receiving_unit, sending_operation, receiving_operation,
                                         family_centre, purpose, subject_pseudonym, basis, reasons, occurred_at)
-            VALUES (@MessageId, @Status, @SendingUnit, @ReceivingUnit, @SendingOperation, @ReceivingOperation,
-                    @FamilyCentre, @Purpose, @SubjectPseudonym, @Basis, @Reasons, @OccurredAt)
+            SELECT @MessageId, @Status, @SendingUnit, @ReceivingUnit, @SendingOperation, @ReceivingOperation,
+                   @FamilyCentre, @Purpose, @SubjectPseudonym, @Basis, @Reasons, @OccurredAt
+            -- Every step of one message is between the same two units: an event naming others is not about this message.
+            WHERE NOT EXISTS (SELECT 1 FROM message_events
+                              WHERE message_id = @MessageId AND (sending_unit <> @SendingUnit OR receiving_unit <> @ReceivingUnit))
             ON CONFLICT (message_id, status) DO NOTHING
             """,
             new
@@ -58,6 +67,11 @@ internal sealed class FlowConsumerDefinition : ConsumerDefinition<FlowConsumer>
         // Outcomes, not steps: a delivery implies the permit, so Ops skips the Permitted event of every message. A failed
         // delivery is an outcome until a redrive delivers it: both stay in the message's trail. A conflict (another body
         // under a decided id, never delivered) is one operations must see.
-        endpointConfigurator.BindStatusEvents(["*.Refused", "*.Delivered", "*.DeliveryFailed", "*.Withdrawn", "*.Acknowledged", "*.Conflict"]);
+        DisclosureStatus[] outcomes =
+        [
+            DisclosureStatus.Refused, DisclosureStatus.Delivered, DisclosureStatus.DeliveryFailed, DisclosureStatus.Withdrawn,
+            DisclosureStatus.Acknowledged, DisclosureStatus.Conflict,
+        ];
+        endpointConfigurator.BindStatusEvents([.. outcomes.Select(status => StatusRoutes.Pattern(status: status.ToString()))]);
     }
 }

@@ -1,0 +1,93 @@
+using System.Diagnostics.Metrics;
+using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.ServiceDefaults.Organisation;
+using FamiljecentralHub.ServiceDefaults.Telemetry;
+using FamiljecentralHub.Topology;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+
+namespace FamiljecentralHub.ServiceDefaults.Messaging;
+
+/// <summary>
+/// Who published a lifecycle event, and whether that service may say it (docs/broker-permissions.md, "Lifecycle
+/// events"). The routing key names the publisher, and the broker's topic permissions let each service publish under its
+/// own name only, so the key is the broker's word, not the publisher's. A redriven event comes back through its queue's
+/// redrive exchange; its key is then the one stamped on its error copy (<see cref="ErrorCopyFilter"/>), which only the
+/// queue's owner can have written (as with <see cref="WayIn"/>).
+/// </summary>
+public static partial class StatusEventOrigin
+{
+    /// <summary>The header on an error copy that holds the routing key the message had first come in with.</summary>
+    public const string RoutingKeyHeader = "Hub-Routing-Key";
+
+    private static readonly Counter<long> Refused = TelemetryExtensions.Meter.CreateCounter<long>(
+        "hub.status_events.refused", description: "Lifecycle events not taken: a publisher that may not say them, or a key and event that disagree.");
+
+    /// <summary>The routing key of the message being received, as the broker vouches for it; null when there is none.</summary>
+    public static string? RoutingKeyOf(ReceiveContext context)
+    {
+        if (!context.TryGetPayload(out RabbitMqBasicConsumeContext? rabbit))
+        {
+            return null;
+        }
+
+        if (!Queues.IsRedriveExchange(rabbit.Exchange))
+        {
+            return rabbit.RoutingKey;
+        }
+
+        // As with the way in: exactly one stamp, in any case, or none at all.
+        var stamps = (rabbit.Properties.Headers ?? new Dictionary<string, object?>())
+            .Where(header => string.Equals(header.Key, RoutingKeyHeader, StringComparison.OrdinalIgnoreCase))
+            .Select(header => WayIn.AsText(header.Value))
+            .ToList();
+        return stamps is [{ Length: > 0 } stamp] ? stamp : null;
+    }
+
+    /// <summary>
+    /// Null when the event may be taken: its key names a publisher that may say this status about a message to this
+    /// receiver, and agrees with the event on the sender and the status. Otherwise why not, as a fixed phrase.
+    /// </summary>
+    public static string? Refusal(ConsumeContext<DisclosureStatusChanged> context, OrganisationRegistry registry)
+    {
+        var e = context.Message;
+        if (StatusRoutes.Parse(RoutingKeyOf(context.ReceiveContext)) is not { } key)
+        {
+            return "no routing key the broker vouches for";
+        }
+
+        if (key.Status != e.Status.ToString() || key.SendingUnit != e.SendingUnit || key.SenderService != SenderServiceOf(registry, e.SendingUnit))
+        {
+            return "routing key and event disagree";
+        }
+
+        var receiverService = registry.FindUnit(e.ReceivingUnit) is { } receiver ? Catalogue.ServiceFor(receiver.Operation).Name : null;
+        return StatusRoutes.MayPublish(key.Publisher, key.Status, receiverService) ? null : "published by a service that may not say it";
+    }
+
+    /// <summary>The service whose unit sent the message, as the routing key names it.</summary>
+    public static string SenderServiceOf(OrganisationRegistry registry, string sendingUnit) =>
+        registry.FindUnit(sendingUnit) is { } unit ? Catalogue.ServiceFor(unit.Operation).Name : StatusRoutes.UnknownService;
+
+    /// <summary>
+    /// Takes the event when <see cref="Refusal"/> finds nothing against it. A refused event is settled, not parked: it is
+    /// an attack or a fault in a publisher, and redriving it would change nothing; the warning and the counter say so,
+    /// by message id, status and the key's publisher only.
+    /// </summary>
+    public static bool Accept(ConsumeContext<DisclosureStatusChanged> context, OrganisationRegistry registry, ILogger logger)
+    {
+        if (Refusal(context, registry) is not { } reason)
+        {
+            return true;
+        }
+
+        // A service's name or "unknown": the counter's tags and the log take no word a publisher chose.
+        var publisher = Catalogue.Find(StatusRoutes.Parse(RoutingKeyOf(context.ReceiveContext))?.Publisher ?? "")?.Name ?? "unknown";
+        Refused.Add(1, new KeyValuePair<string, object?>("reason", reason), new KeyValuePair<string, object?>("publisher", publisher));
+        LogRefused(logger, context.Message.MessageId, context.Message.Status, publisher, reason);
+        return false;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lifecycle event {MessageId} {Status} from {Publisher} not taken: {Reason}")]
+    private static partial void LogRefused(ILogger logger, Guid messageId, DisclosureStatus status, string publisher, string reason);
+}

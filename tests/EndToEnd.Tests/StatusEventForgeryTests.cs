@@ -1,0 +1,129 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Dapper;
+using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.LocalHub.Clients;
+using FamiljecentralHub.Tests.Support;
+using FamiljecentralHub.Topology;
+using Npgsql;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
+
+namespace FamiljecentralHub.EndToEnd.Tests;
+
+/// <summary>
+/// Lifecycle events cannot be forged by another service: the broker holds each service to its own name in the routing
+/// key and to its own messages' events when it binds, and the ledger, the sender's status view and Ops' trail take an
+/// event only from the service that may say it, about a message it agrees with. Connected with open preschool's own
+/// broker credentials, as a compromised service would be, about a referral from BVC to social services.
+/// </summary>
+public sealed class StatusEventForgeryTests(HubFixture hub)
+{
+    private const string Intruder = "open-preschool";
+    private const string IntruderUnit = "rosengard-oppna-forskolan";
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Theory]
+    [InlineData("social-services", "Acknowledged")] // the receiver's word
+    [InlineData("consent", "Refused")] // the gate's
+    public async Task Publish_UnderAnotherServicesName_IsRefusedByTheBroker(string publisher, string status)
+    {
+        await using var connection = await RawAmqp.ConnectAsync(hub.Hub, Intruder, Ct);
+        var key = StatusRoutes.Key(publisher, "child-health", DemoRequests.ChildHealthUnit, status);
+
+        await ShouldBeRefusedAsync(connection, channel => RawAmqp.PublishAsync(channel, Queues.StatusExchange, key, Event(Guid.CreateVersion7(), status), Guid.NewGuid(), Ct));
+    }
+
+    [Theory]
+    [InlineData("#")]
+    [InlineData("*.*.*.Delivered")]
+    [InlineData("*.child-health.*.*")]
+    public async Task Bind_ToOtherServicesMessagesEvents_IsRefusedByTheBroker(string pattern)
+    {
+        await using var connection = await RawAmqp.ConnectAsync(hub.Hub, Intruder, Ct);
+        var queue = $"{Intruder}-listening-{Guid.NewGuid():N}";
+        await using (var channel = await connection.CreateChannelAsync(cancellationToken: Ct))
+        {
+            // Its own name: it may declare the queue, and bind it to its own messages' events (the control).
+            await channel.QueueDeclareAsync(queue, durable: false, exclusive: false, autoDelete: true, cancellationToken: Ct);
+            await channel.QueueBindAsync(queue, Queues.StatusExchange, StatusRoutes.Pattern(senderService: Intruder), cancellationToken: Ct);
+        }
+
+        await ShouldBeRefusedAsync(connection, channel => channel.QueueBindAsync(queue, Queues.StatusExchange, pattern, cancellationToken: Ct));
+    }
+
+    /// <summary>
+    /// Published under its own name, as the broker allows: once claiming its own unit received the message, once naming the
+    /// true receiver. Neither may be taken: the first disagrees with the gate's decision, the second comes from a service
+    /// that is not the receiver's. The receiver's own acknowledgement afterwards is the one recorded and shown.
+    /// </summary>
+    [Theory]
+    [InlineData(IntruderUnit)]
+    [InlineData(DemoRequests.SocialServicesUnit)]
+    public async Task Acknowledged_ForgedUnderItsOwnName_IsNeitherRecordedNorShown(string claimedReceiver)
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), Ct)).StatusCode.ShouldBe(HttpStatusCode.Created);
+        var submitted = await (await bvc.PostAsJsonAsync(DemoRequests.ReferralPath, DemoRequests.Referral(subject), Ct)).Content.ReadFromJsonAsync<JsonElement>(Ct);
+        var messageId = submitted.GetProperty("messageId").GetGuid();
+        var statusUrl = submitted.GetProperty("statusUrl").GetString()!;
+        await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Delivered");
+
+        var forgedAt = DateTimeOffset.UtcNow.AddHours(-1);
+        var forged = Event(messageId, "Acknowledged") with { ReceivingUnit = claimedReceiver, ActingSystem = "forged-system", OccurredAt = forgedAt };
+        await using (var connection = await RawAmqp.ConnectAsync(hub.Hub, Intruder, Ct))
+        await using (var channel = await RawAmqp.OpenConfirmingChannelAsync(connection, Ct))
+        {
+            var key = StatusRoutes.Key(Intruder, "child-health", DemoRequests.ChildHealthUnit, "Acknowledged");
+            await RawAmqp.PublishAsync(channel, Queues.StatusExchange, key, forged, Guid.NewGuid(), Ct);
+        }
+
+        var acknowledging = DateTimeOffset.UtcNow;
+        (await social.PostAsync($"{DemoRequests.InboxPath}/{messageId}/acknowledge", null, Ct)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+
+        var status = await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Acknowledged");
+        status.GetProperty("acknowledgedAt").GetDateTimeOffset().ShouldBeGreaterThan(acknowledging.AddSeconds(-5), "the sender's view took the forged time");
+        await Eventually.TrueAsync(async () => (await AcknowledgementsAsync(messageId)).Count > 0, TimeSpan.FromSeconds(30), "the ledger never recorded the acknowledgement", cancellationToken: Ct);
+        var recorded = (await AcknowledgementsAsync(messageId)).ShouldHaveSingleItem();
+        recorded.ShouldBe((DemoRequests.SocialServicesUnit, DemoRequests.SocialServicesClient), "the ledger recorded the forged acknowledgement");
+
+        using var ops = hub.Client("ops-console");
+        await Eventually.TrueAsync(async () => (await TrailAsync(ops, messageId)).Any(e => e.GetProperty("status").GetString() == "Acknowledged"),
+            TimeSpan.FromSeconds(30), "Ops' trail never showed the acknowledgement", cancellationToken: Ct);
+        var acknowledged = (await TrailAsync(ops, messageId)).Single(e => e.GetProperty("status").GetString() == "Acknowledged");
+        acknowledged.GetProperty("receivingUnit").GetString().ShouldBe(DemoRequests.SocialServicesUnit, "Ops' trail took the forged acknowledgement");
+    }
+
+    private async Task<List<(string ReceivingUnit, string ActingSystem)>> AcknowledgementsAsync(Guid messageId)
+    {
+        await using var connection = new NpgsqlConnection(hub.Hub.ConnectionString("consent"));
+        return [.. await connection.QueryAsync<(string, string)>(
+            "SELECT receiving_unit, acting_system FROM ledger WHERE message_id = @messageId AND kind = 'acknowledgement'", new { messageId })];
+    }
+
+    private static async Task<List<JsonElement>> TrailAsync(HttpClient ops, Guid messageId) =>
+        [.. (await ops.GetFromJsonAsync<JsonElement>($"/ops/messages/{messageId}", Ct)).EnumerateArray()];
+
+    private static DisclosureStatusChanged Event(Guid messageId, string status) => new()
+    {
+        MessageId = messageId,
+        Status = Enum.Parse<DisclosureStatus>(status),
+        SendingUnit = DemoRequests.ChildHealthUnit,
+        ReceivingUnit = DemoRequests.SocialServicesUnit,
+        Purpose = Purpose.Referral,
+        SubjectPseudonym = "forged",
+        OccurredAt = DateTimeOffset.UtcNow,
+    };
+
+    /// <summary>Opens a fresh channel, runs the operation and expects the broker to close the channel with ACCESS_REFUSED.</summary>
+    private static async Task ShouldBeRefusedAsync(IConnection connection, Func<IChannel, Task> operation)
+    {
+        await using var channel = await RawAmqp.OpenConfirmingChannelAsync(connection, Ct);
+        var refusal = await Should.ThrowAsync<OperationInterruptedException>(() => operation(channel));
+        ((int)refusal.ShutdownReason.ShouldNotBeNull().ReplyCode).ShouldBe(Constants.AccessRefused, refusal.Message);
+    }
+}
