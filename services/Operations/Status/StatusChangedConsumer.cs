@@ -43,7 +43,6 @@ internal sealed class StatusChangedConsumer(
                 ON CONFLICT (message_id) DO UPDATE SET
                     conflict_at = COALESCE(sent_messages.conflict_at, excluded.conflict_at),
                     updated_at  = GREATEST(sent_messages.updated_at, excluded.updated_at)
-                WHERE sent_messages.sending_unit = excluded.sending_unit AND sent_messages.receiving_unit = excluded.receiving_unit
                 """,
                 new
                 {
@@ -73,7 +72,8 @@ internal sealed class StatusChangedConsumer(
                 acknowledged_at = COALESCE(sent_messages.acknowledged_at, excluded.acknowledged_at),
                 withdrawn_at    = COALESCE(sent_messages.withdrawn_at, excluded.withdrawn_at),
                 updated_at      = GREATEST(sent_messages.updated_at, excluded.updated_at)
-            -- The row was written at submission: an event about another pair of units is not about this message.
+            -- The row was written at submission: a step between another pair of units is not a step of this message.
+            -- (A conflict, above, names the other body's units by design: it says that body was not delivered.)
             WHERE sent_messages.sending_unit = excluded.sending_unit AND sent_messages.receiving_unit = excluded.receiving_unit
             """,
             new

@@ -33,9 +33,12 @@ internal sealed class FlowConsumer(NpgsqlDataSource db, OrganisationRegistry reg
                                         family_centre, purpose, subject_pseudonym, basis, reasons, occurred_at)
             SELECT @MessageId, @Status, @SendingUnit, @ReceivingUnit, @SendingOperation, @ReceivingOperation,
                    @FamilyCentre, @Purpose, @SubjectPseudonym, @Basis, @Reasons, @OccurredAt
-            -- Every step of one message is between the same two units: an event naming others is not about this message.
-            WHERE NOT EXISTS (SELECT 1 FROM message_events
-                              WHERE message_id = @MessageId AND (sending_unit <> @SendingUnit OR receiving_unit <> @ReceivingUnit))
+            -- Every step of one message is between the same two units: a step naming others is not a step of this message.
+            -- A conflict names the other body's units by design: it says that body was not delivered.
+            WHERE @Status = 'Conflict'
+               OR NOT EXISTS (SELECT 1 FROM message_events
+                              WHERE message_id = @MessageId AND status <> 'Conflict'
+                                AND (sending_unit <> @SendingUnit OR receiving_unit <> @ReceivingUnit))
             ON CONFLICT (message_id, status) DO NOTHING
             """,
             new
