@@ -26,6 +26,7 @@ public static class ServiceDefaultsExtensions
         builder.AddCallerAuthentication(serviceName);
         builder.Services.AddProblemDetails();
         builder.AddInputGuard();
+        builder.AddCallerRateLimit();
         // Clients reach the service only through the gateway, under its own route prefix: never advertise the
         // internal address.
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
@@ -69,6 +70,7 @@ public static class ServiceDefaultsExtensions
         });
         app.UseStatusCodePages();
         app.UseAuthentication();
+        app.UseCallerRateLimit();
         app.UseAuthorization();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = c => c.Tags.Contains("live"), ResponseWriter = HealthResponse.WriteAsync }).AllowAnonymous();
         app.MapOpenApi();

@@ -26,7 +26,7 @@ namespace FamiljecentralHub.Operations.Webhooks.Tests;
 /// database that the service migrates itself, and MassTransit's in-memory test harness in the broker's place. Only the
 /// broker is replaced: what the sending API hands the gate is seen without one.
 /// </summary>
-public sealed class ChildHealthService : IAsyncLifetime
+public class ChildHealthService : IAsyncLifetime
 {
     public static readonly string Name = Catalogue.ChildHealth.Name;
 
@@ -44,6 +44,9 @@ public sealed class ChildHealthService : IAsyncLifetime
 
     /// <summary>Every submission the service sent towards the gate, with the headers it went with.</summary>
     public SubmissionLog Submissions => factory.Services.GetRequiredService<SubmissionLog>();
+
+    /// <summary>Settings a fixture of its own adds to or changes from a hub's.</summary>
+    protected virtual IReadOnlyDictionary<string, string> ExtraSettings { get; } = new Dictionary<string, string>();
 
     public async ValueTask InitializeAsync()
     {
@@ -68,6 +71,11 @@ public sealed class ChildHealthService : IAsyncLifetime
             ["RabbitMq:Username"] = Name,
             ["RabbitMq:Password"] = "unused",
         };
+        foreach (var (key, value) in ExtraSettings)
+        {
+            settings[key] = value;
+        }
+
         factory = new WebApplicationFactory<ChildHealthProgram>().WithWebHostBuilder(web =>
         {
             web.UseEnvironment("Production");
