@@ -12,10 +12,10 @@ public sealed class AccessRefusalRecorderTests
     public void Record_QueueFull_DropsAndCountsWithoutWaiting()
     {
         var clients = Path.GetTempFileName();
-        File.WriteAllText(clients, """{ "clients": [ { "id": "bvc-ehr", "units": ["rosengard-bvc"], "routes": ["child-health"] } ] }""");
+        File.WriteAllText(clients, """{ "clients": [ { "id": "bvc-ehr", "hsaId": "SE2321000016-BVCEHR", "units": ["rosengard-bvc"], "routes": ["child-health"] } ] }""");
         try
         {
-            var recorder = new AccessRefusalRecorder(ClientRegistry.Load(clients), TimeProvider.System);
+            var recorder = new AccessRefusalRecorder(ClientRegistry.Load(clients, new("CN=Demo CA")), TimeProvider.System);
             var context = new DefaultHttpContext();
             context.Request.Path = "/child-health/units/19800101-1234/inbox";
 

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using FamiljecentralHub.Gateway.Tests.Fixtures;
+using FamiljecentralHub.LocalHub.Pki;
 using FamiljecentralHub.LocalHub.Processes;
 using FamiljecentralHub.ServiceDefaults.Security;
 
@@ -155,6 +156,47 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
 
         (status is null or HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden).ShouldBeTrue($"got {status}");
         fixture.Backend.Find(testId).ShouldBeNull();
+    }
+
+    /// <summary>
+    /// A system is its HSA id under its issuer, not its common name: a certificate from the trusted CA named like a
+    /// registered client but without its HSA id is no client; with another client's HSA id it is that other client.
+    /// </summary>
+    [Theory]
+    [InlineData(null)]
+    [InlineData("SE2321000016-SOMEONEELSE")]
+    public async Task Request_RegisteredCommonNameWithoutItsHsaId_Returns403Problem(string? serialNumber)
+    {
+        const string ClientAuthentication = "1.3.6.1.5.5.7.3.2";
+        using var certificate = fixture.IssueByDemoCa("bvc-ehr", serialNumber, ClientAuthentication, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        using var client = fixture.CreateClient(certificate);
+        var (request, testId) = Request(HttpMethod.Get, "/child-health/api/visits");
+
+        using var response = await client.SendAsync(request, Cancellation);
+
+        await ShouldBeProblemAsync(response, HttpStatusCode.Forbidden);
+        fixture.Backend.Find(testId).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Request_AnotherClientsHsaIdUnderARegisteredCommonName_IsThatOtherClient()
+    {
+        const string ClientAuthentication = "1.3.6.1.5.5.7.3.2";
+        using var certificate = fixture.IssueByDemoCa(
+            "bvc-ehr", DemoPki.HsaIdOf("ops-console"), ClientAuthentication, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        using var client = fixture.CreateClient(certificate);
+        var (refusedRequest, refusedId) = Request(HttpMethod.Get, "/child-health/api/visits");
+        var (request, testId) = Request(HttpMethod.Get, "/ops/api/flows");
+
+        using var refused = await client.SendAsync(refusedRequest, Cancellation);
+        using var response = await client.SendAsync(request, Cancellation);
+
+        await ShouldBeProblemAsync(refused, HttpStatusCode.Forbidden); // ops-console may not use child-health
+        fixture.Backend.Find(refusedId).ShouldBeNull();
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, fixture.GatewayOutput);
+        var token = fixture.Backend.Find(testId).ShouldNotBeNull().Header(CallerTokenDefaults.HeaderName).ShouldHaveSingleItem();
+        var validation = await fixture.CallerTokenValidator("ops").ValidateAsync(token);
+        validation.Principal!.FindFirst(CallerTokenDefaults.SubjectClaim)!.Value.ShouldBe("ops-console");
     }
 
     [Fact]

@@ -17,6 +17,9 @@ public sealed class DemoPki
     private const string ServerAuthenticationOid = "1.3.6.1.5.5.7.3.1";
     private const string ClientAuthenticationOid = "1.3.6.1.5.5.7.3.2";
     private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    /// <summary>The subject attribute serialNumber (X.520), where SITHS puts a system's HSA id.</summary>
+    private const string SerialNumberOid = "2.5.4.5";
     private const UnixFileMode Readable = OwnerOnly | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
 
     private static readonly TimeSpan CaLifetime = TimeSpan.FromDays(5 * 365);
@@ -51,8 +54,20 @@ public sealed class DemoPki
     /// <summary>PKCS#12 without a password, for .NET clients.</summary>
     public string ClientPfxPath(string clientId) => ClientFile(Folder, clientId, ".pfx");
 
+    /// <summary>
+    /// The demo HSA id of a client system, as its certificate's subject serialNumber carries it (SITHS function
+    /// certificates name their system so): the demo organisation number, a hyphen, the id's letters and digits.
+    /// deploy/demo/clients.json registers each client under it.
+    /// </summary>
+    public static string HsaIdOf(string clientId)
+    {
+        RequireSafeId(clientId);
+        var suffix = new string([.. clientId.Where(char.IsAsciiLetterOrDigit).Select(char.ToUpperInvariant)]);
+        return $"SE2321000016-{suffix[..Math.Min(suffix.Length, 31)]}";
+    }
+
     /// <summary>Creates whatever is missing or no longer valid in <paramref name="folder"/>, reusing the rest.</summary>
-    /// <param name="clientIds">Client system ids; each becomes the CN of its client certificate.</param>
+    /// <param name="clientIds">Client system ids; each becomes the CN of its client certificate, its <see cref="HsaIdOf"/> the serialNumber.</param>
     public static DemoPki Ensure(string folder, IEnumerable<string> clientIds)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
@@ -79,7 +94,7 @@ public sealed class DemoPki
             foreach (var id in ids)
             {
                 if (caIsNew
-                    || !IsValidLeaf(pki.ClientCertificatePath(id), pki.ClientKeyPath(id), ca, ClientAuthenticationOid, id, now)
+                    || !IsValidLeaf(pki.ClientCertificatePath(id), pki.ClientKeyPath(id), ca, ClientAuthenticationOid, id, now, HsaIdOf(id))
                     || !IsValidPfx(pki.ClientPfxPath(id), pki.ClientCertificatePath(id)))
                 {
                     IssueClientCertificate(pki, ca, id, now);
@@ -189,7 +204,7 @@ public sealed class DemoPki
     private static void IssueClientCertificate(DemoPki pki, X509Certificate2 ca, string clientId, DateTimeOffset now)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        using var certificate = Issue(ca, key, clientId, ClientAuthenticationOid, alternativeNames: null, now);
+        using var certificate = Issue(ca, key, clientId, ClientAuthenticationOid, alternativeNames: null, now, HsaIdOf(clientId));
         using var withKey = certificate.CopyWithPrivateKey(key);
         WriteAtomically(pki.ClientKeyPath(clientId), key.ExportPkcs8PrivateKeyPem(), OwnerOnly);
         WriteAtomically(pki.ClientCertificatePath(clientId), certificate.ExportCertificatePem(), Readable);
@@ -197,9 +212,14 @@ public sealed class DemoPki
     }
 
     private static X509Certificate2 Issue(
-        X509Certificate2 ca, ECDsa key, string commonName, string usageOid, X509Extension? alternativeNames, DateTimeOffset now)
+        X509Certificate2 ca, ECDsa key, string commonName, string usageOid, X509Extension? alternativeNames, DateTimeOffset now, string? serialNumber = null)
     {
         var name = new X500DistinguishedNameBuilder();
+        if (serialNumber is not null)
+        {
+            name.Add(SerialNumberOid, serialNumber, UniversalTagNumber.PrintableString);
+        }
+
         name.AddCommonName(commonName);
 
         var request = new CertificateRequest(name.Build(), key, HashAlgorithmName.SHA256);
@@ -233,7 +253,7 @@ public sealed class DemoPki
     }
 
     private static bool IsValidLeaf(
-        string certificatePath, string keyPath, X509Certificate2 ca, string usageOid, string commonName, DateTimeOffset now)
+        string certificatePath, string keyPath, X509Certificate2 ca, string usageOid, string commonName, DateTimeOffset now, string? serialNumber = null)
     {
         if (!File.Exists(certificatePath) || !File.Exists(keyPath))
         {
@@ -243,7 +263,14 @@ public sealed class DemoPki
         try
         {
             using var certificate = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
+            var serialNumbers = certificate.SubjectName.EnumerateRelativeDistinguishedNames()
+                .Where(rdn => !rdn.HasMultipleElements && rdn.GetSingleElementType().Value == SerialNumberOid)
+                .Select(rdn => rdn.GetSingleElementValue())
+                .ToList();
+            // A client certificate made before clients were known by HSA id has none: it is issued again.
+            var namesTheSerialNumber = serialNumber is null || (serialNumbers is [var only] && only == serialNumber);
             if (certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false) != commonName
+                || !namesTheSerialNumber
                 || certificate.NotAfter.ToUniversalTime() <= (now + RenewBefore).UtcDateTime)
             {
                 return false;

@@ -18,7 +18,11 @@ internal static class ClientCertificateExtensions
         builder.Services.AddSingleton(services =>
             new ClientCertificateValidator(services.GetRequiredService<IOptions<GatewayOptions>>().Value.ClientCaPath!));
         builder.Services.AddSingleton(services =>
-            ClientRegistry.Load(services.GetRequiredService<IOptions<GatewayOptions>>().Value.ClientsPath!));
+        {
+            var options = services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+            using var ca = X509CertificateLoader.LoadCertificateFromFile(options.ClientCaPath!);
+            return ClientRegistry.Load(options.ClientsPath!, ca.SubjectName);
+        });
 
         builder.WebHost.ConfigureKestrel((_, kestrel) =>
         {

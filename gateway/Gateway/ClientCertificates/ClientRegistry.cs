@@ -1,15 +1,22 @@
 using System.Collections.Frozen;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using FamiljecentralHub.Gateway.Configuration;
+using FamiljecentralHub.ServiceDefaults.Identity;
 using FamiljecentralHub.ServiceDefaults.Security;
 
 namespace FamiljecentralHub.Gateway.ClientCertificates;
 
-/// <summary>The registered client systems, keyed by the common name of their certificate.</summary>
+/// <summary>
+/// The registered client systems, keyed as SITHS identifies a system: the HSA id in its certificate's subject
+/// serialNumber, under the issuer that vouches for it. The common name is a display name any CA may repeat; an issuer
+/// and its serialNumber are one system. Chain validation (ClientCertificateValidator) has already decided that the
+/// issuer is trusted.
+/// </summary>
 internal sealed class ClientRegistry
 {
-    private const string CommonNameOid = "2.5.4.3";
+    private const string SerialNumberOid = "2.5.4.5";
 
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
     {
@@ -17,20 +24,22 @@ internal sealed class ClientRegistry
         AllowTrailingCommas = true,
     };
 
-    private readonly FrozenDictionary<string, GatewayClient> byCertificateName;
+    private readonly FrozenDictionary<(string Issuer, string HsaId), GatewayClient> byIdentity;
 
-    private ClientRegistry(FrozenDictionary<string, GatewayClient> byCertificateName)
+    private ClientRegistry(FrozenDictionary<(string Issuer, string HsaId), GatewayClient> byIdentity)
     {
-        this.byCertificateName = byCertificateName;
-        Units = byCertificateName.Values.SelectMany(client => client.Units).ToFrozenSet(StringComparer.Ordinal);
+        this.byIdentity = byIdentity;
+        Units = byIdentity.Values.SelectMany(client => client.Units).ToFrozenSet(StringComparer.Ordinal);
     }
 
-    public int Count => byCertificateName.Count;
+    public int Count => byIdentity.Count;
 
     /// <summary>Every unit some client acts for: the units the gateway may name in a refusal record.</summary>
     public FrozenSet<string> Units { get; }
 
-    public static ClientRegistry Load(string path)
+    /// <param name="path">The clients file.</param>
+    /// <param name="defaultIssuer">The issuer of a client whose entry names none: the client CA's subject.</param>
+    public static ClientRegistry Load(string path, X500DistinguishedName defaultIssuer)
     {
         ClientsFile? file;
         try
@@ -43,7 +52,7 @@ internal sealed class ClientRegistry
             throw new InvalidOperationException("Gateway:ClientsPath does not hold valid clients JSON.", ex);
         }
 
-        var clients = new Dictionary<string, GatewayClient>(StringComparer.Ordinal);
+        var clients = new Dictionary<(string, string), GatewayClient>();
         var ids = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in file?.Clients ?? [])
         {
@@ -58,7 +67,12 @@ internal sealed class ClientRegistry
                 throw new InvalidOperationException($"'{CallerTokenDefaults.GatewaySubject}' is the gateway's own name, not a client id.");
             }
 
-            var certificateName = string.IsNullOrWhiteSpace(entry.CertificateName) ? entry.Id : entry.CertificateName;
+            if (HsaId.Check(entry.HsaId) is not null)
+            {
+                throw new InvalidOperationException($"Client '{entry.Id}' needs its certificate's HSA id (subject serialNumber), e.g. SE2321000016-BVCEHR.");
+            }
+
+            var issuer = entry.Issuer is null ? defaultIssuer.Name : Normalised(entry.Issuer, entry.Id);
             var routes = entry.Routes ?? [];
             var unknownRoute = routes.FirstOrDefault(route => !ServiceAddressOptions.ServiceNames.Contains(route, StringComparer.Ordinal));
             if (unknownRoute is not null)
@@ -67,40 +81,24 @@ internal sealed class ClientRegistry
                 throw new InvalidOperationException($"Client '{entry.Id}' lists unknown route '{unknownRoute}'.");
             }
 
-            if (!ids.Add(entry.Id) || !clients.TryAdd(certificateName, new GatewayClient(
-                    entry.Id, certificateName, [.. entry.Units ?? []], routes.ToFrozenSet(StringComparer.Ordinal))))
+            if (!ids.Add(entry.Id) || !clients.TryAdd((issuer, entry.HsaId!), new GatewayClient(
+                    entry.Id, entry.HsaId!, issuer, [.. entry.Units ?? []], routes.ToFrozenSet(StringComparer.Ordinal))))
             {
-                throw new InvalidOperationException($"Client '{entry.Id}' is registered twice (id or certificate name).");
+                throw new InvalidOperationException($"Client '{entry.Id}' is registered twice (id, or issuer and HSA id).");
             }
         }
 
-        return new ClientRegistry(clients.ToFrozenDictionary(StringComparer.Ordinal));
+        return new ClientRegistry(clients.ToFrozenDictionary());
     }
 
     /// <summary>
-    /// Maps a certificate (already chain-validated by the TLS handshake) to a client by its subject CN. A subject
-    /// with no CN or several is never matched: there would be no single name to trust.
+    /// Maps a certificate (already chain-validated by the TLS handshake) to a client by its issuer and the HSA id in its
+    /// subject's serialNumber. A subject with no serialNumber or several is never matched: there would be no single
+    /// identity to trust.
     /// </summary>
     public bool TryFind(X509Certificate2 certificate, out GatewayClient client)
     {
-        string? commonName = null;
-        foreach (var rdn in certificate.SubjectName.EnumerateRelativeDistinguishedNames())
-        {
-            if (rdn.HasMultipleElements || rdn.GetSingleElementType().Value != CommonNameOid)
-            {
-                continue;
-            }
-
-            if (commonName is not null)
-            {
-                client = null!;
-                return false;
-            }
-
-            commonName = rdn.GetSingleElementValue();
-        }
-
-        if (commonName is not null && byCertificateName.TryGetValue(commonName, out var found))
+        if (SerialNumberOf(certificate) is { } hsaId && byIdentity.TryGetValue((certificate.IssuerName.Name, hsaId), out var found))
         {
             client = found;
             return true;
@@ -110,7 +108,41 @@ internal sealed class ClientRegistry
         return false;
     }
 
+    private static string? SerialNumberOf(X509Certificate2 certificate)
+    {
+        string? serialNumber = null;
+        foreach (var rdn in certificate.SubjectName.EnumerateRelativeDistinguishedNames())
+        {
+            if (rdn.HasMultipleElements || rdn.GetSingleElementType().Value != SerialNumberOid)
+            {
+                continue;
+            }
+
+            if (serialNumber is not null)
+            {
+                return null;
+            }
+
+            serialNumber = rdn.GetSingleElementValue();
+        }
+
+        return serialNumber;
+    }
+
+    /// <summary>A distinguished name as .NET writes a certificate's issuer, so the two compare as strings.</summary>
+    private static string Normalised(string issuer, string clientId)
+    {
+        try
+        {
+            return new X500DistinguishedName(issuer).Name;
+        }
+        catch (CryptographicException ex)
+        {
+            throw new InvalidOperationException($"Client '{clientId}' names an issuer that is no distinguished name.", ex);
+        }
+    }
+
     private sealed record ClientsFile(List<ClientEntry>? Clients);
 
-    private sealed record ClientEntry(string Id, string? CertificateName, List<string>? Units, List<string>? Routes);
+    private sealed record ClientEntry(string Id, string? HsaId, string? Issuer, List<string>? Units, List<string>? Routes);
 }

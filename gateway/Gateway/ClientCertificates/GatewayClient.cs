@@ -2,10 +2,11 @@ using System.Collections.Frozen;
 
 namespace FamiljecentralHub.Gateway.ClientCertificates;
 
-/// <summary>A registered client system: who it is, which units it acts for, which routes it may call.</summary>
+/// <summary>A registered client system: who it is, how its certificate names it, which units it acts for, which routes it may call.</summary>
 internal sealed record GatewayClient(
     string Id,
-    string CertificateName,
+    string HsaId,
+    string Issuer,
     IReadOnlyList<string> Units,
     FrozenSet<string> Routes)
 {

@@ -59,7 +59,7 @@ public class GatewayFixture : IAsyncLifetime
         var clientsPath = Path.Combine(folder.Path, "clients.json");
         await File.WriteAllTextAsync(clientsPath, JsonSerializer.Serialize(new
         {
-            clients = Clients.Select(client => new { id = client.Id, certificateName = client.Id, units = client.Units, routes = client.Routes }),
+            clients = Clients.Select(client => new { id = client.Id, hsaId = DemoPki.HsaIdOf(client.Id), units = client.Units, routes = client.Routes }),
         }), cancellationToken);
 
         backend = await EchoBackend.StartAsync(cancellationToken);
@@ -139,11 +139,22 @@ public class GatewayFixture : IAsyncLifetime
     /// A certificate from the trusted demo CA that DemoPki itself would never issue, to prove the gateway checks
     /// more than the issuer.
     /// </summary>
-    public X509Certificate2 IssueByDemoCa(string commonName, string usageOid, DateTimeOffset notBefore, DateTimeOffset notAfter)
+    public X509Certificate2 IssueByDemoCa(string commonName, string usageOid, DateTimeOffset notBefore, DateTimeOffset notAfter) =>
+        IssueByDemoCa(commonName, DemoPki.HsaIdOf(commonName), usageOid, notBefore, notAfter);
+
+    /// <param name="serialNumber">The subject's serialNumber, where a client's HSA id goes; null for none.</param>
+    public X509Certificate2 IssueByDemoCa(string commonName, string? serialNumber, string usageOid, DateTimeOffset notBefore, DateTimeOffset notAfter)
     {
         using var ca = X509Certificate2.CreateFromPemFile(Pki.CaCertificatePath, Pki.CaKeyPath);
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={commonName}", key, HashAlgorithmName.SHA256);
+        var subject = new X500DistinguishedNameBuilder();
+        if (serialNumber is { } hsaId)
+        {
+            subject.Add("2.5.4.5", hsaId, System.Formats.Asn1.UniversalTagNumber.PrintableString);
+        }
+
+        subject.AddCommonName(commonName);
+        var request = new CertificateRequest(subject.Build(), key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(usageOid)], critical: false));
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, includeKeyIdentifier: true, includeIssuerAndSerial: false));
         // The demo CA is minutes old, and a certificate may not start before its issuer.
