@@ -10,7 +10,7 @@ internal static class LedgerCommand
 {
     public static bool IsInvoked(string[] args) => args is ["verify-ledger", ..];
 
-    public static async Task<int> VerifyAsync(IConfiguration configuration)
+    public static async Task<int> VerifyAsync(IConfiguration configuration, TextWriter output)
     {
         await using var db = NpgsqlDataSource.Create(configuration.GetConnectionString("Database")
             ?? throw new InvalidOperationException("ConnectionStrings:Database is not set."));
@@ -18,11 +18,11 @@ internal static class LedgerCommand
         var result = await new DecisionLedger().VerifyAsync(connection, CancellationToken.None);
         if (result.Intact)
         {
-            Console.WriteLine($"Ledger intact: {result.EntriesChecked} entries, every link holds.");
+            await output.WriteLineAsync($"Ledger intact: {result.EntriesChecked} entries, every link holds.");
             return 0;
         }
 
-        Console.WriteLine($"Ledger BROKEN at entry {result.FirstBrokenSeq}: {result.Problem}. {result.EntriesChecked} entries before it hold.");
+        await output.WriteLineAsync($"Ledger BROKEN at entry {result.FirstBrokenSeq}: {result.Problem}. {result.EntriesChecked} entries before it hold.");
         return 2;
     }
 }
