@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Runtime.Versioning;
 using System.Text.Json;
 using Dapper;
 using FamiljecentralHub.LocalHub.Clients;
@@ -13,6 +14,7 @@ namespace FamiljecentralHub.EndToEnd.Tests;
 /// gives it, with a key only it is given, and <c>verify-ledger</c> checks the chain against them. The tampering cases run
 /// against a real PostgreSQL in Consent.Tests' LedgerAnchoringTests, where the ledger may be broken on purpose.
 /// </summary>
+[UnsupportedOSPlatform("windows")]
 public sealed class LedgerAnchoringTests(HubFixture hub)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -26,14 +28,14 @@ public sealed class LedgerAnchoringTests(HubFixture hub)
         await using var connection = new NpgsqlConnection(hub.Hub.ConnectionString("consent"));
         var head = await Eventually.MatchAsync(
             () => connection.ExecuteScalarAsync<long>("SELECT coalesce(max(seq), 0) FROM ledger WHERE kind LIKE 'consent-%'"),
-            seq => seq > 0, TimeSpan.FromSeconds(30), _ => "the consent never reached the ledger");
+            seq => seq > 0, TimeSpan.FromSeconds(30), _ => "the consent never reached the ledger", cancellationToken: Ct);
 
         // The hub's cadence is 10 s: a checkpoint at or beyond the consent's entry follows within it.
         var checkpoints = Path.Combine(hub.Hub.LedgerCheckpointDir, "checkpoints.jsonl");
         await Eventually.MatchAsync(
             () => Task.FromResult(File.Exists(checkpoints) ? File.ReadAllLines(checkpoints) : []),
             lines => lines.Any(line => JsonDocument.Parse(line).RootElement.GetProperty("seq").GetInt64() >= head),
-            TimeSpan.FromSeconds(30), _ => $"no checkpoint reached seq {head}");
+            TimeSpan.FromSeconds(30), _ => $"no checkpoint reached seq {head}", cancellationToken: Ct);
 
         var verified = await hub.Hub.Services["consent"].RunCommandAsync(["verify-ledger"], TimeSpan.FromMinutes(2), Ct);
 
