@@ -108,7 +108,8 @@ public static class LedgerAnchors
         }
 
         notes.Add(Invariant($"{checkpoints.Count} signed checkpoint(s) by key(s) {string.Join(", ", checkpoints.Select(c => c.Checkpoint.Kid).Distinct())}; ")
-            + Invariant($"newest {CheckpointSignatures.Describe(newest.Checkpoint)}; {Math.Max(0, end - newest.Checkpoint.Seq)} entries after it not yet anchored"));
+            + Invariant($"newest {CheckpointSignatures.Describe(newest.Checkpoint)}")
+            + (end >= newest.Checkpoint.Seq ? Invariant($"; {end - newest.Checkpoint.Seq} entries after it not yet anchored") : ""));
         return new AnchoredVerification(chain, findings, notes);
     }
 

@@ -111,7 +111,8 @@ public static class CheckpointSignatures
 
         if (!keys.TryGetValue(token.Kid ?? "", out var key))
         {
-            return (null, "is signed with an unknown key (kid not configured)");
+            // A kid is a key's thumbprint, never personal data: named so an operator sees which public key is missing.
+            return (null, $"is signed with an unknown key (kid {Printable(token.Kid)} not configured)");
         }
 
         var result = await Handler.ValidateTokenAsync(token, new TokenValidationParameters
@@ -145,6 +146,10 @@ public static class CheckpointSignatures
 
         return (new LedgerCheckpoint(seq, Convert.FromHexString(head), entries, at, key.KeyId), null);
     }
+
+    // A forged line's kid is whatever its author wrote: shown only as a bounded run of base64url characters.
+    private static string Printable(string? kid) =>
+        kid is { Length: > 0 and <= 64 } && kid.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_') ? kid : "(not a thumbprint)";
 
     internal static string Describe(LedgerCheckpoint c) =>
         string.Create(CultureInfo.InvariantCulture, $"seq {c.Seq} ({c.At.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}, key {c.Kid})");
