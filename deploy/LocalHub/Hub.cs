@@ -76,6 +76,9 @@ public sealed partial class Hub : IAsyncDisposable
 
     public string LogDir => Path.Combine(StateDir, "logs");
 
+    /// <summary>Where the consent service appends the ledger's signed checkpoints (outside the database, for an operator to copy off).</summary>
+    public string LedgerCheckpointDir => Path.Combine(StateDir, "ledger-checkpoints");
+
     public HubPorts Ports { get; }
 
     /// <summary>The only way in for clients: mutual TLS with a certificate from <see cref="PkiDir"/>.</summary>

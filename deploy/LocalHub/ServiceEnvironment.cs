@@ -1,4 +1,5 @@
 using System.Globalization;
+using FamiljecentralHub.Topology;
 
 namespace FamiljecentralHub.LocalHub;
 
@@ -31,6 +32,16 @@ internal sealed class ServiceEnvironment(Hub hub, HubOptions options, Repository
             ["CallerToken__PublicKeyPath"] = Path.Combine(hub.PkiDir, "caller-token.pub.pem"),
             ["Pseudonym__Key"] = hub.PseudonymKey,
         };
+        if (service.Name == Catalogue.Consent.Name)
+        {
+            // The gate alone holds the ledger-signing key; verifying its checkpoints needs only the public key.
+            environment["Ledger__SigningKeyPath"] = Path.Combine(hub.PkiDir, "ledger-signing.key");
+            environment["Ledger__VerificationKeyPaths__0"] = Path.Combine(hub.PkiDir, "ledger-signing.pub.pem");
+            environment["Ledger__CheckpointDirectory"] = hub.LedgerCheckpointDir;
+            // A minute by default; a local hub (the tests, the demo) anchors every 10 s, so a test sees checkpoints soon.
+            environment["Ledger__CheckpointInterval"] = "00:00:10";
+        }
+
         options.ConfigureEnvironment?.Invoke(service.Name, environment);
         return environment;
     }

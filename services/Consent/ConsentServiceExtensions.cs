@@ -1,6 +1,7 @@
 using FamiljecentralHub.Consent.Features.Consents;
 using FamiljecentralHub.Consent.Features.Gate;
 using FamiljecentralHub.Consent.Features.Ledger;
+using FamiljecentralHub.Consent.Features.Ledger.Anchoring;
 using FamiljecentralHub.ServiceDefaults.Data;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.Topology;
@@ -25,6 +26,14 @@ internal static class ConsentServiceExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RevocationAnnouncer>());
         builder.Services.AddSingleton<ConsentLedger>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ConsentLedger>());
+        // The ledger's anchor outside the database (docs/security.md, "Ledger anchoring"): without a signing key and a
+        // checkpoint directory the gate does not start, so no ledger runs unanchored.
+        builder.Services.AddOptions<LedgerAnchorOptions>().BindConfiguration(LedgerAnchorOptions.Section).ValidateDataAnnotations()
+            .Validate(o => CheckpointKeys.TryLoadPrivate(o.SigningKeyPath), "Ledger:SigningKeyPath must name a readable PEM file with an ECDSA P-256 private key.")
+            .Validate(o => o.VerificationKeyPaths.All(CheckpointKeys.TryLoadPublic), "Every Ledger:VerificationKeyPaths entry must name a readable PEM file with an ECDSA P-256 public key.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<LedgerCheckpointer>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LedgerCheckpointer>());
         builder.AddHubMessaging(x =>
         {
             x.AddConsumer<SubmitDisclosureConsumer>().Endpoint(e =>

@@ -9,7 +9,7 @@ using FamiljecentralHub.Topology;
 var builder = WebApplication.CreateBuilder(args);
 if (LedgerCommand.IsInvoked(args))
 {
-    return await LedgerCommand.VerifyAsync(builder.Configuration);
+    return await LedgerCommand.VerifyAsync(builder.Configuration, Console.Out);
 }
 
 if (ErrorQueueCommand.IsInvoked(args))

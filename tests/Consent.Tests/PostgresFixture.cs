@@ -15,5 +15,14 @@ public sealed class PostgresFixture : IAsyncLifetime
     public Task<NpgsqlDataSource> NewDatabaseAsync() => postgres.NewDatabaseAsync(
         (db, token) => SchemaMigrations.ApplyAsync(db, typeof(ConsentServiceExtensions).Assembly, NullLoggerFactory.Instance, token), TestContext.Current.CancellationToken);
 
+    /// <summary>A fresh migrated database and its connection string (password included), for a command that opens it itself.</summary>
+    public async Task<(NpgsqlDataSource Db, string ConnectionString)> NewDatabaseWithConnectionStringAsync()
+    {
+        var connectionString = await postgres.NewEmptyDatabaseAsync(TestContext.Current.CancellationToken);
+        var db = NpgsqlDataSource.Create(connectionString);
+        await SchemaMigrations.ApplyAsync(db, typeof(ConsentServiceExtensions).Assembly, NullLoggerFactory.Instance, TestContext.Current.CancellationToken);
+        return (db, connectionString);
+    }
+
     public ValueTask DisposeAsync() => postgres.DisposeAsync();
 }

@@ -6,7 +6,7 @@ namespace FamiljecentralHub.LocalHub.Pki;
 
 /// <summary>
 /// The demo PKI of a local hub: a CA, the gateway's TLS certificate, one client certificate per client system and
-/// the caller-token key pair, all ECDSA P-256, as PEM files that both .NET and curl/OpenSSL read.
+/// the caller-token key pair and the gate's ledger-signing key pair, all ECDSA P-256, as PEM files that both .NET and curl/OpenSSL read.
 /// </summary>
 /// <remarks>
 /// <see cref="Ensure"/> is idempotent: files that exist and are still valid are reused, so a second run keeps the
@@ -46,6 +46,12 @@ public sealed class DemoPki
     public string CallerTokenPrivateKeyPath => Path.Combine(Folder, "caller-token.key");
 
     public string CallerTokenPublicKeyPath => Path.Combine(Folder, "caller-token.pub.pem");
+
+    /// <summary>The gate's key for ledger checkpoints (owner-only); only the consent service is given it.</summary>
+    public string LedgerSigningPrivateKeyPath => Path.Combine(Folder, "ledger-signing.key");
+
+    /// <summary>Its public half, all that verifying checkpoints needs.</summary>
+    public string LedgerSigningPublicKeyPath => Path.Combine(Folder, "ledger-signing.pub.pem");
 
     public string ClientCertificatePath(string clientId) => ClientFile(Folder, clientId, ".pem");
 
@@ -104,7 +110,13 @@ public sealed class DemoPki
 
         if (!IsValidKeyPair(pki.CallerTokenPrivateKeyPath, pki.CallerTokenPublicKeyPath))
         {
-            CreateCallerTokenKeys(pki);
+            CreateKeyPair(pki.CallerTokenPrivateKeyPath, pki.CallerTokenPublicKeyPath);
+        }
+
+        // Kept across runs like the rest: a new key would leave the checkpoints already written under an unknown kid.
+        if (!IsValidKeyPair(pki.LedgerSigningPrivateKeyPath, pki.LedgerSigningPublicKeyPath))
+        {
+            CreateKeyPair(pki.LedgerSigningPrivateKeyPath, pki.LedgerSigningPublicKeyPath);
         }
 
         return pki;
@@ -337,11 +349,11 @@ public sealed class DemoPki
         }
     }
 
-    private static void CreateCallerTokenKeys(DemoPki pki)
+    private static void CreateKeyPair(string privateKeyPath, string publicKeyPath)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        WriteAtomically(pki.CallerTokenPrivateKeyPath, key.ExportPkcs8PrivateKeyPem(), OwnerOnly);
-        WriteAtomically(pki.CallerTokenPublicKeyPath, key.ExportSubjectPublicKeyInfoPem(), Readable);
+        WriteAtomically(privateKeyPath, key.ExportPkcs8PrivateKeyPem(), OwnerOnly);
+        WriteAtomically(publicKeyPath, key.ExportSubjectPublicKeyInfoPem(), Readable);
     }
 
     // A key imported from PEM is ephemeral, which SslStream cannot use on every platform; a PKCS#12 round trip
