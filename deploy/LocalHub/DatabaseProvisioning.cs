@@ -16,7 +16,7 @@ internal sealed record ServiceDatabase(string Name, FamiljecentralHub.Topology.H
 /// database for its own two logins alone, no temporary tables, and nothing in its public schema for anyone else.
 /// Idempotent: a hub restarted on kept node data provisions the same again, with new passwords.
 /// </summary>
-internal static partial class DatabaseProvisioning
+public static partial class DatabaseProvisioning
 {
     // Role changes are cluster-wide, and hubs and scratch databases on a shared node provision side by side.
     private const long LockKey = 7349120004;
@@ -32,7 +32,7 @@ internal static partial class DatabaseProvisioning
         await tx.CommitAsync(cancellationToken);
     }
 
-    public static async Task ApplyAsync(PostgresNode postgres, IReadOnlyList<ServiceDatabase> databases, CancellationToken cancellationToken)
+    internal static async Task ApplyAsync(PostgresNode postgres, IReadOnlyList<ServiceDatabase> databases, CancellationToken cancellationToken)
     {
         await using (var connection = await postgres.OpenAdminConnectionAsync("postgres", cancellationToken))
         {
@@ -65,7 +65,7 @@ internal static partial class DatabaseProvisioning
     }
 
     /// <summary>Drops a hub's logins once its databases are gone (nothing of theirs is left to own or be granted).</summary>
-    public static async Task DropLoginsAsync(PostgresNode postgres, IReadOnlyList<string> roles, CancellationToken cancellationToken)
+    internal static async Task DropLoginsAsync(PostgresNode postgres, IReadOnlyList<string> roles, CancellationToken cancellationToken)
     {
         await using var connection = await postgres.OpenAdminConnectionAsync("postgres", cancellationToken);
         await connection.ExecuteAsync($"DROP ROLE IF EXISTS {string.Join(", ", roles.Select(Identifier))}");

@@ -58,6 +58,10 @@ public sealed class SchemaMigratorTests(PostgresFixture postgres) : IClassFixtur
         var node = PostgresNode.Private(directory, FreePorts.Next());
         try
         {
+            // The group roles the scripts grant to are provisioned before any migration, as a deployment does.
+            await node.StartAsync(Ct);
+            await DatabaseProvisioning.EnsureGroupsAsync(node, Ct);
+            await node.StopAsync(Ct);
             await using var db = NpgsqlDataSource.Create(node.ConnectionString());
             var start = new SchemaMigrator(db, migrations, NullLoggerFactory.Instance).MigrateAsync(Ct);
 
