@@ -37,8 +37,12 @@ public static class MigrateCommand
         await using var dataSource = DatabaseExtensions.CreateDataSource(connectionString);
         try
         {
-            var applied = await new SchemaMigrator(dataSource, migrations, loggerFactory).MigrateAsync(CancellationToken.None);
-            Console.WriteLine(applied.Count == 0 ? "Schema current: nothing to apply." : $"Schema migrated: {string.Join(", ", applied)}.");
+            // The migrator logs what it applied; when that is nothing, it says nothing, so the command says so here.
+            if ((await new SchemaMigrator(dataSource, migrations, loggerFactory).MigrateAsync(CancellationToken.None)).Count == 0)
+            {
+                Console.WriteLine("Schema current: nothing to apply.");
+            }
+
             return Done;
         }
         catch (Exception e) when (e is Npgsql.NpgsqlException or InvalidOperationException)
