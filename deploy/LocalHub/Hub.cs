@@ -134,8 +134,20 @@ public sealed partial class Hub : IAsyncDisposable
 
     public string DatabaseName(string service) => databases.Name(RequireService(service));
 
-    /// <summary>The connection string the service gets (superuser 'postgres' on its own database).</summary>
+    /// <summary>
+    /// The connection string the service gets: its run-time role on its own database, which may read and write rows as
+    /// the service's migrations grant and nothing more (docs/security.md, "Database roles").
+    /// </summary>
     public string ConnectionString(string service) => databases.ConnectionString(RequireService(service));
+
+    /// <summary>The migration role's, which owns the service's schema: what its <c>migrate</c> command ran with.</summary>
+    public string MigrationConnectionString(string service) => databases.MigrationConnectionString(RequireService(service));
+
+    /// <summary>
+    /// The superuser's on the service's database, for tests that act as the DBA would (a constraint that makes a table
+    /// refuse a subject's rows); never given to a service.
+    /// </summary>
+    public string AdminConnectionString(string service) => databases.AdminConnectionString(RequireService(service));
 
     /// <summary>
     /// The node whose member of the quorum queue <paramref name="queue"/> (in this hub's virtual host) leads it now,
@@ -266,7 +278,7 @@ public sealed partial class Hub : IAsyncDisposable
             }
             if (databasesCreated)
             {
-                await Task.WhenAll(HubService.All.Select(service => Attempt(() => Postgres.DropDatabaseAsync(DatabaseName(service.Name)))));
+                await databases.DropAllAsync(Attempt);
             }
         }
         else
@@ -380,6 +392,32 @@ public sealed partial class Hub : IAsyncDisposable
         }
         databasesCreated = true;
         await databases.CreateAllAsync(cancellationToken);
+        await MigrateAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Each service's <c>migrate</c> command with its migration role, as a deployment's migration job would run it, before
+    /// any service starts: the services themselves may not change their schema, and refuse to start on an old one. Its
+    /// output goes to the top of the service's log.
+    /// </summary>
+    private async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        await Task.WhenAll(HubService.All.Select(async service =>
+        {
+            var log = Path.Combine(LogDir, service.Name + ".log");
+            var result = await ServiceProcess.RunOnceAsync(
+                layout.ServiceDll(service), ["migrate"], environments.ForMigration(service), TimeSpan.FromMinutes(3), cancellationToken);
+            await UnixFiles.PrepareLogAsync(log, cancellationToken: cancellationToken);
+            await File.AppendAllTextAsync(
+                log, $"--- {DateTimeOffset.UtcNow:O} LocalHub migrates {service.Name}{Environment.NewLine}{result.Output}", cancellationToken);
+            if (result.ExitCode != 0)
+            {
+                throw new LocalHubException(
+                    $"{service.Name}: migrate exited with code {result.ExitCode}.{Environment.NewLine}{ProcessRunner.Tail(log, 20)}");
+            }
+        }));
+        Log($"Databases migrated in {stopwatch.Elapsed.TotalSeconds:0.0} s.");
     }
 
     private Task CreatePkiAsync() => Task.Run(() =>

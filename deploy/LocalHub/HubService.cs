@@ -11,4 +11,7 @@ internal sealed record HubService(string Name, string Project, int FixedPort)
 
     /// <summary>hub_maternity_care, hub_consent, ...: one database per service.</summary>
     public string Database => "hub_" + Name.Replace('-', '_');
+
+    /// <summary>The service as the topology describes it (its role decides its database rights too).</summary>
+    public FamiljecentralHub.Topology.HubService Catalogued => Catalogue.Services.Single(service => service.Name == Name);
 }

@@ -217,7 +217,7 @@ public sealed partial class PostgresNode
     public async Task CreateDatabaseAsync(string name, CancellationToken cancellationToken = default)
     {
         ValidateName(name);
-        await using var connection = await OpenAdminConnectionAsync(cancellationToken);
+        await using var connection = await OpenAdminConnectionAsync("postgres", cancellationToken);
         await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = $1", connection);
         exists.Parameters.AddWithValue(name);
         if (await exists.ExecuteScalarAsync(cancellationToken) is not null)
@@ -239,15 +239,16 @@ public sealed partial class PostgresNode
     public async Task DropDatabaseAsync(string name, CancellationToken cancellationToken = default)
     {
         ValidateName(name);
-        await using var connection = await OpenAdminConnectionAsync(cancellationToken);
+        await using var connection = await OpenAdminConnectionAsync("postgres", cancellationToken);
         await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection);
         await drop.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private async Task<NpgsqlConnection> OpenAdminConnectionAsync(CancellationToken cancellationToken)
+    /// <summary>The superuser on <paramref name="database"/>, unpooled.</summary>
+    internal async Task<NpgsqlConnection> OpenAdminConnectionAsync(string database, CancellationToken cancellationToken)
     {
         // No pooling: an idle pooled admin connection would outlive a stopped or killed server and fail later.
-        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(ConnectionString()) { Pooling = false }.ConnectionString);
+        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(ConnectionString(database)) { Pooling = false }.ConnectionString);
         await connection.OpenAsync(cancellationToken);
         return connection;
     }

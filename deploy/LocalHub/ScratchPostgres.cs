@@ -25,15 +25,20 @@ public sealed class ScratchPostgres : IAsyncDisposable
 
     public static async Task<ScratchPostgres> StartAsync(string prefix, CancellationToken cancellationToken)
     {
+        // The databases are the superuser's, and so are the tests' connections; the group roles the migration scripts
+        // grant to must exist all the same (DatabaseProvisioning).
         if (ExternalNodes.FromEnvironment() is { } external)
         {
-            return new ScratchPostgres(PostgresNode.External(external.PostgresPort, external.PostgresPassword), null, prefix);
+            var shared = PostgresNode.External(external.PostgresPort, external.PostgresPassword);
+            await DatabaseProvisioning.EnsureGroupsAsync(shared, cancellationToken);
+            return new ScratchPostgres(shared, null, prefix);
         }
 
         // Not under /root: the postgres user must reach it.
         var directory = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}");
         var node = PostgresNode.Private(directory, FreePorts.Next());
         await node.StartAsync(cancellationToken);
+        await DatabaseProvisioning.EnsureGroupsAsync(node, cancellationToken);
         return new ScratchPostgres(node, directory, prefix);
     }
 
@@ -56,8 +61,8 @@ public sealed class ScratchPostgres : IAsyncDisposable
     }
 
     /// <summary>
-    /// A new, empty database's connection string, password included: for a service hosted in the test, which opens and
-    /// migrates its database itself, as it does in a hub.
+    /// A new, empty database's connection string, password included (the superuser's): for a service hosted in the test,
+    /// whose migrations the test applies first, as a hub runs the service's migrate command before the service.
     /// </summary>
     public async Task<string> NewEmptyDatabaseAsync(CancellationToken cancellationToken)
     {

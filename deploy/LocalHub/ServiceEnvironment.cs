@@ -46,6 +46,14 @@ internal sealed class ServiceEnvironment(Hub hub, HubOptions options, Repository
         return environment;
     }
 
+    /// <summary>The service's <c>migrate</c> command: its migration role's connection string and nothing else it does not need.</summary>
+    public Dictionary<string, string> ForMigration(HubService service) => new()
+    {
+        ["ASPNETCORE_ENVIRONMENT"] = options.EnvironmentName,
+        ["DOTNET_ENVIRONMENT"] = options.EnvironmentName,
+        ["ConnectionStrings__Database"] = hub.MigrationConnectionString(service.Name),
+    };
+
     public Dictionary<string, string> ForGateway()
     {
         var environment = new Dictionary<string, string>

@@ -241,13 +241,18 @@ public sealed class ServiceProcess(
     /// Runs the service's build once as a command (such as consent's <c>verify-ledger</c> or <c>errors</c>) with the
     /// service's own configuration, as an operator would on its host; its output is stdout and stderr together.
     /// </summary>
-    public async Task<ServiceCommandResult> RunCommandAsync(IEnumerable<string> arguments, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    public Task<ServiceCommandResult> RunCommandAsync(IEnumerable<string> arguments, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        RunOnceAsync(DllPath, arguments, Environment, timeout, cancellationToken);
+
+    /// <summary>A service's build run once as a command with exactly <paramref name="environment"/> on top of a cleaned copy of ours.</summary>
+    internal static async Task<ServiceCommandResult> RunOnceAsync(
+        string dllPath, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         var result = await ProcessRunner.RunAsync(
-            DotnetHost.Path, [DllPath, .. arguments], Environment, timeout, cancellationToken,
+            DotnetHost.Path, [dllPath, .. arguments], environment, timeout, cancellationToken,
             prepare: info =>
             {
-                info.WorkingDirectory = Path.GetDirectoryName(DllPath)!;
+                info.WorkingDirectory = Path.GetDirectoryName(dllPath)!;
                 RemoveInheritedConfiguration(info);
             });
         return new ServiceCommandResult(result.ExitCode, result.Output);

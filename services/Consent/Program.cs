@@ -2,11 +2,17 @@ using FamiljecentralHub.Consent;
 using FamiljecentralHub.Consent.Features.Consents;
 using FamiljecentralHub.Consent.Features.Ledger;
 using FamiljecentralHub.ServiceDefaults;
+using FamiljecentralHub.ServiceDefaults.Data;
 using FamiljecentralHub.ServiceDefaults.Input;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.Topology;
 
 var builder = WebApplication.CreateBuilder(args);
+if (MigrateCommand.IsInvoked(args))
+{
+    return await MigrateCommand.RunAsync(builder.Configuration, typeof(ConsentServiceExtensions).Assembly);
+}
+
 if (LedgerCommand.IsInvoked(args))
 {
     return await LedgerCommand.VerifyAsync(builder.Configuration, Console.Out);

@@ -2,11 +2,17 @@ using FamiljecentralHub.Ops;
 using FamiljecentralHub.Ops.Features.Refusals;
 using FamiljecentralHub.Ops.Features.Flows;
 using FamiljecentralHub.ServiceDefaults;
+using FamiljecentralHub.ServiceDefaults.Data;
 using FamiljecentralHub.ServiceDefaults.Input;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.Topology;
 
 var builder = WebApplication.CreateBuilder(args);
+if (MigrateCommand.IsInvoked(args))
+{
+    return await MigrateCommand.RunAsync(builder.Configuration, typeof(OpsServiceExtensions).Assembly);
+}
+
 if (ErrorQueueCommand.IsInvoked(args))
 {
     return await ErrorQueueCommand.RunAsync(args, builder.Configuration, Catalogue.Ops.Name);

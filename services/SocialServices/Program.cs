@@ -1,5 +1,6 @@
 using FamiljecentralHub.Operations;
 using FamiljecentralHub.ServiceDefaults;
+using FamiljecentralHub.ServiceDefaults.Data;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.Topology;
 using FamiljecentralHub.SocialServices;
@@ -7,6 +8,11 @@ using FamiljecentralHub.SocialServices;
 var service = Catalogue.SocialServices;
 
 var builder = WebApplication.CreateBuilder(args);
+if (MigrateCommand.IsInvoked(args))
+{
+    return await MigrateCommand.RunAsync(builder.Configuration, typeof(OperationServiceExtensions).Assembly);
+}
+
 if (ErrorQueueCommand.IsInvoked(args))
 {
     return await ErrorQueueCommand.RunAsync(args, builder.Configuration, service.Name);

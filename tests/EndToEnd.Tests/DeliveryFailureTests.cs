@@ -230,14 +230,15 @@ public sealed class DeliveryFailureTests(HubFixture hub)
     private async Task<string> PoisonInboxAsync(string subject)
     {
         var constraint = $"poison_{Guid.NewGuid():N}"[..24];
-        await using var connection = new NpgsqlConnection(hub.Hub.ConnectionString(Receiver));
+        // As the DBA would: the receiver's own login may not change its inbox's schema.
+        await using var connection = new NpgsqlConnection(hub.Hub.AdminConnectionString(Receiver));
         await connection.ExecuteAsync($"ALTER TABLE inbox ADD CONSTRAINT {constraint} CHECK (subject_id <> '{subject}') NOT VALID");
         return constraint;
     }
 
     private async Task CureAsync(string constraint)
     {
-        await using var connection = new NpgsqlConnection(hub.Hub.ConnectionString(Receiver));
+        await using var connection = new NpgsqlConnection(hub.Hub.AdminConnectionString(Receiver));
         await connection.ExecuteAsync($"ALTER TABLE inbox DROP CONSTRAINT IF EXISTS {constraint}");
     }
 

@@ -145,7 +145,7 @@ public sealed class PoisonedReferralsFixture(HubFixture hub) : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        await using var connection = new NpgsqlConnection(Hub.ConnectionString("consent"));
+        await using var connection = new NpgsqlConnection(Hub.AdminConnectionString("consent"));
         foreach (var constraint in constraints)
         {
             await connection.ExecuteAsync($"ALTER TABLE ledger DROP CONSTRAINT IF EXISTS {constraint}");
@@ -159,7 +159,7 @@ public sealed class PoisonedReferralsFixture(HubFixture hub) : IAsyncLifetime
     /// <summary>Lifts the poison: the subject's ledger rows are accepted again.</summary>
     public async Task CureAsync(PoisonedReferral poisoned)
     {
-        await using var connection = new NpgsqlConnection(Hub.ConnectionString("consent"));
+        await using var connection = new NpgsqlConnection(Hub.AdminConnectionString("consent"));
         await connection.ExecuteAsync($"ALTER TABLE ledger DROP CONSTRAINT IF EXISTS {poisoned.Constraint}");
     }
 
@@ -175,7 +175,8 @@ public sealed class PoisonedReferralsFixture(HubFixture hub) : IAsyncLifetime
     {
         var constraint = $"poison_{Guid.NewGuid():N}"[..24];
         constraints.Add(constraint);
-        await using var connection = new NpgsqlConnection(Hub.ConnectionString("consent"));
+        // As the DBA would: the consent service's own login may not change its ledger.
+        await using var connection = new NpgsqlConnection(Hub.AdminConnectionString("consent"));
         // NOT VALID: the rows already there are not checked, only those written from now on.
         await connection.ExecuteAsync(
             $"ALTER TABLE ledger ADD CONSTRAINT {constraint} CHECK (subject_pseudonym <> '{Pseudonyms.For(subject)}') NOT VALID");

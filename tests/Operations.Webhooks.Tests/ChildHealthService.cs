@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.LocalHub;
 using FamiljecentralHub.LocalHub.Pki;
+using FamiljecentralHub.ServiceDefaults.Data;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
 using FamiljecentralHub.ServiceDefaults.Security;
 using FamiljecentralHub.Topology;
@@ -15,6 +16,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using ChildHealthProgram = ChildHealth::Program;
 
@@ -23,7 +25,7 @@ namespace FamiljecentralHub.Operations.Webhooks.Tests;
 /// <summary>
 /// The child health service as its own Program builds it, in memory (WebApplicationFactory): the settings LocalHub gives
 /// a service (ServiceEnvironment), the demo organisation, a caller-token key from the demo PKI, a fresh PostgreSQL
-/// database that the service migrates itself, and MassTransit's in-memory test harness in the broker's place. Only the
+/// database with the service's migrations applied, and MassTransit's in-memory test harness in the broker's place. Only the
 /// broker is replaced: what the sending API hands the gate is seen without one.
 /// </summary>
 public class ChildHealthService : IAsyncLifetime
@@ -54,6 +56,8 @@ public class ChildHealthService : IAsyncLifetime
         postgres = await ScratchPostgres.StartAsync("sending-api-tests", cancellationToken);
         var connectionString = await postgres.NewEmptyDatabaseAsync(cancellationToken);
         Db = NpgsqlDataSource.Create(connectionString);
+        // As a hub runs the service's migrate command before the service: the service only checks its schema is current.
+        await SchemaMigrations.ApplyAsync(Db, typeof(OperationServiceExtensions).Assembly, NullLoggerFactory.Instance, cancellationToken);
         var pki = DemoPki.Ensure(pkiFolder, []);
         tokens = new CallerTokenIssuer(pki.CallerTokenPrivateKeyPath);
 
@@ -95,7 +99,7 @@ public class ChildHealthService : IAsyncLifetime
                 services.Configure<TestHarnessOptions>(o => o.TestTimeout = TimeSpan.FromMinutes(2));
             });
         });
-        _ = factory.Server; // starts the host: the schema is migrated before the first request
+        _ = factory.Server; // starts the host: the schema is checked before the first request
     }
 
     public async ValueTask DisposeAsync()

@@ -11,7 +11,10 @@ using OpenTelemetry.Trace;
 
 namespace FamiljecentralHub.ServiceDefaults.Data;
 
-/// <summary>One PostgreSQL database per service, its schema migrated at start by the service's own scripts.</summary>
+/// <summary>
+/// One PostgreSQL database per service, its schema made by the service's own scripts through its <c>migrate</c> command
+/// (<see cref="MigrateCommand"/>) with the migration role; the service logs in with a run-time role that may not change it.
+/// </summary>
 public static class DatabaseExtensions
 {
     /// <summary>Dapper's conversions the hub relies on; idempotent.</summary>
@@ -39,10 +42,11 @@ public static class DatabaseExtensions
     public const int MaxPoolSize = 20;
 
     /// <summary>
-    /// Registers the service's NpgsqlDataSource and a start-up step that applies the numbered scripts embedded in
-    /// <paramref name="migrations"/> (<see cref="SchemaMigrations"/>). Call it before AddHubMessaging and the service's
-    /// own workers: hosted services start in order, so consumers only begin once the schema exists. A database that is
-    /// down at start delays the service; it does not crash it.
+    /// Registers the service's NpgsqlDataSource and a start-up step that checks the numbered scripts embedded in
+    /// <paramref name="migrations"/> (<see cref="SchemaMigrations"/>) have all been applied, refusing to start otherwise
+    /// (<see cref="SchemaCheck"/>). Call it before AddHubMessaging and the service's own workers: hosted services start in
+    /// order, so consumers only begin on the schema they were built for. A database that is down at start delays the
+    /// service; it does not crash it.
     /// </summary>
     public static IHostApplicationBuilder AddHubDatabase(this IHostApplicationBuilder builder, Assembly migrations)
     {
@@ -71,7 +75,7 @@ public static class DatabaseExtensions
 
         RegisterTypeHandlers();
         builder.Services.AddSingleton(_ => CreateDataSource(connectionString.ConnectionString));
-        builder.Services.AddHostedService(sp => new SchemaMigrator(
+        builder.Services.AddHostedService(sp => new SchemaCheck(
             sp.GetRequiredService<NpgsqlDataSource>(), migrations, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
         // The database's spans and meters join the providers AddHubTelemetry set up; they live here so that a host

@@ -79,6 +79,27 @@ public static class SchemaMigrations
         }
     }
 
+    /// <summary>
+    /// The scripts of <paramref name="assembly"/> that the database's journal does not have, in order: empty when the schema
+    /// is this build's (or newer). A database never migrated has no journal, so every script is missing.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> MissingAsync(NpgsqlDataSource dataSource, Assembly assembly, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        HashSet<string> applied;
+        try
+        {
+            applied = [.. await connection.QueryAsync<string>(new CommandDefinition(
+                $"SELECT scriptname FROM {JournalTable}", cancellationToken: cancellationToken))];
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
+        {
+            applied = [];
+        }
+
+        return [.. ScriptsIn(assembly).Where(script => !applied.Contains(script))];
+    }
+
     private static bool IsScript(string resourceName) =>
         resourceName.StartsWith(ScriptPrefix, StringComparison.Ordinal) && resourceName.EndsWith(".sql", StringComparison.Ordinal);
 
@@ -111,29 +132,20 @@ public static class SchemaMigrations
 }
 
 /// <summary>
-/// Applies the service's migrations at start. Hosted services start in order, and this one is registered before the
-/// messaging and the service's own workers, so none of them starts before the schema is there. A database that is down
-/// (or still starting) at start delays the service; it does not crash it.
+/// Runs a step against the database once it answers: a database that is down (or still starting) when a service or its
+/// migrate command starts delays it, retried each second for two minutes; it does not crash it.
 /// </summary>
-internal sealed class SchemaMigrator(NpgsqlDataSource dataSource, Assembly assembly, ILoggerFactory loggerFactory) : IHostedService
+internal static class WhenReachable
 {
     private const int MaxAttempts = 120;
 
-    private readonly ILogger logger = loggerFactory.CreateLogger<SchemaMigrator>();
-
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public static async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> step, ILogger logger, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                var applied = await SchemaMigrations.ApplyAsync(dataSource, assembly, loggerFactory, cancellationToken);
-                if (applied.Count > 0)
-                {
-                    logger.LogInformation("Schema migrated: {Scripts}", string.Join(", ", applied));
-                }
-
-                return;
+                return await step(cancellationToken);
             }
             catch (NpgsqlException ex) when (ex.IsTransient && attempt < MaxAttempts && !cancellationToken.IsCancellationRequested)
             {
@@ -143,6 +155,60 @@ internal sealed class SchemaMigrator(NpgsqlDataSource dataSource, Assembly assem
             }
         }
     }
+}
+
+/// <summary>The <c>migrate</c> command's work (<see cref="MigrateCommand"/>): the scripts applied once the database answers.</summary>
+internal sealed class SchemaMigrator(NpgsqlDataSource dataSource, Assembly assembly, ILoggerFactory loggerFactory)
+{
+    private readonly ILogger logger = loggerFactory.CreateLogger<SchemaMigrator>();
+
+    public async Task<IReadOnlyList<string>> MigrateAsync(CancellationToken cancellationToken)
+    {
+        var applied = await WhenReachable.RunAsync(
+            token => SchemaMigrations.ApplyAsync(dataSource, assembly, loggerFactory, token), logger, cancellationToken);
+        if (applied.Count > 0)
+        {
+            logger.LogInformation("Schema migrated: {Scripts}", string.Join(", ", applied));
+        }
+
+        return applied;
+    }
+}
+
+/// <summary>
+/// A service's first step at start: its login may not change the schema (docs/security.md, "Database roles"), so it only
+/// checks that the migrate command has applied every script this build carries, and refuses to start otherwise, naming
+/// them: a service on an older schema would fail message by message instead. Hosted services start in order, and this
+/// one is registered before the messaging and the service's own workers, so none of them starts on a stale schema.
+/// </summary>
+internal sealed class SchemaCheck(NpgsqlDataSource dataSource, Assembly assembly, ILoggerFactory loggerFactory) : IHostedService
+{
+    private readonly ILogger logger = loggerFactory.CreateLogger<SchemaCheck>();
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        IReadOnlyList<string> missing;
+        try
+        {
+            missing = await WhenReachable.RunAsync(token => SchemaMigrations.MissingAsync(dataSource, assembly, token), logger, cancellationToken);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            // The run-time role reads the journal from the script that created it on: before that, the schema is older.
+            throw new SchemaNotCurrentException(
+                $"The database's migration journal is not readable by this login: run the service's 'migrate' command with the migration role first ({e.MessageText}).");
+        }
+
+        if (missing.Count > 0)
+        {
+            throw new SchemaNotCurrentException(
+                $"The database lacks {missing.Count} of this build's migrations ({string.Join(", ", missing)}): "
+                + "run the service's 'migrate' command with the migration role first.");
+        }
+    }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
+
+/// <summary>The database's schema is older than the service's build: the service does not start.</summary>
+public sealed class SchemaNotCurrentException(string message) : Exception(message);
