@@ -132,13 +132,104 @@ public sealed class CallerTokenTests : IDisposable
             Audience = "child-health",
             Expires = DateTime.UtcNow.AddSeconds(60),
             Claims = new Dictionary<string, object> { ["sub"] = "bvc-ehr" },
-            SigningCredentials = new SigningCredentials(new ECDsaSecurityKey(key), SecurityAlgorithms.EcdsaSha256),
+            SigningCredentials = new SigningCredentials(KeyWithKid(key), SecurityAlgorithms.EcdsaSha256),
         });
 
         var result = await new CallerTokenValidator(publicKeyPath, "child-health").ValidateAsync(token);
 
         result.IsValid.ShouldBeFalse();
         result.FailureReason.ShouldBe(nameof(SecurityTokenInvalidIssuerException));
+    }
+
+    /// <summary>Every token names its key by the RFC 7638 thumbprint of the public key, which anyone given the key can compute.</summary>
+    [Fact]
+    public async Task Issue_AnyToken_NamesItsKeyByItsThumbprint()
+    {
+        var token = new CallerTokenIssuer(privateKeyPath).Issue("bvc-ehr", ["rosengard-bvc"], "child-health");
+
+        using var key = ECDsa.Create();
+        key.ImportFromPem(await File.ReadAllTextAsync(publicKeyPath, TestContext.Current.CancellationToken));
+        new JsonWebToken(token).Kid.ShouldBe(Base64UrlEncoder.Encode(new ECDsaSecurityKey(key).ComputeJwkThumbprint()));
+    }
+
+    /// <summary>The right key and claims, but no kid: the token binds to no key, and is refused.</summary>
+    [Fact]
+    public async Task Validate_TokenWithoutKid_IsRejected()
+    {
+        using var key = ECDsa.Create();
+        key.ImportFromPem(await File.ReadAllTextAsync(privateKeyPath, TestContext.Current.CancellationToken));
+        var token = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = CallerTokenDefaults.Issuer,
+            Audience = "child-health",
+            Expires = DateTime.UtcNow.AddSeconds(60),
+            Claims = new Dictionary<string, object> { ["sub"] = "bvc-ehr", ["units"] = new[] { "rosengard-bvc" } },
+            SigningCredentials = new SigningCredentials(new ECDsaSecurityKey(key), SecurityAlgorithms.EcdsaSha256),
+        });
+
+        var result = await new CallerTokenValidator(publicKeyPath, "child-health").ValidateAsync(token);
+
+        result.IsValid.ShouldBeFalse();
+    }
+
+    /// <summary>During a rotation the file holds the old and the new public key: tokens of both are valid.</summary>
+    [Fact]
+    public async Task Validate_TwoKeysInTheFile_TokensOfBothAreValid()
+    {
+        var (newPrivateKeyPath, newPublicKeyPath) = WriteKeyPair("gateway-next");
+        var both = Path.Combine(folder.Path, "both.pub.pem");
+        await File.WriteAllTextAsync(both, $"{await File.ReadAllTextAsync(publicKeyPath, Ct)}\n{await File.ReadAllTextAsync(newPublicKeyPath, Ct)}\n", Ct);
+        var validator = new CallerTokenValidator(both, "child-health");
+
+        foreach (var key in new[] { privateKeyPath, newPrivateKeyPath })
+        {
+            var result = await validator.ValidateAsync(new CallerTokenIssuer(key).Issue("bvc-ehr", ["rosengard-bvc"], "child-health"));
+            result.IsValid.ShouldBeTrue(result.FailureReason);
+        }
+    }
+
+    /// <summary>
+    /// Keys rotate without a restart: the validator reads its key file again when it changes, so once the old key is gone
+    /// from the file its tokens are refused; the issuer reads its private key again, and its next token names the new key.
+    /// </summary>
+    [Fact]
+    public async Task Rotate_KeyFilesChanged_NewKeyValidAndOldRefusedWithoutARestart()
+    {
+        var keyFile = Path.Combine(folder.Path, "rotating.pub.pem");
+        var signingFile = Path.Combine(folder.Path, "rotating.key");
+        File.Copy(publicKeyPath, keyFile);
+        File.Copy(privateKeyPath, signingFile);
+        var validator = new CallerTokenValidator(keyFile, "child-health", keyRefresh: TimeSpan.Zero);
+        var issuer = new CallerTokenIssuer(signingFile);
+        var old = issuer.Issue("bvc-ehr", ["rosengard-bvc"], "child-health");
+        (await validator.ValidateAsync(old)).IsValid.ShouldBeTrue();
+
+        var (newPrivateKeyPath, newPublicKeyPath) = WriteKeyPair("gateway-next");
+        Replace(keyFile, newPublicKeyPath);
+        Replace(signingFile, newPrivateKeyPath);
+        await Task.Delay(TimeSpan.FromMilliseconds(1100), Ct); // the issuer looks at its key file at most once a second
+        var renewed = issuer.Issue("mvc-ehr", ["rosengard-mvc"], "child-health");
+
+        new JsonWebToken(renewed).Kid.ShouldNotBe(new JsonWebToken(old).Kid);
+        (await validator.ValidateAsync(renewed)).IsValid.ShouldBeTrue();
+        (await validator.ValidateAsync(old)).IsValid.ShouldBeFalse();
+    }
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>As a deployment replaces a file: whole, under a later time.</summary>
+    private static void Replace(string path, string with)
+    {
+        var written = File.GetLastWriteTimeUtc(path);
+        File.Copy(with, path, overwrite: true);
+        File.SetLastWriteTimeUtc(path, written.AddSeconds(1));
+    }
+
+    private static ECDsaSecurityKey KeyWithKid(ECDsa key)
+    {
+        var securityKey = new ECDsaSecurityKey(key);
+        securityKey.KeyId = Base64UrlEncoder.Encode(securityKey.ComputeJwkThumbprint());
+        return securityKey;
     }
 
     [Fact]

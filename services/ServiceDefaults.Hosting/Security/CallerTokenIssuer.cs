@@ -19,15 +19,19 @@ public sealed class CallerTokenIssuer
 
     private readonly JsonWebTokenHandler handler = new() { SetDefaultTimesOnTokenCreation = false };
     private readonly ConcurrentDictionary<(string ClientId, string Audience), CachedToken> cache = new();
-    private readonly SigningCredentials credentials;
+    private readonly RereadKeyFile<SigningCredentials> credentials;
     private readonly TimeProvider timeProvider;
 
-    /// <param name="privateKeyPemPath">PKCS#8 PEM of an ECDSA P-256 private key.</param>
+    /// <param name="privateKeyPemPath">
+    /// PKCS#8 PEM of an ECDSA P-256 private key. Read again when it changes, so the key rotates without a restart; every
+    /// token names its key in <c>kid</c>.
+    /// </param>
     /// <param name="timeProvider">Defaults to the system clock.</param>
     public CallerTokenIssuer(string privateKeyPemPath, TimeProvider? timeProvider = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(privateKeyPemPath);
-        credentials = new SigningCredentials(CallerTokenKeys.LoadPrivateKey(privateKeyPemPath), SecurityAlgorithms.EcdsaSha256);
+        credentials = new RereadKeyFile<SigningCredentials>(
+            privateKeyPemPath, path => new SigningCredentials(CallerTokenKeys.LoadPrivateKey(path), SecurityAlgorithms.EcdsaSha256), TimeSpan.FromSeconds(1));
         this.timeProvider = timeProvider ?? TimeProvider.System;
     }
 
@@ -60,7 +64,7 @@ public sealed class CallerTokenIssuer
             IssuedAt = now.UtcDateTime,
             NotBefore = now.UtcDateTime,
             Expires = (now + CallerTokenDefaults.Lifetime).UtcDateTime,
-            SigningCredentials = credentials,
+            SigningCredentials = credentials.Current,
             Claims = new Dictionary<string, object>(StringComparer.Ordinal)
             {
                 [CallerTokenDefaults.SubjectClaim] = clientId,
