@@ -121,6 +121,9 @@ public sealed partial class Hub : IAsyncDisposable
 
     public string CaCertificatePath => Path.Combine(PkiDir, "ca.pem");
 
+    /// <summary>The demo CA's revocation list, which the gateway checks (<see cref="DemoPki.Revoke"/> adds to it).</summary>
+    public string CrlPath => Path.Combine(PkiDir, "ca.crl.pem");
+
     public string ClientCertificatePath(string clientId) => Path.Combine(PkiDir, "clients", clientId + ".pem");
 
     public string ClientKeyPath(string clientId) => Path.Combine(PkiDir, "clients", clientId + ".key");

@@ -65,6 +65,7 @@ internal sealed class ServiceEnvironment(Hub hub, HubOptions options, Repository
             ["Gateway__ServerCertificatePath"] = Path.Combine(hub.PkiDir, "gateway.pem"),
             ["Gateway__ServerKeyPath"] = Path.Combine(hub.PkiDir, "gateway.key"),
             ["Gateway__ClientCaPath"] = hub.CaCertificatePath,
+            ["Gateway__ClientCrlPath"] = hub.CrlPath,
             ["Gateway__ClientsPath"] = layout.ClientsPath,
             ["CallerToken__PrivateKeyPath"] = Path.Combine(hub.PkiDir, "caller-token.key"),
         };

@@ -43,6 +43,9 @@ public sealed class DemoPki
 
     public string GatewayKeyPath => Path.Combine(Folder, "gateway.key");
 
+    /// <summary>The CA's certificate revocation list (PEM), which the gateway checks every client against.</summary>
+    public string CrlPath => Path.Combine(Folder, "ca.crl.pem");
+
     public string CallerTokenPrivateKeyPath => Path.Combine(Folder, "caller-token.key");
 
     public string CallerTokenPublicKeyPath => Path.Combine(Folder, "caller-token.pub.pem");
@@ -97,6 +100,12 @@ public sealed class DemoPki
                 IssueGatewayCertificate(pki, ca, now);
             }
 
+            // A new CA starts a new list; a kept one keeps its revocations, published again before it falls due.
+            if (caIsNew || NeedsReissue(pki.CrlPath, now))
+            {
+                WriteCrl(pki, ca, caIsNew ? null : Revoked(pki.CrlPath), now);
+            }
+
             foreach (var id in ids)
             {
                 if (caIsNew
@@ -120,6 +129,21 @@ public sealed class DemoPki
         }
 
         return pki;
+    }
+
+    /// <summary>
+    /// Revokes the client's current certificate: the CA publishes a new revocation list with its serial number added.
+    /// The gateway reads the list again when it changes and refuses the client from its next request on.
+    /// </summary>
+    public void Revoke(string clientId)
+    {
+        RequireSafeId(clientId);
+        using var certificate = X509CertificateLoader.LoadCertificateFromFile(ClientCertificatePath(clientId));
+        using var ca = X509Certificate2.CreateFromPemFile(CaCertificatePath, CaKeyPath);
+        var now = DateTimeOffset.UtcNow;
+        var list = Revoked(CrlPath) ?? new CertificateRevocationListBuilder();
+        list.AddEntry(certificate.SerialNumberBytes.Span, now, X509RevocationReason.KeyCompromise);
+        WriteCrl(this, ca, list, now);
     }
 
     /// <summary>
@@ -360,6 +384,35 @@ public sealed class DemoPki
     // gives the certificate a key the TLS stack accepts everywhere.
     private static X509Certificate2 UsableByTls(X509Certificate2 certificate) =>
         X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), password: null);
+
+    /// <summary>How long a revocation list is valid: a gateway refuses every client once it has passed unrenewed.</summary>
+    private static readonly TimeSpan CrlLifetime = TimeSpan.FromDays(7);
+
+    /// <summary>Missing, unreadable, or past half its life (by the time it was written): published again.</summary>
+    private static bool NeedsReissue(string crlPath, DateTimeOffset now) =>
+        !File.Exists(crlPath) || now - File.GetLastWriteTimeUtc(crlPath) > CrlLifetime / 2 || Revoked(crlPath) is null;
+
+    /// <summary>The entries of the list on disk, to publish again with another added or a later date; null if there is none.</summary>
+    private static CertificateRevocationListBuilder? Revoked(string crlPath)
+    {
+        try
+        {
+            return CertificateRevocationListBuilder.LoadPem(File.ReadAllText(crlPath), out _);
+        }
+        catch (Exception ex) when (ex is IOException or CryptographicException or AsnContentException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    private static void WriteCrl(DemoPki pki, X509Certificate2 ca, CertificateRevocationListBuilder? list, DateTimeOffset now)
+    {
+        list ??= new CertificateRevocationListBuilder();
+        // Each list a higher number than the last (RFC 5280 5.2.3): the time will do for a demo CA.
+        var number = new System.Numerics.BigInteger(now.ToUnixTimeMilliseconds());
+        var der = list.Build(ca, number, now + CrlLifetime, HashAlgorithmName.SHA256, thisUpdate: now - BackdateBy);
+        WriteAtomically(pki.CrlPath, PemEncoding.WriteString("X509 CRL", der), Readable);
+    }
 
     private static void WriteAtomically(string path, string content, UnixFileMode mode) =>
         WriteAtomically(path, System.Text.Encoding.ASCII.GetBytes(content), mode);

@@ -20,6 +20,13 @@ internal static class ClientCertificateExtensions
         builder.Services.AddSingleton(services =>
         {
             var options = services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+            var authorities = new X509Certificate2Collection();
+            authorities.ImportFromPemFile(options.ClientCaPath!);
+            return new ClientRevocations(options.ClientCrlPath, authorities, services.GetRequiredService<TimeProvider>());
+        });
+        builder.Services.AddSingleton(services =>
+        {
+            var options = services.GetRequiredService<IOptions<GatewayOptions>>().Value;
             using var ca = X509CertificateLoader.LoadCertificateFromFile(options.ClientCaPath!);
             return ClientRegistry.Load(options.ClientsPath!, ca.SubjectName);
         });
@@ -30,6 +37,7 @@ internal static class ClientCertificateExtensions
             var options = kestrel.ApplicationServices.GetRequiredService<IOptions<GatewayOptions>>().Value;
             var validator = kestrel.ApplicationServices.GetRequiredService<ClientCertificateValidator>();
             var refusals = kestrel.ApplicationServices.GetRequiredService<AccessRefusalRecorder>();
+            var revocations = kestrel.ApplicationServices.GetRequiredService<ClientRevocations>();
             var (serverCertificate, serverChain) = LoadServerCertificate(options.ServerCertificatePath!, options.ServerKeyPath!);
 
             kestrel.AddServerHeader = false;
@@ -43,19 +51,25 @@ internal static class ClientCertificateExtensions
                     https.ServerCertificate = serverCertificate;
                     https.ServerCertificateChain = serverChain;
                     https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
-                    // Revocation is not checked (the demo CA has no CRL; see ClientCertificateValidator), and the
-                    // default check would otherwise try to reach the network during every handshake.
+                    // Revocation is checked against the CA's own list (ClientRevocations), here and on every request;
+                    // the runtime's check would try to reach the network during every handshake.
                     https.CheckCertificateRevocation = false;
                     https.ClientCertificateValidation = (certificate, _, _) =>
                     {
-                        if (validator.IsTrusted(certificate))
+                        if (!validator.IsTrusted(certificate))
                         {
-                            return true;
+                            // Unknown CA, expired, not yet valid, or not for client authentication.
+                            refusals.RecordHandshake(certificate, "certificate-not-trusted");
+                            return false;
                         }
 
-                        // Unknown CA, expired, not yet valid, revoked (where checked) or not for client authentication.
-                        refusals.RecordHandshake(certificate, "certificate-not-trusted");
-                        return false;
+                        if (revocations.Check(certificate) is not RevocationStatus.Good and var status)
+                        {
+                            refusals.RecordHandshake(certificate, status == RevocationStatus.Revoked ? "certificate-revoked" : "revocation-unknown");
+                            return false;
+                        }
+
+                        return true;
                     };
                 });
             });

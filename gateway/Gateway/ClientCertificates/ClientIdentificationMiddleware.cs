@@ -11,12 +11,23 @@ namespace FamiljecentralHub.Gateway.ClientCertificates;
 internal sealed partial class ClientIdentificationMiddleware(
     RequestDelegate next,
     ClientRegistry registry,
+    ClientRevocations revocations,
     AccessRefusalRecorder refusals,
     ILogger<ClientIdentificationMiddleware> logger)
 {
     public Task InvokeAsync(HttpContext context)
     {
         var certificate = context.Connection.ClientCertificate;
+        // Checked on every request, not only at the handshake: a client revoked while its connection stays open is
+        // refused from its next request on.
+        if (certificate is not null && revocations.Check(certificate) is not RevocationStatus.Good and var status)
+        {
+            LogRevokedCertificate(logger, status);
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            refusals.Record(context, status == RevocationStatus.Revoked ? "certificate-revoked" : "revocation-unknown");
+            return GatewayProblems.Forbidden(context);
+        }
+
         if (certificate is null || !registry.TryFind(certificate, out var client))
         {
             // The certificate's names are not logged: a personal certificate presented by mistake carries a name.
@@ -29,6 +40,9 @@ internal sealed partial class ClientIdentificationMiddleware(
         context.Features.Set(new GatewayClientFeature(client));
         return next(context);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request refused: client certificate revocation status {Status}.")]
+    private static partial void LogRevokedCertificate(ILogger logger, RevocationStatus status);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request refused: client certificate not registered (certificate present: {CertificatePresent}).")]
     private static partial void LogUnregisteredCertificate(ILogger logger, bool certificatePresent);

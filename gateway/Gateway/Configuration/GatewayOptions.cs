@@ -21,6 +21,12 @@ internal sealed class GatewayOptions
     /// <summary>PEM with the CA certificate(s) client certificates must chain to; nothing else is trusted.</summary>
     public string? ClientCaPath { get; set; }
 
+    /// <summary>
+    /// The client CA's certificate revocation list (PEM or DER), read again when it changes. When set, a revoked client
+    /// is refused from its next request on, and every client while the list is missing, forged or past its next update.
+    /// </summary>
+    public string? ClientCrlPath { get; set; }
+
     /// <summary>JSON file of registered client systems (see deploy/demo/clients.json).</summary>
     public string? ClientsPath { get; set; }
 

@@ -30,7 +30,11 @@ public class GatewayFixture : IAsyncLifetime
         new("socialtjanst-system", ["rosengard-socialtjanst", "malmo-mottagning"], ["social-services", "consent"]),
         new("ops-console", [], ["ops"]),
         new("forskola-system", ["rosengard-oppna-forskolan"], ["open-preschool"]),
+        // Revoked by RevocationTests: no other test uses it.
+        new(RevokedClient, ["solglantan-bvc"], ["child-health"]),
     ];
+
+    public const string RevokedClient = "revoked-system";
 
     private readonly TempFolder folder = new();
     private EchoBackend? backend;
@@ -73,6 +77,7 @@ public class GatewayFixture : IAsyncLifetime
             ["Gateway__ServerCertificatePath"] = Pki.GatewayCertificatePath,
             ["Gateway__ServerKeyPath"] = Pki.GatewayKeyPath,
             ["Gateway__ClientCaPath"] = Pki.CaCertificatePath,
+            ["Gateway__ClientCrlPath"] = Pki.CrlPath,
             ["Gateway__ClientsPath"] = clientsPath,
             ["Gateway__Limits__MaxRequestBodyBytes"] = MaxRequestBodyBytes.ToString(CultureInfo.InvariantCulture),
             ["CallerToken__PrivateKeyPath"] = Pki.CallerTokenPrivateKeyPath,
