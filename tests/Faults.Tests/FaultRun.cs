@@ -3,6 +3,7 @@ using System.Text.Json;
 using FamiljecentralHub.LocalHub;
 using FamiljecentralHub.LocalHub.Clients;
 using FamiljecentralHub.LocalHub.Pki;
+using FamiljecentralHub.Tests.Support;
 
 namespace FamiljecentralHub.Faults.Tests;
 
@@ -35,6 +36,22 @@ public static class FaultRun
         Hub hub, DemoPki pki, string fault, Func<CancellationToken, Task> inject, TimeSpan hold, Func<CancellationToken, Task> heal,
         CancellationToken cancellationToken, Meanwhile? meanwhile = null)
     {
+        // Each fault starts from a ready hub: a service the previous fault led to stop itself may still be on its way back
+        // (its supervisor restarts it), and this run's first requests must not meet that. A service that is gone fails here.
+        await Task.WhenAll(hub.Services.Keys.SelectMany(hub.Instances).Append(hub.Gateway).Select(process => Eventually.TrueAsync(
+            async () =>
+            {
+                try
+                {
+                    await process.WaitUntilReadyAsync(cancellationToken);
+                    return true;
+                }
+                catch (LocalHubException)
+                {
+                    return false; // exited, and its supervisor has not started it again yet
+                }
+            },
+            SettleTimeout, $"{process.Name} was not ready before the fault {fault}", TimeSpan.FromMilliseconds(500), cancellationToken)));
         using var bvc = HubHttp.CreateClient(pki, DemoRequests.ChildHealthClient, hub.GatewayUrl, maxConnections: 128);
         var consented = NewSubjects(18);
         var unconsented = NewSubjects(4);
