@@ -27,6 +27,7 @@ internal static class ClientCertificateExtensions
                 services.GetRequiredService<IOptions<GatewayOptions>>().Value.ClientCrlPath, () => trust.Authorities, services.GetRequiredService<TimeProvider>());
         });
 
+        builder.Services.AddSingleton<ICertificateValidationCache, ChainVerdictCache>();
         builder.Services.AddAuthentication(CertificateAuthenticationDefaults.AuthenticationScheme)
             .AddCertificate(options =>
             {
@@ -41,7 +42,7 @@ internal static class ClientCertificateExtensions
                 options.RevocationMode = X509RevocationMode.NoCheck;
                 options.Events = new CertificateAuthenticationEvents
                 {
-                    OnCertificateValidated = ClientIdentification.IdentifyAsync,
+                    OnCertificateValidated = ClientIdentification.RequireClientUsageAsync,
                     OnAuthenticationFailed = ClientIdentification.NotTrustedAsync,
                 };
             });

@@ -8,9 +8,9 @@ using Microsoft.AspNetCore.Authentication.Certificate;
 namespace FamiljecentralHub.Gateway.ClientCertificates;
 
 /// <summary>
-/// What the certificate handler decides beyond the chain: a certificate that chains to the client CA is a client only
-/// with the explicit clientAuth usage, not revoked by its CA, and registered under its issuer and HSA id. Each refusal
-/// carries its reason code as the failure message, for the refusal record.
+/// What the certificate handler decides beyond the chain: the explicit clientAuth usage. Its verdict is cached
+/// (<see cref="ChainVerdictCache"/>); what may change from one request to the next, the revocation list and the
+/// registry, is looked up by <see cref="ClientIdentificationMiddleware"/> on every request.
 /// </summary>
 internal static class ClientIdentification
 {
@@ -18,28 +18,15 @@ internal static class ClientIdentification
     private static readonly string[] Reasons = [NotTrusted, "certificate-revoked", "revocation-unknown", "certificate-not-registered"];
     private const string ClientAuthentication = "1.3.6.1.5.5.7.3.2";
 
-    public static Task IdentifyAsync(CertificateValidatedContext context)
+    public static Task RequireClientUsageAsync(CertificateValidatedContext context)
     {
-        var certificate = context.ClientCertificate;
-        var services = context.HttpContext.RequestServices;
-        if (!HasClientAuthenticationUsage(certificate))
+        if (HasClientAuthenticationUsage(context.ClientCertificate))
         {
-            context.Fail(NotTrusted);
-        }
-        else if (services.GetRequiredService<ClientRevocations>().Check(certificate) is not RevocationStatus.Good and var status)
-        {
-            // Checked on every request: a client revoked while its connection stays open is refused from its next request on.
-            context.Fail(status == RevocationStatus.Revoked ? "certificate-revoked" : "revocation-unknown");
-        }
-        else if (!services.GetRequiredService<ClientTrust>().Registry.TryFind(certificate, out var client))
-        {
-            context.Fail("certificate-not-registered");
+            context.Success();
         }
         else
         {
-            context.HttpContext.Features.Set(new GatewayClientFeature(client));
-            context.Principal = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, client.Id)], context.Scheme.Name));
-            context.Success();
+            context.Fail(NotTrusted);
         }
 
         return Task.CompletedTask;
@@ -63,27 +50,44 @@ internal static class ClientIdentification
 }
 
 /// <summary>
-/// Lets a request on only as a registered client, identified by the certificate handler; anything else is 403, recorded
-/// as a refusal with its reason.
+/// Lets a request on only as a registered client: a certificate the handler trusts, not revoked by its CA (checked on
+/// every request, so a client revoked while its connection stays open is refused from its next request on), and
+/// registered under its issuer and HSA id. Anything else is 403, recorded as a refusal with its reason.
 /// </summary>
 internal sealed partial class ClientIdentificationMiddleware(
     RequestDelegate next,
+    ClientTrust trust,
+    ClientRevocations revocations,
     AccessRefusalRecorder refusals,
     ILogger<ClientIdentificationMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
     {
         var result = await context.AuthenticateAsync(CertificateAuthenticationDefaults.AuthenticationScheme);
-        if (result.Succeeded && context.GetGatewayClient() is not null)
+        var certificate = context.Connection.ClientCertificate;
+        string reason;
+        if (!result.Succeeded || certificate is null)
         {
-            context.User = result.Principal;
+            reason = ClientIdentification.ReasonOf(result);
+        }
+        else if (revocations.Check(certificate) is not RevocationStatus.Good and var status)
+        {
+            reason = status == RevocationStatus.Revoked ? "certificate-revoked" : "revocation-unknown";
+        }
+        else if (!trust.Registry.TryFind(certificate, out var client))
+        {
+            reason = "certificate-not-registered";
+        }
+        else
+        {
+            context.Features.Set(new GatewayClientFeature(client));
+            context.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, client.Id)], CertificateAuthenticationDefaults.AuthenticationScheme));
             await next(context);
             return;
         }
 
         // The certificate's names are not logged: a personal certificate presented by mistake carries a name.
-        var reason = ClientIdentification.ReasonOf(result);
-        LogRefused(logger, reason, context.Connection.ClientCertificate is not null);
+        LogRefused(logger, reason, certificate is not null);
         context.Response.StatusCode = StatusCodes.Status403Forbidden;
         refusals.Record(context, reason);
         await GatewayProblems.Forbidden(context);

@@ -22,6 +22,7 @@ internal sealed partial class ClientTrust : BackgroundService, IOptionsChangeTok
     private readonly ILogger<ClientTrust> logger;
     private Snapshot current;
     private CancellationTokenSource changed = new();
+    private int generation;
     private (DateTime Ca, DateTime Clients) triedAt;
 
     public ClientTrust(IOptions<GatewayOptions> options, ILogger<ClientTrust> logger)
@@ -37,6 +38,9 @@ internal sealed partial class ClientTrust : BackgroundService, IOptionsChangeTok
     public X509Certificate2Collection Authorities => Volatile.Read(ref current).Authorities;
 
     public ClientRegistry Registry => Volatile.Read(ref current).Registry;
+
+    /// <summary>Counts the changes that took effect, so what was decided under an earlier CA bundle is not reused.</summary>
+    public int Generation => Volatile.Read(ref generation);
 
     string IOptionsChangeTokenSource<CertificateAuthenticationOptions>.Name => CertificateAuthenticationDefaults.AuthenticationScheme;
 
@@ -63,6 +67,7 @@ internal sealed partial class ClientTrust : BackgroundService, IOptionsChangeTok
             return false;
         }
 
+        Interlocked.Increment(ref generation);
         LogReloaded(logger, Authorities.Count, Registry.Count);
         Interlocked.Exchange(ref changed, new CancellationTokenSource()).Cancel();
         return true;
