@@ -1,5 +1,6 @@
 using FamiljecentralHub.Contracts.Organisation;
 using FamiljecentralHub.Operations.Inbox;
+using FamiljecentralHub.Operations.Retention;
 using FamiljecentralHub.Operations.Sending;
 using FamiljecentralHub.Operations.Status;
 using FamiljecentralHub.Operations.Webhooks;
@@ -34,6 +35,7 @@ public static class OperationServiceExtensions
         builder.AddHubDatabase(typeof(OperationServiceExtensions).Assembly);
         // After the database: the dispatcher's first round needs the schema.
         builder.Services.AddWebhooks();
+        builder.Services.AddInboxRetention();
         // A delivery parked in the error queue is reported to its sender as DeliveryFailed.
         builder.Services.AddSingleton<IParkedMessageObserver, DeliveryFailedAnnouncer>();
         builder.AddHubMessaging(x =>

@@ -70,12 +70,12 @@ internal static class InboxApi
             $"""
             UPDATE inbox SET fetched_at = COALESCE(fetched_at, @now)
             WHERE seq IN (SELECT seq FROM inbox
-                          WHERE receiving_unit = @unitId AND seq > @cursor AND withdrawn_at IS NULL
+                          WHERE receiving_unit = @unitId AND seq > @cursor AND withdrawn_at IS NULL AND body_deleted_at IS NULL
                             AND (@includeAcknowledged OR acknowledged_at IS NULL)
                           ORDER BY seq LIMIT @take)
               -- Again here: when a revocation withdraws a row while this waits for its lock, PostgreSQL re-checks only
               -- this outer condition on the new row version, not the subquery's.
-              AND withdrawn_at IS NULL
+              AND withdrawn_at IS NULL AND body_deleted_at IS NULL
             RETURNING {Columns}
             """,
             new { unitId, cursor, take, includeAcknowledged = includeAcknowledged ?? false, now = clock.GetUtcNow() }))
@@ -91,7 +91,7 @@ internal static class InboxApi
         var row = await connection.QuerySingleOrDefaultAsync<InboxRow>(
             $"""
             UPDATE inbox SET fetched_at = COALESCE(fetched_at, @now)
-            WHERE message_id = @messageId AND receiving_unit = @unitId AND withdrawn_at IS NULL
+            WHERE message_id = @messageId AND receiving_unit = @unitId AND withdrawn_at IS NULL AND body_deleted_at IS NULL
             RETURNING {Columns}
             """,
             new { unitId, messageId, now = clock.GetUtcNow() });
@@ -110,7 +110,7 @@ internal static class InboxApi
         var row = await connection.QuerySingleOrDefaultAsync<InboxRow>(
             $"""
             UPDATE inbox SET acknowledged_at = COALESCE(acknowledged_at, @now), fetched_at = COALESCE(fetched_at, @now)
-            WHERE message_id = @messageId AND receiving_unit = @unitId AND withdrawn_at IS NULL
+            WHERE message_id = @messageId AND receiving_unit = @unitId AND withdrawn_at IS NULL AND body_deleted_at IS NULL
             RETURNING {Columns}
             """,
             new { unitId, messageId, now = clock.GetUtcNow() });
