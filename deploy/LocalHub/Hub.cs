@@ -131,9 +131,16 @@ public sealed partial class Hub : IAsyncDisposable
     /// <summary>PKCS#12 without a password, for HttpClient.</summary>
     public string ClientPfxPath(string clientId) => Path.Combine(PkiDir, "clients", clientId + ".pfx");
 
-    /// <summary>A service's own HTTP address (behind the gateway; for tests that bypass it on purpose).</summary>
+    /// <summary>
+    /// A service's own address (behind the gateway; for tests that bypass it on purpose): HTTPS only, with a server
+    /// certificate from the internal CA (<see cref="InternalCaCertificatePath"/>); its API wants the gateway's hop
+    /// certificate too.
+    /// </summary>
     public Uri ServiceUrl(string service, int instance = 1) =>
-        new($"http://127.0.0.1:{Ports.InstancesOf(RequireService(service).Name)[instance - 1]}");
+        new($"https://127.0.0.1:{Ports.InstancesOf(RequireService(service).Name)[instance - 1]}");
+
+    /// <summary>The internal CA, which issued every service's server certificate and the gateway's hop certificate.</summary>
+    public string InternalCaCertificatePath => Path.Combine(PkiDir, "internal", "ca.pem");
 
     public string DatabaseName(string service) => databases.Name(RequireService(service));
 
@@ -344,7 +351,7 @@ public sealed partial class Hub : IAsyncDisposable
                     layout.ServiceDll(service),
                     ServiceUrl(service.Name, instance),
                     environments.ForService(service, instance),
-                    Path.Combine(LogDir, service.Name + suffix + ".log")) { ReadyTimeout = options.ReadyTimeout };
+                    Path.Combine(LogDir, service.Name + suffix + ".log")) { ReadyTimeout = options.ReadyTimeout, TrustedCaPath = InternalCaCertificatePath };
                 process.Started += _ => SaveState();
                 return process;
             })];
