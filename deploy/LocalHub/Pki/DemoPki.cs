@@ -186,6 +186,13 @@ public sealed class DemoPki
 
     public X509Certificate2 LoadClientCertificate(string clientId) => LoadClientCertificate(Folder, clientId);
 
+    /// <summary>A certificate of the internal PKI with its key (a service's, or the gateway's hop certificate), ready for TLS.</summary>
+    public X509Certificate2 LoadInternalCertificate(string certificatePath, string keyPath)
+    {
+        using var fromPem = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
+        return UsableByTls(fromPem);
+    }
+
     private static string ClientFile(string folder, string clientId, string extension) =>
         Path.Combine(Path.GetFullPath(folder), "clients", clientId + extension);
 
