@@ -331,13 +331,19 @@ public sealed partial class Hub : IAsyncDisposable
         SaveState();
 
         ClientIds = layout.ReadClientIds();
+        RequireReachableByServiceUsers();
+        if (ServiceAccounts.Enabled)
+        {
+            await Task.WhenAll(ProcessUsers.Select(user => ServiceAccounts.EnsureAsync(user, cancellationToken)));
+        }
+
         PseudonymKey = UnixFiles.ReadOrCreateSecret(
             Path.Combine(StateDir, "pseudonym.key"), () => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
 
         Log(sharedNodes ? $"Using shared nodes: RabbitMQ {Rabbit.NodeName}, PostgreSQL on {Postgres.Port}."
             : RabbitNodes.Count == 1 ? "Starting RabbitMQ and PostgreSQL ..." : $"Starting a cluster of {RabbitNodes.Count} RabbitMQ nodes and PostgreSQL ...");
         // Independent and each a few seconds: RabbitMQ takes about 8 s to boot, so the rest happens meanwhile.
-        await Task.WhenAll(StartBrokerAsync(cancellationToken), StartDatabaseAsync(cancellationToken), CreatePkiAsync());
+        await Task.WhenAll(StartBrokerAsync(cancellationToken), StartDatabaseAsync(cancellationToken), CreatePkiAsync(cancellationToken));
 
         Log("Starting services ...");
         foreach (var service in HubService.All)
@@ -351,7 +357,12 @@ public sealed partial class Hub : IAsyncDisposable
                     layout.ServiceDll(service),
                     ServiceUrl(service.Name, instance),
                     environments.ForService(service, instance),
-                    Path.Combine(LogDir, service.Name + suffix + ".log")) { ReadyTimeout = options.ReadyTimeout, TrustedCaPath = InternalCaCertificatePath };
+                    Path.Combine(LogDir, service.Name + suffix + ".log"))
+                {
+                    ReadyTimeout = options.ReadyTimeout,
+                    User = UserOf(service.Name),
+                    TrustedCaPath = InternalCaCertificatePath,
+                };
                 process.Started += _ => SaveState();
                 return process;
             })];
@@ -363,7 +374,7 @@ public sealed partial class Hub : IAsyncDisposable
         gateway = new ServiceProcess(
             ServiceEnvironment.GatewayName, layout.GatewayDll, GatewayHealthUrl, environments.ForGateway(),
             Path.Combine(LogDir, ServiceEnvironment.GatewayName + ".log"))
-        { ReadyTimeout = options.ReadyTimeout };
+        { ReadyTimeout = options.ReadyTimeout, User = UserOf(ServiceEnvironment.GatewayName) };
         gateway.Started += _ => SaveState();
         await gateway.StartAsync(cancellationToken);
         Log($"Hub ready in {stopwatch.Elapsed.TotalSeconds:0.0} s: {GatewayUrl}");
@@ -417,7 +428,7 @@ public sealed partial class Hub : IAsyncDisposable
         {
             var log = Path.Combine(LogDir, service.Name + ".log");
             var result = await ServiceProcess.RunOnceAsync(
-                layout.ServiceDll(service), ["migrate"], environments.ForMigration(service), TimeSpan.FromMinutes(3), cancellationToken);
+                layout.ServiceDll(service), ["migrate"], environments.ForMigration(service), TimeSpan.FromMinutes(3), cancellationToken, UserOf(service.Name));
             await UnixFiles.PrepareLogAsync(log, cancellationToken: cancellationToken);
             await File.AppendAllTextAsync(
                 log, $"--- {DateTimeOffset.UtcNow:O} LocalHub migrates {service.Name}{Environment.NewLine}{result.Output}", cancellationToken);
@@ -430,11 +441,66 @@ public sealed partial class Hub : IAsyncDisposable
         Log($"Databases migrated in {stopwatch.Elapsed.TotalSeconds:0.0} s.");
     }
 
-    private Task CreatePkiAsync() => Task.Run(() =>
+    private async Task CreatePkiAsync(CancellationToken cancellationToken)
     {
-        DemoPki.Ensure(PkiDir, ClientIds);
+        await Task.Run(() => DemoPki.Ensure(PkiDir, ClientIds), cancellationToken);
         UnixFiles.SetMode(PkiDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-    });
+        Directory.CreateDirectory(LedgerCheckpointDir);
+        if (!ServiceAccounts.Enabled)
+        {
+            return;
+        }
+
+        // The services' users may pass through the PKI directory (0711, no listing) to the files named to them: the
+        // public ones (CA certificate, revocation list, caller-token public key) readable by all, each private key its
+        // one process's alone. The CA key and the clients' keys stay LocalHub's.
+        UnixFiles.SetMode(PkiDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        var gatewayUser = ServiceAccounts.UserFor(ServiceEnvironment.GatewayName);
+        var consentUser = ServiceAccounts.UserFor(Catalogue.Consent.Name);
+        await ServiceAccounts.GiveAsync(Path.Combine(PkiDir, "gateway.key"), gatewayUser, cancellationToken: cancellationToken);
+        await ServiceAccounts.GiveAsync(Path.Combine(PkiDir, "caller-token.key"), gatewayUser, cancellationToken: cancellationToken);
+        await ServiceAccounts.GiveAsync(Path.Combine(PkiDir, "ledger-signing.key"), consentUser, cancellationToken: cancellationToken);
+        await ServiceAccounts.GiveAsync(LedgerCheckpointDir, consentUser, cancellationToken: cancellationToken);
+
+        // The internal CA's directory likewise: its certificates readable by all, each service's server key its own, the
+        // gateway's hop key the gateway's, the internal CA key LocalHub's.
+        var internalDir = Path.GetDirectoryName(InternalCaCertificatePath)!;
+        UnixFiles.SetMode(internalDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        await ServiceAccounts.GiveAsync(Path.Combine(internalDir, "gateway-hop.key"), gatewayUser, cancellationToken: cancellationToken);
+        foreach (var service in HubService.All)
+        {
+            await ServiceAccounts.GiveAsync(Path.Combine(internalDir, service.Name + ".key"), ServiceAccounts.UserFor(service.Name), cancellationToken: cancellationToken);
+        }
+    }
+
+    /// <summary>Every process's user: the services' and the gateway's.</summary>
+    private static IEnumerable<string> ProcessUsers =>
+        HubService.All.Select(service => service.Name).Append(ServiceEnvironment.GatewayName).Select(ServiceAccounts.UserFor);
+
+    private string? UserOf(string process) => ServiceAccounts.Enabled ? ServiceAccounts.UserFor(process) : null;
+
+    /// <summary>
+    /// The services' users must reach their binaries, the demo configuration and the state directory; a checkout under
+    /// a directory closed to others (a mktemp directory, /root) would stop them at start, so say so here, plainly.
+    /// </summary>
+    private void RequireReachableByServiceUsers()
+    {
+        if (!ServiceAccounts.Enabled)
+        {
+            return;
+        }
+
+        foreach (var path in (string[])[layout.Root, StateDir])
+        {
+            if (!UnixFiles.IsTraversableByOthers(path))
+            {
+                throw new LocalHubException(
+                    $"The services run as their own users (hub-*), who cannot reach {path}: a directory above it is closed to other users. "
+                    + "Let others through (chmod o+x on that directory; deploy/test.sh and deploy/run.sh do it for the checkout), "
+                    + "or run the services as the current user with HUB_SERVICE_USERS=0.");
+            }
+        }
+    }
 
     private static HubService RequireService(string name) =>
         HubService.All.FirstOrDefault(service => service.Name == name)

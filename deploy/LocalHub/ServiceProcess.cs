@@ -48,6 +48,9 @@ public sealed class ServiceProcess(
     /// </summary>
     public string? TrustedCaPath { get; init; }
 
+    /// <summary>The system user the process runs as (<see cref="ServiceAccounts"/>); null: the user running this.</summary>
+    public string? User { get; init; }
+
     public int? Pid
     {
         get
@@ -250,14 +253,16 @@ public sealed class ServiceProcess(
     /// service's own configuration, as an operator would on its host; its output is stdout and stderr together.
     /// </summary>
     public Task<ServiceCommandResult> RunCommandAsync(IEnumerable<string> arguments, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        RunOnceAsync(DllPath, arguments, Environment, timeout, cancellationToken);
+        RunOnceAsync(DllPath, arguments, Environment, timeout, cancellationToken, User);
 
     /// <summary>A service's build run once as a command with exactly <paramref name="environment"/> on top of a cleaned copy of ours.</summary>
     internal static async Task<ServiceCommandResult> RunOnceAsync(
-        string dllPath, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment, TimeSpan? timeout, CancellationToken cancellationToken)
+        string dllPath, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment, TimeSpan? timeout, CancellationToken cancellationToken,
+        string? user = null)
     {
+        string[] command = user is null ? [DotnetHost.Path, dllPath, .. arguments] : [.. ServiceAccounts.RunAs(user), DotnetHost.Path, dllPath, .. arguments];
         var result = await ProcessRunner.RunAsync(
-            DotnetHost.Path, [dllPath, .. arguments], environment, timeout, cancellationToken,
+            command[0], command[1..], environment, timeout, cancellationToken,
             prepare: info =>
             {
                 info.WorkingDirectory = Path.GetDirectoryName(dllPath)!;
@@ -288,7 +293,10 @@ public sealed class ServiceProcess(
             RedirectStandardInput = true,
             WorkingDirectory = Path.GetDirectoryName(DllPath)!,
         };
-        foreach (var argument in (string[])["bash", "-c", "log=\"$1\"; shift; exec \"$@\" >>\"$log\" 2>&1", "bash", LogPath, DotnetHost.Path, DllPath])
+        // The log is opened by the shell, before setpriv drops to the service's user: the service writes to it through
+        // that descriptor and cannot open, read or replace it (it stays owner-only, LocalHub's).
+        string[] runAs = User is null ? [] : ServiceAccounts.RunAs(User);
+        foreach (var argument in (string[])["bash", "-c", "log=\"$1\"; shift; exec \"$@\" >>\"$log\" 2>&1", "bash", LogPath, .. runAs, DotnetHost.Path, DllPath])
         {
             info.ArgumentList.Add(argument);
         }

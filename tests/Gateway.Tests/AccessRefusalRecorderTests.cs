@@ -15,7 +15,8 @@ public sealed class AccessRefusalRecorderTests
         File.WriteAllText(clients, """{ "clients": [ { "id": "bvc-ehr", "hsaId": "SE2321000016-BVCEHR", "units": ["rosengard-bvc"], "routes": ["child-health"] } ] }""");
         try
         {
-            var recorder = new AccessRefusalRecorder(ClientRegistry.Load(clients, new("CN=Demo CA")), TimeProvider.System);
+            var registry = ClientRegistry.Load(clients, new("CN=Demo CA"));
+            var recorder = new AccessRefusalRecorder(() => registry, TimeProvider.System);
             var context = new DefaultHttpContext();
             context.Request.Path = "/child-health/units/19800101-1234/inbox";
 

@@ -112,6 +112,6 @@ public sealed class RevocationListTests : IDisposable
     {
         var authorities = new X509Certificate2Collection();
         authorities.ImportFromPemFile(pki.CaCertificatePath);
-        return new ClientRevocations(crlPath, authorities, clock ?? TimeProvider.System);
+        return new ClientRevocations(crlPath, () => authorities, clock ?? TimeProvider.System);
     }
 }

@@ -17,7 +17,7 @@ internal readonly record struct AccessRefusal(string Client, string Route, strin
 /// when it is full (Ops away, or a flood beyond what it drains) the refusal is dropped and counted
 /// (metric hub.gateway.access_refusals.dropped) rather than held in memory or made to block a request thread.
 /// </summary>
-internal sealed class AccessRefusalRecorder(ClientRegistry registry, TimeProvider clock)
+internal sealed class AccessRefusalRecorder(Func<ClientRegistry> registry, TimeProvider clock)
 {
     public const int Capacity = 10_000;
 
@@ -43,10 +43,6 @@ internal sealed class AccessRefusalRecorder(ClientRegistry registry, TimeProvide
         route ??= routeId is null ? "(no route)" : $"/{routeId}/**";
         Write(new AccessRefusal(client, route, unit ?? ClaimedUnit(context.Request.Path), reason, context.Response.StatusCode, clock.GetUtcNow()));
     }
-
-    /// <summary>A certificate refused during the TLS handshake: no request, no route.</summary>
-    public void RecordHandshake(X509Certificate2? certificate, string reason) =>
-        Write(new AccessRefusal(CertificateName(certificate), "(tls handshake)", null, reason, 0, clock.GetUtcNow()));
 
     private void Write(AccessRefusal refusal)
     {
@@ -74,6 +70,6 @@ internal sealed class AccessRefusalRecorder(ClientRegistry registry, TimeProvide
         }
 
         var unit = Uri.UnescapeDataString(segments[2]);
-        return registry.Units.Contains(unit) ? unit : AccessRefusals.UnknownUnit;
+        return registry().Units.Contains(unit) ? unit : AccessRefusals.UnknownUnit;
     }
 }

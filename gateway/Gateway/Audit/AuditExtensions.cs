@@ -1,3 +1,4 @@
+using FamiljecentralHub.Gateway.ClientCertificates;
 using FamiljecentralHub.ServiceDefaults.Security;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Yarp.ReverseProxy.Transforms;
@@ -10,7 +11,11 @@ internal static class AuditExtensions
     public static WebApplicationBuilder AddAccessRefusalAudit(this WebApplicationBuilder builder)
     {
         builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<AccessRefusalRecorder>();
+        builder.Services.AddSingleton(services =>
+        {
+            var trust = services.GetRequiredService<ClientTrust>();
+            return new AccessRefusalRecorder(() => trust.Registry, services.GetRequiredService<TimeProvider>());
+        });
         builder.Services.AddHostedService<AccessRefusalShipper>();
         return builder;
     }

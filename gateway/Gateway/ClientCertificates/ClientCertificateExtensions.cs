@@ -1,7 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
-using FamiljecentralHub.Gateway.Audit;
 using FamiljecentralHub.Gateway.Configuration;
+using Microsoft.AspNetCore.Authentication.Certificate;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Options;
@@ -11,33 +11,52 @@ namespace FamiljecentralHub.Gateway.ClientCertificates;
 internal static class ClientCertificateExtensions
 {
     /// <summary>
-    /// The mutual-TLS listener on <c>Gateway:Url</c> and the plain-HTTP health listener on <c>Gateway:HealthUrl</c>.
+    /// The mutual-TLS listener on <c>Gateway:Url</c>, the plain-HTTP health listener on <c>Gateway:HealthUrl</c>, and
+    /// certificate authentication (Microsoft.AspNetCore.Authentication.Certificate) of every request: the chain to the
+    /// client CA bundle, the clientAuth usage, the validity period, then the CA's revocation list and the registry.
     /// </summary>
     public static WebApplicationBuilder AddClientCertificates(this WebApplicationBuilder builder)
     {
-        builder.Services.AddSingleton(services =>
-            new ClientCertificateValidator(services.GetRequiredService<IOptions<GatewayOptions>>().Value.ClientCaPath!));
-        builder.Services.AddSingleton(services =>
-        {
-            var options = services.GetRequiredService<IOptions<GatewayOptions>>().Value;
-            var authorities = new X509Certificate2Collection();
-            authorities.ImportFromPemFile(options.ClientCaPath!);
-            return new ClientRevocations(options.ClientCrlPath, authorities, services.GetRequiredService<TimeProvider>());
-        });
+        builder.Services.AddSingleton<ClientTrust>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<ClientTrust>());
+        builder.Services.AddSingleton<IOptionsChangeTokenSource<CertificateAuthenticationOptions>>(services => services.GetRequiredService<ClientTrust>());
         builder.Services.AddSingleton(services =>
         {
-            var options = services.GetRequiredService<IOptions<GatewayOptions>>().Value;
-            using var ca = X509CertificateLoader.LoadCertificateFromFile(options.ClientCaPath!);
-            return ClientRegistry.Load(options.ClientsPath!, ca.SubjectName);
+            var trust = services.GetRequiredService<ClientTrust>();
+            return new ClientRevocations(
+                services.GetRequiredService<IOptions<GatewayOptions>>().Value.ClientCrlPath, () => trust.Authorities, services.GetRequiredService<TimeProvider>());
         });
+
+        builder.Services.AddSingleton<ICertificateValidationCache, ChainVerdictCache>();
+        builder.Services.AddAuthentication(CertificateAuthenticationDefaults.AuthenticationScheme)
+            .AddCertificate(options =>
+            {
+                // Only a certificate issued by a CA of the bundle: the machine's trust store plays no part, so a
+                // certificate from any public CA is as foreign here as a self-signed one.
+                options.AllowedCertificateTypes = CertificateTypes.Chained;
+                options.ChainTrustValidationMode = X509ChainTrustMode.CustomRootTrust;
+                options.ValidateCertificateUse = true;
+                options.ValidateValidityPeriod = true;
+                // Revocation is the CA's own list (ClientRevocations), read from a file and checked on every request;
+                // the runtime's check would try to reach the network for each certificate.
+                options.RevocationMode = X509RevocationMode.NoCheck;
+                options.Events = new CertificateAuthenticationEvents
+                {
+                    OnCertificateValidated = ClientIdentification.RequireClientUsageAsync,
+                    OnAuthenticationFailed = ClientIdentification.NotTrustedAsync,
+                };
+            });
+        builder.Services.AddOptions<CertificateAuthenticationOptions>(CertificateAuthenticationDefaults.AuthenticationScheme)
+            .Configure<ClientTrust>((options, trust) => options.CustomTrustStore = trust.Authorities);
+        // The handler logs the subject of every certificate it refuses or accepts, and a personal certificate presented
+        // by mistake names a person; ClientIdentificationMiddleware logs each refusal by its reason instead. Set on the
+        // handler's own category, the most specific there is, so no configuration can turn it back on.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Authentication.Certificate.CertificateAuthenticationHandler", LogLevel.None);
 
         builder.WebHost.ConfigureKestrel((_, kestrel) =>
         {
             // Reading .Value runs the options validators, so a bad configuration stops the gateway here, clearly.
             var options = kestrel.ApplicationServices.GetRequiredService<IOptions<GatewayOptions>>().Value;
-            var validator = kestrel.ApplicationServices.GetRequiredService<ClientCertificateValidator>();
-            var refusals = kestrel.ApplicationServices.GetRequiredService<AccessRefusalRecorder>();
-            var revocations = kestrel.ApplicationServices.GetRequiredService<ClientRevocations>();
             var (serverCertificate, serverChain) = LoadServerCertificate(options.ServerCertificatePath!, options.ServerKeyPath!);
 
             kestrel.AddServerHeader = false;
@@ -50,27 +69,13 @@ internal static class ClientCertificateExtensions
                 {
                     https.ServerCertificate = serverCertificate;
                     https.ServerCertificateChain = serverChain;
+                    // A certificate is required at the handshake, which proves the client holds its key; whether it is
+                    // trusted is decided per request by the certificate handler, so that a change of the CA bundle,
+                    // the registry or the revocation list reaches connections already open, and every refusal is
+                    // answered and recorded as one.
                     https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
-                    // Revocation is checked against the CA's own list (ClientRevocations), here and on every request;
-                    // the runtime's check would try to reach the network during every handshake.
                     https.CheckCertificateRevocation = false;
-                    https.ClientCertificateValidation = (certificate, _, _) =>
-                    {
-                        if (!validator.IsTrusted(certificate))
-                        {
-                            // Unknown CA, expired, not yet valid, or not for client authentication.
-                            refusals.RecordHandshake(certificate, "certificate-not-trusted");
-                            return false;
-                        }
-
-                        if (revocations.Check(certificate) is not RevocationStatus.Good and var status)
-                        {
-                            refusals.RecordHandshake(certificate, status == RevocationStatus.Revoked ? "certificate-revoked" : "revocation-unknown");
-                            return false;
-                        }
-
-                        return true;
-                    };
+                    https.AllowAnyClientCertificate();
                 });
             });
 

@@ -1,49 +1,98 @@
+using System.Security.Claims;
+using System.Security.Cryptography.X509Certificates;
 using FamiljecentralHub.Gateway.Audit;
 using FamiljecentralHub.Gateway.Problems;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Certificate;
 
 namespace FamiljecentralHub.Gateway.ClientCertificates;
 
 /// <summary>
-/// Turns the (already chain-validated) TLS client certificate into a registered client, or answers 403.
-/// An authentication scheme (Microsoft.AspNetCore.Authentication.Certificate) would add nothing: the certificate is the
-/// only credential the gateway accepts, Kestrel has already validated its chain, and what is left is one lookup.
+/// What the certificate handler decides beyond the chain: the explicit clientAuth usage. Its verdict is cached
+/// (<see cref="ChainVerdictCache"/>); what may change from one request to the next, the revocation list and the
+/// registry, is looked up by <see cref="ClientIdentificationMiddleware"/> on every request.
+/// </summary>
+internal static class ClientIdentification
+{
+    public const string NotTrusted = "certificate-not-trusted";
+    private static readonly string[] Reasons = [NotTrusted, "certificate-revoked", "revocation-unknown", "certificate-not-registered"];
+    private const string ClientAuthentication = "1.3.6.1.5.5.7.3.2";
+
+    public static Task RequireClientUsageAsync(CertificateValidatedContext context)
+    {
+        if (HasClientAuthenticationUsage(context.ClientCertificate))
+        {
+            context.Success();
+        }
+        else
+        {
+            context.Fail(NotTrusted);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>A chain that does not build to a CA of the bundle, an expired certificate, a self-signed one.</summary>
+    public static Task NotTrustedAsync(CertificateAuthenticationFailedContext context)
+    {
+        context.Fail(NotTrusted);
+        return Task.CompletedTask;
+    }
+
+    public static string ReasonOf(AuthenticateResult result) =>
+        result.Failure?.Message is { } message && Reasons.Contains(message) ? message : NotTrusted;
+
+    // A certificate without any EKU extension is valid for every purpose as far as chain building is concerned; we
+    // demand the explicit clientAuth usage so a server or CA certificate can never pose as a client.
+    private static bool HasClientAuthenticationUsage(X509Certificate2 certificate) =>
+        certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>()
+            .Any(extension => extension.EnhancedKeyUsages.Cast<System.Security.Cryptography.Oid>().Any(oid => oid.Value == ClientAuthentication));
+}
+
+/// <summary>
+/// Lets a request on only as a registered client: a certificate the handler trusts, not revoked by its CA (checked on
+/// every request, so a client revoked while its connection stays open is refused from its next request on), and
+/// registered under its issuer and HSA id. Anything else is 403, recorded as a refusal with its reason.
 /// </summary>
 internal sealed partial class ClientIdentificationMiddleware(
     RequestDelegate next,
-    ClientRegistry registry,
+    ClientTrust trust,
     ClientRevocations revocations,
     AccessRefusalRecorder refusals,
     ILogger<ClientIdentificationMiddleware> logger)
 {
-    public Task InvokeAsync(HttpContext context)
+    public async Task InvokeAsync(HttpContext context)
     {
+        var result = await context.AuthenticateAsync(CertificateAuthenticationDefaults.AuthenticationScheme);
         var certificate = context.Connection.ClientCertificate;
-        // Checked on every request, not only at the handshake: a client revoked while its connection stays open is
-        // refused from its next request on.
-        if (certificate is not null && revocations.Check(certificate) is not RevocationStatus.Good and var status)
+        string reason;
+        if (!result.Succeeded || certificate is null)
         {
-            LogRevokedCertificate(logger, status);
-            context.Response.StatusCode = StatusCodes.Status403Forbidden;
-            refusals.Record(context, status == RevocationStatus.Revoked ? "certificate-revoked" : "revocation-unknown");
-            return GatewayProblems.Forbidden(context);
+            reason = ClientIdentification.ReasonOf(result);
+        }
+        else if (revocations.Check(certificate) is not RevocationStatus.Good and var status)
+        {
+            reason = status == RevocationStatus.Revoked ? "certificate-revoked" : "revocation-unknown";
+        }
+        else if (!trust.Registry.TryFind(certificate, out var client))
+        {
+            reason = "certificate-not-registered";
+        }
+        else
+        {
+            context.Features.Set(new GatewayClientFeature(client));
+            context.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, client.Id)], CertificateAuthenticationDefaults.AuthenticationScheme));
+            await next(context);
+            return;
         }
 
-        if (certificate is null || !registry.TryFind(certificate, out var client))
-        {
-            // The certificate's names are not logged: a personal certificate presented by mistake carries a name.
-            LogUnregisteredCertificate(logger, certificate is not null);
-            context.Response.StatusCode = StatusCodes.Status403Forbidden;
-            refusals.Record(context, "certificate-not-registered");
-            return GatewayProblems.Forbidden(context);
-        }
-
-        context.Features.Set(new GatewayClientFeature(client));
-        return next(context);
+        // The certificate's names are not logged: a personal certificate presented by mistake carries a name.
+        LogRefused(logger, reason, certificate is not null);
+        context.Response.StatusCode = StatusCodes.Status403Forbidden;
+        refusals.Record(context, reason);
+        await GatewayProblems.Forbidden(context);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Request refused: client certificate revocation status {Status}.")]
-    private static partial void LogRevokedCertificate(ILogger logger, RevocationStatus status);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Request refused: client certificate not registered (certificate present: {CertificatePresent}).")]
-    private static partial void LogUnregisteredCertificate(ILogger logger, bool certificatePresent);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request refused: {Reason} (certificate present: {CertificatePresent}).")]
+    private static partial void LogRefused(ILogger logger, string reason, bool certificatePresent);
 }

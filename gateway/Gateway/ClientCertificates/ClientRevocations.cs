@@ -24,15 +24,17 @@ internal enum RevocationStatus
 internal sealed class ClientRevocations
 {
     private readonly string? path;
-    private readonly X509Certificate2Collection authorities;
+    private readonly Func<X509Certificate2Collection> authorities;
     private readonly TimeProvider clock;
     private readonly Lock gate = new();
     private RevocationList? current;
+    private X509Certificate2Collection? readWith;
     private DateTime writtenAt;
     private long lookedAt = Environment.TickCount64 - 1000; // the first check reads the list
 
     /// <param name="path">The list's file (PEM "X509 CRL" or DER); null when revocation is not checked.</param>
-    public ClientRevocations(string? path, X509Certificate2Collection authorities, TimeProvider clock)
+    /// <param name="authorities">The client CA bundle in force; the list is read again when it changes.</param>
+    public ClientRevocations(string? path, Func<X509Certificate2Collection> authorities, TimeProvider clock)
     {
         this.path = string.IsNullOrWhiteSpace(path) ? null : path;
         this.authorities = authorities;
@@ -70,10 +72,12 @@ internal sealed class ClientRevocations
             try
             {
                 var written = File.GetLastWriteTimeUtc(path!);
-                if (current is null || written != writtenAt)
+                var bundle = authorities();
+                if (current is null || written != writtenAt || !ReferenceEquals(bundle, readWith))
                 {
-                    current = RevocationList.Read(File.ReadAllBytes(path!), authorities);
+                    current = RevocationList.Read(File.ReadAllBytes(path!), bundle);
                     writtenAt = written;
+                    readWith = bundle;
                 }
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException or AsnContentException or FormatException)

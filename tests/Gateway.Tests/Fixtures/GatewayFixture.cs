@@ -51,6 +51,9 @@ public class GatewayFixture : IAsyncLifetime
 
     public Uri HealthUrl { get; private set; } = null!;
 
+    /// <summary>The fixture's own temporary folder, removed with it.</summary>
+    protected string Folder => folder.Path;
+
     /// <summary>The end of what the gateway wrote, to explain a failed test.</summary>
     public string GatewayOutput => gateway?.LogTail(200) ?? string.Empty;
 
