@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what a local hub needs and is missing (RabbitMQ, PostgreSQL 15, openssl, curl, procps) with apt and
+# Installs what a local hub needs and is missing (RabbitMQ, PostgreSQL 15, openssl, curl, procps, util-linux, passwd,
+# systemd for systemd-analyze) with apt and
 # checks for the .NET 10 SDK. Quiet when everything is there. Run as root (re-executes with sudo otherwise).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -11,6 +12,10 @@ command -v rabbitmq-server >/dev/null 2>&1 || missing+=(rabbitmq-server)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v pgrep >/dev/null 2>&1 || missing+=(procps)
+# setpriv runs each hub process as its own user; systemd-analyze checks the systemd units (deploy/systemd).
+command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
+command -v useradd >/dev/null 2>&1 || missing+=(passwd)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 
 if ((${#missing[@]} > 0)); then
   echo "Installing ${missing[*]} ..."
