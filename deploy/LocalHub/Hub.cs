@@ -131,9 +131,16 @@ public sealed partial class Hub : IAsyncDisposable
     /// <summary>PKCS#12 without a password, for HttpClient.</summary>
     public string ClientPfxPath(string clientId) => Path.Combine(PkiDir, "clients", clientId + ".pfx");
 
-    /// <summary>A service's own HTTP address (behind the gateway; for tests that bypass it on purpose).</summary>
+    /// <summary>
+    /// A service's own address (behind the gateway; for tests that bypass it on purpose): HTTPS only, with a server
+    /// certificate from the internal CA (<see cref="InternalCaCertificatePath"/>); its API wants the gateway's hop
+    /// certificate too.
+    /// </summary>
     public Uri ServiceUrl(string service, int instance = 1) =>
-        new($"http://127.0.0.1:{Ports.InstancesOf(RequireService(service).Name)[instance - 1]}");
+        new($"https://127.0.0.1:{Ports.InstancesOf(RequireService(service).Name)[instance - 1]}");
+
+    /// <summary>The internal CA, which issued every service's server certificate and the gateway's hop certificate.</summary>
+    public string InternalCaCertificatePath => Path.Combine(PkiDir, "internal", "ca.pem");
 
     public string DatabaseName(string service) => databases.Name(RequireService(service));
 
@@ -350,7 +357,12 @@ public sealed partial class Hub : IAsyncDisposable
                     layout.ServiceDll(service),
                     ServiceUrl(service.Name, instance),
                     environments.ForService(service, instance),
-                    Path.Combine(LogDir, service.Name + suffix + ".log")) { ReadyTimeout = options.ReadyTimeout, User = UserOf(service.Name) };
+                    Path.Combine(LogDir, service.Name + suffix + ".log"))
+                {
+                    ReadyTimeout = options.ReadyTimeout,
+                    User = UserOf(service.Name),
+                    TrustedCaPath = InternalCaCertificatePath,
+                };
                 process.Started += _ => SaveState();
                 return process;
             })];
@@ -449,6 +461,16 @@ public sealed partial class Hub : IAsyncDisposable
         await ServiceAccounts.GiveAsync(Path.Combine(PkiDir, "caller-token.key"), gatewayUser, cancellationToken: cancellationToken);
         await ServiceAccounts.GiveAsync(Path.Combine(PkiDir, "ledger-signing.key"), consentUser, cancellationToken: cancellationToken);
         await ServiceAccounts.GiveAsync(LedgerCheckpointDir, consentUser, cancellationToken: cancellationToken);
+
+        // The internal CA's directory likewise: its certificates readable by all, each service's server key its own, the
+        // gateway's hop key the gateway's, the internal CA key LocalHub's.
+        var internalDir = Path.GetDirectoryName(InternalCaCertificatePath)!;
+        UnixFiles.SetMode(internalDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        await ServiceAccounts.GiveAsync(Path.Combine(internalDir, "gateway-hop.key"), gatewayUser, cancellationToken: cancellationToken);
+        foreach (var service in HubService.All)
+        {
+            await ServiceAccounts.GiveAsync(Path.Combine(internalDir, service.Name + ".key"), ServiceAccounts.UserFor(service.Name), cancellationToken: cancellationToken);
+        }
     }
 
     /// <summary>Every process's user: the services' and the gateway's.</summary>

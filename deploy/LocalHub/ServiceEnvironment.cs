@@ -31,6 +31,10 @@ internal sealed class ServiceEnvironment(Hub hub, HubOptions options, Repository
             ["Organisation__Path"] = layout.OrganisationPath,
             ["CallerToken__PublicKeyPath"] = Path.Combine(hub.PkiDir, "caller-token.pub.pem"),
             ["Pseudonym__Key"] = hub.PseudonymKey,
+            // HTTPS only, with its certificate from the internal CA; callers must hold one from that CA too (the gateway).
+            ["Tls__CertificatePath"] = Path.Combine(hub.PkiDir, "internal", service.Name + ".pem"),
+            ["Tls__KeyPath"] = Path.Combine(hub.PkiDir, "internal", service.Name + ".key"),
+            ["Tls__ClientCaPath"] = hub.InternalCaCertificatePath,
         };
         if (service.Name == Catalogue.Consent.Name)
         {
@@ -68,6 +72,10 @@ internal sealed class ServiceEnvironment(Hub hub, HubOptions options, Repository
             ["Gateway__ClientCrlPath"] = hub.CrlPath,
             ["Gateway__ClientsPath"] = layout.ClientsPath,
             ["CallerToken__PrivateKeyPath"] = Path.Combine(hub.PkiDir, "caller-token.key"),
+            // Its side of the hop to the services: their CA, and its own certificate every caller token is bound to.
+            ["ServiceHop__CaPath"] = hub.InternalCaCertificatePath,
+            ["ServiceHop__ClientCertificatePath"] = Path.Combine(hub.PkiDir, "internal", "gateway-hop.pem"),
+            ["ServiceHop__ClientKeyPath"] = Path.Combine(hub.PkiDir, "internal", "gateway-hop.key"),
         };
         foreach (var service in HubService.All)
         {

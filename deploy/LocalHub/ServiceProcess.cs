@@ -17,7 +17,6 @@ public sealed class ServiceProcess(
     IReadOnlyDictionary<string, string> environment,
     string logPath) : IAsyncDisposable
 {
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan FirstRestartDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan LongestRestartDelay = TimeSpan.FromSeconds(30);
@@ -27,6 +26,7 @@ public sealed class ServiceProcess(
     /// <summary>Set while the process should be running; cancelled when we stop or kill it on purpose.</summary>
     private CancellationTokenSource? supervision;
     private int restarts;
+    private HttpClient? probe;
 
     public string Name { get; } = name;
 
@@ -41,6 +41,12 @@ public sealed class ServiceProcess(
     public string LogPath { get; } = logPath;
 
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// PEM of the CA that issued the process's server certificate, for an https <see cref="HealthUrl"/> (a service's
+    /// port is HTTPS only); the probe presents no client certificate, which health endpoints do not ask for.
+    /// </summary>
+    public string? TrustedCaPath { get; init; }
 
     /// <summary>The system user the process runs as (<see cref="ServiceAccounts"/>); null: the user running this.</summary>
     public string? User { get; init; }
@@ -159,6 +165,8 @@ public sealed class ServiceProcess(
         }
     }
 
+    private HttpClient Probe => probe ??= new HttpClient(HealthProbe.Handler(TrustedCaPath)) { Timeout = TimeSpan.FromSeconds(5) };
+
     /// <summary>Polls the readiness endpoint; fails with the log's tail when the process exits or time runs out.</summary>
     public async Task WaitUntilReadyAsync(CancellationToken cancellationToken = default)
     {
@@ -175,7 +183,7 @@ public sealed class ServiceProcess(
             }
             try
             {
-                using var response = await Http.GetAsync(readyUrl, cancellationToken);
+                using var response = await Probe.GetAsync(readyUrl, cancellationToken);
                 if (response.IsSuccessStatusCode)
                 {
                     return;
@@ -270,6 +278,7 @@ public sealed class ServiceProcess(
     {
         await StopAsync();
         process?.Dispose();
+        probe?.Dispose();
     }
 
     private ProcessStartInfo CreateStartInfo()

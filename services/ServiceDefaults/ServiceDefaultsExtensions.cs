@@ -6,6 +6,7 @@ using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
 using FamiljecentralHub.ServiceDefaults.Security;
 using FamiljecentralHub.ServiceDefaults.Telemetry;
+using FamiljecentralHub.ServiceDefaults.Tls;
 using FamiljecentralHub.Topology;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -23,6 +24,7 @@ public static class ServiceDefaultsExtensions
     public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder, string serviceName)
     {
         builder.AddHubTelemetry(serviceName);
+        builder.AddServiceTls();
         builder.AddCallerAuthentication(serviceName);
         builder.Services.AddProblemDetails();
         builder.AddInputGuard();

@@ -1,8 +1,11 @@
 using System.Net.Http.Json;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using FamiljecentralHub.LocalHub.Clients;
 using FamiljecentralHub.LocalHub.Pki;
 using FamiljecentralHub.LocalHub;
+using FamiljecentralHub.ServiceDefaults.Security;
+using FamiljecentralHub.ServiceDefaults.Tls;
 using FamiljecentralHub.Tests.Support;
 
 [assembly: AssemblyFixture(typeof(FamiljecentralHub.EndToEnd.Tests.HubFixture))]
@@ -38,6 +41,23 @@ public sealed class HubFixture : IAsyncLifetime
     public async ValueTask DisposeAsync() => await Hub.DisposeAsync();
 
     public HttpClient Client(string clientId) => HubHttp.CreateClient(Pki, clientId, Hub.GatewayUrl);
+
+    /// <summary>The gateway's hop certificate with its key: what the gateway presents to every service.</summary>
+    public X509Certificate2 GatewayHopCertificate() => Pki.LoadInternalCertificate(Pki.GatewayHopCertificatePath, Pki.GatewayHopKeyPath);
+
+    /// <summary>Caller tokens as the gateway issues them: signed with its key and bound to its hop certificate.</summary>
+    public CallerTokenIssuer GatewayTokens() => new(Pki.CallerTokenPrivateKeyPath, GatewayHopCertificate());
+
+    /// <summary>
+    /// A handler for going straight to a service port, past the gateway: TLS trusting only the internal CA, presenting
+    /// <paramref name="certificate"/> (the gateway's hop certificate to pass as the gateway, or none).
+    /// </summary>
+    public SocketsHttpHandler DirectHandler(X509Certificate2? certificate) =>
+        InternalTls.CreateHandler(InternalTls.LoadAuthorities(Pki.InternalCaCertificatePath), certificate);
+
+    /// <summary>A client for a service's own port; with <paramref name="certificate"/> null it presents none (enough for health and metrics).</summary>
+    public HttpClient Direct(string service, X509Certificate2? certificate = null) =>
+        new(DirectHandler(certificate)) { BaseAddress = Hub.ServiceUrl(service) };
 
     public static string NewSubject() => DemoIdentityNumbers.Child(Interlocked.Increment(ref nextSubject));
 

@@ -45,6 +45,10 @@ public sealed class ProcessUsersTests(HubFixture hub)
     [InlineData("caller-token.key", "gateway")]
     [InlineData("ledger-signing.key", "consent")]
     [InlineData("ca.key", null)]
+    [InlineData("internal/ca.key", null)]
+    [InlineData("internal/gateway-hop.key", "gateway")]
+    [InlineData("internal/child-health.key", "child-health")]
+    [InlineData("internal/consent.key", "consent")]
     public async Task PrivateKey_ReadableOnlyByTheProcessThatNeedsIt(string file, string? owner)
     {
         Assert.SkipUnless(RunningAsRoot, "Only a hub started by root runs its processes as their own users.");
@@ -65,6 +69,9 @@ public sealed class ProcessUsersTests(HubFixture hub)
         (await CanReadAsync("hub-child-health", Path.Combine(hub.Hub.PkiDir, "caller-token.pub.pem"))).ShouldBeTrue();
         (await CanReadAsync("hub-gateway", hub.Hub.CrlPath)).ShouldBeTrue();
         (await CanReadAsync("hub-gateway", hub.Hub.CaCertificatePath)).ShouldBeTrue();
+        (await CanReadAsync("hub-gateway", hub.Hub.InternalCaCertificatePath)).ShouldBeTrue();
+        (await CanReadAsync("hub-child-health", hub.Hub.InternalCaCertificatePath)).ShouldBeTrue();
+        (await CanReadAsync("hub-child-health", Path.Combine(hub.Hub.PkiDir, "internal", "child-health.pem"))).ShouldBeTrue();
         // The clients' own keys (the tests act as the clients) are no process's.
         (await CanReadAsync("hub-gateway", hub.Hub.ClientKeyPath(hub.Hub.ClientIds[0]))).ShouldBeFalse();
     }

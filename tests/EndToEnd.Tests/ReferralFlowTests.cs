@@ -101,7 +101,9 @@ public sealed class ReferralFlowTests(HubFixture hub)
     [Fact]
     public async Task Service_CalledDirectlyWithoutTheGatewaysToken_Is401()
     {
-        using var direct = new HttpClient { BaseAddress = hub.Hub.ServiceUrl("child-health") };
+        // As the gateway would connect (its hop certificate), but with no caller token.
+        using var hop = hub.GatewayHopCertificate();
+        using var direct = hub.Direct("child-health", hop);
 
         var response = await direct.PostAsJsonAsync($"/units/{DemoRequests.ChildHealthUnit}/referrals", DemoRequests.Referral(HubFixture.NewSubject()), Ct);
 

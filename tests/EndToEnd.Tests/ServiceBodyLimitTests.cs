@@ -8,8 +8,8 @@ using FamiljecentralHub.ServiceDefaults.Security;
 namespace FamiljecentralHub.EndToEnd.Tests;
 
 /// <summary>
-/// A service does not lean on the gateway for its own limits: whoever reaches its port with a caller token (a replayed
-/// one, or a breached neighbour) still cannot hand it a body larger than the gateway would have let through.
+/// A service does not lean on the gateway for its own limits: whoever reaches its port with a caller token and the
+/// certificate it is bound to (a breached gateway) still cannot hand it a body larger than the gateway would have let through.
 /// </summary>
 public sealed class ServiceBodyLimitTests(HubFixture hub)
 {
@@ -49,11 +49,11 @@ public sealed class ServiceBodyLimitTests(HubFixture hub)
     {
         // The client waits for the service's answer to Expect: 100-continue however busy the machine, never sending the
         // body on a timer (a second, by default) into the race the header is there to avoid.
-        var direct = new HttpClient(new SocketsHttpHandler { Expect100ContinueTimeout = TimeSpan.FromMinutes(1) })
-        {
-            BaseAddress = hub.Hub.ServiceUrl("child-health"),
-        };
-        var token = new CallerTokenIssuer(hub.Pki.CallerTokenPrivateKeyPath).Issue(DemoRequests.ChildHealthClient, [DemoRequests.ChildHealthUnit], "child-health");
+        // With the gateway's hop certificate and a token bound to it: all a breached gateway could send.
+        var handler = hub.DirectHandler(hub.GatewayHopCertificate());
+        handler.Expect100ContinueTimeout = TimeSpan.FromMinutes(1);
+        var direct = new HttpClient(handler) { BaseAddress = hub.Hub.ServiceUrl("child-health") };
+        var token = hub.GatewayTokens().Issue(DemoRequests.ChildHealthClient, [DemoRequests.ChildHealthUnit], "child-health");
         direct.DefaultRequestHeaders.Add(CallerTokenDefaults.HeaderName, token);
         return direct;
     }

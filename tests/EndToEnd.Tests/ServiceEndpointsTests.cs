@@ -13,7 +13,8 @@ public sealed class ServiceEndpointsTests(HubFixture hub)
     [Fact]
     public async Task Ready_OnTheServicePort_NamesEachDependencyAndItsState()
     {
-        using var direct = new HttpClient { BaseAddress = hub.Hub.ServiceUrl("consent") };
+        // Over TLS without a client certificate: health and metrics are for probes that have none.
+        using var direct = hub.Direct("consent");
 
         var response = await direct.GetAsync("/health/ready", Ct);
 
@@ -33,7 +34,8 @@ public sealed class ServiceEndpointsTests(HubFixture hub)
         var submitted = await bvc.PostAsJsonAsync(DemoRequests.ReferralPath, DemoRequests.Referral(subject), Ct);
         var status = (await submitted.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("statusUrl").GetString()!;
         await HubFixture.WaitForStatusAsync(bvc, status, "Refused");
-        using var direct = new HttpClient { BaseAddress = hub.Hub.ServiceUrl("consent") };
+        // Over TLS without a client certificate: health and metrics are for probes that have none.
+        using var direct = hub.Direct("consent");
 
         var metrics = await direct.GetStringAsync("/metrics", Ct);
 

@@ -41,7 +41,7 @@ public sealed class CallerTokenTests : IDisposable
     public void Issue_AnyToken_HasExpectedHeaderAndClaims()
     {
         var time = new FixedTimeProvider(Now);
-        var token = new CallerTokenIssuer(privateKeyPath, time).Issue("ops-console", [], "ops");
+        var token = new CallerTokenIssuer(privateKeyPath, timeProvider: time).Issue("ops-console", [], "ops");
 
         var jwt = new JsonWebToken(token);
         jwt.Alg.ShouldBe("ES256");
@@ -59,7 +59,7 @@ public sealed class CallerTokenTests : IDisposable
     {
         // Issued 70 s ago: expired 10 s ago, beyond the 5 s clock skew.
         var issuedAt = new FixedTimeProvider(DateTimeOffset.UtcNow.AddSeconds(-70));
-        var token = new CallerTokenIssuer(privateKeyPath, issuedAt).Issue("bvc-ehr", ["rosengard-bvc"], "child-health");
+        var token = new CallerTokenIssuer(privateKeyPath, timeProvider: issuedAt).Issue("bvc-ehr", ["rosengard-bvc"], "child-health");
 
         var result = await new CallerTokenValidator(publicKeyPath, "child-health").ValidateAsync(token);
 
@@ -236,7 +236,7 @@ public sealed class CallerTokenTests : IDisposable
     public void Issue_SameClientAndAudienceWithinHalfLifetime_ReusesToken()
     {
         var time = new FixedTimeProvider(Now);
-        var issuer = new CallerTokenIssuer(privateKeyPath, time);
+        var issuer = new CallerTokenIssuer(privateKeyPath, timeProvider: time);
         var first = issuer.Issue("bvc-ehr", ["rosengard-bvc"], "child-health");
 
         time.Now = Now.AddSeconds(29);

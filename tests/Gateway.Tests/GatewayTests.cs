@@ -2,6 +2,7 @@ using System.Buffers.Text;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using FamiljecentralHub.Gateway.Tests.Fixtures;
 using FamiljecentralHub.LocalHub.Pki;
@@ -37,6 +38,25 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
         var caller = validation.Principal.ShouldNotBeNull(validation.FailureReason);
         caller.ClientId().ShouldBe("bvc-ehr");
         caller.Units().ShouldBe(["rosengard-bvc"]);
+    }
+
+    [Fact]
+    public async Task Forward_AnyRequest_ReachesTheServiceWithTheGatewaysHopCertificate_AndATokenBoundToIt()
+    {
+        using var client = fixture.CreateClient("bvc-ehr");
+        var (request, testId) = Request(HttpMethod.Get, "/child-health/api/visits");
+
+        using var response = await client.SendAsync(request, Cancellation);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, fixture.GatewayOutput);
+        var received = fixture.Backend.Find(testId).ShouldNotBeNull();
+        using var hop = X509CertificateLoader.LoadCertificateFromFile(fixture.Pki.GatewayHopCertificatePath);
+        var presented = received.ClientCertificate.ShouldNotBeNull("the gateway presents its hop certificate to the service");
+        presented.RawData.ShouldBe(hop.RawData);
+        var validation = await fixture.CallerTokenValidator("child-health").ValidateAsync(received.Header(CallerTokenDefaults.HeaderName).ShouldHaveSingleItem());
+        var caller = validation.Principal.ShouldNotBeNull(validation.FailureReason);
+        CertificateBinding.BoundThumbprint(caller).ShouldBe(CertificateBinding.ThumbprintOf(hop));
+        CertificateBinding.IsBoundTo(caller, presented).ShouldBeTrue();
     }
 
     [Fact]

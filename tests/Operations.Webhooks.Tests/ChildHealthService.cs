@@ -2,6 +2,7 @@ extern alias ChildHealth;
 
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.LocalHub;
 using FamiljecentralHub.LocalHub.Pki;
@@ -36,6 +37,7 @@ public class ChildHealthService : IAsyncLifetime
     private ScratchPostgres postgres = null!;
     private WebApplicationFactory<ChildHealthProgram> factory = null!;
     private CallerTokenIssuer tokens = null!;
+    private X509Certificate2 gatewayHop = null!;
 
     /// <summary>The service's own database, for the tests to see what it stored.</summary>
     public NpgsqlDataSource Db { get; private set; } = null!;
@@ -59,7 +61,8 @@ public class ChildHealthService : IAsyncLifetime
         // As a hub runs the service's migrate command before the service: the service only checks its schema is current.
         await SchemaMigrations.ApplyAsync(Db, typeof(OperationServiceExtensions).Assembly, NullLoggerFactory.Instance, cancellationToken);
         var pki = DemoPki.Ensure(pkiFolder, []);
-        tokens = new CallerTokenIssuer(pki.CallerTokenPrivateKeyPath);
+        gatewayHop = pki.LoadInternalCertificate(pki.GatewayHopCertificatePath, pki.GatewayHopKeyPath);
+        tokens = new CallerTokenIssuer(pki.CallerTokenPrivateKeyPath, gatewayHop);
 
         // ServiceEnvironment's keys, as configuration (a hub hands them over as environment variables).
         var settings = new Dictionary<string, string>
@@ -67,6 +70,8 @@ public class ChildHealthService : IAsyncLifetime
             ["ConnectionStrings:Database"] = connectionString,
             ["Organisation:Path"] = RepositoryLayout.Locate().OrganisationPath,
             ["CallerToken:PublicKeyPath"] = pki.CallerTokenPublicKeyPath,
+            // TestServer has no Kestrel and no TLS: the service's certificate is not needed, only the CA callers chain to.
+            ["Tls:ClientCaPath"] = pki.InternalCaCertificatePath,
             ["Pseudonym:Key"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
             // No broker: the harness stands in for it. The messaging watchdog still looks at the queues now and then
             // (it is registered beside the bus); port 1 refuses it at once, so it concludes nothing and touches no broker.
@@ -107,13 +112,20 @@ public class ChildHealthService : IAsyncLifetime
         await factory.DisposeAsync();
         await Db.DisposeAsync();
         await postgres.DisposeAsync();
+        gatewayHop.Dispose();
         Directory.Delete(pkiFolder, recursive: true);
     }
 
-    /// <summary>A client as the gateway forwards it: with a caller token for <paramref name="clientId"/> and its units, or none.</summary>
+    /// <summary>
+    /// A client as the gateway forwards it: on a connection with the gateway's hop certificate (TestServer sets it as the
+    /// TLS handshake would), with a caller token for <paramref name="clientId"/> and its units bound to it, or none.
+    /// </summary>
     public HttpClient Client(string? clientId, IReadOnlyList<string>? units = null, string? audience = null)
     {
-        var client = factory.CreateClient();
+        var client = new HttpClient(factory.Server.CreateHandler(context => context.Connection.ClientCertificate = gatewayHop))
+        {
+            BaseAddress = new Uri("https://localhost/"),
+        };
         if (clientId is not null)
         {
             client.DefaultRequestHeaders.Add(CallerTokenDefaults.HeaderName, tokens.Issue(clientId, units ?? [], audience ?? Name));

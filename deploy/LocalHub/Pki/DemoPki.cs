@@ -1,12 +1,16 @@
 using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using FamiljecentralHub.Topology;
 
 namespace FamiljecentralHub.LocalHub.Pki;
 
 /// <summary>
 /// The demo PKI of a local hub: a CA, the gateway's TLS certificate, one client certificate per client system and
 /// the caller-token key pair and the gate's ledger-signing key pair, all ECDSA P-256, as PEM files that both .NET and curl/OpenSSL read.
+/// Beside it the hub's internal CA (in <c>internal/</c>), for the gateway → service hop alone: a server certificate
+/// per service and the gateway's client certificate towards them. Client systems never see it, and the client CA
+/// opens no service port.
 /// </summary>
 /// <remarks>
 /// <see cref="Ensure"/> is idempotent: files that exist and are still valid are reused, so a second run keeps the
@@ -56,6 +60,21 @@ public sealed class DemoPki
     /// <summary>Its public half, all that verifying checkpoints needs.</summary>
     public string LedgerSigningPublicKeyPath => Path.Combine(Folder, "ledger-signing.pub.pem");
 
+    /// <summary>The internal CA: issues the services' server certificates and the gateway's hop certificate, nothing else.</summary>
+    public string InternalCaCertificatePath => Path.Combine(Folder, "internal", "ca.pem");
+
+    public string InternalCaKeyPath => Path.Combine(Folder, "internal", "ca.key");
+
+    /// <summary>The gateway's client certificate towards the services; every caller token is bound to it.</summary>
+    public string GatewayHopCertificatePath => Path.Combine(Folder, "internal", "gateway-hop.pem");
+
+    public string GatewayHopKeyPath => Path.Combine(Folder, "internal", "gateway-hop.key");
+
+    /// <summary>A service's server certificate (SAN 127.0.0.1, ::1 and localhost), one for all its instances.</summary>
+    public string ServiceCertificatePath(string service) => Path.Combine(Folder, "internal", RequireService(service) + ".pem");
+
+    public string ServiceKeyPath(string service) => Path.Combine(Folder, "internal", RequireService(service) + ".key");
+
     public string ClientCertificatePath(string clientId) => ClientFile(Folder, clientId, ".pem");
 
     public string ClientKeyPath(string clientId) => ClientFile(Folder, clientId, ".key");
@@ -90,9 +109,10 @@ public sealed class DemoPki
         Directory.CreateDirectory(Path.Combine(pki.Folder, "clients"));
 
         var now = DateTimeOffset.UtcNow;
-        var ca = TryLoadCa(pki, now);
+        EnsureInternal(pki, now);
+        var ca = TryLoadCa(pki.CaCertificatePath, pki.CaKeyPath, now);
         var caIsNew = ca is null;
-        ca ??= CreateCa(pki, now);
+        ca ??= CreateCa(pki.CaCertificatePath, pki.CaKeyPath, "FamiljecentralHub Demo CA", now);
         using (ca)
         {
             if (caIsNew || !IsValidLeaf(pki.GatewayCertificatePath, pki.GatewayKeyPath, ca, ServerAuthenticationOid, "localhost", now))
@@ -166,6 +186,13 @@ public sealed class DemoPki
 
     public X509Certificate2 LoadClientCertificate(string clientId) => LoadClientCertificate(Folder, clientId);
 
+    /// <summary>A certificate of the internal PKI with its key (a service's, or the gateway's hop certificate), ready for TLS.</summary>
+    public X509Certificate2 LoadInternalCertificate(string certificatePath, string keyPath)
+    {
+        using var fromPem = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
+        return UsableByTls(fromPem);
+    }
+
     private static string ClientFile(string folder, string clientId, string extension) =>
         Path.Combine(Path.GetFullPath(folder), "clients", clientId + extension);
 
@@ -179,9 +206,42 @@ public sealed class DemoPki
         }
     }
 
-    private static X509Certificate2? TryLoadCa(DemoPki pki, DateTimeOffset now)
+    /// <summary>The internal CA and what it issues: a server certificate per service of the catalogue, the gateway's hop certificate.</summary>
+    private static void EnsureInternal(DemoPki pki, DateTimeOffset now)
     {
-        if (!File.Exists(pki.CaCertificatePath) || !File.Exists(pki.CaKeyPath))
+        Directory.CreateDirectory(Path.Combine(pki.Folder, "internal"));
+        var ca = TryLoadCa(pki.InternalCaCertificatePath, pki.InternalCaKeyPath, now);
+        var caIsNew = ca is null;
+        ca ??= CreateCa(pki.InternalCaCertificatePath, pki.InternalCaKeyPath, "FamiljecentralHub Internal CA", now);
+        using (ca)
+        {
+            foreach (var service in Catalogue.Names)
+            {
+                if (caIsNew || !IsValidLeaf(pki.ServiceCertificatePath(service), pki.ServiceKeyPath(service), ca, ServerAuthenticationOid, service, now))
+                {
+                    IssueServerCertificate(ca, service, pki.ServiceCertificatePath(service), pki.ServiceKeyPath(service), now);
+                }
+            }
+
+            if (caIsNew || !IsValidLeaf(pki.GatewayHopCertificatePath, pki.GatewayHopKeyPath, ca, ClientAuthenticationOid, GatewayHopName, now))
+            {
+                using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+                using var certificate = Issue(ca, key, GatewayHopName, ClientAuthenticationOid, alternativeNames: null, now);
+                WriteAtomically(pki.GatewayHopKeyPath, key.ExportPkcs8PrivateKeyPem(), OwnerOnly);
+                WriteAtomically(pki.GatewayHopCertificatePath, certificate.ExportCertificatePem(), Readable);
+            }
+        }
+    }
+
+    /// <summary>The CN of the gateway's hop certificate.</summary>
+    private const string GatewayHopName = "hub-gateway";
+
+    private static string RequireService(string service) =>
+        Catalogue.Names.Contains(service) ? service : throw new ArgumentException($"No service '{service}'.", nameof(service));
+
+    private static X509Certificate2? TryLoadCa(string certificatePath, string keyPath, DateTimeOffset now)
+    {
+        if (!File.Exists(certificatePath) || !File.Exists(keyPath))
         {
             return null;
         }
@@ -189,7 +249,7 @@ public sealed class DemoPki
         try
         {
             // Fails if the key does not belong to the certificate.
-            var ca = X509Certificate2.CreateFromPemFile(pki.CaCertificatePath, pki.CaKeyPath);
+            var ca = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
             var isCa = ca.Extensions.OfType<X509BasicConstraintsExtension>().Any(constraints => constraints.CertificateAuthority);
             if (isCa && ca.NotAfter.ToUniversalTime() > (now + RenewBefore).UtcDateTime && ca.NotBefore.ToUniversalTime() <= now.UtcDateTime)
             {
@@ -205,12 +265,12 @@ public sealed class DemoPki
         }
     }
 
-    private static X509Certificate2 CreateCa(DemoPki pki, DateTimeOffset now)
+    private static X509Certificate2 CreateCa(string certificatePath, string keyPath, string commonName, DateTimeOffset now)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var name = new X500DistinguishedNameBuilder();
         name.AddOrganizationName("FamiljecentralHub demo");
-        name.AddCommonName("FamiljecentralHub Demo CA");
+        name.AddCommonName(commonName);
 
         var request = new CertificateRequest(name.Build(), key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
@@ -219,12 +279,16 @@ public sealed class DemoPki
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
 
         using var ca = request.CreateSelfSigned(now - BackdateBy, now + CaLifetime);
-        WriteAtomically(pki.CaKeyPath, key.ExportPkcs8PrivateKeyPem(), OwnerOnly);
-        WriteAtomically(pki.CaCertificatePath, ca.ExportCertificatePem(), Readable);
-        return X509Certificate2.CreateFromPemFile(pki.CaCertificatePath, pki.CaKeyPath);
+        WriteAtomically(keyPath, key.ExportPkcs8PrivateKeyPem(), OwnerOnly);
+        WriteAtomically(certificatePath, ca.ExportCertificatePem(), Readable);
+        return X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
     }
 
-    private static void IssueGatewayCertificate(DemoPki pki, X509Certificate2 ca, DateTimeOffset now)
+    private static void IssueGatewayCertificate(DemoPki pki, X509Certificate2 ca, DateTimeOffset now) =>
+        IssueServerCertificate(ca, "localhost", pki.GatewayCertificatePath, pki.GatewayKeyPath, now);
+
+    /// <summary>A loopback server certificate (SAN localhost, 127.0.0.1, ::1), its key owner-only.</summary>
+    private static void IssueServerCertificate(X509Certificate2 ca, string commonName, string certificatePath, string keyPath, DateTimeOffset now)
     {
         var names = new SubjectAlternativeNameBuilder();
         names.AddDnsName("localhost");
@@ -232,9 +296,9 @@ public sealed class DemoPki
         names.AddIpAddress(System.Net.IPAddress.IPv6Loopback);
 
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        using var certificate = Issue(ca, key, "localhost", ServerAuthenticationOid, names.Build(), now);
-        WriteAtomically(pki.GatewayKeyPath, key.ExportPkcs8PrivateKeyPem(), OwnerOnly);
-        WriteAtomically(pki.GatewayCertificatePath, certificate.ExportCertificatePem(), Readable);
+        using var certificate = Issue(ca, key, commonName, ServerAuthenticationOid, names.Build(), now);
+        WriteAtomically(keyPath, key.ExportPkcs8PrivateKeyPem(), OwnerOnly);
+        WriteAtomically(certificatePath, certificate.ExportCertificatePem(), Readable);
     }
 
     private static void IssueClientCertificate(DemoPki pki, X509Certificate2 ca, string clientId, DateTimeOffset now)

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using FamiljecentralHub.Gateway.Configuration;
+using FamiljecentralHub.Gateway.Proxy;
 using FamiljecentralHub.ServiceDefaults.Security;
 using Microsoft.Extensions.Options;
 
@@ -12,7 +13,7 @@ namespace FamiljecentralHub.Gateway.Audit;
 /// away the records wait, up to <see cref="MaxPending"/> kinds; beyond that they are dropped and counted.
 /// </summary>
 internal sealed partial class AccessRefusalShipper(
-    AccessRefusalRecorder recorder, CallerTokenIssuer issuer, IOptions<ServiceAddressOptions> addresses, TimeProvider clock,
+    AccessRefusalRecorder recorder, CallerTokenIssuer issuer, IOptions<ServiceAddressOptions> addresses, ServiceHop hop, TimeProvider clock,
     ILogger<AccessRefusalShipper> logger) : BackgroundService
 {
     public const int MaxPending = 5_000;
@@ -20,7 +21,8 @@ internal sealed partial class AccessRefusalShipper(
 
     private static readonly TimeSpan Round = TimeSpan.FromSeconds(1);
 
-    private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    // Over the same mutual TLS as every forwarded request: Ops takes the gateway's token only with its certificate.
+    private readonly HttpClient http = new(hop.CreateHandler()) { Timeout = TimeSpan.FromSeconds(5) };
     private readonly Dictionary<(string Client, string Route, string? Unit, string Reason, int Status), AccessRefusalRecord> pending = [];
     private long droppedWhilePending;
 

@@ -76,11 +76,12 @@ internal sealed class ServiceAddressOptionsValidator : IValidateOptions<ServiceA
             .Where(service => !options.Addresses.TryGetValue(service, out var addresses)
                 || ServiceAddressOptions.Split(addresses) is not { Length: > 0 } urls
                 || !urls.All(IsHttpUrl))
-            .Select(service => $"Services:{service} must be an absolute http(s) URL, or several separated by commas.")
+            .Select(service => $"Services:{service} must be an absolute https URL, or several separated by commas.")
             .ToList();
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
+    // The hop is mutual TLS or nothing: over plain HTTP the caller token would travel in the clear.
     private static bool IsHttpUrl(string address) =>
-        Uri.TryCreate(address, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
+        Uri.TryCreate(address, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps;
 }

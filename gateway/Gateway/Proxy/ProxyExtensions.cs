@@ -16,8 +16,17 @@ internal static class ProxyExtensions
     /// <summary>One route per service, <c>/{name}/{**rest}</c>, forwarded to cluster <c>name</c> without the prefix.</summary>
     public static WebApplicationBuilder AddHubProxy(this WebApplicationBuilder builder)
     {
+        builder.Services.AddOptions<ServiceHopOptions>()
+            .BindConfiguration(ServiceHopOptions.SectionName)
+            .Validate(ServiceHopOptions.IsComplete, "ServiceHop:CaPath, ServiceHop:ClientCertificatePath and ServiceHop:ClientKeyPath must name existing files.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton(services => new ServiceHop(services.GetRequiredService<IOptions<ServiceHopOptions>>().Value));
+        builder.Services.AddSingleton<IForwarderHttpClientFactory, ServiceHopHttpClientFactory>();
+
+        // Every token names the gateway's hop certificate (RFC 8705): a service takes it only on a connection made with it.
         builder.Services.AddSingleton(services => new CallerTokenIssuer(
             services.GetRequiredService<IOptions<CallerTokenOptions>>().Value.PrivateKeyPath!,
+            services.GetRequiredService<ServiceHop>().ClientCertificate,
             services.GetService<TimeProvider>()));
 
         builder.Services.AddSingleton<IProxyConfigProvider>(services =>
@@ -167,8 +176,8 @@ internal static class ProxyExtensions
                 ReactivationPeriod = TimeSpan.FromSeconds(5),
             },
         },
-        // Services listen on plain HTTP on loopback, where HTTP/2 would need prior knowledge; asking for 1.1
-        // outright saves YARP a negotiation it would lose anyway.
+        // HTTP/1.1 over TLS, as before over plain HTTP: a pool of connections per service, where HTTP/2 would put
+        // every request on one.
         HttpRequest = new ForwarderRequestConfig
         {
             Version = HttpVersion.Version11,

@@ -17,6 +17,15 @@ public static class CallerTokenDefaults
 
     public const string UnitsClaim = "units";
 
+    /// <summary>RFC 7800 confirmation: names the key the token is bound to.</summary>
+    public const string ConfirmationClaim = "cnf";
+
+    /// <summary>RFC 8705: inside <c>cnf</c>, the base64url SHA-256 of the DER of the client certificate the token is bound to.</summary>
+    public const string CertificateThumbprintMember = "x5t#S256";
+
+    /// <summary>The scheme that judges the caller's TLS client certificate (the internal CA's, for client use).</summary>
+    public const string CertificateScheme = "HopCertificate";
+
     /// <summary>
     /// The subject of the token the gateway issues for itself (to hand Ops the refusals it recorded); no client system
     /// may be registered under this id.

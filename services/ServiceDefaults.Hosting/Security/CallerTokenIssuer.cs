@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -21,18 +22,25 @@ public sealed class CallerTokenIssuer
     private readonly ConcurrentDictionary<(string ClientId, string Audience), CachedToken> cache = new();
     private readonly RereadKeyFile<SigningCredentials> credentials;
     private readonly TimeProvider timeProvider;
+    private readonly string? boundTo;
 
     /// <param name="privateKeyPemPath">
     /// PKCS#8 PEM of an ECDSA P-256 private key. Read again when it changes, so the key rotates without a restart; every
     /// token names its key in <c>kid</c>.
     /// </param>
+    /// <param name="boundTo">
+    /// The client certificate the gateway presents to services: every token names it (RFC 8705 <c>cnf</c>), so a service
+    /// accepts the token only on a connection made with that certificate. Null issues unbound tokens, which services
+    /// refuse; only tests want those.
+    /// </param>
     /// <param name="timeProvider">Defaults to the system clock.</param>
-    public CallerTokenIssuer(string privateKeyPemPath, TimeProvider? timeProvider = null)
+    public CallerTokenIssuer(string privateKeyPemPath, X509Certificate2? boundTo = null, TimeProvider? timeProvider = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(privateKeyPemPath);
         credentials = new RereadKeyFile<SigningCredentials>(
             privateKeyPemPath, path => new SigningCredentials(CallerTokenKeys.LoadPrivateKey(path), SecurityAlgorithms.EcdsaSha256), TimeSpan.FromSeconds(1));
         this.timeProvider = timeProvider ?? TimeProvider.System;
+        this.boundTo = boundTo is null ? null : CertificateBinding.ThumbprintOf(boundTo);
     }
 
     public string Issue(string clientId, IReadOnlyList<string> units, string audience)
@@ -73,6 +81,14 @@ public sealed class CallerTokenIssuer
                 [JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString("N"),
             },
         };
+        if (boundTo is not null)
+        {
+            descriptor.Claims[CallerTokenDefaults.ConfirmationClaim] = new Dictionary<string, object>(StringComparer.Ordinal)
+            {
+                [CallerTokenDefaults.CertificateThumbprintMember] = boundTo,
+            };
+        }
+
         return handler.CreateToken(descriptor);
     }
 

@@ -46,6 +46,9 @@ public sealed class CallerTokenValidator
 
     public string Audience => parameters.ValidAudience;
 
+    /// <summary>What the services' JwtBearer scheme validates with: the same key resolver, pinned ES256 and audience.</summary>
+    internal TokenValidationParameters Parameters => parameters;
+
     /// <summary>
     /// Returns the caller, or null with a reason that is safe to log (an exception type name, never token content).
     /// </summary>

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -10,7 +12,10 @@ using Microsoft.Extensions.Logging;
 
 namespace FamiljecentralHub.Gateway.Tests.Fixtures;
 
-/// <summary>A real Kestrel server standing in for every service: it records what reaches it and answers 200.</summary>
+/// <summary>
+/// A real Kestrel server standing in for every service: HTTPS with a service certificate from the internal CA, as a
+/// service listens; it records what reaches it (with the client certificate the caller presented) and answers 200.
+/// </summary>
 internal sealed class EchoBackend : IAsyncDisposable
 {
     public const string TestIdHeader = "X-Test-Id";
@@ -20,12 +25,17 @@ internal sealed class EchoBackend : IAsyncDisposable
 
     public Uri Address { get; private set; } = null!;
 
-    public static async Task<EchoBackend> StartAsync(CancellationToken cancellationToken)
+    public static async Task<EchoBackend> StartAsync(X509Certificate2 serverCertificate, CancellationToken cancellationToken)
     {
         var backend = new EchoBackend();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, 0));
+        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, 0, listen => listen.UseHttps(https =>
+        {
+            https.ServerCertificate = serverCertificate;
+            https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
+            https.ClientCertificateValidation = (_, _, _) => true;
+        })));
         backend.app = builder.Build();
         backend.app.Run(backend.RecordAsync);
         await backend.app.StartAsync(cancellationToken);
@@ -58,14 +68,18 @@ internal sealed class EchoBackend : IAsyncDisposable
 
         var headers = context.Request.Headers.ToDictionary(
             header => header.Key, header => header.Value.Select(value => value ?? string.Empty).ToArray(), StringComparer.OrdinalIgnoreCase);
-        var request = new ReceivedRequest(context.Request.Method, context.Request.Path + context.Request.QueryString, headers, length);
+        var certificate = await context.Connection.GetClientCertificateAsync(context.RequestAborted);
+        var request = new ReceivedRequest(
+            context.Request.Method, context.Request.Path + context.Request.QueryString, headers, length,
+            certificate is null ? null : X509CertificateLoader.LoadCertificate(certificate.RawData));
         received[context.Request.Headers[TestIdHeader].ToString()] = request;
 
         await context.Response.WriteAsJsonAsync(new { echoed = true }, context.RequestAborted);
     }
 }
 
-internal sealed record ReceivedRequest(string Method, string PathAndQuery, IReadOnlyDictionary<string, string[]> Headers, long BodyLength)
+internal sealed record ReceivedRequest(
+    string Method, string PathAndQuery, IReadOnlyDictionary<string, string[]> Headers, long BodyLength, X509Certificate2? ClientCertificate)
 {
     public string[] Header(string name) => Headers.GetValueOrDefault(name) ?? [];
 }

@@ -69,7 +69,8 @@ public class GatewayFixture : IAsyncLifetime
             clients = Clients.Select(client => new { id = client.Id, hsaId = DemoPki.HsaIdOf(client.Id), units = client.Units, routes = client.Routes }),
         }), cancellationToken);
 
-        backend = await EchoBackend.StartAsync(cancellationToken);
+        backend = await EchoBackend.StartAsync(
+            Pki.LoadInternalCertificate(Pki.ServiceCertificatePath("child-health"), Pki.ServiceKeyPath("child-health")), cancellationToken);
         GatewayUrl = new Uri($"https://127.0.0.1:{FreePorts.Next()}");
         HealthUrl = new Uri($"http://127.0.0.1:{FreePorts.Next()}");
 
@@ -84,6 +85,9 @@ public class GatewayFixture : IAsyncLifetime
             ["Gateway__ClientsPath"] = clientsPath,
             ["Gateway__Limits__MaxRequestBodyBytes"] = MaxRequestBodyBytes.ToString(CultureInfo.InvariantCulture),
             ["CallerToken__PrivateKeyPath"] = Pki.CallerTokenPrivateKeyPath,
+            ["ServiceHop__CaPath"] = Pki.InternalCaCertificatePath,
+            ["ServiceHop__ClientCertificatePath"] = Pki.GatewayHopCertificatePath,
+            ["ServiceHop__ClientKeyPath"] = Pki.GatewayHopKeyPath,
             ["Logging__LogLevel__Default"] = "Warning",
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
         };
@@ -93,9 +97,9 @@ public class GatewayFixture : IAsyncLifetime
         }
 
         // Nothing listens here, so forwarding to open-preschool fails the way a crashed service would.
-        environment["Services__open-preschool"] = $"http://127.0.0.1:{FreePorts.Next()}";
+        environment["Services__open-preschool"] = $"https://127.0.0.1:{FreePorts.Next()}";
         // Ops runs as two instances of which the first has crashed: the gateway must find the live one.
-        environment["Services__ops"] = $"http://127.0.0.1:{FreePorts.Next()},{backend.Address}";
+        environment["Services__ops"] = $"https://127.0.0.1:{FreePorts.Next()},{backend.Address}";
         Configure(environment);
 
         gateway = new ServiceProcess(
