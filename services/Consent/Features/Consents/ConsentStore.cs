@@ -48,7 +48,10 @@ public sealed class ConsentStore(NpgsqlDataSource db, Pseudonymizer pseudonyms)
         return rows.Select(Deserialize).ToList();
     }
 
-    /// <summary>The current version of every consent about the subject, revoked ones included (the gate explains them).</summary>
+    /// <summary>
+    /// The current version of every consent about the subject, revoked ones included (the gate explains them), each
+    /// grantor marked from when the hub was told they no longer act for the subject (<see cref="CustodyApi"/>).
+    /// </summary>
     public async Task<IReadOnlyList<ConsentRecord>> CurrentForSubjectAsync(string subjectPseudonym, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
@@ -58,9 +61,99 @@ public sealed class ConsentStore(NpgsqlDataSource db, Pseudonymizer pseudonyms)
             WHERE subject_pseudonym = @subjectPseudonym ORDER BY consent_id, version DESC
             """,
             new { subjectPseudonym });
-        return rows.Select(Deserialize).ToList();
+        var consents = rows.Select(Deserialize).ToList();
+        if (!consents.Any(c => c.Grantors.Any(g => g.IdentityNumber is not null)))
+        {
+            return consents;
+        }
+
+        // The earliest change told for each grantor is the one that counts.
+        var changes = (await connection.QueryAsync<GrantorChange>(
+            """
+            SELECT grantor_pseudonym AS Grantor, min(no_longer_guardian_from) AS "From" FROM custody_changes
+            WHERE subject_pseudonym = @subjectPseudonym GROUP BY grantor_pseudonym
+            """,
+            new { subjectPseudonym })).ToDictionary(c => c.Grantor, c => c.From, StringComparer.Ordinal);
+        return changes.Count == 0 ? consents : consents.Select(c => WithCustody(c, changes)).ToList();
+    }
+
+    private ConsentRecord WithCustody(ConsentRecord c, Dictionary<string, DateTimeOffset> changes) => c with
+    {
+        Grantors = c.Grantors.Select(g =>
+            g is { IdentityNumber: { } number, Role: not GrantorRole.Subject } && changes.TryGetValue(pseudonyms.For(number), out var from)
+                ? g with { NoLongerGuardianFrom = from }
+                : g).ToList(),
+    };
+
+    /// <summary>Records that a grantor no longer acts for the subject: metadata and pseudonyms only, never the numbers.</summary>
+    public async Task AddCustodyChangeAsync(CustodyChange change, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO custody_changes (id, subject_pseudonym, grantor_pseudonym, no_longer_guardian_from, recorded_at, recorded_by,
+                                         recording_unit, acting_system, journal_reference)
+            VALUES (@Id, @SubjectPseudonym, @GrantorPseudonym, @NoLongerGuardianFrom, @RecordedAt, @RecordedBy, @RecordingUnit, @ActingSystem,
+                    @JournalReference)
+            """,
+            change);
+    }
+
+    /// <summary>
+    /// Held (shared) by the gate from reading a subject's consents until its decision is in the ledger. Taking it
+    /// exclusively (<see cref="WaitForDecisionsInFlightAsync"/>) waits out every decision made on consents read before:
+    /// after that, every permit given on an older reading is in the ledger for the sweep to find (<see cref="CoverageWithdrawals"/>).
+    /// </summary>
+    public async Task<IAsyncDisposable> HoldSubjectAsync(string subjectPseudonym, CancellationToken cancellationToken)
+    {
+        var connection = await db.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            var tx = await connection.BeginTransactionAsync(cancellationToken);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "SELECT pg_advisory_xact_lock_shared(hashtextextended(@subjectPseudonym, @seed))",
+                new { subjectPseudonym, seed = SubjectLockSeed }, tx, cancellationToken: cancellationToken));
+            return new SubjectHold(connection, tx);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async Task WaitForDecisionsInFlightAsync(string subjectPseudonym, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "SELECT pg_advisory_xact_lock(hashtextextended(@subjectPseudonym, @seed))",
+            new { subjectPseudonym, seed = SubjectLockSeed }, tx, cancellationToken: cancellationToken));
+        await tx.CommitAsync(cancellationToken);
+    }
+
+    private const long SubjectLockSeed = 7349120004;
+
+    private sealed class GrantorChange
+    {
+        public string Grantor { get; init; } = "";
+        public DateTimeOffset From { get; init; }
+    }
+
+    private sealed class SubjectHold(NpgsqlConnection connection, NpgsqlTransaction tx) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await tx.DisposeAsync();
+            await connection.DisposeAsync();
+        }
     }
 
     private static ConsentRecord Deserialize(string json) =>
         JsonSerializer.Deserialize<ConsentRecord>(json, Json) ?? throw new InvalidDataException("empty consent record");
 }
+
+/// <summary>A custody change as the store keeps it: pseudonyms of the subject and the grantor, never their numbers.</summary>
+public sealed record CustodyChange(
+    Guid Id, string SubjectPseudonym, string GrantorPseudonym, DateTimeOffset NoLongerGuardianFrom, DateTimeOffset RecordedAt, string RecordedBy,
+    string RecordingUnit, string ActingSystem, string? JournalReference);

@@ -48,6 +48,9 @@ internal sealed class SubmitDisclosureConsumer(
 
         // A redriven message is decided like a first arrival: the consents as they stand now, so one revoked since it
         // was first submitted refuses it.
+        // Held from reading the consents until the decision is in the ledger, so a consent or custody change that takes
+        // cover away finds every permit given on the consents as they stood before it (CoverageWithdrawals).
+        await using var hold = await consents.HoldSubjectAsync(pseudonym, context.CancellationToken);
         var now = clock.GetUtcNow();
         var digest = SubmissionDigest.Of(d);
         var decision = WayInRefusal(context, d) is { } refusal
