@@ -99,54 +99,10 @@ public sealed class ConsentStore(NpgsqlDataSource db, Pseudonymizer pseudonyms)
             change);
     }
 
-    /// <summary>
-    /// Held (shared) by the gate from reading a subject's consents until its decision is in the ledger. Taking it
-    /// exclusively (<see cref="WaitForDecisionsInFlightAsync"/>) waits out every decision made on consents read before:
-    /// after that, every permit given on an older reading is in the ledger for the sweep to find (<see cref="CoverageWithdrawals"/>).
-    /// </summary>
-    public async Task<IAsyncDisposable> HoldSubjectAsync(string subjectPseudonym, CancellationToken cancellationToken)
-    {
-        var connection = await db.OpenConnectionAsync(cancellationToken);
-        try
-        {
-            var tx = await connection.BeginTransactionAsync(cancellationToken);
-            await connection.ExecuteAsync(new CommandDefinition(
-                "SELECT pg_advisory_xact_lock_shared(hashtextextended(@subjectPseudonym, @seed))",
-                new { subjectPseudonym, seed = SubjectLockSeed }, tx, cancellationToken: cancellationToken));
-            return new SubjectHold(connection, tx);
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
-
-    public async Task WaitForDecisionsInFlightAsync(string subjectPseudonym, CancellationToken cancellationToken)
-    {
-        await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
-            "SELECT pg_advisory_xact_lock(hashtextextended(@subjectPseudonym, @seed))",
-            new { subjectPseudonym, seed = SubjectLockSeed }, tx, cancellationToken: cancellationToken));
-        await tx.CommitAsync(cancellationToken);
-    }
-
-    private const long SubjectLockSeed = 7349120004;
-
     private sealed class GrantorChange
     {
         public string Grantor { get; init; } = "";
         public DateTimeOffset From { get; init; }
-    }
-
-    private sealed class SubjectHold(NpgsqlConnection connection, NpgsqlTransaction tx) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync()
-        {
-            await tx.DisposeAsync();
-            await connection.DisposeAsync();
-        }
     }
 
     private static ConsentRecord Deserialize(string json) =>

@@ -13,9 +13,9 @@ namespace FamiljecentralHub.Consent.Features.Consents;
 /// with the subject's consents as they stand, is announced to its receiving service, which withdraws it if the receiving
 /// system has not fetched it and lists it in a notice if it has (<c>ConsentRevokedConsumer</c>). Coverage is the gate's
 /// own decision (<see cref="SecrecyGate.Decide"/>), not a second reading; a delivery under a statutory basis has no
-/// consent behind it and is never looked at. A sweep first waits out the gate's decisions in flight on the subject
-/// (<see cref="ConsentStore.WaitForDecisionsInFlightAsync"/>), so a permit given on consents read just before the change
-/// is in the ledger when the sweep reads it. Like <see cref="RevocationAnnouncer"/>, a sweep is recorded as done only
+/// consent behind it and is never looked at. A permit given on consents read just before the change, but in the ledger
+/// only after the sweep read it, the gate withdraws itself: it decides again once its permit is in the ledger
+/// (<c>SubmitDisclosureConsumer</c>). Like <see cref="RevocationAnnouncer"/>, a sweep is recorded as done only
 /// after the broker confirms, and a loop runs whatever is still undone (a custody change that takes effect later, a
 /// broker outage, a crash); receivers handle an announcement twice without harm.
 /// </summary>
@@ -106,7 +106,6 @@ public sealed class CoverageWithdrawals(
     /// <param name="consentId">The consent that changed, or null for every consent of the subject.</param>
     private async Task SweepAsync(string subjectPseudonym, Guid? consentId, Guid changeId, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        await store.WaitForDecisionsInFlightAsync(subjectPseudonym, cancellationToken);
         var consents = await store.CurrentForSubjectAsync(subjectPseudonym, cancellationToken);
         // A recorded "no" vetoes every consent for its situation (SecrecyGate), so a version with one reaches them all.
         var all = consentId is null
@@ -157,6 +156,16 @@ public sealed class CoverageWithdrawals(
         await connection.ExecuteAsync(
             "INSERT INTO coverage_sweeps (change_id, version, swept_at) VALUES (@changeId, @version, now()) ON CONFLICT DO NOTHING",
             new { changeId, version });
+    }
+
+    /// <summary>The id of the withdrawal the gate makes itself of a permit that lost its cover while it was decided.</summary>
+    public static Guid LateChangeId(Guid messageId)
+    {
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"late-withdrawal:{messageId:N}"));
+        var bytes = hash.AsSpan(0, 16).ToArray();
+        bytes[7] = (byte)((bytes[7] & 0x0F) | 0x80); // version 8: application-defined
+        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80); // RFC 9562 variant
+        return new Guid(bytes);
     }
 
     private sealed class PendingVersion
