@@ -24,6 +24,8 @@ internal static class ConsentServiceExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LedgerWriter>());
         builder.Services.AddSingleton<RevocationAnnouncer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RevocationAnnouncer>());
+        builder.Services.AddSingleton<CoverageWithdrawals>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<CoverageWithdrawals>());
         builder.Services.AddSingleton<ConsentLedger>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ConsentLedger>());
         // The ledger's anchor outside the database (docs/security.md, "Ledger anchoring"): without a signing key and a

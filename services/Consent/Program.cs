@@ -28,6 +28,6 @@ builder.AddConsentServices();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
-app.MapHubApi().MapConsentApi();
+app.MapHubApi().MapConsentApi().MapCustodyApi();
 app.Run();
 return 0;

@@ -1,8 +1,10 @@
 namespace FamiljecentralHub.Contracts.Consents;
 
 /// <summary>
-/// A consent was revoked. Every receiving operation withholds what it has not yet handed out under this consent and
-/// tells the receiving system about what it already has. Metadata only: the subject appears as its pseudonym.
+/// A consent was revoked, or (with <see cref="MessageIds"/>) no longer covers some deliveries made under it: a version
+/// that narrows it, or a grantor it rested on no longer has custody. Every receiving operation withholds what it has
+/// not yet handed out (under the consent, or of those messages) and tells the receiving system about what it already
+/// has. Metadata only: the subject appears as its pseudonym.
 /// </summary>
 public sealed record ConsentRevoked
 {
@@ -12,4 +14,13 @@ public sealed record ConsentRevoked
     public required IReadOnlyList<string> SendingUnits { get; init; }
     public required IReadOnlyList<string> ReceivingUnits { get; init; }
     public required DateTimeOffset RevokedAt { get; init; }
+
+    /// <summary>
+    /// Null: the whole consent is revoked. Otherwise only these deliveries lost their cover; the consent stands for the
+    /// rest and for what the gate permits from now on.
+    /// </summary>
+    public IReadOnlyList<Guid>? MessageIds { get; init; }
+
+    /// <summary>With <see cref="MessageIds"/>: the change that took the cover away (one notice per change and unit).</summary>
+    public Guid? ChangeId { get; init; }
 }

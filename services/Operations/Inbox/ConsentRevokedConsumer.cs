@@ -8,7 +8,7 @@ using Npgsql;
 namespace FamiljecentralHub.Operations.Inbox;
 
 /// <summary>
-/// A revocation takes effect here at once: every message under the consent that the receiving system has not fetched
+/// A revocation takes effect here at once (and a change that takes cover from some deliveries, for those alone): every message under the consent that the receiving system has not fetched
 /// leaves the inbox as withdrawn (and its sender is told); what it already fetched is listed in a notice for it.
 /// A row is either fetched or withdrawn, never both: fetching and withdrawing update the same row, so PostgreSQL
 /// orders them.
@@ -22,6 +22,12 @@ internal sealed class ConsentRevokedConsumer(NpgsqlDataSource db, OrganisationRe
         if (!revoked.ReceivingUnits.Any(u => registry.FindUnit(u) is { } unit && descriptor.Hosts(unit)))
         {
             return; // nothing of ours relies on it
+        }
+
+        if (revoked.MessageIds is { } messageIds)
+        {
+            await WithdrawSomeAsync(context, revoked, messageIds.ToArray());
+            return;
         }
 
         var consentId = revoked.ConsentId;
@@ -46,11 +52,59 @@ internal sealed class ConsentRevokedConsumer(NpgsqlDataSource db, OrganisationRe
             SELECT receiving_unit, @consentId, array_agg(message_id ORDER BY seq), @RevokedAt
             FROM inbox WHERE consent_id = @consentId AND withdrawn_at IS NULL AND fetched_at IS NOT NULL
             GROUP BY receiving_unit
-            ON CONFLICT (receiving_unit, consent_id) DO NOTHING
+            ON CONFLICT (receiving_unit, consent_id) WHERE change_id IS NULL DO NOTHING
             """,
             new { consentId, revoked.RevokedAt }, tx);
         await tx.CommitAsync(context.CancellationToken);
 
+        await PublishWithdrawnAsync(context, revoked, withdrawn, "the consent was revoked before the receiving system fetched it", now);
+    }
+
+    /// <summary>
+    /// The consent stands, but no longer covers these deliveries (a narrowing, a custody change): the same as a revocation
+    /// for them alone. Remembered by message id, so one still on its way here is not stored when it arrives.
+    /// </summary>
+    private async Task WithdrawSomeAsync(ConsumeContext<ConsentRevoked> context, ConsentRevoked change, Guid[] messageIds)
+    {
+        var consentId = change.ConsentId;
+        var now = clock.GetUtcNow();
+        await using var connection = await db.OpenConnectionAsync(context.CancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(context.CancellationToken);
+        await connection.ExecuteAsync(ConsentLock.Sql, new { consentId }, tx);
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO withdrawn_deliveries (message_id, consent_id, withdrawn_at)
+            SELECT m, @consentId, @RevokedAt FROM unnest(@messageIds) AS m ON CONFLICT DO NOTHING
+            """,
+            new { consentId, change.RevokedAt, messageIds }, tx);
+        var withdrawn = (await connection.QueryAsync<WithdrawnRow>(
+            """
+            UPDATE inbox SET withdrawn_at = @now
+            WHERE message_id = ANY(@messageIds) AND consent_id = @consentId
+              AND fetched_at IS NULL AND acknowledged_at IS NULL AND withdrawn_at IS NULL
+            RETURNING message_id AS MessageId, sending_unit AS SendingUnit, receiving_unit AS ReceivingUnit, purpose AS Purpose,
+                      categories AS Categories, basis AS Basis
+            """,
+            new { consentId, now, messageIds }, tx)).ToList();
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO revocation_notices (receiving_unit, consent_id, message_ids, revoked_at, change_id)
+            SELECT receiving_unit, @consentId, array_agg(message_id ORDER BY seq), @RevokedAt, @ChangeId
+            FROM inbox WHERE message_id = ANY(@messageIds) AND consent_id = @consentId AND withdrawn_at IS NULL AND fetched_at IS NOT NULL
+            GROUP BY receiving_unit
+            ON CONFLICT (receiving_unit, consent_id, change_id) WHERE change_id IS NOT NULL DO NOTHING
+            """,
+            new { consentId, change.RevokedAt, ChangeId = change.ChangeId ?? Guid.Empty, messageIds }, tx);
+        await tx.CommitAsync(context.CancellationToken);
+
+        await PublishWithdrawnAsync(context, change, withdrawn, NoLongerCovered, now);
+    }
+
+    internal const string NoLongerCovered = "the consent no longer covered it before the receiving system fetched it";
+
+    private static async Task PublishWithdrawnAsync(
+        ConsumeContext<ConsentRevoked> context, ConsentRevoked revoked, List<WithdrawnRow> withdrawn, string reason, DateTimeOffset now)
+    {
         foreach (var row in withdrawn)
         {
             await context.Publish(new DisclosureStatusChanged
@@ -63,7 +117,7 @@ internal sealed class ConsentRevokedConsumer(NpgsqlDataSource db, OrganisationRe
                 SubjectPseudonym = revoked.SubjectPseudonym,
                 Basis = row.Basis,
                 Categories = row.Categories.Select(Enum.Parse<InformationCategory>).ToList(),
-                Reasons = ["the consent was revoked before the receiving system fetched it"],
+                Reasons = [reason],
                 OccurredAt = now,
             });
         }

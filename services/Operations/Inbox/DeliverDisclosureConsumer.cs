@@ -27,8 +27,8 @@ internal sealed class DeliverDisclosureConsumer(
         await using var tx = await connection.BeginTransactionAsync(context.CancellationToken);
         if (context.Message.ConsentId is { } consentId)
         {
-            // Serialised with ConsentRevokedConsumer on the same consent: either the revocation sees this row and
-            // withdraws it, or this sees the revocation and does not store.
+            // Serialised with ConsentRevokedConsumer on the same consent: either the revocation (or the change that took
+            // this delivery's cover) sees this row and withdraws it, or this sees it and does not store.
             await connection.ExecuteAsync(ConsentLock.Sql, new { consentId }, tx);
         }
 
@@ -41,6 +41,7 @@ internal sealed class DeliverDisclosureConsumer(
                 SELECT @MessageId, @ReceivingUnit, @SendingUnit, @Purpose, @Categories, @SubjectId, @Content::jsonb, @Basis,
                        @ConsentId, @TraceId, @SubmittedAt, @Now, @Digest
                 WHERE NOT EXISTS (SELECT 1 FROM revoked_consents WHERE consent_id = @ConsentId)
+                  AND NOT EXISTS (SELECT 1 FROM withdrawn_deliveries WHERE message_id = @MessageId)
                 ON CONFLICT (message_id) DO NOTHING
                 RETURNING delivered_at, withdrawn_at, true AS same)
             SELECT delivered_at AS DeliveredAt, withdrawn_at IS NOT NULL AS Withdrawn, same AS Same FROM inserted

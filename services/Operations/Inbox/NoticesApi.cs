@@ -7,13 +7,19 @@ using Npgsql;
 
 namespace FamiljecentralHub.Operations.Inbox;
 
-/// <summary>A consent behind messages the receiving system already fetched has been revoked.</summary>
+/// <summary>A consent behind messages the receiving system already fetched has been revoked, or no longer covers them.</summary>
 public sealed class RevocationNotice
 {
     public long Cursor { get; init; }
     public Guid ConsentId { get; init; }
     public Guid[] MessageIds { get; init; } = [];
     public DateTimeOffset RevokedAt { get; init; }
+
+    /// <summary>
+    /// Null when the consent was revoked. Otherwise the consent stands, but a change (a version that narrows it, a grantor
+    /// no longer a guardian) took away its cover of the messages listed; this id names that change.
+    /// </summary>
+    public Guid? ChangeId { get; init; }
 }
 
 internal static class NoticesApi
@@ -34,7 +40,7 @@ internal static class NoticesApi
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         var notices = await connection.QueryAsync<RevocationNotice>(
             """
-            SELECT seq AS Cursor, consent_id AS ConsentId, message_ids AS MessageIds, revoked_at AS RevokedAt
+            SELECT seq AS Cursor, consent_id AS ConsentId, message_ids AS MessageIds, revoked_at AS RevokedAt, change_id AS ChangeId
             FROM revocation_notices WHERE receiving_unit = @unitId AND seq > @after ORDER BY seq LIMIT 500
             """,
             new { unitId, after = after ?? 0 });

@@ -109,7 +109,8 @@ internal sealed class WebhookDispatcher(
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         var rows = (await connection.QueryAsync<NoticeRow>(new CommandDefinition(
             """
-            SELECT seq AS Cursor, receiving_unit AS ReceivingUnit, consent_id AS ConsentId, message_ids AS MessageIds, revoked_at AS RevokedAt
+            SELECT seq AS Cursor, receiving_unit AS ReceivingUnit, consent_id AS ConsentId, message_ids AS MessageIds, revoked_at AS RevokedAt,
+                   change_id AS ChangeId
             FROM revocation_notices
             WHERE pushed_at IS NULL AND (next_push_at IS NULL OR next_push_at <= @now)
               AND receiving_unit IN (SELECT receiving_unit FROM webhooks)
@@ -125,8 +126,8 @@ internal sealed class WebhookDispatcher(
         var hooks = await HooksAsync(connection, tx, rows.Select(r => r.ReceivingUnit), cancellationToken);
         var outcomes = await Task.WhenAll(rows.Select(async row => (Seq: row.Cursor, Pushed:
             hooks.TryGetValue(row.ReceivingUnit, out var hook)
-            // A notice is unique per receiving unit and consent, so the consent id is its idempotency key.
-            && await sender.PushAsync(hook, row.ConsentId.ToString(), RevocationNoticeEvent, JsonSerializer.Serialize(row.ToNotice(), Json), cancellationToken))));
+            // A notice is unique per receiving unit and consent (a revocation) or change, so that id is its idempotency key.
+            && await sender.PushAsync(hook, (row.ChangeId ?? row.ConsentId).ToString(), RevocationNoticeEvent, JsonSerializer.Serialize(row.ToNotice(), Json), cancellationToken))));
 
         await RecordAsync(connection, tx, "revocation_notices", "pushed_at = @now", outcomes);
         return rows.Count;
@@ -174,7 +175,8 @@ internal sealed class WebhookDispatcher(
         public Guid ConsentId { get; init; }
         public Guid[] MessageIds { get; init; } = [];
         public DateTimeOffset RevokedAt { get; init; }
+        public Guid? ChangeId { get; init; }
 
-        public RevocationNotice ToNotice() => new() { Cursor = Cursor, ConsentId = ConsentId, MessageIds = MessageIds, RevokedAt = RevokedAt };
+        public RevocationNotice ToNotice() => new() { Cursor = Cursor, ConsentId = ConsentId, MessageIds = MessageIds, RevokedAt = RevokedAt, ChangeId = ChangeId };
     }
 }

@@ -127,6 +127,8 @@ internal static class FuzzGenerators
             "WebhookRegistration" => Obj(new { url = "https://127.0.0.1:9/hook" }),
             "RecordConsentRequest" => WithName(Obj(DemoRequests.Consent(plant.Number, new DateTimeOffset(2026, 11, 25, 0, 0, 0, TimeSpan.Zero))), plant),
             "RevokeConsentRequest" => Obj(new { recordedBy = ActingUser, recordingUnit = actor.OwnUnit, reason = $"Återkallat av {plant.Name}" }),
+            // A made-up adult's valid number: no consent records it, so a good body reaches the look-up and is refused there.
+            "CustodyChangeRequest" => Obj(new { subjectId = plant.Number, grantorId = "198503152343", recordedBy = ActingUser, recordingUnit = actor.OwnUnit, journalReference = $"Vårdnadsbeslut {plant.Name}" }),
             _ => null,
         };
         return body ?? FromSchema(world, schema, plant, depth: 0);

@@ -109,7 +109,7 @@ internal static class ConsentApi
     /// </summary>
     private static async Task<Results<Ok<ConsentCreated>, ValidationProblem, ProblemHttpResult>> Change(
         Guid id, RecordConsentRequest? request, ClaimsPrincipal caller, ConsentValidator validator, ConsentStore store, ConsentLedger ledger,
-        SecrecyGate gate, TimeProvider clock, CancellationToken cancellationToken)
+        SecrecyGate gate, CoverageWithdrawals withdrawals, Pseudonymizer pseudonyms, TimeProvider clock, CancellationToken cancellationToken)
     {
         var current = await store.CurrentAsync(id, cancellationToken);
         if (current is null || !caller.Units().Any(current.Names))
@@ -159,6 +159,8 @@ internal static class ConsentApi
         }
 
         await ledger.RecordAsync(record, cancellationToken);
+        // What the new version no longer covers is withdrawn as a revocation withdraws it (CoverageWithdrawals).
+        await withdrawals.TrySweepVersionAsync(record, pseudonyms.For(record.SubjectId), cancellationToken);
         return TypedResults.Ok(new ConsentCreated(record.Id, record.Version));
     }
 

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using FamiljecentralHub.Contracts.Disclosures;
 
 namespace FamiljecentralHub.Consent.Features.Consents;
@@ -51,8 +52,20 @@ public enum ConsentChange
     Revoked,
 }
 
-/// <summary>One grantor's own answer. Partial answers list what they cover.</summary>
-public sealed record Grantor(GrantorRole Role, string Name, ConsentAnswer Answer, IReadOnlyList<InformationCategory>? CoveredCategories = null);
+/// <summary>
+/// One grantor's own answer. Partial answers list what they cover. The grantor's identity number, when recorded, is how a
+/// unit later tells the hub that this grantor no longer has custody (<see cref="CustodyApi"/>): names are not unique.
+/// </summary>
+public sealed record Grantor(
+    GrantorRole Role, string Name, ConsentAnswer Answer, IReadOnlyList<InformationCategory>? CoveredCategories = null, string? IdentityNumber = null)
+{
+    /// <summary>
+    /// From when the hub was told this grantor no longer acts for the subject (a custody change), as the store reads it
+    /// beside the consent; never part of the recorded version, which stays as staff recorded it.
+    /// </summary>
+    [JsonIgnore]
+    public DateTimeOffset? NoLongerGuardianFrom { get; init; }
+}
 
 /// <summary>
 /// One version of a consent. A change or a revocation is a new version: history is never overwritten.

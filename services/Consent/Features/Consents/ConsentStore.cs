@@ -48,7 +48,10 @@ public sealed class ConsentStore(NpgsqlDataSource db, Pseudonymizer pseudonyms)
         return rows.Select(Deserialize).ToList();
     }
 
-    /// <summary>The current version of every consent about the subject, revoked ones included (the gate explains them).</summary>
+    /// <summary>
+    /// The current version of every consent about the subject, revoked ones included (the gate explains them), each
+    /// grantor marked from when the hub was told they no longer act for the subject (<see cref="CustodyApi"/>).
+    /// </summary>
     public async Task<IReadOnlyList<ConsentRecord>> CurrentForSubjectAsync(string subjectPseudonym, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
@@ -58,9 +61,55 @@ public sealed class ConsentStore(NpgsqlDataSource db, Pseudonymizer pseudonyms)
             WHERE subject_pseudonym = @subjectPseudonym ORDER BY consent_id, version DESC
             """,
             new { subjectPseudonym });
-        return rows.Select(Deserialize).ToList();
+        var consents = rows.Select(Deserialize).ToList();
+        if (!consents.Any(c => c.Grantors.Any(g => g.IdentityNumber is not null)))
+        {
+            return consents;
+        }
+
+        // The earliest change told for each grantor is the one that counts.
+        var changes = (await connection.QueryAsync<GrantorChange>(
+            """
+            SELECT grantor_pseudonym AS Grantor, min(no_longer_guardian_from) AS "From" FROM custody_changes
+            WHERE subject_pseudonym = @subjectPseudonym GROUP BY grantor_pseudonym
+            """,
+            new { subjectPseudonym })).ToDictionary(c => c.Grantor, c => c.From, StringComparer.Ordinal);
+        return changes.Count == 0 ? consents : consents.Select(c => WithCustody(c, changes)).ToList();
+    }
+
+    private ConsentRecord WithCustody(ConsentRecord c, Dictionary<string, DateTimeOffset> changes) => c with
+    {
+        Grantors = c.Grantors.Select(g =>
+            g is { IdentityNumber: { } number, Role: not GrantorRole.Subject } && changes.TryGetValue(pseudonyms.For(number), out var from)
+                ? g with { NoLongerGuardianFrom = from }
+                : g).ToList(),
+    };
+
+    /// <summary>Records that a grantor no longer acts for the subject: metadata and pseudonyms only, never the numbers.</summary>
+    public async Task AddCustodyChangeAsync(CustodyChange change, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO custody_changes (id, subject_pseudonym, grantor_pseudonym, no_longer_guardian_from, recorded_at, recorded_by,
+                                         recording_unit, acting_system, journal_reference)
+            VALUES (@Id, @SubjectPseudonym, @GrantorPseudonym, @NoLongerGuardianFrom, @RecordedAt, @RecordedBy, @RecordingUnit, @ActingSystem,
+                    @JournalReference)
+            """,
+            change);
+    }
+
+    private sealed class GrantorChange
+    {
+        public string Grantor { get; init; } = "";
+        public DateTimeOffset From { get; init; }
     }
 
     private static ConsentRecord Deserialize(string json) =>
         JsonSerializer.Deserialize<ConsentRecord>(json, Json) ?? throw new InvalidDataException("empty consent record");
 }
+
+/// <summary>A custody change as the store keeps it: pseudonyms of the subject and the grantor, never their numbers.</summary>
+public sealed record CustodyChange(
+    Guid Id, string SubjectPseudonym, string GrantorPseudonym, DateTimeOffset NoLongerGuardianFrom, DateTimeOffset RecordedAt, string RecordedBy,
+    string RecordingUnit, string ActingSystem, string? JournalReference);

@@ -174,6 +174,54 @@ public sealed class ConsentValidator(OrganisationRegistry registry, LegalBasisCa
         return problems;
     }
 
+    /// <summary>How far ahead a custody change may be told: a decision already taken, not a plan.</summary>
+    public static readonly TimeSpan MaxCustodyLead = TimeSpan.FromDays(31);
+
+    /// <summary>
+    /// The fields of a custody change, on the same terms as a consent's. The numbers come back normalised (12 digits);
+    /// no problem repeats them.
+    /// </summary>
+    public (Problems Problems, string? Subject, string? Grantor, DateTimeOffset From) ValidateCustodyChange(CustodyChangeRequest? r, DateTimeOffset now)
+    {
+        var problems = new Problems();
+        if (r is null)
+        {
+            problems.Add("body", "send the custody change as a JSON object");
+            return (problems, null, null, now);
+        }
+
+        var subjectOk = PersonalIdentityNumber.TryParse(Bounded(r.SubjectId, 20), out var subject, out var subjectError);
+        if (!subjectOk)
+        {
+            problems.Add("subjectId", $"the personal identity or co-ordination number {subjectError}");
+        }
+
+        var grantorOk = PersonalIdentityNumber.TryParse(Bounded(r.GrantorId, 20), out var grantor, out var grantorError);
+        if (!grantorOk)
+        {
+            problems.Add("grantorId", $"the grantor's personal identity or co-ordination number {grantorError}");
+        }
+        else if (subjectOk && grantor!.Value.Value == subject!.Value.Value)
+        {
+            problems.Add("grantorId", "must be the grantor's number, not the subject's: a subject's own consent has no custody to change");
+        }
+
+        var from = r.NoLongerGuardianFrom ?? now;
+        if (from > now + MaxCustodyLead)
+        {
+            problems.Add("noLongerGuardianFrom", $"may be at most {MaxCustodyLead.TotalDays:0} days ahead");
+        }
+
+        RecordedBy(r.RecordedBy, problems);
+        Text(r.RecordingUnit, "recordingUnit", MaxUnitId, multiline: false, problems, "name the unit that records the custody change");
+        if (r.JournalReference is not null)
+        {
+            Text(r.JournalReference, "journalReference", MaxJournalReference, multiline: false, problems, null);
+        }
+
+        return (problems, subjectOk ? subject!.Value.Value : null, grantorOk ? grantor!.Value.Value : null, from);
+    }
+
     /// <summary>
     /// Who recorded it, as an HSA id (the same rule as the sending API's acting user). Never an identity number: the
     /// ledger that keeps it is append-only and can never be cleaned.
@@ -356,7 +404,24 @@ public sealed class ConsentValidator(OrganisationRegistry registry, LegalBasisCa
                 problems.Add(field, "only a partial answer lists covered categories");
             }
 
-            grantors.Add((new Grantor(role, g.Name!, answer, answer == ConsentAnswer.Partial ? g.CoveredCategories : null), i));
+            string? identityNumber = null;
+            if (g.IdentityNumber is not null)
+            {
+                if (!PersonalIdentityNumber.TryParse(Bounded(g.IdentityNumber, 20), out var number, out var numberError))
+                {
+                    problems.Add(field, $"the grantor's personal identity or co-ordination number {numberError}");
+                }
+                else if (subject is { } about && number.Value.Value == about.Value && role != GrantorRole.Subject)
+                {
+                    problems.Add(field, "only the subject themself is recorded with the subject's own number");
+                }
+                else
+                {
+                    identityNumber = number.Value.Value;
+                }
+            }
+
+            grantors.Add((new Grantor(role, g.Name!, answer, answer == ConsentAnswer.Partial ? g.CoveredCategories : null, identityNumber), i));
         }
 
         if (subject is { } s)

@@ -157,7 +157,7 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
             return $"consent is not valid until {c.ValidFrom.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}";
         }
 
-        var covered = Covered(c, purpose, receiver.Operation, receiver.Id, out var failure);
+        var covered = Covered(c, purpose, receiver.Operation, receiver.Id, now, out var failure);
         if (failure is not null)
         {
             return failure;
@@ -175,24 +175,36 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
     public IReadOnlySet<InformationCategory> Coverage(ConsentRecord c, Purpose purpose, OperationType receiver) =>
         c.State != ConsentState.Active || c.Grantors.Any(g => g.Answer == ConsentAnswer.No)
             ? new HashSet<InformationCategory>()
-            : Covered(c, purpose, receiver, receiverId: null, out _);
+            : Covered(c, purpose, receiver, receiverId: null, at: null, out _);
 
-    private HashSet<InformationCategory> Covered(ConsentRecord c, Purpose purpose, OperationType receiver, string? receiverId, out string? failure)
+    /// <param name="at">The instant of the disclosure; null for any instant of the consent's window, where a grantor the
+    /// hub was told no longer acts for the subject counts as gone (the narrower reading).</param>
+    private HashSet<InformationCategory> Covered(
+        ConsentRecord c, Purpose purpose, OperationType receiver, string? receiverId, DateTimeOffset? at, out string? failure)
     {
         failure = null;
-        var answered = c.Grantors.Where(g => g.Answer != ConsentAnswer.No).ToList();
-        var answering = answered.Where(g => NotEntitled(c, g, purpose, receiver, receiverId) is null).ToList();
+        var answered = c.Grantors.Select((g, i) => (g, i)).Where(x => x.g.Answer != ConsentAnswer.No).ToList();
+        // A grantor who no longer has custody is not relied on from then (domain.md section 3): their yes no longer counts.
+        // Their "no" still stands (CheckConsents): lifting it would let more through, which only a disclosing unit may do.
+        var gone = answered.FirstOrDefault(x => NoLongerActs(x.g, at));
+        var custodyReason = gone.g is null
+            ? null
+            : $"grantor {gone.i + 1} ({gone.g.Role}) is no longer a guardian from {gone.g.NoLongerGuardianFrom!.Value.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}";
+        var answering = answered.Where(x => !NoLongerActs(x.g, at) && NotEntitled(c, x.g, purpose, receiver, receiverId) is null).Select(x => x.g).ToList();
         if (answering.Count == 0)
         {
-            // A child's own answer that the law does not let stand is the reason worth telling the sender.
-            failure = answered.Select(g => NotEntitled(c, g, purpose, receiver, receiverId)).FirstOrDefault(r => r is not null && r.StartsWith("a child's", StringComparison.Ordinal))
+            // A child's own answer that the law does not let stand, or a custody change, is the reason worth telling the sender.
+            failure = answered.Select(x => NotEntitled(c, x.g, purpose, receiver, receiverId)).FirstOrDefault(r => r is not null && r.StartsWith("a child's", StringComparison.Ordinal))
+                ?? custodyReason
                 ?? "no grantor entitled to consent has answered yes";
             return [];
         }
 
         if (c.BothGuardiansRequired && answering.Count(g => IsGuardian(g.Role)) < 2)
         {
-            failure = "both guardians must consent, and fewer than two have answered yes";
+            failure = custodyReason is null
+                ? "both guardians must consent, and fewer than two have answered yes"
+                : $"both guardians must consent, and {custodyReason}";
             return [];
         }
 
@@ -242,6 +254,9 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
             ? null
             : $"a child's own consent cannot cover {purpose} to {(receiverId is null ? receiver.ToString() : $"unit {receiverId}")} ({rule.Id})";
     }
+
+    private static bool NoLongerActs(Grantor g, DateTimeOffset? at) =>
+        g.NoLongerGuardianFrom is { } from && (at is null || at >= from);
 
     public static bool IsGuardian(GrantorRole role) =>
         role is GrantorRole.Guardian or GrantorRole.TemporaryGuardian or GrantorRole.SpeciallyAppointedGuardian;

@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using FamiljecentralHub.Consent.Features.Consents;
 using FamiljecentralHub.Consent.Features.Ledger;
+using FamiljecentralHub.Contracts.Consents;
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.ServiceDefaults.Disclosures;
 using FamiljecentralHub.ServiceDefaults.Messaging;
@@ -93,6 +94,11 @@ internal sealed class SubmitDisclosureConsumer(
                 d.MessageId);
         }
 
+        if (permitted && entry.ConsentId is { } consentId && await NoLongerCoveredAsync(d, pseudonym, consentId, context.CancellationToken) is { } late)
+        {
+            await context.Publish(late);
+        }
+
         await context.Publish(new DisclosureStatusChanged
         {
             MessageId = d.MessageId,
@@ -105,6 +111,36 @@ internal sealed class SubmitDisclosureConsumer(
             Reasons = entry.Reasons,
             OccurredAt = entry.At,
         });
+    }
+
+    /// <summary>
+    /// A consent or custody change committed while this permit was being decided may have been swept before the permit
+    /// was in the ledger (<see cref="CoverageWithdrawals"/>). So, with the permit now in the ledger, the gate reads the
+    /// subject's consents again and decides once more, at the current time: either the sweep read the ledger after the
+    /// permit and found it, or the change was committed before this read and is seen here. A permit that lost its cover
+    /// is withdrawn by message id as the sweep would have (the receiving service never stores it, or withdraws it).
+    /// No lock is held across the two reads: a decision holds no database connection while it waits for the ledger.
+    /// </summary>
+    private async Task<ConsentRevoked?> NoLongerCoveredAsync(SubmitDisclosure d, string pseudonym, Guid consentId, CancellationToken cancellationToken)
+    {
+        var current = await consents.CurrentForSubjectAsync(pseudonym, cancellationToken);
+        var now = clock.GetUtcNow();
+        if (gate.Decide(d, current, now).Permitted)
+        {
+            return null;
+        }
+
+        return new ConsentRevoked
+        {
+            ConsentId = consentId,
+            Version = current.FirstOrDefault(c => c.Id == consentId)?.Version ?? 0,
+            SubjectPseudonym = pseudonym,
+            SendingUnits = [d.SendingUnit],
+            ReceivingUnits = [d.ReceivingUnit],
+            RevokedAt = now,
+            MessageIds = [d.MessageId],
+            ChangeId = CoverageWithdrawals.LateChangeId(d.MessageId),
+        };
     }
 
     /// <summary>

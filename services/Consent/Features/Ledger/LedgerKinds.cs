@@ -18,6 +18,9 @@ public enum LedgerKind
     ConsentChanged,
     ConsentNarrowed,
     ConsentRevoked,
+
+    /// <summary>A unit told the hub that a grantor no longer acts for the subject; one entry per consent it reaches.</summary>
+    CustodyChanged,
 }
 
 /// <summary>What came of it: for a decision, permitted or refused; for a consent entry, the version it records.</summary>
@@ -32,6 +35,9 @@ public enum LedgerOutcome
 
     /// <summary>A consent version (<see cref="LedgerEntry.ConsentVersion"/>).</summary>
     Version,
+
+    /// <summary>A fact the hub was told and now acts on (a custody change).</summary>
+    Recorded,
 }
 
 /// <summary>
@@ -56,6 +62,7 @@ public static class LedgerText
         [LedgerKind.ConsentChanged] = "consent-changed",
         [LedgerKind.ConsentNarrowed] = "consent-narrowed",
         [LedgerKind.ConsentRevoked] = "consent-revoked",
+        [LedgerKind.CustodyChanged] = "custody-changed",
     };
 
     private static readonly Dictionary<LedgerOutcome, string> Outcomes = new()
@@ -66,6 +73,7 @@ public static class LedgerText
         [LedgerOutcome.Delivered] = "delivered",
         [LedgerOutcome.Withdrawn] = "withdrawn",
         [LedgerOutcome.Acknowledged] = "acknowledged",
+        [LedgerOutcome.Recorded] = "recorded",
     };
 
     /// <param name="digest">For a conflict, the refused submission's digest, which its kind names.</param>

@@ -1,0 +1,209 @@
+using Dapper;
+using FamiljecentralHub.Consent.Features.Gate;
+using FamiljecentralHub.Contracts.Consents;
+using FamiljecentralHub.Contracts.Disclosures;
+using MassTransit;
+using Npgsql;
+
+namespace FamiljecentralHub.Consent.Features.Consents;
+
+/// <summary>
+/// A consent change that narrows, and a custody change, bite like a revocation (domain.md section 3: "revocation or
+/// change takes effect at once"): every delivery the gate permitted under the consent that the gate would not permit now,
+/// with the subject's consents as they stand, is announced to its receiving service, which withdraws it if the receiving
+/// system has not fetched it and lists it in a notice if it has (<c>ConsentRevokedConsumer</c>). Coverage is the gate's
+/// own decision (<see cref="SecrecyGate.Decide"/>), not a second reading; a delivery under a statutory basis has no
+/// consent behind it and is never looked at. A permit given on consents read just before the change, but in the ledger
+/// only after the sweep read it, the gate withdraws itself: it decides again once its permit is in the ledger
+/// (<c>SubmitDisclosureConsumer</c>). Like <see cref="RevocationAnnouncer"/>, a sweep is recorded as done only
+/// after the broker confirms, and a loop runs whatever is still undone (a custody change that takes effect later, a
+/// broker outage, a crash); receivers handle an announcement twice without harm.
+/// </summary>
+public sealed class CoverageWithdrawals(
+    NpgsqlDataSource db, ConsentStore store, SecrecyGate gate, IBus bus, TimeProvider clock, ILogger<CoverageWithdrawals> logger) : BackgroundService
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
+
+    /// <summary>The fast path for a new version, right after it is committed. A failure here is left to the loop.</summary>
+    public Task TrySweepVersionAsync(ConsentRecord version, string subjectPseudonym, CancellationToken cancellationToken) =>
+        TryAsync(() => SweepVersionAsync(version.Id, version.Version, subjectPseudonym, version.RecordedAt, cancellationToken), cancellationToken);
+
+    /// <summary>The fast path for a custody change already in effect. A failure here is left to the loop.</summary>
+    public Task TrySweepCustodyAsync(CustodyChange change, CancellationToken cancellationToken) =>
+        TryAsync(() => SweepCustodyAsync(change.Id, change.SubjectPseudonym, change.NoLongerGuardianFrom, cancellationToken), cancellationToken);
+
+    private async Task TryAsync(Func<Task> sweep, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await sweep();
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning("Withdrawing deliveries a consent no longer covers failed ({Error}); retrying in the background.", ex.GetType().Name);
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await db.OpenConnectionAsync(stoppingToken);
+                // Versions after the first that still permit something; a revocation has its own announcer. Custody changes
+                // once they are in effect. The fast path gets a moment first.
+                var versions = await connection.QueryAsync<PendingVersion>(
+                    """
+                    SELECT v.consent_id AS ConsentId, v.version AS Version, v.subject_pseudonym AS SubjectPseudonym, v.recorded_at AS At
+                    FROM consent_versions v
+                    WHERE v.version > 1 AND v.state = 'Active' AND v.recorded_at < now() - interval '2 seconds'
+                      AND NOT EXISTS (SELECT 1 FROM coverage_sweeps s WHERE s.change_id = v.consent_id AND s.version = v.version)
+                    ORDER BY v.recorded_at LIMIT 100
+                    """);
+                foreach (var v in versions)
+                {
+                    await SweepVersionAsync(v.ConsentId, v.Version, v.SubjectPseudonym, v.At, stoppingToken);
+                }
+
+                var custody = await connection.QueryAsync<PendingCustody>(
+                    """
+                    SELECT c.id AS Id, c.subject_pseudonym AS SubjectPseudonym, c.no_longer_guardian_from AS At
+                    FROM custody_changes c
+                    WHERE c.no_longer_guardian_from <= now() AND c.recorded_at < now() - interval '2 seconds'
+                      AND NOT EXISTS (SELECT 1 FROM coverage_sweeps s WHERE s.change_id = c.id AND s.version = 0)
+                    ORDER BY c.no_longer_guardian_from LIMIT 100
+                    """);
+                foreach (var c in custody)
+                {
+                    await SweepCustodyAsync(c.Id, c.SubjectPseudonym, c.At, stoppingToken);
+                }
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning("Withdrawing deliveries consents no longer cover failed ({Error}); retrying.", ex.GetType().Name);
+            }
+
+            await Task.Delay(Interval, stoppingToken);
+        }
+    }
+
+    private async Task SweepVersionAsync(Guid consentId, int version, string subjectPseudonym, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        // The announcement's id: one per consent version, like the ledger entry's.
+        var changeId = Ledger.ConsentLedger.EntryId(consentId, version);
+        await SweepAsync(subjectPseudonym, consentId, changeId, at, cancellationToken);
+        await MarkSweptAsync(consentId, version, cancellationToken);
+    }
+
+    private async Task SweepCustodyAsync(Guid changeId, string subjectPseudonym, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        // Every consent of the subject: the one reading (the gate's) says which still cover what they let through.
+        await SweepAsync(subjectPseudonym, null, changeId, at, cancellationToken);
+        await MarkSweptAsync(changeId, 0, cancellationToken);
+    }
+
+    /// <param name="consentId">The consent that changed, or null for every consent of the subject.</param>
+    private async Task SweepAsync(string subjectPseudonym, Guid? consentId, Guid changeId, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var consents = await store.CurrentForSubjectAsync(subjectPseudonym, cancellationToken);
+        // A recorded "no" vetoes every consent for its situation (SecrecyGate), so a version with one reaches them all.
+        var all = consentId is null
+            || consents.Any(c => c.Id == consentId && c.State == ConsentState.Active && c.Grantors.Any(g => g.Answer == ConsentAnswer.No));
+        var now = clock.GetUtcNow();
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        // A revoked consent is the revocation's to withdraw, all of it.
+        foreach (var consent in consents.Where(c => c.State == ConsentState.Active && (all || c.Id == consentId)))
+        {
+            var permits = await connection.QueryAsync<Permit>(
+                """
+                SELECT l.message_id AS MessageId, l.sending_unit AS SendingUnit, l.receiving_unit AS ReceivingUnit, l.purpose AS Purpose,
+                       l.categories AS Categories
+                FROM ledger l
+                WHERE l.consent_id = @Id AND l.kind = 'decision' AND l.outcome = 'permitted'
+                  AND NOT EXISTS (SELECT 1 FROM ledger w WHERE w.message_id = l.message_id AND w.kind = 'withdrawal')
+                ORDER BY l.seq
+                """,
+                new { consent.Id });
+            var uncovered = permits.Where(p => !gate.Decide(p.AsSubmission(consent.SubjectId, now), consents, now).Permitted).ToList();
+            if (uncovered.Count == 0)
+            {
+                continue;
+            }
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(10));
+            await bus.Publish(
+                new ConsentRevoked
+                {
+                    ConsentId = consent.Id,
+                    Version = consent.Version,
+                    SubjectPseudonym = subjectPseudonym,
+                    SendingUnits = consent.SendingUnits,
+                    // The units the deliveries went to: a narrowing may have dropped one from the consent.
+                    ReceivingUnits = uncovered.Select(p => p.ReceivingUnit).Distinct(StringComparer.Ordinal).ToList(),
+                    RevokedAt = at,
+                    MessageIds = uncovered.Select(p => p.MessageId).ToList(),
+                    ChangeId = changeId,
+                },
+                timeout.Token);
+        }
+    }
+
+    private async Task MarkSweptAsync(Guid changeId, int version, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(
+            "INSERT INTO coverage_sweeps (change_id, version, swept_at) VALUES (@changeId, @version, now()) ON CONFLICT DO NOTHING",
+            new { changeId, version });
+    }
+
+    /// <summary>The id of the withdrawal the gate makes itself of a permit that lost its cover while it was decided.</summary>
+    public static Guid LateChangeId(Guid messageId)
+    {
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"late-withdrawal:{messageId:N}"));
+        var bytes = hash.AsSpan(0, 16).ToArray();
+        bytes[7] = (byte)((bytes[7] & 0x0F) | 0x80); // version 8: application-defined
+        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80); // RFC 9562 variant
+        return new Guid(bytes);
+    }
+
+    private sealed class PendingVersion
+    {
+        public Guid ConsentId { get; init; }
+        public int Version { get; init; }
+        public string SubjectPseudonym { get; init; } = "";
+        public DateTimeOffset At { get; init; }
+    }
+
+    private sealed class PendingCustody
+    {
+        public Guid Id { get; init; }
+        public string SubjectPseudonym { get; init; } = "";
+        public DateTimeOffset At { get; init; }
+    }
+
+    // Dapper fills properties: Npgsql reports text[] columns as System.Array.
+    private sealed class Permit
+    {
+        public Guid MessageId { get; init; }
+        public string SendingUnit { get; init; } = "";
+        public string ReceivingUnit { get; init; } = "";
+        public string Purpose { get; init; } = "";
+        public string[] Categories { get; init; } = [];
+
+        /// <summary>The permitted submission as the gate decides it again: the ledger's metadata and the consent's subject.</summary>
+        public SubmitDisclosure AsSubmission(string subjectId, DateTimeOffset now) => new()
+        {
+            MessageId = MessageId,
+            SendingUnit = SendingUnit,
+            ReceivingUnit = ReceivingUnit,
+            Purpose = Enum.Parse<Purpose>(Purpose),
+            Categories = Categories.Select(Enum.Parse<InformationCategory>).ToList(),
+            SubjectId = subjectId,
+            Content = "{}",
+            ActingSystem = "hub",
+            SubmittedAt = now,
+        };
+    }
+}

@@ -1,0 +1,120 @@
+using System.Globalization;
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using FamiljecentralHub.Consent.Features.Ledger;
+using FamiljecentralHub.ServiceDefaults.Pseudonyms;
+using FamiljecentralHub.ServiceDefaults.Security;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace FamiljecentralHub.Consent.Features.Consents;
+
+/// <summary>What a custody change reached: the consents of units the caller acts for that rested on the grantor.</summary>
+public sealed record CustodyChangeRecorded(Guid Id, DateTimeOffset NoLongerGuardianFrom, IReadOnlyList<Guid> Consents);
+
+/// <summary>
+/// A unit tells the hub that a grantor no longer has custody of the subject (a custody decision, LVU, a god man's
+/// appointment ended). The guardians of a child can change, and a consent recorded for guardians who are no longer the
+/// guardians must not be relied on once the hub is told (domain.md section 3). The consents stay as staff recorded them;
+/// the gate reads the grantor's yes as gone from the given time (<see cref="Gate.SecrecyGate"/>), and what was delivered
+/// under them and is no longer covered is withdrawn or noticed (<see cref="CoverageWithdrawals"/>).
+/// Like a revocation it only ever stops disclosures, so any unit named by a consent that rests on the grantor may tell
+/// it: whoever learns of the decision first, at whichever operation, should not have to wait for the disclosing unit.
+/// A unit no such consent names gets 404, as if there were none: the answer must not tell it who the guardians are.
+/// </summary>
+internal static class CustodyApi
+{
+    public static IEndpointRouteBuilder MapCustodyApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/custody-changes", Record);
+        return app;
+    }
+
+    private static async Task<Results<Ok<CustodyChangeRecorded>, ValidationProblem, ProblemHttpResult>> Record(
+        CustodyChangeRequest? request, ClaimsPrincipal caller, ConsentValidator validator, ConsentStore store, LedgerWriter ledger,
+        CoverageWithdrawals withdrawals, Pseudonymizer pseudonyms, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var (problems, subject, grantor, from) = validator.ValidateCustodyChange(request, now);
+        if (problems.Any)
+        {
+            return TypedResults.ValidationProblem(problems.ToDictionary(), title: "The custody change is not valid", extensions: problems.Omitted > 0
+                ? new Dictionary<string, object?> { ["moreProblems"] = problems.Omitted }
+                : null);
+        }
+
+        var unit = request!.RecordingUnit!;
+        if (!caller.ActsFor(unit))
+        {
+            // The unit is not repeated: it is the caller's text and could be anything, an identity number included.
+            AccessRefusals.MarkCurrent(AccessRefusals.NotYourUnit, unit);
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status403Forbidden, title: "Not your unit", detail: "Your client system is not registered to act for the recording unit.");
+        }
+
+        var subjectPseudonym = pseudonyms.For(subject!);
+        var resting = (await store.CurrentForSubjectAsync(subjectPseudonym, cancellationToken))
+            .Where(c => c.Grantors.Any(g => g.IdentityNumber == grantor && g.Role != GrantorRole.Subject))
+            .ToList();
+        if (!resting.Any(c => c.Names(unit)))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such grantor",
+                detail: "No consent about that subject that names a unit you act for records that grantor by identity number.");
+        }
+
+        var change = new CustodyChange(
+            Guid.CreateVersion7(), subjectPseudonym, pseudonyms.For(grantor!), from, now, request.RecordedBy!, unit, caller.ClientId(), request.JournalReference);
+        await store.AddCustodyChangeAsync(change, cancellationToken);
+        // Every consent resting on the grantor is reached, not only those naming the caller's unit: custody is a fact
+        // about the family. Each gets its own entry, so the ledger shows it beside that consent's versions and decisions.
+        foreach (var consent in resting)
+        {
+            await ledger.AppendAsync(Entry(change, consent, grantor!), cancellationToken);
+        }
+
+        if (from <= now)
+        {
+            await withdrawals.TrySweepCustodyAsync(change, cancellationToken);
+        }
+
+        return TypedResults.Ok(new CustodyChangeRecorded(change.Id, from, resting.Where(c => c.Names(unit)).Select(c => c.Id).ToList()));
+    }
+
+    /// <summary>Metadata only: the grantor by position, role and pseudonym, never their number or name.</summary>
+    internal static LedgerEntry Entry(CustodyChange change, ConsentRecord consent, string grantorId)
+    {
+        var index = consent.Grantors.Select((g, i) => (g, i)).First(x => x.g.IdentityNumber == grantorId && x.g.Role != GrantorRole.Subject);
+        return new LedgerEntry
+        {
+            MessageId = EntryId(change.Id, consent.Id),
+            Kind = LedgerKind.CustodyChanged,
+            Outcome = LedgerOutcome.Recorded,
+            SendingUnit = string.Join(',', consent.SendingUnits),
+            ReceivingUnit = string.Join(',', consent.ReceivingUnits),
+            ActingSystem = change.ActingSystem,
+            ActingUser = change.RecordedBy,
+            SubjectPseudonym = change.SubjectPseudonym,
+            Purpose = string.Join(',', consent.Purposes),
+            Categories = consent.Categories.Select(c => c.ToString()).ToArray(),
+            ConsentId = consent.Id,
+            Reasons =
+            [
+                $"recorded at unit {change.RecordingUnit}",
+                string.Create(CultureInfo.InvariantCulture,
+                    $"grantor {index.i + 1} ({index.g.Role}) of version {consent.Version} no longer a guardian from {change.NoLongerGuardianFrom.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z"),
+                $"grantor pseudonym {change.GrantorPseudonym}",
+            ],
+            At = change.RecordedAt,
+        };
+    }
+
+    /// <summary>One entry per custody change and consent, whoever writes it: a name-based id.</summary>
+    private static Guid EntryId(Guid changeId, Guid consentId)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"custody-change:{changeId:N}:{consentId:N}"));
+        var bytes = hash.AsSpan(0, 16).ToArray();
+        bytes[7] = (byte)((bytes[7] & 0x0F) | 0x80); // version 8: application-defined
+        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80); // RFC 9562 variant
+        return new Guid(bytes);
+    }
+}

@@ -1,0 +1,74 @@
+using FamiljecentralHub.Consent.Features.Consents;
+using FamiljecentralHub.Contracts.Disclosures;
+using Shouldly;
+using static FamiljecentralHub.Consent.Tests.TestOrganisation;
+
+namespace FamiljecentralHub.Consent.Tests;
+
+/// <summary>
+/// A consent recorded for guardians who are no longer the guardians is not relied on once the hub is told (domain.md
+/// section 3): the gate reads a grantor the store marks as no longer acting for the subject as if their yes were gone.
+/// </summary>
+public sealed class CustodyChangeGateTests
+{
+    private static readonly DateTimeOffset Changed = Now.AddDays(-1);
+
+    private static Grantor Guardian(int n, ConsentAnswer answer = ConsentAnswer.Yes, DateTimeOffset? goneFrom = null) =>
+        new(GrantorRole.Guardian, $"Vårdnadshavare {n}", answer) { NoLongerGuardianFrom = goneFrom };
+
+    [Fact]
+    public void Decide_TheOnlyYesCameFromAFormerGuardian_RefusesNamingTheCustodyChange()
+    {
+        var consent = ConsentFor("bvc", "social", grantors: [Guardian(1, goneFrom: Changed)]);
+
+        var decision = Gate.Decide(Disclosure("bvc", "social"), [consent], Now);
+
+        decision.Permitted.ShouldBeFalse();
+        decision.Reasons.ShouldContain("grantor 1 (Guardian) is no longer a guardian from 2026-11-21");
+    }
+
+    [Fact]
+    public void Decide_BothGuardiansRequiredAndOneIsNoLongerAGuardian_Refuses()
+    {
+        var consent = ConsentFor("bvc", "social", both: true, grantors: [Guardian(1), Guardian(2, goneFrom: Changed)]);
+
+        var decision = Gate.Decide(Disclosure("bvc", "social"), [consent], Now);
+
+        decision.Permitted.ShouldBeFalse();
+        decision.Reasons.ShouldContain("both guardians must consent, and grantor 2 (Guardian) is no longer a guardian from 2026-11-21");
+    }
+
+    [Fact]
+    public void Decide_OneGuardianSufficesAndTheRemainingOneSaidYes_StillPermits()
+    {
+        var consent = ConsentFor("bvc", "social", grantors: [Guardian(1, goneFrom: Changed), Guardian(2)]);
+
+        Gate.Decide(Disclosure("bvc", "social"), [consent], Now).Permitted.ShouldBeTrue("a remaining guardian's own yes counts where one suffices");
+    }
+
+    [Fact]
+    public void Decide_AFormerGuardiansNo_StillStands()
+    {
+        // Lifting a recorded no would let more through, which only a disclosing unit may do by recording a new version.
+        var consent = ConsentFor("bvc", "social", grantors: [Guardian(1, ConsentAnswer.No, goneFrom: Changed), Guardian(2)]);
+
+        Gate.Decide(Disclosure("bvc", "social"), [consent], Now).Permitted.ShouldBeFalse();
+    }
+
+    [Fact]
+    public void Decide_BeforeTheCustodyChangeTakesEffect_StillPermits()
+    {
+        var consent = ConsentFor("bvc", "social", grantors: [Guardian(1, goneFrom: Now.AddDays(1))]);
+
+        Gate.Decide(Disclosure("bvc", "social"), [consent], Now).Permitted.ShouldBeTrue();
+        Gate.Decide(Disclosure("bvc", "social"), [consent], Now.AddDays(2)).Permitted.ShouldBeFalse();
+    }
+
+    [Fact]
+    public void Coverage_WithAFormerGuardiansYesOnly_CoversNothing()
+    {
+        var consent = ConsentFor("bvc", "social", grantors: [Guardian(1, goneFrom: Now.AddDays(1))]);
+
+        Gate.Coverage(consent, Purpose.Referral, Contracts.Organisation.OperationType.PreventiveSocialServices).ShouldBeEmpty();
+    }
+}

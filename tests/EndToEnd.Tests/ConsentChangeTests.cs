@@ -1,0 +1,412 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using FamiljecentralHub.LocalHub.Clients;
+using FamiljecentralHub.Tests.Support;
+
+namespace FamiljecentralHub.EndToEnd.Tests;
+
+/// <summary>
+/// A consent change bites like a revocation, through the gateway: a version that narrows the consent, and a custody
+/// change that takes away the grantor it rested on, withdraw what the receiving system has not fetched and no longer has
+/// cover, tell it of what it has fetched, and leave alone what is still covered (docs/secrecy-gate.md, "Consent changes
+/// bite"). The races are modelled on <see cref="RevocationTests"/>.
+/// </summary>
+public sealed class ConsentChangeTests(HubFixture hub)
+{
+    private const string Both = "both";
+    private const string Support = "support";
+    private const string CustodyPath = "/consent/custody-changes";
+    private const string SentPath = $"/child-health/units/{DemoRequests.ChildHealthUnit}/sent";
+    private const string NoticesPath = $"/social-services/units/{DemoRequests.SocialServicesUnit}/notices";
+
+    private static int nextGuardian = Random.Shared.Next(0, 700);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Narrow_WithdrawsAnUnfetchedDeliveryItNoLongerCoversAndLeavesACoveredOne()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        var (consentId, consent) = await RecordAsync(bvc, subject);
+        var uncovered = await SubmitAsync(bvc, subject, Both);
+        var covered = await SubmitAsync(bvc, subject, Support);
+        await HubFixture.WaitForStatusAsync(bvc, $"{SentPath}/{uncovered}", "Delivered");
+        await HubFixture.WaitForStatusAsync(bvc, $"{SentPath}/{covered}", "Delivered");
+
+        (await NarrowAsync(social, consentId, consent)).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        var withdrawn = await HubFixture.WaitForStatusAsync(bvc, $"{SentPath}/{uncovered}", "Withdrawn");
+        withdrawn.GetProperty("status").GetString().ShouldBe("Withdrawn", "a delivery the narrowed consent no longer covers is withdrawn unfetched");
+        (await social.GetAsync($"{DemoRequests.InboxPath}/{uncovered}", Ct)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        await Task.Delay(1000, Ct);
+        (await StatusAsync(bvc, covered)).ShouldBe("Delivered", "a delivery the narrowed consent still covers is untouched");
+        (await social.GetAsync($"{DemoRequests.InboxPath}/{covered}", Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await StatusAsync(bvc, await SubmitAsync(bvc, subject, Both), final: true)).ShouldBe("Refused");
+        await AcknowledgeAsync(social, [covered]);
+    }
+
+    [Fact]
+    public async Task Narrow_AfterTheReceiverFetched_TellsItInANoticeNamingTheChange()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        var (consentId, consent) = await RecordAsync(bvc, subject);
+        var fetched = await SubmitAsync(bvc, subject, Both);
+        await HubFixture.WaitForStatusAsync(bvc, $"{SentPath}/{fetched}", "Delivered");
+        (await social.GetAsync($"{DemoRequests.InboxPath}/{fetched}", Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        (await NarrowAsync(social, consentId, consent)).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        var notice = await Eventually.MatchAsync(
+            async () => (await social.GetFromJsonAsync<JsonElement>(NoticesPath, Ct)).EnumerateArray()
+                .FirstOrDefault(n => n.GetProperty("consentId").GetGuid() == consentId),
+            n => n.ValueKind == JsonValueKind.Object,
+            TimeSpan.FromSeconds(20), _ => "no notice of the narrowing reached the receiving unit", cancellationToken: Ct);
+        notice.GetProperty("messageIds").EnumerateArray().Select(m => m.GetGuid()).ShouldBe([fetched]);
+        notice.GetProperty("changeId").ValueKind.ShouldBe(JsonValueKind.String, "a notice of a change, not of a revocation");
+        (await StatusAsync(bvc, fetched)).ShouldBe("Delivered", "what the receiving system already has cannot be withdrawn, only noticed");
+        await AcknowledgeAsync(social, [fetched]);
+    }
+
+    [Fact]
+    public async Task CustodyChange_StopsTheGateRelyingOnTheFormerGuardianAndWithdraws()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        var guardian = NewGuardian();
+        var (consentId, _) = await RecordAsync(bvc, subject, guardian);
+        var delivered = await SubmitAsync(bvc, subject, Both);
+        await HubFixture.WaitForStatusAsync(bvc, $"{SentPath}/{delivered}", "Delivered");
+
+        var response = await social.PostAsJsonAsync(CustodyPath, Custody(subject, guardian, DemoRequests.SocialServicesUnit, "SE2321000016-SOC1"), Ct);
+        var body = await response.Content.ReadAsStringAsync(Ct);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, body);
+        JsonDocument.Parse(body).RootElement.GetProperty("consents").EnumerateArray().Select(c => c.GetGuid()).ShouldBe([consentId]);
+        body.ShouldNotContain(guardian);
+        body.ShouldNotContain(subject);
+        await HubFixture.WaitForStatusAsync(bvc, $"{SentPath}/{delivered}", "Withdrawn");
+        (await social.GetAsync($"{DemoRequests.InboxPath}/{delivered}", Ct)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        var refused = await SubmitAsync(bvc, subject, Support);
+        var status = await HubFixture.WaitForStatusAsync(bvc, $"{SentPath}/{refused}", "Refused");
+        status.GetProperty("reasons").EnumerateArray().Select(r => r.GetString()).ShouldContain(r => r!.Contains("is no longer a guardian"));
+    }
+
+    [Fact]
+    public async Task CustodyChange_BadInputOrAStranger_IsRefusedAndRepeatsNoNumber()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var preschool = hub.Client("forskola-system");
+        var subject = HubFixture.NewSubject();
+        var guardian = NewGuardian();
+        await RecordAsync(bvc, subject, guardian);
+        var good = Custody(subject, guardian, DemoRequests.ChildHealthUnit, "SE2321000016-BVC1");
+
+        var badNumber = good.DeepClone().AsObject();
+        badNumber["grantorId"] = guardian[..^1] + ((guardian[^1] - '0' + 1) % 10);
+        var invalid = await bvc.PostAsJsonAsync(CustodyPath, badNumber, Ct);
+        var invalidBody = await invalid.Content.ReadAsStringAsync(Ct);
+        invalid.StatusCode.ShouldBe(HttpStatusCode.BadRequest, invalidBody);
+        invalidBody.ShouldContain("grantorId");
+        invalidBody.ShouldNotContain(subject);
+        invalidBody.ShouldNotContain(guardian[..^1]);
+
+        var stranger = good.DeepClone().AsObject();
+        stranger["grantorId"] = NewGuardian();
+        (await bvc.PostAsJsonAsync(CustodyPath, stranger, Ct)).StatusCode.ShouldBe(HttpStatusCode.NotFound, "no consent records that grantor");
+
+        var otherUnit = good.DeepClone().AsObject();
+        otherUnit["recordingUnit"] = DemoRequests.SocialServicesUnit;
+        (await bvc.PostAsJsonAsync(CustodyPath, otherUnit, Ct)).StatusCode.ShouldBe(HttpStatusCode.Forbidden, "the client does not act for that unit");
+
+        var unnamed = good.DeepClone().AsObject();
+        unnamed["recordingUnit"] = "rosengard-oppna-forskolan";
+        unnamed["recordedBy"] = "SE2321000016-FSK1";
+        (await preschool.PostAsJsonAsync(CustodyPath, unnamed, Ct)).StatusCode.ShouldBe(HttpStatusCode.NotFound, "a unit the consent does not name learns nothing");
+
+        // Nothing was stored by any of these: the consent still permits.
+        var permitted = await SubmitAsync(bvc, subject, Both);
+        await HubFixture.WaitForStatusAsync(bvc, $"{SentPath}/{permitted}", "Delivered");
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        await AcknowledgeAsync(social, [permitted]);
+    }
+
+    [Fact]
+    public async Task Narrow_WhileReferralsAreInFlight_LeavesNothingUncoveredUnfetched()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        var (consentId, consent) = await RecordAsync(bvc, subject);
+
+        var race = await RaceAsync(subject, () => NarrowAsync(social, consentId, consent));
+
+        race.AssertNothingUncoveredSurvivesUnfetched(consentId, race.Uncovered);
+        race.Covered.ShouldAllBe(id => race.Statuses[id] == "Delivered", "a delivery the narrowed consent still covers is never withdrawn");
+        race.CoveredAfter.ShouldAllBe(id => race.Statuses[id] == "Delivered", "what the narrowed consent covers is still permitted");
+    }
+
+    [Fact]
+    public async Task CustodyChange_WhileReferralsAreInFlight_LeavesNothingUncoveredUnfetched()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        var guardian = NewGuardian();
+        var (consentId, _) = await RecordAsync(bvc, subject, guardian);
+
+        var race = await RaceAsync(subject, () => social.PostAsJsonAsync(
+            CustodyPath, Custody(subject, guardian, DemoRequests.SocialServicesUnit, "SE2321000016-SOC1"), Ct));
+
+        // Nothing the consent let through rests on anything but the former guardian's yes: every delivery loses its cover.
+        race.AssertNothingUncoveredSurvivesUnfetched(consentId, race.Uncovered.Concat(race.Covered).ToList());
+        race.CoveredAfter.ShouldAllBe(id => race.Statuses[id] == "Refused", "nothing rests on the former guardian's yes any more");
+    }
+
+    /// <summary>
+    /// Referrals stream in while the receiving system keeps fetching, and the change lands mid-stream. Uncovered ones
+    /// carry both categories (which neither change leaves covered); covered ones only parenting support.
+    /// </summary>
+    private async Task<Race> RaceAsync(string subject, Func<Task<HttpResponseMessage>> change)
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var fetched = new ConcurrentDictionary<Guid, bool>();
+        var paused = false;
+        using var stopFetching = new CancellationTokenSource();
+        var fetcher = Task.Run(async () =>
+        {
+            string? after = null;
+            while (!stopFetching.IsCancellationRequested)
+            {
+                if (paused)
+                {
+                    await Task.Delay(20, Ct);
+                    continue;
+                }
+
+                var page = await social.GetFromJsonAsync<JsonElement>($"{DemoRequests.InboxPath}?limit=5{(after is null ? "" : "&after=" + after)}", Ct);
+                foreach (var item in page.GetProperty("items").EnumerateArray())
+                {
+                    after = item.GetProperty("cursor").GetString();
+                    if (item.GetProperty("subjectId").GetString() == subject)
+                    {
+                        fetched[item.GetProperty("messageId").GetGuid()] = true;
+                    }
+                }
+
+                await Task.Delay(200, Ct);
+            }
+        }, Ct);
+
+        var race = new Race(fetched);
+        for (var i = 0; i < 10; i++)
+        {
+            race.Uncovered.Add(await SubmitAsync(bvc, subject, Both));
+            race.Covered.Add(await SubmitAsync(bvc, subject, Support));
+            await Task.Delay(10, Ct);
+        }
+
+        // A backlog the receiving system has not fetched when the change lands, whatever the machine's speed.
+        paused = true;
+        var backlog = new List<Guid>();
+        for (var i = 0; i < 15; i++)
+        {
+            backlog.Add(await SubmitAsync(bvc, subject, Both));
+            race.Covered.Add(await SubmitAsync(bvc, subject, Support));
+        }
+
+        foreach (var id in backlog)
+        {
+            await HubFixture.WaitForStatusAsync(bvc, $"{SentPath}/{id}", "Delivered");
+        }
+
+        race.Uncovered.AddRange(backlog);
+        paused = false;
+        var changing = change();
+        for (var i = 0; i < 15; i++)
+        {
+            race.Uncovered.Add(await SubmitAsync(bvc, subject, Both)); // racing the change: either outcome is lawful
+        }
+
+        var response = await changing;
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync(Ct));
+        for (var i = 0; i < 10; i++)
+        {
+            race.UncoveredAfter.Add(await SubmitAsync(bvc, subject, Both));
+            race.CoveredAfter.Add(await SubmitAsync(bvc, subject, Support));
+        }
+
+        var all = race.Uncovered.Concat(race.Covered).Concat(race.UncoveredAfter).Concat(race.CoveredAfter).ToList();
+        race.Statuses = await WaitForFinalStatusesAsync(bvc, all);
+        await Task.Delay(500, Ct); // let the fetcher observe anything it still could, then stop it
+        await stopFetching.CancelAsync();
+        await fetcher.WaitAsync(TimeSpan.FromSeconds(10), Ct).ContinueWith(_ => { }, Ct);
+        race.Noticed = (await social.GetFromJsonAsync<JsonElement>(NoticesPath, Ct)).EnumerateArray().ToList();
+        foreach (var id in all.Where(id => race.Statuses[id] == "Withdrawn"))
+        {
+            (await social.GetAsync($"{DemoRequests.InboxPath}/{id}", Ct)).StatusCode.ShouldBe(HttpStatusCode.NotFound, "a withdrawn body is gone from the inbox");
+        }
+
+        await AcknowledgeAsync(social, all.Where(id => race.Statuses[id] == "Delivered"));
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            "uncovered before the change: " + string.Join(", ", race.Uncovered.GroupBy(id => race.Statuses[id]).Select(g => $"{g.Key} {g.Count()}")));
+        return race;
+    }
+
+    private sealed class Race(ConcurrentDictionary<Guid, bool> fetched)
+    {
+        public List<Guid> Uncovered { get; } = [];
+        public List<Guid> Covered { get; } = [];
+        public List<Guid> UncoveredAfter { get; } = [];
+        public List<Guid> CoveredAfter { get; } = [];
+        public Dictionary<Guid, string> Statuses { get; set; } = [];
+        public List<JsonElement> Noticed { get; set; } = [];
+
+        /// <summary>No delivery the consent in force at its decision did not cover survives unfetched.</summary>
+        public void AssertNothingUncoveredSurvivesUnfetched(Guid consentId, IReadOnlyList<Guid> uncovered)
+        {
+            var noticed = Noticed
+                .Where(n => n.GetProperty("consentId").GetGuid() == consentId)
+                .SelectMany(n => n.GetProperty("messageIds").EnumerateArray().Select(m => m.GetGuid()))
+                .ToHashSet();
+            UncoveredAfter.ShouldAllBe(id => Statuses[id] == "Refused", "nothing the change no longer covers is permitted after it");
+            foreach (var id in uncovered)
+            {
+                switch (Statuses[id])
+                {
+                    case "Delivered":
+                        fetched.ShouldContainKey(id, "a delivery left in the inbox was fetched before the change");
+                        noticed.ShouldContain(id, "the receiving system is told of everything it fetched that the change no longer covers");
+                        break;
+                    case "Withdrawn":
+                        fetched.ShouldNotContainKey(id, "a withdrawn delivery never reached the receiving system");
+                        break;
+                    case "Refused":
+                        fetched.ShouldNotContainKey(id);
+                        break;
+                    default:
+                        throw new ShouldAssertException($"message {id} ended {Statuses[id]}");
+                }
+            }
+
+            uncovered.Select(id => Statuses[id]).ShouldContain("Withdrawn", "some deliveries were still unfetched at the change");
+            noticed.ShouldBe(uncovered.Where(id => Statuses[id] == "Delivered").ToHashSet(), ignoreOrder: true);
+        }
+    }
+
+    private static async Task<(Guid Id, JsonObject Consent)> RecordAsync(HttpClient bvc, string subject, string? guardian = null)
+    {
+        var consent = JsonSerializer.SerializeToNode(DemoRequests.Consent(subject, DateTimeOffset.UtcNow))!.AsObject();
+        if (guardian is not null)
+        {
+            consent["grantors"] = JsonSerializer.SerializeToNode(new[] { new { role = "Guardian", name = "Vårdnadshavare 1", answer = "Yes", identityNumber = guardian } });
+        }
+
+        var response = await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, consent, Ct);
+        response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync(Ct));
+        return ((await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetGuid(), consent);
+    }
+
+    /// <summary>The guardian limits the consent to parenting support: a receiving unit may narrow, so the receiver records it.</summary>
+    private static Task<HttpResponseMessage> NarrowAsync(HttpClient social, Guid consentId, JsonObject consent)
+    {
+        var narrowed = consent.DeepClone().AsObject();
+        narrowed["categories"] = new JsonArray("ParentingSupport");
+        narrowed["expectedVersion"] = 1;
+        narrowed["recordingUnit"] = DemoRequests.SocialServicesUnit;
+        narrowed["recordedBy"] = "SE2321000016-SOC1";
+        narrowed["changeReason"] = "Vårdnadshavaren begränsar samtycket till föräldrastöd";
+        return social.PutAsJsonAsync($"{DemoRequests.ConsentPath}/{consentId}", narrowed, Ct);
+    }
+
+    /// <summary>
+    /// What a test leaves delivered is acknowledged, as a receiving system would: an inbox page lists every item not yet
+    /// acknowledged, and a long tail of them would slow the other races' fetchers past what they expect.
+    /// </summary>
+    private static async Task AcknowledgeAsync(HttpClient social, IEnumerable<Guid> ids)
+    {
+        foreach (var id in ids)
+        {
+            (await social.PostAsync($"{DemoRequests.InboxPath}/{id}/acknowledge", null, Ct)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        }
+    }
+
+    private static JsonObject Custody(string subject, string guardian, string unit, string recordedBy) => new()
+    {
+        ["subjectId"] = subject,
+        ["grantorId"] = guardian,
+        ["recordingUnit"] = unit,
+        ["recordedBy"] = recordedBy,
+        ["journalReference"] = "Beslut om vårdnad, anteckning 7",
+    };
+
+    /// <summary>A made-up adult's number, distinct per test, with a correct check digit.</summary>
+    private static string NewGuardian()
+    {
+        var serial = 200 + (Interlocked.Increment(ref nextGuardian) % 700);
+        var nine = string.Create(CultureInfo.InvariantCulture, $"850315{serial:000}");
+        return string.Create(CultureInfo.InvariantCulture, $"19{nine}{DemoIdentityNumbers.CheckDigit(nine)}");
+    }
+
+    private static async Task<Guid> SubmitAsync(HttpClient bvc, string subject, string kind)
+    {
+        var referral = new
+        {
+            receivingUnit = DemoRequests.SocialServicesUnit,
+            subjectId = subject,
+            categories = kind == Both ? new[] { "FamilySituation", "ParentingSupport" } : ["ParentingSupport"],
+            reason = "Föräldrarna önskar stöd i föräldraskapet; överenskommet vid hembesök.",
+            actingUser = "SE2321000016-BVC1",
+        };
+        var response = await bvc.PostAsJsonAsync(DemoRequests.ReferralPath, referral, Ct);
+        response.StatusCode.ShouldBe(HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync(Ct));
+        return (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("messageId").GetGuid();
+    }
+
+    private static async Task<string> StatusAsync(HttpClient bvc, Guid id, bool final = false)
+    {
+        if (final)
+        {
+            var finals = new HashSet<string> { "Refused", "Withdrawn", "Delivered", "Acknowledged" };
+            var last = await Eventually.MatchAsync(
+                () => bvc.GetFromJsonAsync<JsonElement>($"{SentPath}/{id}", Ct), s => finals.Contains(s.GetProperty("status").GetString()!),
+                TimeSpan.FromSeconds(30), _ => $"message {id} reached no final status", cancellationToken: Ct);
+            return last.GetProperty("status").GetString()!;
+        }
+
+        return (await bvc.GetFromJsonAsync<JsonElement>($"{SentPath}/{id}", Ct)).GetProperty("status").GetString()!;
+    }
+
+    /// <summary>Delivered counts as final only once the change has had its chance to withdraw it (a sweep the fast path
+    /// missed runs within seconds), so the statuses are read again after a pause.</summary>
+    private static async Task<Dictionary<Guid, string>> WaitForFinalStatusesAsync(HttpClient bvc, List<Guid> ids)
+    {
+        var final = new HashSet<string> { "Refused", "Withdrawn", "Delivered", "Acknowledged" };
+        async Task<Dictionary<Guid, string>> ReadAsync()
+        {
+            Dictionary<Guid, string> seen = [];
+            foreach (var id in ids)
+            {
+                seen[id] = (await bvc.GetFromJsonAsync<JsonElement>($"{SentPath}/{id}", Ct)).GetProperty("status").GetString()!;
+            }
+
+            return seen;
+        }
+
+        await Eventually.MatchAsync(
+            ReadAsync, seen => seen.Values.All(final.Contains), TimeSpan.FromSeconds(30),
+            last => $"not all messages reached a final status: {string.Join(", ", (last ?? []).Values.GroupBy(s => s).Select(g => $"{g.Key} {g.Count()}"))}",
+            cancellationToken: Ct);
+        await Task.Delay(3000, Ct);
+        return await ReadAsync();
+    }
+}
