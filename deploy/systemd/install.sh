@@ -44,9 +44,14 @@ Organisation__Path=/etc/familjecentralhub/organisation.json
 CallerToken__PublicKeyPath=/etc/familjecentralhub/caller-token.pub.pem
 Tls__ClientCaPath=/etc/familjecentralhub/internal-ca.pem"
 chmod 0644 "$etc/common.env"
+# Passwords and the pseudonym key as files, one per setting (SecretsDirectory, docs/configuration.md), never in an
+# environment file: RabbitMq__Password, ConnectionStrings__Database, Pseudonym__Key.
+install -d -m 0755 "$etc/secrets"
+for name in "${!ports[@]}" gateway; do
+  install -d -m 0750 "$etc/keys/$name" "$etc/secrets/$name"
+  [[ -z $root ]] && chown "root:hub-$name" "$etc/keys/$name" "$etc/secrets/$name"
+done
 for name in "${!ports[@]}"; do
-  install -d -m 0750 "$etc/keys/$name"
-  [[ -z $root ]] && chown "root:hub-$name" "$etc/keys/$name"
   database="hub_${name//-/_}"
   extra=""
   if [[ $name == consent ]]; then
@@ -57,15 +62,15 @@ Ledger__CheckpointDirectory=/var/lib/familjecentralhub/consent/ledger-checkpoint
   fi
   skeleton "$etc/$name.env" "hub-$name" "ASPNETCORE_URLS=https://127.0.0.1:${ports[$name]}
 RabbitMq__Username=$name
-RabbitMq__Password=
-ConnectionStrings__Database=Host=127.0.0.1;Database=$database;Username=${database}_runtime;Password=
-Pseudonym__Key=
+# RabbitMq__Password, ConnectionStrings__Database (Host=…;Database=$database;Username=${database}_runtime;Password=…)
+# and Pseudonym__Key: one file each in this directory.
+SecretsDirectory=/etc/familjecentralhub/secrets/$name
 Tls__CertificatePath=/etc/familjecentralhub/keys/$name/$name.pem
 Tls__KeyPath=/etc/familjecentralhub/keys/$name/$name.key$extra"
   skeleton "$etc/$name.migrate.env" "hub-$name" "ConnectionStrings__Database=Host=127.0.0.1;Database=$database;Username=${database}_migrator;Password="
 done
-install -d -m 0750 "$etc/keys/gateway" "$etc/gateway"
-[[ -z $root ]] && chown "root:hub-gateway" "$etc/keys/gateway" "$etc/gateway"
+install -d -m 0750 "$etc/gateway"
+[[ -z $root ]] && chown "root:hub-gateway" "$etc/gateway"
 services=""
 for name in "${!ports[@]}"; do services+="
 Services__$name=https://127.0.0.1:${ports[$name]}"; done

@@ -4,11 +4,12 @@ using FamiljecentralHub.Gateway.Configuration;
 using FamiljecentralHub.Gateway.Health;
 using FamiljecentralHub.Gateway.Limits;
 using FamiljecentralHub.Gateway.Proxy;
+using FamiljecentralHub.ServiceDefaults.Configuration;
 using FamiljecentralHub.ServiceDefaults.Telemetry;
 
 // appsettings.json sits beside the assembly; without this, starting from another directory would silently lose it
 // (and with it the Warning level for YARP, whose per-request logging is a bottleneck).
-var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory }).AddSecretFiles();
 
 builder.AddHubTelemetry("gateway");
 builder.AddGatewayOptions();

@@ -2,12 +2,13 @@ using FamiljecentralHub.Consent;
 using FamiljecentralHub.Consent.Features.Consents;
 using FamiljecentralHub.Consent.Features.Ledger;
 using FamiljecentralHub.ServiceDefaults;
+using FamiljecentralHub.ServiceDefaults.Configuration;
 using FamiljecentralHub.ServiceDefaults.Data;
 using FamiljecentralHub.ServiceDefaults.Input;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.Topology;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = WebApplication.CreateBuilder(args).AddSecretFiles();
 if (MigrateCommand.IsInvoked(args))
 {
     return await MigrateCommand.RunAsync(builder.Configuration, typeof(ConsentServiceExtensions).Assembly);

@@ -1,13 +1,14 @@
+using FamiljecentralHub.MaternityCare;
 using FamiljecentralHub.Operations;
 using FamiljecentralHub.ServiceDefaults;
+using FamiljecentralHub.ServiceDefaults.Configuration;
 using FamiljecentralHub.ServiceDefaults.Data;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.Topology;
-using FamiljecentralHub.MaternityCare;
 
 var service = Catalogue.MaternityCare;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = WebApplication.CreateBuilder(args).AddSecretFiles();
 if (MigrateCommand.IsInvoked(args))
 {
     return await MigrateCommand.RunAsync(builder.Configuration, typeof(OperationServiceExtensions).Assembly);

@@ -1,13 +1,14 @@
+using FamiljecentralHub.OpenPreschool;
 using FamiljecentralHub.Operations;
 using FamiljecentralHub.ServiceDefaults;
+using FamiljecentralHub.ServiceDefaults.Configuration;
 using FamiljecentralHub.ServiceDefaults.Data;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.Topology;
-using FamiljecentralHub.OpenPreschool;
 
 var service = Catalogue.OpenPreschool;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = WebApplication.CreateBuilder(args).AddSecretFiles();
 if (MigrateCommand.IsInvoked(args))
 {
     return await MigrateCommand.RunAsync(builder.Configuration, typeof(OperationServiceExtensions).Assembly);

@@ -1,13 +1,14 @@
 using FamiljecentralHub.Ops;
-using FamiljecentralHub.Ops.Features.Refusals;
 using FamiljecentralHub.Ops.Features.Flows;
+using FamiljecentralHub.Ops.Features.Refusals;
 using FamiljecentralHub.ServiceDefaults;
+using FamiljecentralHub.ServiceDefaults.Configuration;
 using FamiljecentralHub.ServiceDefaults.Data;
 using FamiljecentralHub.ServiceDefaults.Input;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.Topology;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = WebApplication.CreateBuilder(args).AddSecretFiles();
 if (MigrateCommand.IsInvoked(args))
 {
     return await MigrateCommand.RunAsync(builder.Configuration, typeof(OpsServiceExtensions).Assembly);

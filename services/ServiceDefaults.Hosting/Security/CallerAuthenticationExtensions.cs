@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace FamiljecentralHub.ServiceDefaults.Security;
@@ -55,6 +56,9 @@ public static class CallerAuthenticationExtensions
             })
             .AddCertificate(CallerTokenDefaults.CertificateScheme)
             .AddCertificateCache();
+        // The certificate handler logs the subject of every certificate it looks at; one presented to a service's port
+        // by mistake may be a personal one that names a person. Refusals are logged by their reason (AccessRefusals).
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Authentication.Certificate.CertificateAuthenticationHandler", LogLevel.None);
 
         builder.Services.AddOptions<JwtBearerOptions>(CallerTokenDefaults.AuthenticationScheme)
             .Configure<CallerTokenValidator>((options, validator) => options.TokenValidationParameters = validator.Parameters);
