@@ -167,6 +167,13 @@ public sealed class ServiceProcess(
 
     private HttpClient Probe => probe ??= new HttpClient(HealthProbe.Handler(TrustedCaPath)) { Timeout = TimeSpan.FromSeconds(5) };
 
+    /// <summary>
+    /// After a failed probe, the next one starts on a new connection: a pooled one may still lead to the process that was
+    /// killed or frozen on this port, and a TLS connection to it can hang until the timeout every time. The old client is
+    /// dropped, not disposed: another wait on this process may still be using it, and its idle connections close by themselves.
+    /// </summary>
+    private void ResetProbe() => probe = null;
+
     /// <summary>Polls the readiness endpoint; fails with the log's tail when the process exits or time runs out.</summary>
     public async Task WaitUntilReadyAsync(CancellationToken cancellationToken = default)
     {
@@ -193,10 +200,12 @@ public sealed class ServiceProcess(
             catch (HttpRequestException e)
             {
                 lastProblem = e.Message;
+                ResetProbe();
             }
             catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 lastProblem = "request timed out";
+                ResetProbe();
             }
             await Task.Delay(200, cancellationToken);
         }
