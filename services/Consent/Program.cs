@@ -1,5 +1,6 @@
 using FamiljecentralHub.Consent;
 using FamiljecentralHub.Consent.Features.Consents;
+using FamiljecentralHub.Consent.Features.Fhir;
 using FamiljecentralHub.Consent.Features.Ledger;
 using FamiljecentralHub.ServiceDefaults;
 using FamiljecentralHub.ServiceDefaults.Configuration;
@@ -29,6 +30,6 @@ builder.AddConsentServices();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
-app.MapHubApi().MapConsentApi().MapCustodyApi();
+app.MapHubApi().MapConsentApi().MapCustodyApi().MapAuditEventApi();
 app.Run();
 return 0;

@@ -1,7 +1,9 @@
 using System.Security.Claims;
+using FamiljecentralHub.Consent.Features.Fhir;
 using FamiljecentralHub.Consent.Features.Gate;
 using FamiljecentralHub.Consent.Features.Ledger;
 using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
 using FamiljecentralHub.ServiceDefaults.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -44,6 +46,7 @@ internal static class ConsentApi
         consents.MapPost("/", Record);
         consents.MapGet("/{id:guid}", Get);
         consents.MapGet("/{id:guid}/history", History);
+        consents.MapGet("/{id:guid}/fhir", HistoryAsFhir);
         consents.MapPut("/{id:guid}", Change);
         consents.MapPost("/{id:guid}/revoke", Revoke);
         return app;
@@ -98,6 +101,23 @@ internal static class ConsentApi
         {
             ConsentReader.Discloser => TypedResults.Ok(history),
             ConsentReader.Receiver => TypedResults.Ok<IReadOnlyList<ConsentView>>(history.Select(ConsentView.Of).ToList()),
+            _ => NotFound(),
+        };
+    }
+
+    /// <summary>
+    /// Every version as a FHIR R4 history bundle (<see cref="FhirConsents"/>), for a unit that discloses under the consent:
+    /// the export names the subject and the grantors, which a unit named only as a receiver may not learn.
+    /// </summary>
+    private static async Task<Results<FhirResult, ProblemHttpResult>> HistoryAsFhir(
+        Guid id, ClaimsPrincipal caller, ConsentStore store, OrganisationRegistry organisation, CancellationToken cancellationToken)
+    {
+        var history = await store.HistoryAsync(id, cancellationToken);
+        return Reader(caller, history.Count > 0 ? history[^1] : null) switch
+        {
+            ConsentReader.Discloser => new FhirResult(FhirConsents.History(history, organisation)),
+            ConsentReader.Receiver => TypedResults.Problem(
+                statusCode: StatusCodes.Status403Forbidden, title: "Only a unit that discloses under the consent may export it."),
             _ => NotFound(),
         };
     }
