@@ -43,12 +43,18 @@ internal static class ConsentApi
     public static IEndpointRouteBuilder MapConsentApi(this IEndpointRouteBuilder app)
     {
         var consents = app.MapGroup("/consents");
-        consents.MapPost("/", Record);
-        consents.MapGet("/{id:guid}", Get);
-        consents.MapGet("/{id:guid}/history", History);
-        consents.MapGet("/{id:guid}/fhir", HistoryAsFhir);
-        consents.MapPut("/{id:guid}", Change);
-        consents.MapPost("/{id:guid}/revoke", Revoke);
+        consents.MapPost("/", Record)
+            .WithSummary("Records a consent: who gave it, for which units, purposes, categories and period; by a unit that discloses under it.");
+        consents.MapGet("/{id:guid}", Get)
+            .WithSummary("The consent's current version: whole for a disclosing unit, what it permits only for a receiving unit.");
+        consents.MapGet("/{id:guid}/history", History)
+            .WithSummary("Every version of the consent, oldest first, as Get shows it to the caller.");
+        consents.MapGet("/{id:guid}/fhir", HistoryAsFhir)
+            .WithSummary("Every version of the consent as a FHIR R4 history bundle of Consent resources; for a disclosing unit.");
+        consents.MapPut("/{id:guid}", Change)
+            .WithSummary("Changes the consent as a new version; a receiving unit may only narrow it.");
+        consents.MapPost("/{id:guid}/revoke", Revoke)
+            .WithSummary("Revokes the consent: nothing more is disclosed under it, unfetched deliveries are withdrawn, receivers told.");
         return app;
     }
 

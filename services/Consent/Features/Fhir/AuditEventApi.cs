@@ -22,7 +22,8 @@ internal static class AuditEventApi
 
     public static IEndpointRouteBuilder MapAuditEventApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/ledger/audit-events", Page);
+        app.MapGet("/ledger/audit-events", Page)
+            .WithSummary("Ledger entries of a unit as FHIR R4 AuditEvents shaped after IHE BALP, a page at a time; for the log follow-up duty.");
         return app;
     }
 

@@ -22,6 +22,7 @@ internal static class StatisticsApi
     public static IEndpointRouteBuilder MapStatisticsApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/statistics/referrals", Referrals)
+            .WithSummary("Referrals between a family centre's operations per month, and families referred once or more per year; JSON or CSV, small counts suppressed.")
             .Produces<ReferralStatistics>(contentType: "application/json")
             .Produces(StatusCodes.Status200OK, contentType: "text/csv");
         return app;
