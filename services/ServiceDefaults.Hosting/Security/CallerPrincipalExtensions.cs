@@ -29,4 +29,17 @@ public static class CallerPrincipalExtensions
             && principal.HasClaim(claim => claim.Type == CallerTokenDefaults.UnitsClaim
                 && string.Equals(claim.Value, unitId, StringComparison.Ordinal));
     }
+
+    /// <summary>
+    /// Whether the client system is registered for one of the data controller's accountability duties (<see cref="Duties"/>):
+    /// acting for a unit lets a system disclose and receive; reading the log about the unit's disclosures is for the
+    /// controller's authorised staff only.
+    /// </summary>
+    public static bool HasDuty(this ClaimsPrincipal principal, string duty)
+    {
+        ArgumentNullException.ThrowIfNull(principal);
+        return !string.IsNullOrEmpty(duty)
+            && principal.HasClaim(claim => claim.Type == CallerTokenDefaults.DutiesClaim
+                && string.Equals(claim.Value, duty, StringComparison.Ordinal));
+    }
 }

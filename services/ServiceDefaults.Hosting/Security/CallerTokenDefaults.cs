@@ -17,6 +17,9 @@ public static class CallerTokenDefaults
 
     public const string UnitsClaim = "units";
 
+    /// <summary>The accountability duties the client's staff hold (<see cref="Duties"/>); absent when it holds none.</summary>
+    public const string DutiesClaim = "duties";
+
     /// <summary>RFC 7800 confirmation: names the key the token is bound to.</summary>
     public const string ConfirmationClaim = "cnf";
 
