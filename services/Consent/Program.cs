@@ -1,4 +1,5 @@
 using FamiljecentralHub.Consent;
+using FamiljecentralHub.Consent.Features.Accountability;
 using FamiljecentralHub.Consent.Features.Consents;
 using FamiljecentralHub.Consent.Features.Ledger;
 using FamiljecentralHub.ServiceDefaults;
@@ -29,6 +30,6 @@ builder.AddConsentServices();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
-app.MapHubApi().MapConsentApi().MapCustodyApi();
+app.MapHubApi().MapConsentApi().MapCustodyApi().MapAccountabilityApi();
 app.Run();
 return 0;
