@@ -155,7 +155,9 @@ public sealed class AccountabilityTests(HubFixture hub)
         var unknown = await staff.PostAsJsonAsync($"/consent/accountability/reviews/{Guid.NewGuid()}", new { note = "x", reviewedBy = StaffUser }, Ct);
         foreign.StatusCode.ShouldBe(HttpStatusCode.NotFound);
         unknown.StatusCode.ShouldBe(HttpStatusCode.NotFound);
-        (await foreign.Content.ReadAsStringAsync(Ct)).ShouldBe(await unknown.Content.ReadAsStringAsync(Ct), "another principal's review and none at all look alike");
+        var (foreignProblem, unknownProblem) = (await foreign.Content.ReadFromJsonAsync<JsonElement>(Ct), await unknown.Content.ReadFromJsonAsync<JsonElement>(Ct));
+        foreignProblem.GetProperty("title").GetString().ShouldBe(unknownProblem.GetProperty("title").GetString());
+        foreignProblem.GetProperty("detail").GetString().ShouldBe(unknownProblem.GetProperty("detail").GetString(), "another principal's review and none at all look alike");
         (await LedgerCountAsync("SELECT count(*) FROM ledger WHERE message_id = @municipal AND kind = 'reviewed'", new { municipal })).ShouldBe(0);
         var overLong = await staff.PostAsJsonAsync($"/consent/accountability/reviews/{report}", new { note = new string('n', 2001), reviewedBy = StaffUser }, Ct);
         overLong.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
