@@ -24,15 +24,15 @@ internal static class AccountabilityApi
         var group = app.MapGroup("/accountability");
         group.MapPost("/log-extracts", Extract)
             .Produces<string>(StatusCodes.Status200OK, "text/html")
-            .WithDescription("The family's log extract for one subject (the number in the body): JSON, or a printable Swedish HTML document with Accept: text/html. Needs the log-extract duty.");
+            .WithSummary("The family's log extract for one subject (the number in the body): JSON, or a printable Swedish HTML document with Accept: text/html. Needs the log-extract duty.");
         group.MapGet("/units/{unitId}/reviews", Reviews)
-            .WithDescription("Flagged disclosures the unit answers for (it sent them), open ones by default. Needs the disclosure-review duty and the unit.");
+            .WithSummary("Flagged disclosures the unit answers for (it sent them), open ones by default. Needs the disclosure-review duty and the unit.");
         group.MapPost("/reviews/{messageId:guid}", Review)
-            .WithDescription("Marks a flagged disclosure reviewed with a note; a second review is 409. Needs the disclosure-review duty and the sending unit.");
+            .WithSummary("Marks a flagged disclosure reviewed with a note; a second review is 409. Needs the disclosure-review duty and the sending unit.");
         group.MapGet("/reviews/overdue", Overdue)
-            .WithDescription("Open and overdue reviews per unit, numbers only, for the ops console to poll.");
+            .WithSummary("Open and overdue reviews per unit, numbers only, for the ops console to poll.");
         group.MapPost("/follow-ups", FollowUp)
-            .WithDescription("Log follow-up of one unit over a period, with a random sample drawn with a recorded seed. Needs the log-follow-up duty and the unit.");
+            .WithSummary("Log follow-up of one unit over a period, with a random sample drawn with a recorded seed. Needs the log-follow-up duty and the unit.");
         return app;
     }
 
