@@ -1,6 +1,7 @@
 using FamiljecentralHub.Consent;
 using FamiljecentralHub.Consent.Features.Accountability;
 using FamiljecentralHub.Consent.Features.Consents;
+using FamiljecentralHub.Consent.Features.Fhir;
 using FamiljecentralHub.Consent.Features.Ledger;
 using FamiljecentralHub.ServiceDefaults;
 using FamiljecentralHub.ServiceDefaults.Configuration;
@@ -30,6 +31,6 @@ builder.AddConsentServices();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
-app.MapHubApi().MapConsentApi().MapCustodyApi().MapAccountabilityApi();
+app.MapHubApi().MapConsentApi().MapCustodyApi().MapAuditEventApi().MapAccountabilityApi();
 app.Run();
 return 0;

@@ -1,6 +1,7 @@
 using FamiljecentralHub.Ops;
 using FamiljecentralHub.Ops.Features.Flows;
 using FamiljecentralHub.Ops.Features.Refusals;
+using FamiljecentralHub.Ops.Features.Statistics;
 using FamiljecentralHub.ServiceDefaults;
 using FamiljecentralHub.ServiceDefaults.Configuration;
 using FamiljecentralHub.ServiceDefaults.Data;
@@ -24,6 +25,6 @@ builder.AddOpsServices();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
-app.MapHubApi().MapFlowsApi().MapAccessRefusalsApi();
+app.MapHubApi().MapFlowsApi().MapAccessRefusalsApi().MapStatisticsApi();
 app.Run();
 return 0;

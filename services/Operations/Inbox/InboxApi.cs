@@ -41,9 +41,12 @@ internal static class InboxApi
 
     public static void MapInboxApi(this RouteGroupBuilder units)
     {
-        units.MapGet("/inbox", List);
-        units.MapGet("/inbox/{messageId:guid}", Get);
-        units.MapPost("/inbox/{messageId:guid}/acknowledge", Acknowledge);
+        units.MapGet("/inbox", List)
+            .WithSummary("The messages delivered to the unit and not yet acknowledged, oldest first, a page at a time; metadata only.");
+        units.MapGet("/inbox/{messageId:guid}", Get)
+            .WithSummary("Fetches one delivered message with its body: the disclosure the gate permitted to this unit.");
+        units.MapPost("/inbox/{messageId:guid}/acknowledge", Acknowledge)
+            .WithSummary("Acknowledges a fetched message: the receiving system has taken it into its own records.");
     }
 
     /// <summary>

@@ -26,7 +26,8 @@ internal static class NoticesApi
 {
     public static void MapNoticesApi(this RouteGroupBuilder units)
     {
-        units.MapGet("/notices", List);
+        units.MapGet("/notices", List)
+            .WithSummary("Notices to the unit that a consent it received messages under was revoked, narrowed or lost its grantor; message ids only.");
     }
 
     private static async Task<Results<Ok<IReadOnlyList<RevocationNotice>>, ValidationProblem>> List(

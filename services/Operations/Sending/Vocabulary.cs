@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 
 namespace FamiljecentralHub.Operations.Sending;
@@ -20,7 +21,11 @@ public sealed class Vocabulary
             throw new InvalidOperationException($"The vocabulary already has {TRequest.Route}.");
         }
 
-        messages.Add((TRequest.Route, units => units.MapPost($"/{TRequest.Route}", SendingApi.SubmitAsync<TRequest>)));
+        messages.Add((TRequest.Route, units =>
+        {
+            units.MapPost($"/{TRequest.Route}", SendingApi.SubmitAsync<TRequest>)
+                .WithSummary($"Sends a message of type {TRequest.Route} from the unit: the gate decides it; 202 with the status address.");
+        }));
         return this;
     }
 

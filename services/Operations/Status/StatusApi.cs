@@ -36,8 +36,10 @@ internal static class StatusApi
 
     public static void MapStatusApi(this RouteGroupBuilder units)
     {
-        units.MapGet("/sent/{messageId:guid}", GetSent);
-        units.MapGet("/sent", ListSent);
+        units.MapGet("/sent/{messageId:guid}", GetSent)
+            .WithSummary("The status of one message the unit sent: where it is, the gate's basis or reasons; metadata only.");
+        units.MapGet("/sent", ListSent)
+            .WithSummary("The messages the unit sent, newest first, a page at a time, with their status; metadata only.");
     }
 
     private static async Task<Results<Ok<SentMessage>, ProblemHttpResult>> GetSent(

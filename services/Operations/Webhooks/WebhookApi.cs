@@ -19,9 +19,12 @@ internal static class WebhookApi
 {
     public static void MapWebhookApi(this RouteGroupBuilder units)
     {
-        units.MapPut("/webhook", Register);
-        units.MapGet("/webhook", Get);
-        units.MapDelete("/webhook", Remove);
+        units.MapPut("/webhook", Register)
+            .WithSummary("Registers the unit's webhook: an HTTPS address told (signed, metadata only) when something waits in the inbox.");
+        units.MapGet("/webhook", Get)
+            .WithSummary("The unit's webhook registration, without its secret.");
+        units.MapDelete("/webhook", Remove)
+            .WithSummary("Removes the unit's webhook.");
     }
 
     /// <summary>

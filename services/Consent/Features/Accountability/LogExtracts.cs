@@ -142,7 +142,8 @@ public sealed class LogExtracts(NpgsqlDataSource db, OrganisationRegistry regist
             Kind = LedgerKind.ExtractDisclosed,
             Outcome = LedgerOutcome.Recorded,
             SendingUnit = string.Join(',', extract.Units),
-            ReceivingUnit = "",
+            // Never empty: every ledger field becomes a FHIR value in the AuditEvent export, where an empty string is invalid.
+            ReceivingUnit = extract.Requester == ExtractRequester.Guardian ? "requester:guardian" : "requester:subject",
             ActingSystem = actingSystem,
             ActingUser = requestedBy,
             SubjectPseudonym = pseudonym,

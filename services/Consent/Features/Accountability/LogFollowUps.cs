@@ -44,6 +44,9 @@ public sealed class LogFollowUps(NpgsqlDataSource db, IOptions<AccountabilityOpt
 {
     private const int MaxListed = 200;
 
+    /// <summary>The subject of a draw's ledger entry: it is about a unit and a period, not one person.</summary>
+    public const string NoSubject = "(no subject)";
+
     public async Task<FollowUpReport> BuildAsync(
         Guid requestId, string unit, DateTimeOffset from, DateTimeOffset to, int sampleSize, long seed, CancellationToken cancellationToken)
     {
@@ -117,10 +120,11 @@ public sealed class LogFollowUps(NpgsqlDataSource db, IOptions<AccountabilityOpt
         Kind = LedgerKind.SampleDrawn,
         Outcome = LedgerOutcome.Recorded,
         SendingUnit = report.Unit,
-        ReceivingUnit = "",
+        // Never empty: every ledger field becomes a FHIR value in the AuditEvent export, where an empty string is invalid.
+        ReceivingUnit = report.Unit,
         ActingSystem = actingSystem,
         ActingUser = requestedBy,
-        SubjectPseudonym = "",
+        SubjectPseudonym = NoSubject,
         Purpose = "log-follow-up",
         Categories = [],
         Reasons =

@@ -1,7 +1,9 @@
 using System.Security.Claims;
+using FamiljecentralHub.Consent.Features.Fhir;
 using FamiljecentralHub.Consent.Features.Gate;
 using FamiljecentralHub.Consent.Features.Ledger;
 using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
 using FamiljecentralHub.ServiceDefaults.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -41,11 +43,18 @@ internal static class ConsentApi
     public static IEndpointRouteBuilder MapConsentApi(this IEndpointRouteBuilder app)
     {
         var consents = app.MapGroup("/consents");
-        consents.MapPost("/", Record);
-        consents.MapGet("/{id:guid}", Get);
-        consents.MapGet("/{id:guid}/history", History);
-        consents.MapPut("/{id:guid}", Change);
-        consents.MapPost("/{id:guid}/revoke", Revoke);
+        consents.MapPost("/", Record)
+            .WithSummary("Records a consent: who gave it, for which units, purposes, categories and period; by a unit that discloses under it.");
+        consents.MapGet("/{id:guid}", Get)
+            .WithSummary("The consent's current version: whole for a disclosing unit, what it permits only for a receiving unit.");
+        consents.MapGet("/{id:guid}/history", History)
+            .WithSummary("Every version of the consent, oldest first, as Get shows it to the caller.");
+        consents.MapGet("/{id:guid}/fhir", HistoryAsFhir)
+            .WithSummary("Every version of the consent as a FHIR R4 history bundle of Consent resources; for a disclosing unit.");
+        consents.MapPut("/{id:guid}", Change)
+            .WithSummary("Changes the consent as a new version; a receiving unit may only narrow it.");
+        consents.MapPost("/{id:guid}/revoke", Revoke)
+            .WithSummary("Revokes the consent: nothing more is disclosed under it, unfetched deliveries are withdrawn, receivers told.");
         return app;
     }
 
@@ -98,6 +107,23 @@ internal static class ConsentApi
         {
             ConsentReader.Discloser => TypedResults.Ok(history),
             ConsentReader.Receiver => TypedResults.Ok<IReadOnlyList<ConsentView>>(history.Select(ConsentView.Of).ToList()),
+            _ => NotFound(),
+        };
+    }
+
+    /// <summary>
+    /// Every version as a FHIR R4 history bundle (<see cref="FhirConsents"/>), for a unit that discloses under the consent:
+    /// the export names the subject and the grantors, which a unit named only as a receiver may not learn.
+    /// </summary>
+    private static async Task<Results<FhirResult, ProblemHttpResult>> HistoryAsFhir(
+        Guid id, ClaimsPrincipal caller, ConsentStore store, OrganisationRegistry organisation, CancellationToken cancellationToken)
+    {
+        var history = await store.HistoryAsync(id, cancellationToken);
+        return Reader(caller, history.Count > 0 ? history[^1] : null) switch
+        {
+            ConsentReader.Discloser => new FhirResult(FhirConsents.History(history, organisation)),
+            ConsentReader.Receiver => TypedResults.Problem(
+                statusCode: StatusCodes.Status403Forbidden, title: "Only a unit that discloses under the consent may export it."),
             _ => NotFound(),
         };
     }

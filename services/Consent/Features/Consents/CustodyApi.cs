@@ -26,7 +26,8 @@ internal static class CustodyApi
 {
     public static IEndpointRouteBuilder MapCustodyApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/custody-changes", Record);
+        app.MapPost("/custody-changes", Record)
+            .WithSummary("Tells the hub that a grantor no longer acts for the subject; consents resting on that grantor are no longer used.");
         return app;
     }
 

@@ -27,8 +27,10 @@ internal static class FlowsApi
 
     public static IEndpointRouteBuilder MapFlowsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/flows", Flows);
-        app.MapGet("/messages/{messageId:guid}", Trail);
+        app.MapGet("/flows", Flows)
+            .WithSummary("Messages per month, family centre, pair of operations, purpose and status; small counts suppressed.");
+        app.MapGet("/messages/{messageId:guid}", Trail)
+            .WithSummary("One message's way through the hub, step by step; metadata and the subject's pseudonym only.");
         return app;
     }
 

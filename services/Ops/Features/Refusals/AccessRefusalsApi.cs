@@ -35,8 +35,10 @@ internal static class AccessRefusalsApi
 
     public static IEndpointRouteBuilder MapAccessRefusalsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/access-refusals", List);
-        app.MapPost("/access-refusals", Receive);
+        app.MapGet("/access-refusals", List)
+            .WithSummary("Requests the gateway or a service refused (who called, which route, why), newest first; no request content.");
+        app.MapPost("/access-refusals", Receive)
+            .WithSummary("Where the gateway ships its access refusals; only the gateway may call it.");
         return app;
     }
 
