@@ -1,9 +1,15 @@
+using System.Text.Json;
 using FamiljecentralHub.Consent.Features.Accountability;
+using FamiljecentralHub.Consent.Features.Fhir;
+using FamiljecentralHub.Tests.Support.Fhir;
+using Hl7.Fhir.Serialization;
 using FamiljecentralHub.Consent.Features.Consents;
 using FamiljecentralHub.Consent.Features.Ledger;
 using Microsoft.Extensions.Options;
 using Shouldly;
 using static FamiljecentralHub.Consent.Tests.TestOrganisation;
+using AuditEvent = Hl7.Fhir.Model.AuditEvent;
+using ModelInfo = Hl7.Fhir.Model.ModelInfo;
 
 namespace FamiljecentralHub.Consent.Tests;
 
@@ -152,6 +158,31 @@ public sealed class AccountabilityTests
         html.ShouldContain("&amp;");
         html.ShouldContain("OSL &lt;26:6&gt;");
     }
+
+    /// <summary>The entries the accountability endpoints write are exported as FHIR AuditEvents like every other: each must parse and validate.</summary>
+    [Fact]
+    public void LedgerEntries_OfExtractReviewAndDraw_ExportAsValidAuditEvents()
+    {
+        var extract = new LogExtract(Guid.NewGuid(), Now, ExtractRequester.Guardian, ["bvc"], [], [], ["rule"]);
+        var report = new FollowUpReport(Guid.NewGuid(), "bvc", Now.AddDays(-1), Now, new Dictionary<string, int>(), 0, 0, 0, [], 0, [], 42, 0, []);
+        LedgerEntry[] entries =
+        [
+            LogExtracts.EntryFor(extract, "p-1", "region-loggranskning", "SE2321000016-LOGG1", assessed: true, "Journal 7"),
+            ReviewQueue.Entry(Entry(1), "Granskad.", "SE2321000016-LOGG1", "region-loggranskning", Now),
+            LogFollowUps.EntryFor(report, "region-loggranskning", "SE2321000016-LOGG1", Now),
+        ];
+
+        foreach (var entry in entries)
+        {
+            var linked = entry with { Seq = 42, Hash = new byte[32], PrevHash = new byte[32] };
+            var json = JsonSerializer.Serialize(FhirAuditEvents.Of(linked, Registry), FhirJson);
+            FhirValidation.Errors(FhirValidation.Parse<AuditEvent>(json)).ShouldBeEmpty(entry.KindText);
+            json.ShouldNotContain("Granskad");
+            json.ShouldNotContain("Journal 7");
+        }
+    }
+
+    private static readonly JsonSerializerOptions FhirJson = new JsonSerializerOptions().ForFhir(ModelInfo.ModelInspector);
 
     private static LedgerEntry Entry(int seq) => new()
     {
