@@ -1,3 +1,4 @@
+using FamiljecentralHub.Consent.Features.Accountability;
 using FamiljecentralHub.Consent.Features.Consents;
 using FamiljecentralHub.Consent.Features.Gate;
 using FamiljecentralHub.Consent.Features.Ledger;
@@ -26,6 +27,14 @@ internal static class ConsentServiceExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RevocationAnnouncer>());
         builder.Services.AddSingleton<CoverageWithdrawals>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<CoverageWithdrawals>());
+        builder.Services.AddOptions<AccountabilityOptions>().BindConfiguration(AccountabilityOptions.Section).ValidateDataAnnotations()
+            .Validate(o => o.OfficeHoursStart < o.OfficeHoursEnd, "Accountability:OfficeHoursStart must be before Accountability:OfficeHoursEnd.")
+            .Validate(o => TimeZoneInfo.TryFindSystemTimeZoneById(o.TimeZone, out _), "Accountability:TimeZone must name a time zone this machine knows.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<AccountabilityValidator>();
+        builder.Services.AddSingleton<LogExtracts>();
+        builder.Services.AddSingleton<ReviewQueue>();
+        builder.Services.AddSingleton<LogFollowUps>();
         builder.Services.AddSingleton<ConsentLedger>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ConsentLedger>());
         // The ledger's anchor outside the database (docs/security.md, "Ledger anchoring"): without a signing key and a

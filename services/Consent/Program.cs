@@ -1,4 +1,5 @@
 using FamiljecentralHub.Consent;
+using FamiljecentralHub.Consent.Features.Accountability;
 using FamiljecentralHub.Consent.Features.Consents;
 using FamiljecentralHub.Consent.Features.Fhir;
 using FamiljecentralHub.Consent.Features.Ledger;
@@ -30,6 +31,6 @@ builder.AddConsentServices();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
-app.MapHubApi().MapConsentApi().MapCustodyApi().MapAuditEventApi();
+app.MapHubApi().MapConsentApi().MapCustodyApi().MapAuditEventApi().MapAccountabilityApi();
 app.Run();
 return 0;

@@ -38,6 +38,36 @@ public sealed class CallerTokenTests : IDisposable
     }
 
     [Fact]
+    public async Task Validate_TokenWithDuties_YieldsEachDutyAndNoOther()
+    {
+        var issuer = new CallerTokenIssuer(privateKeyPath);
+        var token = issuer.Issue("region-loggranskning", ["rosengard-bvc"], "consent", [Duties.LogExtract, Duties.DisclosureReview]);
+        var without = issuer.Issue("bvc-ehr", ["rosengard-bvc"], "consent");
+
+        var result = await new CallerTokenValidator(publicKeyPath, "consent").ValidateAsync(token);
+        var plain = await new CallerTokenValidator(publicKeyPath, "consent").ValidateAsync(without);
+
+        result.IsValid.ShouldBeTrue(result.FailureReason);
+        var staff = result.Principal.ShouldNotBeNull();
+        staff.HasDuty(Duties.LogExtract).ShouldBeTrue();
+        staff.HasDuty(Duties.DisclosureReview).ShouldBeTrue();
+        staff.HasDuty(Duties.LogFollowUp).ShouldBeFalse();
+        plain.Principal.ShouldNotBeNull().HasDuty(Duties.LogExtract).ShouldBeFalse();
+        JsonNode.Parse(Base64Url.DecodeFromChars(without.Split('.')[1]))!["duties"].ShouldBeNull();
+    }
+
+    /// <summary>A token reused from the cache must not outlive a change of the client's duties.</summary>
+    [Fact]
+    public void Issue_DutiesChanged_IssuesANewToken()
+    {
+        var issuer = new CallerTokenIssuer(privateKeyPath);
+        var first = issuer.Issue("region-loggranskning", ["rosengard-bvc"], "consent", [Duties.LogExtract]);
+
+        issuer.Issue("region-loggranskning", ["rosengard-bvc"], "consent", [Duties.LogExtract]).ShouldBe(first);
+        issuer.Issue("region-loggranskning", ["rosengard-bvc"], "consent", []).ShouldNotBe(first);
+    }
+
+    [Fact]
     public void Issue_AnyToken_HasExpectedHeaderAndClaims()
     {
         var time = new FixedTimeProvider(Now);

@@ -78,8 +78,22 @@ public sealed class ClientRegistryTests : IDisposable
     [InlineData("""{ "clients": [ { "id": "x", "hsaId": "bvc-ehr" } ] }""")] // not an HSA id
     [InlineData("""{ "clients": [ { "id": "a", "hsaId": "SE2321000016-SAME" }, { "id": "b", "hsaId": "SE2321000016-SAME" } ] }""")] // one system twice
     [InlineData("""{ "clients": [ { "id": "a", "hsaId": "SE2321000016-A" }, { "id": "a", "hsaId": "SE2321000016-B" } ] }""")] // one id twice
+    [InlineData("""{ "clients": [ { "id": "x", "hsaId": "SE2321000016-X", "duties": ["log-extract", "read-everything"] } ] }""")] // unknown duty
     public void Load_AnEntryThatIdentifiesNoSingleSystem_Throws(string json) =>
         Should.Throw<InvalidOperationException>(() => Load(json));
+
+    [Fact]
+    public void Load_DemoClientsFile_OnlyTheLogReviewClientHoldsDuties()
+    {
+        var registry = ClientRegistry.Load(Path.Combine(RepositoryRoot(), "deploy", "demo", "clients.json"), DemoCa);
+        using var reviewer = Issued(DemoCa, $"SERIALNUMBER={DemoPki.HsaIdOf("region-loggranskning")}, CN=region-loggranskning");
+        using var ehr = Issued(DemoCa, $"SERIALNUMBER={DemoPki.HsaIdOf("bvc-ehr")}, CN=bvc-ehr");
+
+        registry.TryFind(reviewer, out var staff).ShouldBeTrue();
+        staff.Duties.ShouldBe(["log-extract", "disclosure-review", "log-follow-up"]);
+        registry.TryFind(ehr, out var system).ShouldBeTrue();
+        (system.Duties ?? []).ShouldBeEmpty();
+    }
 
     [Theory]
     [InlineData("X-Hub-Caller", true)]

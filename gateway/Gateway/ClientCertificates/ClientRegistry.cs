@@ -81,8 +81,15 @@ internal sealed class ClientRegistry
                 throw new InvalidOperationException($"Client '{entry.Id}' lists unknown route '{unknownRoute}'.");
             }
 
+            var duties = entry.Duties ?? [];
+            if (duties.FirstOrDefault(duty => !Duties.Known.Contains(duty)) is { } unknownDuty)
+            {
+                // A misspelt duty would leave staff without the access they were given, or mean something nobody checks.
+                throw new InvalidOperationException($"Client '{entry.Id}' lists unknown duty '{unknownDuty}'.");
+            }
+
             if (!ids.Add(entry.Id) || !clients.TryAdd((issuer, entry.HsaId!), new GatewayClient(
-                    entry.Id, entry.HsaId!, issuer, [.. entry.Units ?? []], routes.ToFrozenSet(StringComparer.Ordinal))))
+                    entry.Id, entry.HsaId!, issuer, [.. entry.Units ?? []], routes.ToFrozenSet(StringComparer.Ordinal), [.. duties.Distinct(StringComparer.Ordinal)])))
             {
                 throw new InvalidOperationException($"Client '{entry.Id}' is registered twice (id, or issuer and HSA id).");
             }
@@ -144,5 +151,5 @@ internal sealed class ClientRegistry
 
     private sealed record ClientsFile(List<ClientEntry>? Clients);
 
-    private sealed record ClientEntry(string Id, string? HsaId, string? Issuer, List<string>? Units, List<string>? Routes);
+    private sealed record ClientEntry(string Id, string? HsaId, string? Issuer, List<string>? Units, List<string>? Routes, List<string>? Duties);
 }

@@ -2,13 +2,17 @@ using System.Collections.Frozen;
 
 namespace FamiljecentralHub.Gateway.ClientCertificates;
 
-/// <summary>A registered client system: who it is, how its certificate names it, which units it acts for, which routes it may call.</summary>
+/// <summary>
+/// A registered client system: who it is, how its certificate names it, which units it acts for, which routes it may
+/// call, and which of the data controller's accountability duties its staff hold (<see cref="ServiceDefaults.Security.Duties"/>).
+/// </summary>
 internal sealed record GatewayClient(
     string Id,
     string HsaId,
     string Issuer,
     IReadOnlyList<string> Units,
-    FrozenSet<string> Routes)
+    FrozenSet<string> Routes,
+    IReadOnlyList<string>? Duties = null)
 {
     public bool MayUse(string route) => Routes.Contains(route);
 }

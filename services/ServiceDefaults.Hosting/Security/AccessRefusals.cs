@@ -25,6 +25,9 @@ public static class AccessRefusals
     /// <summary>The caller acts for the unit, but only a disclosing unit may do this (record or widen a consent).</summary>
     public const string DiscloserOnly = "discloser-only";
 
+    /// <summary>The caller's client system is not registered for the data controller's duty this needs (<see cref="Duties"/>).</summary>
+    public const string NoDuty = "duty-not-held";
+
     /// <summary>Said in place of a claimed unit that is no registered unit: what a caller typed is not repeated.</summary>
     public const string UnknownUnit = "(unregistered)";
 

@@ -43,8 +43,10 @@ public sealed class CallerTokenIssuer
         this.boundTo = boundTo is null ? null : CertificateBinding.ThumbprintOf(boundTo);
     }
 
-    public string Issue(string clientId, IReadOnlyList<string> units, string audience)
+    /// <param name="duties">The accountability duties the client is registered for (<see cref="Duties"/>); none when null.</param>
+    public string Issue(string clientId, IReadOnlyList<string> units, string audience, IReadOnlyList<string>? duties = null)
     {
+        duties ??= [];
         ArgumentException.ThrowIfNullOrWhiteSpace(clientId);
         ArgumentNullException.ThrowIfNull(units);
         ArgumentException.ThrowIfNullOrWhiteSpace(audience);
@@ -52,18 +54,18 @@ public sealed class CallerTokenIssuer
         var now = timeProvider.GetUtcNow();
         var key = (clientId, audience);
         if (cache.TryGetValue(key, out var cached) && now < cached.ReuseUntil && now >= cached.IssuedAt
-            && cached.Units.SequenceEqual(units, StringComparer.Ordinal))
+            && cached.Units.SequenceEqual(units, StringComparer.Ordinal) && cached.Duties.SequenceEqual(duties, StringComparer.Ordinal))
         {
             return cached.Token;
         }
 
         // Two threads may both miss and both sign; the loser's token is just as valid, so no lock is needed.
-        var token = Create(clientId, units, audience, now);
-        cache[key] = new CachedToken(token, [.. units], now, now + ReuseFor);
+        var token = Create(clientId, units, audience, duties, now);
+        cache[key] = new CachedToken(token, [.. units], [.. duties], now, now + ReuseFor);
         return token;
     }
 
-    private string Create(string clientId, IReadOnlyList<string> units, string audience, DateTimeOffset now)
+    private string Create(string clientId, IReadOnlyList<string> units, string audience, IReadOnlyList<string> duties, DateTimeOffset now)
     {
         var descriptor = new SecurityTokenDescriptor
         {
@@ -81,6 +83,12 @@ public sealed class CallerTokenIssuer
                 [JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString("N"),
             },
         };
+        if (duties.Count > 0)
+        {
+            // Only when the client holds a duty: every other client's token stays as it was.
+            descriptor.Claims[CallerTokenDefaults.DutiesClaim] = duties.ToArray();
+        }
+
         if (boundTo is not null)
         {
             descriptor.Claims[CallerTokenDefaults.ConfirmationClaim] = new Dictionary<string, object>(StringComparer.Ordinal)
@@ -92,5 +100,5 @@ public sealed class CallerTokenIssuer
         return handler.CreateToken(descriptor);
     }
 
-    private sealed record CachedToken(string Token, string[] Units, DateTimeOffset IssuedAt, DateTimeOffset ReuseUntil);
+    private sealed record CachedToken(string Token, string[] Units, string[] Duties, DateTimeOffset IssuedAt, DateTimeOffset ReuseUntil);
 }

@@ -129,6 +129,10 @@ internal static class FuzzGenerators
             "RevokeConsentRequest" => Obj(new { recordedBy = ActingUser, recordingUnit = actor.OwnUnit, reason = $"Återkallat av {plant.Name}" }),
             // A made-up adult's valid number: no consent records it, so a good body reaches the look-up and is refused there.
             "CustodyChangeRequest" => Obj(new { subjectId = plant.Number, grantorId = "198503152343", recordedBy = ActingUser, recordingUnit = actor.OwnUnit, journalReference = $"Vårdnadsbeslut {plant.Name}" }),
+            // The consent service's fuzz actor holds no accountability duty, so these reach the duty check and are refused there.
+            "LogExtractRequest" => Obj(new { subjectId = plant.Number, requester = "Guardian", protectedIdentity = false, requestedBy = ActingUser }),
+            "ReviewRequest" => Obj(new { note = $"Granskad. {plant.Name}", reviewedBy = ActingUser }),
+            "FollowUpRequest" => Obj(new { unit = actor.OwnUnit, from = "2026-11-01T00:00:00Z", to = "2026-11-02T00:00:00Z", sampleSize = 5, seed = 1, requestedBy = ActingUser }),
             _ => null,
         };
         return body ?? FromSchema(world, schema, plant, depth: 0);

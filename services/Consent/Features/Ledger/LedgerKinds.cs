@@ -21,6 +21,15 @@ public enum LedgerKind
 
     /// <summary>A unit told the hub that a grantor no longer acts for the subject; one entry per consent it reaches.</summary>
     CustodyChanged,
+
+    /// <summary>The family's log extract was given out (issue 14 item 1); its message id is the request's own.</summary>
+    ExtractDisclosed,
+
+    /// <summary>A flagged decision was reviewed; its message id is the decision's, so it is reviewed once.</summary>
+    Reviewed,
+
+    /// <summary>A random sample of the ledger was drawn for log follow-up, with its seed; its message id is the request's own.</summary>
+    SampleDrawn,
 }
 
 /// <summary>What came of it: for a decision, permitted or refused; for a consent entry, the version it records.</summary>
@@ -63,6 +72,9 @@ public static class LedgerText
         [LedgerKind.ConsentNarrowed] = "consent-narrowed",
         [LedgerKind.ConsentRevoked] = "consent-revoked",
         [LedgerKind.CustodyChanged] = "custody-changed",
+        [LedgerKind.ExtractDisclosed] = "extract-disclosed",
+        [LedgerKind.Reviewed] = "reviewed",
+        [LedgerKind.SampleDrawn] = "sample-drawn",
     };
 
     private static readonly Dictionary<LedgerOutcome, string> Outcomes = new()
