@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using FamiljecentralHub.LocalHub.Clients;
 using FamiljecentralHub.Tests.Support.Fhir;
+using AuditEvent = Hl7.Fhir.Model.AuditEvent;
 using Bundle = Hl7.Fhir.Model.Bundle;
 using FhirConsent = Hl7.Fhir.Model.Consent;
 
@@ -14,6 +15,9 @@ namespace FamiljecentralHub.EndToEnd.Tests;
 /// </summary>
 public sealed class FhirExportTests(HubFixture hub)
 {
+    private const string Staff = "region-loggranskning";
+    private const string AuditEventsPath = "/consent/ledger/audit-events";
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
@@ -48,6 +52,70 @@ public sealed class FhirExportTests(HubFixture hub)
         // The receiver may read what the consent permits, never whom it is about: the export names the subject.
         (await social.GetAsync($"{DemoRequests.ConsentPath}/{consentId}/fhir", Ct)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
         (await preschool.GetAsync($"{DemoRequests.ConsentPath}/{consentId}/fhir", Ct)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task AuditEvents_ForStaffWithTheFollowUpDuty_AreTheUnitsEntriesAsValidFhir()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var staff = hub.Client(Staff);
+        var subject = HubFixture.NewSubject();
+        await RecordAsync(bvc, subject);
+        var sent = await bvc.PostAsJsonAsync(DemoRequests.ReferralPath, DemoRequests.Referral(subject), Ct);
+        var messageId = (await sent.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("messageId").GetGuid();
+        await HubFixture.WaitForStatusAsync(bvc, $"/child-health/units/{DemoRequests.ChildHealthUnit}/sent/{messageId}", "Delivered");
+        var from = DateTimeOffset.UtcNow.AddMinutes(-10).ToString("O");
+
+        var events = new List<AuditEvent>();
+        var next = $"{AuditEventsPath}?unit={DemoRequests.ChildHealthUnit}&from={Uri.EscapeDataString(from)}&count=50";
+        while (next is not null && events.Count < 5000)
+        {
+            var response = await staff.GetAsync(next, Ct);
+            response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync(Ct));
+            var page = FhirValidation.Parse<Bundle>(await response.Content.ReadAsStringAsync(Ct));
+            FhirValidation.Errors(page).ShouldBeEmpty();
+            events.AddRange(page.Entry.Select(e => (AuditEvent)e.Resource!));
+            next = page.Link.FirstOrDefault(l => l.Relation == "next")?.Url;
+        }
+
+        events.ShouldAllBe(e => e.Agent.Any(a => a.Who!.Identifier!.Value == DemoRequests.ChildHealthUnit));
+        var ours = events.Where(e => e.Entity.Any(x => x.What?.Identifier?.Value == "urn:uuid:" + messageId)).ToList();
+        ours.Select(e => e.Subtype.First().Code).ShouldBe(["decision", "delivery"], ignoreOrder: true);
+        string.Concat(events.Select(e => e.Entity.First().What!.Identifier!.Value)).ShouldNotContain(subject);
+    }
+
+    [Fact]
+    public async Task AuditEvents_WithoutTheDutyOrForAnotherUnit_AreRefused()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var staff = hub.Client(Staff);
+
+        (await bvc.GetAsync($"{AuditEventsPath}?unit={DemoRequests.ChildHealthUnit}", Ct)).StatusCode.ShouldBe(HttpStatusCode.Forbidden,
+            "acting for the unit is not enough to read its log");
+        (await staff.GetAsync($"{AuditEventsPath}?unit={DemoRequests.SocialServicesUnit}", Ct)).StatusCode.ShouldBe(HttpStatusCode.Forbidden,
+            "the region's staff follow up the region's units only");
+        var bad = await staff.GetAsync($"{AuditEventsPath}?unit={DemoRequests.ChildHealthUnit}&from=199001011234&count=0", Ct);
+        bad.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await bad.Content.ReadAsStringAsync(Ct)).ShouldNotContain("199001011234");
+    }
+
+    [Fact]
+    public async Task StaffWithDuties_MayNotRecordOrChangeConsents()
+    {
+        using var staff = hub.Client(Staff);
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        var subject = HubFixture.NewSubject();
+        var consentId = await RecordAsync(bvc, subject);
+
+        // The staff client acts for the BVC to see its disclosures; it must not use that to widen what the gate permits.
+        (await staff.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), Ct))
+            .StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await staff.PostAsJsonAsync($"{DemoRequests.ConsentPath}/{consentId}/revoke",
+            new { recordedBy = "SE2321000016-LOGG1", recordingUnit = DemoRequests.ChildHealthUnit, reason = "Prov" }, Ct))
+            .StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await staff.PostAsJsonAsync("/consent/custody-changes",
+            new { subjectId = subject, grantorId = "198001011236", recordingUnit = DemoRequests.ChildHealthUnit, recordedBy = "SE2321000016-LOGG1" }, Ct))
+            .StatusCode.ShouldBe(HttpStatusCode.Forbidden);
     }
 
     private static async Task<Guid> RecordAsync(HttpClient bvc, string subject)

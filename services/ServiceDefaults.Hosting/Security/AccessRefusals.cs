@@ -28,6 +28,9 @@ public static class AccessRefusals
     /// <summary>The caller's client system is not registered for the data controller's duty this needs (<see cref="Duties"/>).</summary>
     public const string NoDuty = "duty-not-held";
 
+    /// <summary>The caller holds the data controller's duties: it reads the log, and does not act in care.</summary>
+    public const string DutyHolder = "duty-holder-acts";
+
     /// <summary>Said in place of a claimed unit that is no registered unit: what a caller typed is not repeated.</summary>
     public const string UnknownUnit = "(unregistered)";
 

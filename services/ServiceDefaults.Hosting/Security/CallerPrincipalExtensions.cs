@@ -42,4 +42,14 @@ public static class CallerPrincipalExtensions
             && principal.HasClaim(claim => claim.Type == CallerTokenDefaults.DutiesClaim
                 && string.Equals(claim.Value, duty, StringComparison.Ordinal));
     }
+
+    /// <summary>
+    /// Whether the client system holds any of the data controller's duties: such a client asks the ledger for the
+    /// controller, and is refused where a system acts in care (recording or changing consents, custody changes).
+    /// </summary>
+    public static bool HoldsAnyDuty(this ClaimsPrincipal principal)
+    {
+        ArgumentNullException.ThrowIfNull(principal);
+        return principal.HasClaim(claim => claim.Type == CallerTokenDefaults.DutiesClaim);
+    }
 }

@@ -44,6 +44,7 @@ internal static class ConsentApi
     {
         var consents = app.MapGroup("/consents");
         consents.MapPost("/", Record)
+            .RefuseDutyHolders()
             .WithSummary("Records a consent: who gave it, for which units, purposes, categories and period; by a unit that discloses under it.");
         consents.MapGet("/{id:guid}", Get)
             .WithSummary("The consent's current version: whole for a disclosing unit, what it permits only for a receiving unit.");
@@ -52,8 +53,10 @@ internal static class ConsentApi
         consents.MapGet("/{id:guid}/fhir", HistoryAsFhir)
             .WithSummary("Every version of the consent as a FHIR R4 history bundle of Consent resources; for a disclosing unit.");
         consents.MapPut("/{id:guid}", Change)
+            .RefuseDutyHolders()
             .WithSummary("Changes the consent as a new version; a receiving unit may only narrow it.");
         consents.MapPost("/{id:guid}/revoke", Revoke)
+            .RefuseDutyHolders()
             .WithSummary("Revokes the consent: nothing more is disclosed under it, unfetched deliveries are withdrawn, receivers told.");
         return app;
     }

@@ -27,6 +27,7 @@ internal static class CustodyApi
     public static IEndpointRouteBuilder MapCustodyApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/custody-changes", Record)
+            .RefuseDutyHolders()
             .WithSummary("Tells the hub that a grantor no longer acts for the subject; consents resting on that grantor are no longer used.");
         return app;
     }
