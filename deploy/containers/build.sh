@@ -81,8 +81,9 @@ for name in "${!projects[@]}"; do
     -p:UseAppHost=false -p:DebugType=none -p:GenerateDocumentationFile=false -p:Deterministic=true
   [[ -f "$ctx/app/$assembly.dll" ]] || { echo "build.sh: $project published no $assembly.dll" >&2; exit 1; }
   step "image $prefix/$name:$tag"
-  podman build --quiet --format docker --network host --build-arg "RUNTIME=$runtime_image" --build-arg "ASSEMBLY=$assembly.dll" \
-    --build-arg "HEALTH_URL=$health" -f deploy/containers/Containerfile.dotnet -t "$prefix/$name:$tag" "$ctx" >/dev/null
+  sed "s|@ASSEMBLY@|$assembly.dll|" deploy/containers/Containerfile.dotnet >"$ctx/Containerfile"
+  podman build --quiet --format docker --network host --build-arg "RUNTIME=$runtime_image" \
+    --build-arg "HEALTH_URL=$health" -f "$ctx/Containerfile" -t "$prefix/$name:$tag" "$ctx" >/dev/null
 done
 
 # 4. RabbitMQ and PostgreSQL from Debian's packages on the same base.
