@@ -7,7 +7,8 @@
 #   localhost/familjecentralhub/tools:<tag>           LocalHub's CLI: the secrets, the broker definitions, provisioning
 # Installs podman, runc, catatonit and mmdebstrap with apt when missing. Idempotent: the base tar is made again only
 # when its inputs (suite, package list, this script's base recipe) change, and podman's layer cache does the rest.
-# HUB_IMAGE_TAG (default "dev") names the tag. Run as root (re-executes with sudo otherwise).
+# HUB_IMAGE_TAG (default "dev") names the tag; HUB_IMAGE_FROM_BUILD=Debug takes each project's bin/Debug output
+# instead of publishing it again (the end-to-end test, after the suite's own build). Run as root (re-executes with sudo otherwise).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 require_root "$@"
@@ -73,12 +74,21 @@ for name in "${!projects[@]}"; do
   [[ -n $assembly ]] || assembly="FamiljecentralHub.$(basename "$project")"
   [[ $name == tools ]] && assembly=FamiljecentralHub.LocalHub
   health=https://127.0.0.1:8080/health/live
-  step "publish $project"
   ctx="$work/ctx-$name"
   rm -rf "$ctx" && mkdir -p "$ctx"
-  # Framework-dependent on the runtime layer; deterministic builds, no PDBs in the image.
-  dotnet publish "$project" -c Release --nologo --verbosity quiet -o "$ctx/app" \
-    -p:UseAppHost=false -p:DebugType=none -p:GenerateDocumentationFile=false -p:Deterministic=true
+  if [[ -n ${HUB_IMAGE_FROM_BUILD:-} ]]; then
+    # The solution's own build output (framework-dependent too): what the test suite just built, without a second
+    # compilation of every project. deploy/test.sh's end-to-end test uses it; a release image is published.
+    output="$project/bin/$HUB_IMAGE_FROM_BUILD/net10.0"
+    [[ -f "$output/$assembly.dll" ]] || { echo "build.sh: $output has no $assembly.dll: build with -c $HUB_IMAGE_FROM_BUILD first" >&2; exit 1; }
+    step "copy $output"
+    cp -a "$output" "$ctx/app"
+  else
+    step "publish $project"
+    # Framework-dependent on the runtime layer; deterministic builds, no PDBs in the image.
+    dotnet publish "$project" -c Release --nologo --verbosity quiet -o "$ctx/app" \
+      -p:UseAppHost=false -p:DebugType=none -p:GenerateDocumentationFile=false -p:Deterministic=true
+  fi
   [[ -f "$ctx/app/$assembly.dll" ]] || { echo "build.sh: $project published no $assembly.dll" >&2; exit 1; }
   step "image $prefix/$name:$tag"
   sed "s|@ASSEMBLY@|$assembly.dll|" deploy/containers/Containerfile.dotnet >"$ctx/Containerfile"

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using System.Reflection;
 using System.Text.Json;
 using FamiljecentralHub.LocalHub.Clients;
 using FamiljecentralHub.LocalHub.Pki;
@@ -29,8 +30,9 @@ public sealed class KubePlayTests
         var root = RepositoryRoot();
         try
         {
-            // kube-up.sh installs podman when it is missing, builds the images when one is missing and waits for ready.
-            await RunAsync(root, "deploy/kube-up.sh", TimeSpan.FromMinutes(20));
+            // kube-up.sh installs podman when it is missing and waits for ready; --build makes the images again from this
+            // build's output (the base and runtime layers are reused), so the test never plays images of older code.
+            await RunAsync(root, "deploy/kube-up.sh", TimeSpan.FromMinutes(20), "--build");
             // The demo PKI kube-up.sh made (deployment-secrets): the clients' certificates exist, Ensure only loads them.
             var pki = DemoPki.Ensure(
                 Path.Combine(root, "deploy", "kubernetes", "secrets", "pki"), [DemoRequests.ChildHealthClient, DemoRequests.SocialServicesClient]);
@@ -91,6 +93,10 @@ public sealed class KubePlayTests
         throw new ShouldAssertException($"{statusUrl} did not reach {status}; last seen: {last}");
     }
 
+    /// <summary>Debug or Release: the configuration this test, and so the services beside it, were built with.</summary>
+    private static string BuildConfiguration =>
+        typeof(KubePlayTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+
     private static string RepositoryRoot()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
@@ -103,14 +109,16 @@ public sealed class KubePlayTests
         throw new InvalidOperationException($"No FamiljecentralHub.sln above {AppContext.BaseDirectory}.");
     }
 
-    private static async Task RunAsync(string root, string script, TimeSpan timeout)
+    private static async Task RunAsync(string root, string script, TimeSpan timeout, params string[] arguments)
     {
-        using var process = Process.Start(new ProcessStartInfo("bash", [Path.Combine(root, script)])
+        var start = new ProcessStartInfo("bash", [Path.Combine(root, script), .. arguments])
         {
             WorkingDirectory = root,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-        })!;
+        };
+        start.Environment["HUB_IMAGE_FROM_BUILD"] = BuildConfiguration;
+        using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync(Ct);
         var error = process.StandardError.ReadToEndAsync(Ct);
         using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(Ct);
