@@ -27,14 +27,18 @@ step() { printf '[%3ds] %s\n' $((SECONDS - started)) "$*"; }
 #    certificates, the time zones and curl for the image's health check. Reused while its inputs are unchanged.
 suite=bookworm
 packages=ca-certificates,libicu72,libssl3,tzdata,curl,zlib1g
-base_inputs="$suite|minbase|$packages|v1"
+# No manuals, documentation (but the licences) or message translations: nothing in a container reads them.
+dpkg_options=(--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*'
+  --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright'
+  --dpkgopt='path-exclude=/usr/share/locale/*')
+base_inputs="$suite|minbase|$packages|${dpkg_options[*]}|v2"
 base_hash=$(printf '%s' "$base_inputs" | sha256sum | cut -c1-16)
 base_tar="$work/debian-min-$base_hash.tar"
 base_image="$prefix/debian-min:$suite"
 if [[ ! -s $base_tar ]]; then
   step "mmdebstrap $suite minbase + $packages"
   rm -rf "$work"/debian-min-*
-  mmdebstrap --quiet --variant=minbase --include="$packages" \
+  mmdebstrap --quiet --variant=minbase --include="$packages" "${dpkg_options[@]}" \
     --customize-hook='rm -rf "$1"/var/cache/apt/*.bin "$1"/var/log/*.log "$1"/var/log/apt/*' \
     "$suite" "${base_tar%.tar}.partial.tar"
   mv "${base_tar%.tar}.partial.tar" "$base_tar"
