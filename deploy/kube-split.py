@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Splits the rendered local-podman overlay for deploy/kube-up.sh: each Secret to <state>/secrets/<name>.json with its
-values decoded (podman 4.3 mounts a podman secret's values as they are written), and the rest into the stages that
-kube-up.sh plays in order, each stage with every ConfigMap (podman resolves a pod's ConfigMaps from its own file)."""
+values decoded (podman 4.3 mounts a podman secret's values as they are written), the claims' names to <state>/volumes,
+and the rest into the stages that kube-up.sh plays in order, each stage with every ConfigMap (podman resolves a pod's
+ConfigMaps from its own file)."""
 import base64
 import json
 import os
@@ -17,6 +18,7 @@ for old in os.listdir(os.path.join(state, "secrets")):
 
 config_maps = [d for d in documents if d["kind"] == "ConfigMap"]
 stages = {"1-nodes": [], "2-provisioning": [], "3-migrations": [], "4-hub": []}
+volumes = []
 for document in documents:
     kind, name = document["kind"], document["metadata"]["name"]
     tier = document["metadata"].get("labels", {}).get("hub.familjecentralhub.se/tier")
@@ -29,7 +31,11 @@ for document in documents:
             json.dump(secret, out)
     elif kind == "ConfigMap":
         continue
-    elif kind == "PersistentVolumeClaim" or name in ("postgres", "rabbitmq"):
+    elif kind == "PersistentVolumeClaim":
+        # Made by kube-up.sh with `podman volume create` when missing: podman refuses to play a claim whose volume
+        # exists, and a hub played again keeps its data.
+        volumes.append(name)
+    elif name in ("postgres", "rabbitmq"):
         stages["1-nodes"].append(document)
     elif tier == "provisioning":
         stages["2-provisioning"].append(document)
@@ -40,6 +46,8 @@ for document in documents:
     else:
         sys.exit(f"kube-split.py: {kind} {name} is not something podman kube play runs")
 
+with open(os.path.join(state, "volumes"), "w", encoding="utf-8") as out:
+    out.write("".join(volume + "\n" for volume in volumes))
 for stage, members in stages.items():
     with open(os.path.join(state, stage + ".yaml"), "w", encoding="utf-8") as out:
         yaml.safe_dump_all(config_maps + members, out, sort_keys=False)

@@ -41,6 +41,9 @@ fi
 step "secrets in $secrets (deployment-secrets)"
 dotnet "$tools" deployment-secrets --dir "$secrets" --postgres-host 127.0.0.1 --postgres-port 9432 >/dev/null
 
+# A hub this script played before goes first (its data kept): podman refuses to play a pod that exists.
+[[ -f $state/1-nodes.yaml ]] && deploy/kube-down.sh --keep-data >/dev/null
+
 step "rendering deploy/kubernetes/overlays/local-podman"
 kubectl kustomize --load-restrictor LoadRestrictionsNone deploy/kubernetes/overlays/local-podman >"$state/rendered.yaml"
 # The Secrets go to podman (podman 4.3 reads a Secret's values as given, not base64: decoded here), the rest is split
@@ -89,6 +92,9 @@ wait_job() {
 tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 step "PostgreSQL and RabbitMQ"
+while read -r volume; do
+  podman volume exists "$volume" || podman volume create "$volume" >/dev/null
+done <"$state/volumes"
 play "$state/1-nodes.yaml"
 wait_until "PostgreSQL (127.0.0.1:9432)" 60 tcp_open 9432
 step "database provisioning"
