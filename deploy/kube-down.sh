@@ -19,6 +19,12 @@ if [[ -d $state/secrets ]]; then
     [[ -e $secret ]] && podman secret rm "$(basename "$secret" .json)" >/dev/null 2>&1 || true
   done
 fi
+# The copies podman made of each Secret and ConfigMap: never state, and a stale one would hide a new key.
+if [[ -f $state/copies ]]; then
+  while read -r copy; do
+    podman volume rm --force "$copy" >/dev/null 2>&1 || true
+  done <"$state/copies"
+fi
 if [[ $keep_data == false ]]; then
   for volume in postgres-data rabbitmq-data consent-checkpoints; do
     podman volume rm --force "$volume" >/dev/null 2>&1 || true

@@ -46,6 +46,10 @@ for document in documents:
     else:
         sys.exit(f"kube-split.py: {kind} {name} is not something podman kube play runs")
 
+# podman keeps a volume with the content of each Secret and ConfigMap a pod mounts; kube-down.sh removes them, so a
+# changed key or file is never served from an old copy.
+with open(os.path.join(state, "copies"), "w", encoding="utf-8") as out:
+    out.write("".join(d["metadata"]["name"] + "\n" for d in documents if d["kind"] in ("Secret", "ConfigMap")))
 with open(os.path.join(state, "volumes"), "w", encoding="utf-8") as out:
     out.write("".join(volume + "\n" for volume in volumes))
 for stage, members in stages.items():
