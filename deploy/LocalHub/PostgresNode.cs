@@ -23,7 +23,7 @@ public sealed partial class PostgresNode
         Directory = directory;
     }
 
-    public string Host => "127.0.0.1";
+    public string Host { get; private init; } = "127.0.0.1";
 
     public int Port { get; }
 
@@ -95,6 +95,9 @@ public sealed partial class PostgresNode
 
     /// <summary>A cluster someone else runs on 127.0.0.1; we only create and drop databases on it.</summary>
     public static PostgresNode External(int port, string password) => new(port, password, null);
+
+    /// <summary>A cluster at another address (a deployment's PostgreSQL service, for provisioning only).</summary>
+    public static PostgresNode External(string host, int port, string password) => new(port, password, null) { Host = host };
 
     /// <summary>A connection string for the superuser.</summary>
     public string ConnectionString(string database = "postgres") =>

@@ -9,6 +9,8 @@ root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(ExecCommand.Create());
 root.Subcommands.Add(DefinitionsCommand.Create());
 root.Subcommands.Add(RevokeCommand.Create());
+root.Subcommands.Add(DeploymentSecretsCommand.Create());
+root.Subcommands.Add(ProvisionDatabasesCommand.Create());
 
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration
 {

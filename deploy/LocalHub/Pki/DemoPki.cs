@@ -287,11 +287,19 @@ public sealed class DemoPki
     private static void IssueGatewayCertificate(DemoPki pki, X509Certificate2 ca, DateTimeOffset now) =>
         IssueServerCertificate(ca, "localhost", pki.GatewayCertificatePath, pki.GatewayKeyPath, now);
 
-    /// <summary>A loopback server certificate (SAN localhost, 127.0.0.1, ::1), its key owner-only.</summary>
+    /// <summary>A loopback server certificate (SAN localhost, 127.0.0.1, ::1; a service's also its cluster names), its key owner-only.</summary>
     private static void IssueServerCertificate(X509Certificate2 ca, string commonName, string certificatePath, string keyPath, DateTimeOffset now)
     {
         var names = new SubjectAlternativeNameBuilder();
         names.AddDnsName("localhost");
+        if (commonName != "localhost")
+        {
+            // A service's Kubernetes Service names too (deploy/kubernetes, namespace familjecentralhub), so the same demo
+            // certificates serve the manifests: the gateway reaches it as https://<service>:8443 there.
+            names.AddDnsName(commonName);
+            names.AddDnsName($"{commonName}.familjecentralhub.svc");
+            names.AddDnsName($"{commonName}.familjecentralhub.svc.cluster.local");
+        }
         names.AddIpAddress(System.Net.IPAddress.Loopback);
         names.AddIpAddress(System.Net.IPAddress.IPv6Loopback);
 
