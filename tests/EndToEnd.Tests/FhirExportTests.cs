@@ -82,6 +82,8 @@ public sealed class FhirExportTests(HubFixture hub)
         var ours = events.Where(e => e.Entity.Any(x => x.What?.Identifier?.Value == "urn:uuid:" + messageId)).ToList();
         ours.Select(e => e.Subtype.First().Code).ShouldBe(["decision", "delivery"], ignoreOrder: true);
         string.Concat(events.Select(e => e.Entity.First().What!.Identifier!.Value)).ShouldNotContain(subject);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        (await social.PostAsync($"{DemoRequests.InboxPath}/{messageId}/acknowledge", null, Ct)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
     }
 
     [Fact]

@@ -59,14 +59,25 @@ public sealed class ReferralStatisticsTests
     [Fact]
     public void From_FewFamiliesReferredMoreThanOnce_HidesThemAndTheirComplement()
     {
-        var repeated = Enumerable.Range(0, 2).SelectMany(i => Many(2, "2026-03", Bvc, Social, subject: $"p-repeat-{i}"));
+        // Three families referred twice in March (six referrals, shown), nine once in May.
+        var repeated = Enumerable.Range(0, 3).SelectMany(i => Many(2, "2026-03", Bvc, Social, subject: $"p-repeat-{i}"));
         var once = Enumerable.Range(0, 9).SelectMany(i => Many(1, "2026-05", Bvc, Social, subject: $"p-once-{i}"));
 
         var families = ReferralStatistics.Of("2026-01", "2026-12", [.. repeated, .. once]).Families.Single();
 
         families.ReferredMoreThanOnce.ShouldBeNull();
-        families.Families.ShouldBe(11);
-        families.ReferredOnce.ShouldBeNull("11 − 9 would give the 2 away");
+        families.Families.ShouldBe(12);
+        families.ReferredOnce.ShouldBeNull("12 − 9 would give the 3 away");
+    }
+
+    [Fact]
+    public void From_APairWithAHiddenMonth_HidesItsFamiliesToo()
+    {
+        // Twelve families referred once each: published, the families would be the pair's 12 referrals, and 15 − 12 the 3.
+        var statistics = ReferralStatistics.Of("2026-11", "2026-11", [.. Many(12, "2026-11", Bvc, Social), .. Many(3, "2026-11", Bvc, Preschool)]);
+
+        var families = statistics.Families.Single(f => f.ReceivingOperation == Social);
+        new[] { families.ReferredOnce, families.ReferredMoreThanOnce, families.Families }.ShouldAllBe(figure => figure == null);
     }
 
     /// <summary>
@@ -97,5 +108,20 @@ public sealed class ReferralStatisticsTests
                 group.Cells.Count(cell => cell.Hidden).ShouldNotBe(1, "a shown total less the cells shown would be the hidden one");
             }
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(500).WithQuietOnSuccess(true));
+    }
+
+    [Fact]
+    public void Chart_ShowsSuppressedFiguresAsDashesAndEncodesEveryValue()
+    {
+        var statistics = ReferralStatistics.Of("2026-11", "2026-11",
+            [.. Many(12, "2026-11", Bvc, Social, centre: "<script>"), .. Many(3, "2026-11", Bvc, Preschool, centre: "<script>")]);
+
+        var page = ReferralChart.Render(statistics);
+
+        page.ShouldNotContain("<script>");
+        page.ShouldContain("&lt;script&gt;");
+        page.ShouldContain(">15</text>", customMessage: "the month's total is drawn");
+        page.ShouldNotContain(">3<", customMessage: "a suppressed count appears nowhere");
+        page.ShouldNotContain(">12<", customMessage: "nor its complement");
     }
 }

@@ -53,6 +53,14 @@ public sealed record ReferralStatistics(
             .ToList();
         Complete([.. months.Select(m => new Group(m.Total, m.Cells)), .. pairs.Select(p => new Group(p.Total, p.Cells))]);
 
+        // The families of a pair in a year count its referrals too (all of them, when every family was referred once), so
+        // where any of the pair's referral figures for that year is hidden, its families are hidden with it.
+        var hiddenPairYears = cells.Where(c => c.Cell.Hidden).Select(c => (c.Key.FamilyCentre, Year: c.Key.Month[..4], c.Key.SendingOperation, c.Key.ReceivingOperation))
+            .Concat(pairs.Where(p => p.Total.Hidden).SelectMany(p => cells
+                .Where(c => (c.Key.FamilyCentre, c.Key.SendingOperation, c.Key.ReceivingOperation) == p.Key)
+                .Select(c => (c.Key.FamilyCentre, Year: c.Key.Month[..4], c.Key.SendingOperation, c.Key.ReceivingOperation))))
+            .ToHashSet();
+
         var families = referrals
             .GroupBy(r => (r.FamilyCentre, Year: int.Parse(r.Month.AsSpan(0, 4), CultureInfo.InvariantCulture), r.SendingOperation, r.ReceivingOperation))
             .OrderBy(g => g.Key.FamilyCentre, StringComparer.Ordinal).ThenBy(g => g.Key.Year)
@@ -64,6 +72,11 @@ public sealed record ReferralStatistics(
                 var more = new Cell(perFamily.Count(n => n > 1));
                 var all = new Cell(perFamily.Count);
                 Complete([new Group(all, [once, more])]);
+                if (hiddenPairYears.Contains((g.Key.FamilyCentre, g.Key.Year.ToString("D4", CultureInfo.InvariantCulture), g.Key.SendingOperation, g.Key.ReceivingOperation)))
+                {
+                    once.Hidden = more.Hidden = all.Hidden = true;
+                }
+
                 return new FamiliesReferred(g.Key.FamilyCentre, g.Key.Year, g.Key.SendingOperation, g.Key.ReceivingOperation, once.Shown, more.Shown, all.Shown);
             })
             .ToList();

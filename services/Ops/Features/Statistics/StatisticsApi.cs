@@ -9,8 +9,8 @@ namespace FamiljecentralHub.Ops.Features.Statistics;
 
 /// <summary>
 /// Referral statistics for the family centres' follow-up of their collaboration, per centre, month and pair of
-/// operations, as JSON or (Accept: text/csv) CSV. A referral counts when it reached the receiving operation (delivered),
-/// in the month it did, in Swedish time.
+/// operations, as JSON, CSV (Accept: text/csv) or a chart a browser shows (Accept: text/html). A referral counts when it
+/// reached the receiving operation (delivered), in the month it did, in Swedish time.
 /// </summary>
 internal static class StatisticsApi
 {
@@ -24,11 +24,12 @@ internal static class StatisticsApi
         app.MapGet("/statistics/referrals", Referrals)
             .WithSummary("Referrals between a family centre's operations per month, and families referred once or more per year; JSON or CSV, small counts suppressed.")
             .Produces<ReferralStatistics>(contentType: "application/json")
-            .Produces(StatusCodes.Status200OK, contentType: "text/csv");
+            .Produces(StatusCodes.Status200OK, contentType: "text/csv")
+            .Produces(StatusCodes.Status200OK, contentType: "text/html");
         return app;
     }
 
-    private static async Task<Results<Ok<ReferralStatistics>, FileContentHttpResult, ValidationProblem>> Referrals(
+    private static async Task<Results<Ok<ReferralStatistics>, FileContentHttpResult, ContentHttpResult, ValidationProblem>> Referrals(
         string? from, string? to, HttpRequest request, NpgsqlDataSource db, TimeProvider clock, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
@@ -62,14 +63,21 @@ internal static class StatisticsApi
             new { start = Instant(first), end = Instant(last.AddMonths(1)) }, cancellationToken: cancellationToken));
 
         var statistics = ReferralStatistics.Of(first.ToString("yyyy-MM", CultureInfo.InvariantCulture), last.ToString("yyyy-MM", CultureInfo.InvariantCulture), [.. rows]);
-        return WantsCsv(request)
+        if (Wants(request, "text/html"))
+        {
+            request.HttpContext.Response.Headers.ContentSecurityPolicy = ReferralChart.ContentSecurityPolicy;
+            request.HttpContext.Response.Headers.XContentTypeOptions = "nosniff";
+            return TypedResults.Content(ReferralChart.Render(statistics), "text/html; charset=utf-8");
+        }
+
+        return Wants(request, "text/csv")
             ? TypedResults.File(Encoding.UTF8.GetBytes(Csv(statistics)), "text/csv; charset=utf-8", $"referrals-{statistics.From}-{statistics.To}.csv")
             : TypedResults.Ok(statistics);
     }
 
-    private static bool WantsCsv(HttpRequest request) =>
+    private static bool Wants(HttpRequest request, string mediaType) =>
         MediaTypeHeaderValue.TryParseList(request.Headers.Accept, out var accepted)
-        && accepted.Any(type => type.MediaType.Equals("text/csv", StringComparison.OrdinalIgnoreCase));
+        && accepted.Any(type => type.MediaType.Equals(mediaType, StringComparison.OrdinalIgnoreCase));
 
     private static DateOnly Month(string? text, string field, DateOnly absent, Dictionary<string, string[]> errors)
     {
