@@ -24,7 +24,7 @@ public sealed class ReferralStatisticsTests(HubFixture hub)
         using var bvc = hub.Client(DemoRequests.ChildHealthClient);
         using var ops = hub.Client("ops-console");
         var month = TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, TimeZoneInfo.FindSystemTimeZoneById("Europe/Stockholm")).ToString("yyyy-MM", CultureInfo.InvariantCulture);
-        var before = await PairTotalAsync(ops, month);
+        var before = await MonthTotalAsync(ops, month);
         var subjects = new List<string>();
         var delivered = new List<Guid>();
         for (var i = 0; i < 5; i++)
@@ -40,8 +40,11 @@ public sealed class ReferralStatisticsTests(HubFixture hub)
             delivered.Add(id);
         }
 
-        var after = await Eventually.MatchAsync(() => PairTotalAsync(ops, month), total => total >= (before ?? 0) + 5,
-            TimeSpan.FromSeconds(20), total => $"the pair's total stayed at {total}", cancellationToken: Ct);
+        // The centre's month total, not the pair's: a pair's figures may be hidden as the complement of another pair's
+        // small count that month (then its total over one month is that hidden figure, and hidden too), but a month total
+        // of five or more is always shown.
+        var after = await Eventually.MatchAsync(() => MonthTotalAsync(ops, month), total => total >= (before ?? 0) + 5,
+            TimeSpan.FromSeconds(20), total => $"the centre's month total stayed at {total}", cancellationToken: Ct);
         after.ShouldNotBeNull("five or more referrals are not suppressed");
 
         var json = await ops.GetStringAsync($"{StatisticsPath}?from={month}&to={month}", Ct);
@@ -51,7 +54,10 @@ public sealed class ReferralStatisticsTests(HubFixture hub)
         csvResponse.Content.Headers.ContentType!.MediaType.ShouldBe("text/csv");
         var csv = await csvResponse.Content.ReadAsStringAsync(Ct);
         csv.ShouldStartWith("table,familyCentre,period,sendingOperation,receivingOperation,measure,value,suppressed");
-        csv.ShouldContain($"pair-totals,fc-rosengard,{month}/{month},ChildHealth,PreventiveSocialServices,referrals,{after}");
+        // Other tests refer at the same time: the CSV, read later, shows at least what the JSON did.
+        var line = csv.Split("\r\n").Single(l => l.StartsWith($"month-totals,fc-rosengard,{month},,,referrals,", StringComparison.Ordinal));
+        long.Parse(line.Split(',')[6], System.Globalization.CultureInfo.InvariantCulture).ShouldBeGreaterThanOrEqualTo(after!.Value);
+        line.ShouldEndWith(",false");
         foreach (var subject in subjects)
         {
             json.ShouldNotContain(subject);
@@ -92,15 +98,13 @@ public sealed class ReferralStatisticsTests(HubFixture hub)
         body.ShouldContain("\"errors\"");
     }
 
-    private static async Task<long?> PairTotalAsync(HttpClient ops, string month)
+    private static async Task<long?> MonthTotalAsync(HttpClient ops, string month)
     {
         var statistics = await ops.GetFromJsonAsync<JsonElement>($"{StatisticsPath}?from={month}&to={month}", Ct);
-        var pair = statistics.GetProperty("pairTotals").EnumerateArray().FirstOrDefault(p =>
-            p.GetProperty("familyCentre").GetString() == "fc-rosengard"
-            && p.GetProperty("sendingOperation").GetString() == "ChildHealth"
-            && p.GetProperty("receivingOperation").GetString() == "PreventiveSocialServices");
-        return pair.ValueKind == JsonValueKind.Object && pair.GetProperty("referrals").ValueKind == JsonValueKind.Number
-            ? pair.GetProperty("referrals").GetInt64()
+        var total = statistics.GetProperty("monthTotals").EnumerateArray().FirstOrDefault(m =>
+            m.GetProperty("familyCentre").GetString() == "fc-rosengard" && m.GetProperty("month").GetString() == month);
+        return total.ValueKind == JsonValueKind.Object && total.GetProperty("referrals").ValueKind == JsonValueKind.Number
+            ? total.GetProperty("referrals").GetInt64()
             : null;
     }
 }
