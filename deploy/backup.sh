@@ -6,27 +6,15 @@
 #   deploy/backup.sh DIRECTORY [DATABASE ...]
 #
 # Connects as libpq does (PGHOST, PGPORT, PGUSER, PGPASSWORD or ~/.pgpass). The user needs to read everything and
-# nothing more: a login granted pg_read_all_data and CONNECT on each database is enough (docs/deployment.md, "Backup
-# and restore"). Each dump is one consistent snapshot of its database taken while the hub runs; the databases are not
+# nothing more: a login granted pg_read_all_data and CONNECT on each database is enough (docs/backup.md, "Backing
+# up"). Each dump is one consistent snapshot of its database taken while the hub runs; the databases are not
 # dumped at one instant, and need not be: every cross-service step is repeated until the other side confirms it
 # (docs/secrecy-gate.md).
 # The signing keys, the pseudonym key and the ledger's checkpoint files are not in the databases: back them up with
 # the secrets (docs/configuration.md).
 set -euo pipefail
 
-if [[ $# -lt 1 ]]; then
-  echo "usage: $(basename "$0") DIRECTORY [DATABASE ...]" >&2
-  exit 2
-fi
-
-directory=$1
-shift
-databases=("$@")
-if [[ ${#databases[@]} -eq 0 ]]; then
-  databases=(hub_consent hub_maternity_care hub_child_health hub_open_preschool hub_social_services hub_ops)
-fi
-
-pg_bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
+source "$(dirname "$0")/databases.sh"
 mkdir -p "$directory"
 chmod 700 "$directory" # the dumps hold what the hub holds: bodies, identity numbers, consents
 umask 077

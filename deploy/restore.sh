@@ -7,22 +7,10 @@
 # the hub's roles exist (LocalHub's provisioning or the deployment's database job creates them) and the databases do
 # not: a restore never writes over a database. It checks the dumps against SHA256SUMS first, and stops at the first
 # error. Afterwards, run the consent service's verify-ledger: a ledger restored from a backup older than its last
-# signed checkpoint fails verification, which is how a lost tail of the ledger is noticed (docs/deployment.md).
+# signed checkpoint fails verification, which is how a lost tail of the ledger is noticed (docs/backup.md).
 set -euo pipefail
 
-if [[ $# -lt 1 ]]; then
-  echo "usage: $(basename "$0") DIRECTORY [DATABASE ...]" >&2
-  exit 2
-fi
-
-directory=$1
-shift
-databases=("$@")
-if [[ ${#databases[@]} -eq 0 ]]; then
-  databases=(hub_consent hub_maternity_care hub_child_health hub_open_preschool hub_social_services hub_ops)
-fi
-
-pg_bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
+source "$(dirname "$0")/databases.sh"
 (cd "$directory" && sha256sum --check --quiet SHA256SUMS)
 for database in "${databases[@]}"; do
   # --create makes the database from the dump, with its owner and grants; connecting to postgres to do so.

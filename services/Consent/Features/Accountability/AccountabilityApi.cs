@@ -189,7 +189,7 @@ internal static class AccountabilityApi
             ? new Dictionary<string, object?> { ["moreProblems"] = problems.Omitted }
             : null);
 
-    private static ProblemHttpResult NoDuty()
+    internal static ProblemHttpResult NoDuty()
     {
         AccessRefusals.MarkCurrent(AccessRefusals.NoDuty);
         return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Not an accountability client",
@@ -197,7 +197,7 @@ internal static class AccountabilityApi
     }
 
     // The unit is not repeated: it is the caller's text and could be anything, an identity number included.
-    private static ProblemHttpResult NotYourUnit(string unit)
+    internal static ProblemHttpResult NotYourUnit(string unit)
     {
         AccessRefusals.MarkCurrent(AccessRefusals.NotYourUnit, unit);
         return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Not your unit", detail: "Your client system is not registered to act for that unit.");

@@ -125,8 +125,7 @@ internal static class ConsentApi
         return Reader(caller, history.Count > 0 ? history[^1] : null) switch
         {
             ConsentReader.Discloser => new FhirResult(FhirConsents.History(history, organisation)),
-            ConsentReader.Receiver => TypedResults.Problem(
-                statusCode: StatusCodes.Status403Forbidden, title: "Only a unit that discloses under the consent may export it."),
+            ConsentReader.Receiver => OnlyTheDiscloserExports(),
             _ => NotFound(),
         };
     }
@@ -294,6 +293,13 @@ internal static class ConsentApi
         AccessRefusals.MarkCurrent(AccessRefusals.NotYourUnit, unit);
         return TypedResults.Problem(
             statusCode: StatusCodes.Status403Forbidden, title: "Not your unit", detail: "Your client system is not registered to act for the recording unit.");
+    }
+
+    private static ProblemHttpResult OnlyTheDiscloserExports()
+    {
+        AccessRefusals.MarkCurrent(AccessRefusals.DiscloserOnly);
+        return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Only a disclosing unit exports a consent",
+            detail: "Only a unit that discloses under the consent may export it: the export names the subject and the grantors.");
     }
 
     private static ProblemHttpResult OnlyTheDiscloserWidens()

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Claims;
 using Dapper;
+using FamiljecentralHub.Consent.Features.Accountability;
 using FamiljecentralHub.Consent.Features.Ledger;
 using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.ServiceDefaults.Security;
@@ -33,8 +34,7 @@ internal static class AuditEventApi
     {
         if (!caller.HasDuty(Duties.LogFollowUp))
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden,
-                title: "Not registered for log follow-up", detail: "Reading the ledger is for the data controller's staff who follow up the log.");
+            return AccountabilityApi.NoDuty();
         }
 
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
@@ -60,8 +60,7 @@ internal static class AuditEventApi
 
         if (!caller.ActsFor(unit!))
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden,
-                title: "Not your unit", detail: "You follow up the log only of units you act for.");
+            return AccountabilityApi.NotYourUnit(unit!);
         }
 
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
