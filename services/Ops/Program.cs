@@ -1,4 +1,5 @@
 using FamiljecentralHub.Ops;
+using FamiljecentralHub.Ops.Features.Console;
 using FamiljecentralHub.Ops.Features.Flows;
 using FamiljecentralHub.Ops.Features.Refusals;
 using FamiljecentralHub.Ops.Features.Statistics;
@@ -25,6 +26,6 @@ builder.AddOpsServices();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
-app.MapHubApi().MapFlowsApi().MapAccessRefusalsApi().MapStatisticsApi();
+app.MapHubApi().MapFlowsApi().MapAccessRefusalsApi().MapStatisticsApi().MapConsole();
 app.Run();
 return 0;
