@@ -47,7 +47,7 @@ internal static class OverviewPage
     private static async Task<string> LiveAsync(OperatorScope scope, NpgsqlDataSource db, TimeProvider clock, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        var since = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero).AddMinutes(-29);
+        var since = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero).AddMinutes(-14);
         var parameters = new { since, latencySince = now.AddMinutes(-15), refusalsSince = now.AddHours(-24), scope.All, scope.UnitList };
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         var minutes = (await connection.QueryAsync<Minute>(new CommandDefinition(
@@ -79,9 +79,9 @@ internal static class OverviewPage
             .Append(CultureInfo.InvariantCulture, $"<div class=\"panel\"><h2>Refusals by reason, last 24 hours</h2>{Table(["Reason", "n:Messages"], refusals.Select(r => (IEnumerable<string>)[E(r.Reason), "n:" + N(r.Messages)]), "None.")}</div>")
             .Append("</div>");
 
-        html.Append("<h2>Messages per minute by outcome, last 30 minutes (UTC)</h2>");
+        html.Append("<h2>Messages per minute by outcome, last 15 minutes (UTC)</h2>");
         var byMinute = minutes.ToLookup(m => m.At.ToUniversalTime());
-        var rows = Enumerable.Range(0, 30).Select(i => since.AddMinutes(29 - i)).Select(minute => (IEnumerable<string>)
+        var rows = Enumerable.Range(0, 15).Select(i => since.AddMinutes(14 - i)).Select(minute => (IEnumerable<string>)
         [
             E(minute.ToString("HH:mm", CultureInfo.InvariantCulture)),
             .. Outcomes.Select(outcome => "n:" + N(byMinute[minute].Where(m => m.Status == outcome).Sum(m => m.Messages))),
