@@ -266,19 +266,21 @@ public static partial class ErrorQueueApi
         var html = new StringBuilder();
         var service = E(listing.Service);
         html.Append(CultureInfo.InvariantCulture, $"<form hx-post=\"/{service}/errors/redrive\" hx-target=\"#result-{service}\" data-service=\"{service}\">");
+        html.Append("<table><thead><tr><th>Error queue</th><th class=\"n\">Messages</th></tr></thead><tbody>");
         foreach (var queue in listing.Queues)
         {
-            html.Append(CultureInfo.InvariantCulture, $"<h3>{E(queue.Queue)}_error: <span data-count=\"{queue.Count}\">{queue.Count}</span></h3>");
-            if (queue.Messages.Count == 0)
-            {
-                continue;
-            }
+            html.Append(CultureInfo.InvariantCulture, $"<tr><td>{E(queue.Queue)}</td><td class=\"n\" data-queue=\"{E(queue.Queue)}\" data-count=\"{queue.Count}\">{queue.Count}</td></tr>");
+        }
 
-            html.Append("<table><thead><tr><th></th><th>Message</th><th>Type</th><th>From unit</th><th>To unit</th><th>Purpose</th><th>Subject (pseudonym)</th><th>Reason</th><th class=\"n\">Age</th><th class=\"n\">Retries</th></tr></thead><tbody>");
-            foreach (var (copy, age) in queue.Messages)
+        html.Append("</tbody></table>");
+        var listed = listing.Queues.SelectMany(q => q.Messages.Select(m => (q.Queue, m.Copy, m.AgeSeconds))).ToList();
+        if (listed.Count > 0)
+        {
+            html.Append("<table><thead><tr><th></th><th>Message</th><th>Queue</th><th>Type</th><th>From unit</th><th>To unit</th><th>Purpose</th><th>Subject (pseudonym)</th><th>Reason</th><th class=\"n\">Age</th><th class=\"n\">Retries</th></tr></thead><tbody>");
+            foreach (var (queue, copy, age) in listed)
             {
                 html.Append(CultureInfo.InvariantCulture,
-                    $"<tr><td><input type=\"checkbox\" name=\"messageId\" value=\"{E(copy.MessageId)}\" aria-label=\"choose {E(copy.MessageId)}\"></td><td>{E(copy.MessageId)}</td><td>{E(copy.MessageType)}</td>")
+                    $"<tr><td><input type=\"checkbox\" name=\"messageId\" value=\"{E(copy.MessageId)}\" aria-label=\"choose {E(copy.MessageId)}\"></td><td>{E(copy.MessageId)}</td><td>{E(queue)}</td><td>{E(copy.MessageType)}</td>")
                     .Append(CultureInfo.InvariantCulture, $"<td>{E(copy.SendingUnit)}</td><td>{E(copy.ReceivingUnit)}</td><td>{E(copy.Purpose)}</td><td>{E(copy.Subject)}</td>")
                     .Append(CultureInfo.InvariantCulture, $"<td>{E(copy.Reason)}</td><td class=\"n\">{(age is { } a ? E(TimeSpan.FromSeconds(a).ToString("c", CultureInfo.InvariantCulture)) : "–")}</td><td class=\"n\">{E(copy.Retries)}</td></tr>");
             }
