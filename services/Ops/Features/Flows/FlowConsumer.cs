@@ -1,7 +1,9 @@
+using System.Diagnostics.Metrics;
 using Dapper;
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.ServiceDefaults.Messaging;
+using FamiljecentralHub.ServiceDefaults.Telemetry;
 using FamiljecentralHub.Topology;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -27,7 +29,7 @@ internal sealed class FlowConsumer(NpgsqlDataSource db, OrganisationRegistry reg
         var receiver = registry.FindUnit(e.ReceivingUnit);
         await using var connection = await db.OpenConnectionAsync(context.CancellationToken);
         // One row per message and status: a redelivered event changes nothing.
-        await connection.ExecuteAsync(
+        var inserted = await connection.ExecuteAsync(
             """
             INSERT INTO message_events (message_id, status, sending_unit, receiving_unit, sending_operation, receiving_operation,
                                         family_centre, purpose, subject_pseudonym, basis, reasons, occurred_at)
@@ -56,7 +58,16 @@ internal sealed class FlowConsumer(NpgsqlDataSource db, OrganisationRegistry reg
                 Reasons = e.Reasons.ToArray(),
                 e.OccurredAt,
             });
+        if (inserted > 0)
+        {
+            // Once per message and status, whatever the redeliveries. Purpose, basis and status only: never a unit's
+            // subject, nor the pseudonym (domain.md section 8).
+            Messages.Add(1, new("status", e.Status.ToString()), new("purpose", e.Purpose.ToString()), new("basis", e.Basis ?? "none"));
+        }
     }
+
+    private static readonly Counter<long> Messages = TelemetryExtensions.Meter.CreateCounter<long>(
+        "hub.messages", description: "Lifecycle events by status, purpose and basis, as Ops recorded them (each message once per status).");
 }
 
 /// <summary>Ops follows every unit's messages, by their outcomes.</summary>
@@ -67,12 +78,13 @@ internal sealed class FlowConsumerDefinition : ConsumerDefinition<FlowConsumer>
     protected override void ConfigureConsumer(
         IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<FlowConsumer> consumerConfigurator, IRegistrationContext context)
     {
-        // Outcomes, not steps: a delivery implies the permit, so Ops skips the Permitted event of every message. A failed
-        // delivery is an outcome until a redrive delivers it: both stay in the message's trail. A conflict (another body
-        // under a decided id, never delivered) is one operations must see.
+        // Outcomes, and the permit: a message permitted and not delivered after Alerts:UndeliveredAfter is an alert
+        // (Features/Alerts), which needs the permit's time; it costs one row and one event more per permitted message, and
+        // /flows still counts outcomes only. A failed delivery is an outcome until a redrive delivers it: both stay in
+        // the message's trail. A conflict (another body under a decided id, never delivered) is one operations must see.
         DisclosureStatus[] outcomes =
         [
-            DisclosureStatus.Refused, DisclosureStatus.Delivered, DisclosureStatus.DeliveryFailed, DisclosureStatus.Withdrawn,
+            DisclosureStatus.Permitted, DisclosureStatus.Refused, DisclosureStatus.Delivered, DisclosureStatus.DeliveryFailed, DisclosureStatus.Withdrawn,
             DisclosureStatus.Acknowledged, DisclosureStatus.Conflict,
         ];
         endpointConfigurator.BindStatusEvents([.. outcomes.Select(status => StatusRoutes.Pattern(status: status.ToString()))]);

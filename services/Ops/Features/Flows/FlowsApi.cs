@@ -42,7 +42,7 @@ internal static class FlowsApi
             """
             SELECT to_char(date_trunc('month', occurred_at AT TIME ZONE 'Europe/Stockholm'), 'YYYY-MM'), family_centre,
                    sending_operation, receiving_operation, purpose, status, count(*)
-            FROM message_events GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+            FROM message_events WHERE status <> 'Permitted' GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
             """);
         return TypedResults.Ok<IReadOnlyList<FlowCount>>(rows
             .Select(r => new FlowCount(r.Month, r.FamilyCentre, r.SendingOperation, r.ReceivingOperation, r.Purpose, r.Status,
