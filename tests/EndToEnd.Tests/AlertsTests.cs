@@ -15,6 +15,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
 
 namespace FamiljecentralHub.EndToEnd.Tests;
 
@@ -161,6 +162,24 @@ public sealed class AlertsTests(AlertsHubFixture hub) : IClassFixture<AlertsHubF
             var metrics = await direct.GetStringAsync("/metrics", Ct);
             metrics.ShouldContain($"hub_queue_messages{{otel_scope_name=\"FamiljecentralHub\",queue=\"{queue}\"}} 1");
             metrics.ShouldContain("hub_alerts_open{otel_scope_name=\"FamiljecentralHub\",rule=\"error-queue-not-empty\"} 1");
+        }
+
+        // The monitoring user sees the count and nothing more: it may neither take the message nor publish.
+        var monitoring = hub.Hub.MonitoringAccount;
+        await using (var monitor = await new ConnectionFactory
+        {
+            HostName = rabbit.Host, Port = rabbit.AmqpPort, VirtualHost = hub.Hub.VirtualHost,
+            UserName = monitoring.User, Password = monitoring.Password, AutomaticRecoveryEnabled = false,
+        }.CreateConnectionAsync(Ct))
+        {
+            await using (var get = await monitor.CreateChannelAsync(cancellationToken: Ct))
+            {
+                var refused = await Should.ThrowAsync<OperationInterruptedException>(() => get.BasicGetAsync(queue, autoAck: true, Ct));
+                ((int)refused.ShutdownReason.ShouldNotBeNull().ReplyCode).ShouldBe(Constants.AccessRefused, refused.Message);
+            }
+
+            await using var publish = await RawAmqp.OpenConfirmingChannelAsync(monitor, Ct);
+            await Should.ThrowAsync<Exception>(() => publish.BasicPublishAsync("", queue, mandatory: true, new BasicProperties(), "{}"u8.ToArray(), Ct).AsTask());
         }
 
         (await channel.BasicGetAsync(queue, autoAck: true, Ct)).ShouldNotBeNull();
