@@ -159,9 +159,12 @@ public sealed class AlertsTests(AlertsHubFixture hub) : IClassFixture<AlertsHubF
         await VerifiedPushAsync($"alert-{id}-raised", "alert-raised");
         using (var direct = new HttpClient(InternalHandler()) { BaseAddress = hub.Hub.ServiceUrl("ops") })
         {
-            var metrics = await direct.GetStringAsync("/metrics", Ct);
-            metrics.ShouldContain($"hub_queue_messages{{otel_scope_name=\"FamiljecentralHub\",queue=\"{queue}\"}} 1");
-            metrics.ShouldContain("hub_alerts_open{otel_scope_name=\"FamiljecentralHub\",rule=\"error-queue-not-empty\"} 1");
+            // The gauges follow the store at the end of each evaluation: the one that raised it, or the next.
+            await Eventually.MatchAsync(
+                () => direct.GetStringAsync("/metrics", Ct),
+                metrics => metrics.Contains($"hub_queue_messages{{otel_scope_name=\"FamiljecentralHub\",queue=\"{queue}\"}} 1", StringComparison.Ordinal)
+                           && metrics.Contains("hub_alerts_open{otel_scope_name=\"FamiljecentralHub\",rule=\"error-queue-not-empty\"} 1", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(10), metrics => $"Ops's gauges do not show the queue and its alert: {metrics}", TimeSpan.FromMilliseconds(250), Ct);
         }
 
         // The monitoring user sees the count and nothing more: it may neither take the message nor publish.

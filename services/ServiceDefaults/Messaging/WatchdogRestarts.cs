@@ -46,6 +46,8 @@ public static class WatchdogRestarts
         lock (Gate)
         {
             path = string.IsNullOrWhiteSpace(statePath) ? null : statePath;
+            Interlocked.Exchange(ref count, 0);
+            last = null;
             if (path is null || !File.Exists(path))
             {
                 return;
