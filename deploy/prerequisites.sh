@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what a local hub needs and is missing (RabbitMQ, PostgreSQL 15, openssl, curl, procps, util-linux, passwd,
-# systemd for systemd-analyze) with apt and
+# systemd for systemd-analyze, chromium for the console's browser tests) with apt and
 # checks for the .NET 10 SDK. Quiet when everything is there. Run as root (re-executes with sudo otherwise).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -16,6 +16,8 @@ command -v pgrep >/dev/null 2>&1 || missing+=(procps)
 command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
 command -v useradd >/dev/null 2>&1 || missing+=(passwd)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+# The ops console's browser tests drive Debian's Chromium through Playwright, which downloads no browser of its own.
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
 
 if ((${#missing[@]} > 0)); then
   echo "Installing ${missing[*]} ..."

@@ -10,7 +10,8 @@ public sealed record BrokerPermission(string Configure, string Write, string Rea
 /// a breach in one service cannot bypass the gate. Only the gate can put a message into an operation service's
 /// delivery queue; an operation service can submit to the gate through its own exchange and read its own queues, but
 /// not read, purge or delete the gate's; the gate reads no operation service's queue; each service alone may put back
-/// the messages of its own error queues, a delivery only through the gate; Ops publishes nothing.
+/// the messages of its own error queues, a delivery only through the gate; Ops publishes no status, only the operator
+/// actions on its own error queues.
 /// docs/broker-permissions.md explains the table.
 /// </summary>
 /// <remarks>
@@ -92,7 +93,8 @@ public static class BrokerPermissions
             Exactly(Queues.StatusExchange)),               // MassTransit declares the exchange it binds to
         Write: AnyOf(
             Own(service),                                  // only as a binding destination and for its _error queues
-            WaysBack(service)),                            // puts its error copies back (ops errors redrive)
+            WaysBack(service),                             // puts its error copies back (ops errors redrive)
+            Exactly(Queues.StatusExchange)),               // operator actions only: its topic permission allows no status
         Read: AnyOf(
             Own(service),                                  // consumes the flows queue
             Exactly(Queues.StatusExchange)));              // binds it to every status event

@@ -57,6 +57,21 @@ public static class StatusRoutes
         _ => false,
     };
 
+    /// <summary>
+    /// Operator actions travel on the status exchange under the acting service's name, then this second word, which no
+    /// service is named: no operation service's status queue, bound to its own name as the second word, receives them,
+    /// and no status binding (its last word a status) matches <see cref="OperatorActionWord"/>.
+    /// </summary>
+    public const string OperatorsWord = "operators";
+
+    public const string OperatorActionWord = "OperatorAction";
+
+    /// <summary>The routing key of an operator action the service <paramref name="publisher"/> took.</summary>
+    public static string OperatorActionKey(string publisher, string scope) => Key(publisher, OperatorsWord, scope, OperatorActionWord);
+
+    /// <summary>What the ledger binds to take every service's operator actions.</summary>
+    public static string OperatorActionPattern => Pattern(senderService: OperatorsWord, status: OperatorActionWord);
+
     /// <summary>The topic permission on <see cref="Queues.StatusExchange"/> of one service's broker user.</summary>
     public static TopicPermission PermissionOf(HubService service) => service.Role switch
     {
@@ -64,8 +79,8 @@ public static class StatusRoutes
         ServiceRole.Operation => new(Queues.StatusExchange, Write: $"^{Regex.Escape(service.Name)}\\.", Read: $"^\\*\\.{Regex.Escape(service.Name)}\\."),
         // The gate publishes decisions under its name and binds the ledger to every service's events.
         ServiceRole.Gate => new(Queues.StatusExchange, Write: $"^{Regex.Escape(service.Name)}\\.", Read: "^.*$"),
-        // Ops publishes nothing (it has no write on the exchange either) and follows every message.
-        ServiceRole.Ops => new(Queues.StatusExchange, Write: "^$", Read: "^.*$"),
+        // Ops publishes no status, only the operator actions on its own error queues, and follows every message.
+        ServiceRole.Ops => new(Queues.StatusExchange, Write: $"^{Regex.Escape(service.Name)}\\.{OperatorsWord}\\.[^.]+\\.{OperatorActionWord}$", Read: "^.*$"),
         _ => throw new InvalidOperationException($"No topic permission for the role {service.Role}."),
     };
 }

@@ -61,6 +61,7 @@ internal static class ConsentServiceExtensions
                 e.ConfigureConsumeTopology = false;
             });
             x.AddConsumer<LifecycleLedgerConsumer, LifecycleLedgerConsumerDefinition>();
+            x.AddConsumer<OperatorActionLedgerConsumer, OperatorActionLedgerConsumerDefinition>();
         });
         return builder;
     }

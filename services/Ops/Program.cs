@@ -1,5 +1,6 @@
 using FamiljecentralHub.Ops;
 using FamiljecentralHub.Ops.Features.Alerts;
+using FamiljecentralHub.Ops.Features.Console;
 using FamiljecentralHub.Ops.Features.Flows;
 using FamiljecentralHub.Ops.Features.Refusals;
 using FamiljecentralHub.Ops.Features.Statistics;
@@ -27,7 +28,7 @@ builder.AddOpsAlerts();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
-app.MapHubApi().MapFlowsApi().MapAccessRefusalsApi().MapStatisticsApi();
+app.MapHubApi().MapFlowsApi().MapAccessRefusalsApi().MapStatisticsApi().MapConsole();
 app.MapHubApi().MapAlertsApi();
 app.Run();
 return 0;

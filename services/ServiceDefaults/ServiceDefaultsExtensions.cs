@@ -78,6 +78,8 @@ public static class ServiceDefaultsExtensions
         app.MapOpenApi();
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") || c.Tags.Contains("live"), ResponseWriter = HealthResponse.WriteAsync }).AllowAnonymous();
         app.MapMetrics().AllowAnonymous();
+        // Not anonymous: for operations clients through the gateway, within their scope (the console's dead letters).
+        app.MapErrorQueueApi();
         return app;
     }
 }

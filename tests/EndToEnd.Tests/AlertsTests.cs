@@ -127,6 +127,14 @@ public sealed class AlertsTests(AlertsHubFixture hub) : IClassFixture<AlertsHubF
         detail.ShouldNotContain(Concern);
         raised.GetProperty("clearedAt").ValueKind.ShouldBe(JsonValueKind.Null);
         var id = raised.GetProperty("id").GetInt64();
+        // Scoped per principal: the intake's municipality sees its unit's alert, the region does not.
+        using (var malmo = hub.Client("ops-malmo-stad"))
+        using (var region = hub.Client("ops-region-skane"))
+        {
+            (await AlertsAsync(malmo)).GetProperty("open").EnumerateArray().ShouldContain(a => a.GetProperty("id").GetInt64() == id);
+            (await AlertsAsync(region)).GetProperty("open").EnumerateArray().ShouldNotContain(a => a.GetProperty("id").GetInt64() == id);
+        }
+
         (await VerifiedPushAsync($"alert-{id}-raised", "alert-raised")).GetProperty("alert").GetProperty("key").GetString().ShouldBe(Intake);
 
         (await social.PostAsync($"/social-services/units/{Intake}/inbox/{messageId}/acknowledge", null, Ct)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
@@ -157,6 +165,12 @@ public sealed class AlertsTests(AlertsHubFixture hub) : IClassFixture<AlertsHubF
         raised.GetProperty("detail").GetString().ShouldBe($"1 message(s) in {queue}");
         var id = raised.GetProperty("id").GetInt64();
         await VerifiedPushAsync($"alert-{id}-raised", "alert-raised");
+        using (var malmo = hub.Client("ops-malmo-stad"))
+        {
+            (await AlertsAsync(malmo)).GetProperty("open").EnumerateArray().ShouldNotContain(
+                a => a.GetProperty("id").GetInt64() == id, "a queue is the hub's to run, not a principal's");
+        }
+
         using (var direct = new HttpClient(InternalHandler()) { BaseAddress = hub.Hub.ServiceUrl("ops") })
         {
             // The gauges follow the store at the end of each evaluation: the one that raised it, or the next.

@@ -42,6 +42,9 @@ public sealed class HubFixture : IAsyncLifetime
 
     public HttpClient Client(string clientId) => HubHttp.CreateClient(Pki, clientId, Hub.GatewayUrl);
 
+    /// <summary>A client that sees a redirect as its answer rather than following it.</summary>
+    public HttpClient ClientWithoutRedirects(string clientId) => HubHttp.CreateClient(Pki, clientId, Hub.GatewayUrl, followRedirects: false);
+
     /// <summary>The gateway's hop certificate with its key: what the gateway presents to every service.</summary>
     public X509Certificate2 GatewayHopCertificate() => Pki.LoadInternalCertificate(Pki.GatewayHopCertificatePath, Pki.GatewayHopKeyPath);
 

@@ -79,6 +79,9 @@ public sealed class ClientRegistryTests : IDisposable
     [InlineData("""{ "clients": [ { "id": "a", "hsaId": "SE2321000016-SAME" }, { "id": "b", "hsaId": "SE2321000016-SAME" } ] }""")] // one system twice
     [InlineData("""{ "clients": [ { "id": "a", "hsaId": "SE2321000016-A" }, { "id": "a", "hsaId": "SE2321000016-B" } ] }""")] // one id twice
     [InlineData("""{ "clients": [ { "id": "x", "hsaId": "SE2321000016-X", "duties": ["log-extract", "read-everything"] } ] }""")] // unknown duty
+    [InlineData("""{ "clients": [ { "id": "x", "hsaId": "SE2321000016-X", "routes": ["ops"] } ] }""")] // an operator of no one: unscoped by accident
+    [InlineData("""{ "clients": [ { "id": "x", "hsaId": "SE2321000016-X", "routes": ["consent"], "operates": "hub" } ] }""")] // a scope on no console
+    [InlineData("""{ "clients": [ { "id": "x", "hsaId": "SE2321000016-X", "routes": ["ops"], "operates": "Region Skåne" } ] }""")] // no principal id
     public void Load_AnEntryThatIdentifiesNoSingleSystem_Throws(string json) =>
         Should.Throw<InvalidOperationException>(() => Load(json));
 

@@ -19,7 +19,7 @@ public sealed class ReloadingGatewayFixture : GatewayFixture
 
     public void WriteClients(IEnumerable<TestClient> clients) => WriteAtomically(ClientsPath, JsonSerializer.Serialize(new
     {
-        clients = clients.Select(client => new { id = client.Id, hsaId = DemoPki.HsaIdOf(client.Id), units = client.Units, routes = client.Routes }),
+        clients = clients.Select(client => new { id = client.Id, hsaId = DemoPki.HsaIdOf(client.Id), units = client.Units, routes = client.Routes, operates = client.Operates }),
     }));
 
     public void WriteCaBundle(params string[] caPaths) => WriteAtomically(CaBundlePath, string.Join("\n", caPaths.Select(File.ReadAllText)));

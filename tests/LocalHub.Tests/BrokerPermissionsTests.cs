@@ -82,12 +82,19 @@ public sealed class BrokerPermissionsTests
             !MayRead("consent", Queues.DeliveriesOf(service)) && !MayRead("consent", Queues.StatusOf(service)) && !MayRead("consent", $"{service}-revocations"));
 
     [Fact]
-    public void Write_Ops_OnlyOnItsOwnQueues()
+    public void Write_Ops_OnlyOnItsOwnQueues_AndItsOperatorActionsOnTheStatusExchange()
     {
-        string[] hubs = [Queues.StatusExchange, Queues.RevocationExchange, Queues.Gate, .. Queues.BoundaryBindings.Select(binding => binding.Exchange)];
+        string[] hubs = [Queues.RevocationExchange, Queues.Gate, .. Queues.BoundaryBindings.Select(binding => binding.Exchange)];
 
         hubs.ShouldAllBe(name => !MayWrite("ops", name));
         MayWrite("ops", "ops-flows").ShouldBeTrue();
+        // The status exchange, for the operator actions on its own error queues, and under no other routing key.
+        var topic = new Regex(StatusRoutes.PermissionOf(Catalogue.Named("ops")).Write);
+        topic.IsMatch(StatusRoutes.OperatorActionKey("ops", "hub")).ShouldBeTrue();
+        topic.IsMatch(StatusRoutes.OperatorActionKey("ops", "region-skane")).ShouldBeTrue();
+        topic.IsMatch(StatusRoutes.Key("ops", "child-health", "rosengard-bvc", "Acknowledged")).ShouldBeFalse();
+        topic.IsMatch(StatusRoutes.Key("ops", "operators", "hub", "Delivered")).ShouldBeFalse();
+        topic.IsMatch(StatusRoutes.OperatorActionKey("consent", "hub")).ShouldBeFalse();
     }
 
     /// <summary>

@@ -23,4 +23,7 @@ public sealed record DisclosureStatusChanged
     public string? ActingSystem { get; init; }
 
     public required DateTimeOffset OccurredAt { get; init; }
+
+    /// <summary>When the sending service accepted the message, where the publisher knows it: operations measure submit → delivered from it.</summary>
+    public DateTimeOffset? SubmittedAt { get; init; }
 }

@@ -10,12 +10,13 @@ namespace FamiljecentralHub.LocalHub.Clients;
 /// </summary>
 public static class HubHttp
 {
-    public static HttpClient CreateClient(DemoPki pki, string clientId, Uri gatewayUrl, int maxConnections = 64)
+    public static HttpClient CreateClient(DemoPki pki, string clientId, Uri gatewayUrl, int maxConnections = 64, bool followRedirects = true)
     {
         var ca = X509Certificate2.CreateFromPem(File.ReadAllText(pki.CaCertificatePath));
         var handler = new SocketsHttpHandler
         {
             MaxConnectionsPerServer = maxConnections,
+            AllowAutoRedirect = followRedirects,
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             SslOptions = new SslClientAuthenticationOptions
             {

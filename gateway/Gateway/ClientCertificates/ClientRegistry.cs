@@ -5,6 +5,7 @@ using System.Text.Json;
 using FamiljecentralHub.Gateway.Configuration;
 using FamiljecentralHub.ServiceDefaults.Identity;
 using FamiljecentralHub.ServiceDefaults.Security;
+using FamiljecentralHub.Topology;
 
 namespace FamiljecentralHub.Gateway.ClientCertificates;
 
@@ -88,8 +89,24 @@ internal sealed class ClientRegistry
                 throw new InvalidOperationException($"Client '{entry.Id}' lists unknown duty '{unknownDuty}'.");
             }
 
+            // An operations client watches one principal's messages or the hub's; one that names neither would see an
+            // unscoped view by accident, or nothing, and a scope on any other client would mean nothing anyone checks.
+            var operations = routes.Contains(Catalogue.Ops.Name, StringComparer.Ordinal);
+            if (operations != (entry.Operates is not null))
+            {
+                throw new InvalidOperationException(operations
+                    ? $"Client '{entry.Id}' uses the ops route and must say whose messages it watches: \"operates\": a principal's id, or \"{OperatorScopes.Hub}\"."
+                    : $"Client '{entry.Id}' names \"operates\" but does not use the ops route.");
+            }
+
+            if (entry.Operates is not null && !OperatorScopes.IsWellFormed(entry.Operates))
+            {
+                throw new InvalidOperationException($"Client '{entry.Id}' has an \"operates\" value that is no principal id.");
+            }
+
             if (!ids.Add(entry.Id) || !clients.TryAdd((issuer, entry.HsaId!), new GatewayClient(
-                    entry.Id, entry.HsaId!, issuer, [.. entry.Units ?? []], routes.ToFrozenSet(StringComparer.Ordinal), [.. duties.Distinct(StringComparer.Ordinal)])))
+                    entry.Id, entry.HsaId!, issuer, [.. entry.Units ?? []], routes.ToFrozenSet(StringComparer.Ordinal), [.. duties.Distinct(StringComparer.Ordinal)],
+                    entry.Operates)))
             {
                 throw new InvalidOperationException($"Client '{entry.Id}' is registered twice (id, or issuer and HSA id).");
             }
@@ -151,5 +168,5 @@ internal sealed class ClientRegistry
 
     private sealed record ClientsFile(List<ClientEntry>? Clients);
 
-    private sealed record ClientEntry(string Id, string? HsaId, string? Issuer, List<string>? Units, List<string>? Routes, List<string>? Duties);
+    private sealed record ClientEntry(string Id, string? HsaId, string? Issuer, List<string>? Units, List<string>? Routes, List<string>? Duties, string? Operates);
 }

@@ -4,7 +4,8 @@ namespace FamiljecentralHub.Gateway.ClientCertificates;
 
 /// <summary>
 /// A registered client system: who it is, how its certificate names it, which units it acts for, which routes it may
-/// call, and which of the data controller's accountability duties its staff hold (<see cref="ServiceDefaults.Security.Duties"/>).
+/// call, which of the data controller's accountability duties its staff hold (<see cref="ServiceDefaults.Security.Duties"/>),
+/// and, for an operations client, whose messages its operators watch: a principal's id, or <c>hub</c> for all.
 /// </summary>
 internal sealed record GatewayClient(
     string Id,
@@ -12,7 +13,8 @@ internal sealed record GatewayClient(
     string Issuer,
     IReadOnlyList<string> Units,
     FrozenSet<string> Routes,
-    IReadOnlyList<string>? Duties = null)
+    IReadOnlyList<string>? Duties = null,
+    string? Operates = null)
 {
     public bool MayUse(string route) => Routes.Contains(route);
 }

@@ -25,7 +25,7 @@ internal sealed class CallerHeaderTransform(CallerTokenIssuer issuer, string aud
         var client = context.HttpContext.GetGatewayClient()
             ?? throw new InvalidOperationException("A request reached the proxy without an identified client.");
         context.ProxyRequest.Headers.TryAddWithoutValidation(
-            CallerTokenDefaults.HeaderName, issuer.Issue(client.Id, client.Units, audience, client.Duties));
+            CallerTokenDefaults.HeaderName, issuer.Issue(client.Id, client.Units, audience, client.Duties, client.Operates));
         return ValueTask.CompletedTask;
     }
 }

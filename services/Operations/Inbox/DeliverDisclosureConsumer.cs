@@ -115,6 +115,7 @@ internal sealed class DeliverDisclosureConsumer(
         Categories = delivery.Disclosure.Categories,
         Reasons = reasons,
         OccurredAt = at,
+        SubmittedAt = delivery.Disclosure.SubmittedAt,
     };
 
     private sealed class StoredRow

@@ -1,8 +1,8 @@
 using System.Security.Claims;
 using System.Security.Cryptography;
-using System.Text;
 using Dapper;
 using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.ServiceDefaults.Disclosures;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
 using FamiljecentralHub.ServiceDefaults.Security;
@@ -122,23 +122,8 @@ public sealed class DisclosureSender(
         }
     }
 
-    /// <summary>
-    /// With an idempotency key the message id is derived from it, so a retried submission is the same message and the
-    /// gate, the ledger and the inbox all see it once. Without one every submission is new.
-    /// </summary>
-    public static Guid MessageIdFor(string sendingUnit, string? idempotencyKey)
-    {
-        if (string.IsNullOrEmpty(idempotencyKey))
-        {
-            return Guid.CreateVersion7();
-        }
-
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes($"{sendingUnit}\n{idempotencyKey}"), hash);
-        hash[6] = (byte)((hash[6] & 0x0F) | 0x80); // RFC 9562 version 8: name-based, custom hash
-        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
-        return new Guid(hash[..16], bigEndian: true);
-    }
+    /// <summary>The message's id: derived from the idempotency key when there is one (<see cref="IdempotentMessageId"/>).</summary>
+    public static Guid MessageIdFor(string sendingUnit, string? idempotencyKey) => IdempotentMessageId.For(sendingUnit, idempotencyKey);
 
     // The status row is only a view: if this write is lost, the gate's status events create it anyway.
     private async Task RecordSubmittedAsync(SubmitDisclosure message, bool confirmedKey, CancellationToken cancellationToken)

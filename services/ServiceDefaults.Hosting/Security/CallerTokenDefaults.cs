@@ -20,6 +20,9 @@ public static class CallerTokenDefaults
     /// <summary>The accountability duties the client's staff hold (<see cref="Duties"/>); absent when it holds none.</summary>
     public const string DutiesClaim = "duties";
 
+    /// <summary>Whose messages an operations client's operators watch (<see cref="OperatorScopes"/>); absent on other clients.</summary>
+    public const string OperatesClaim = "operates";
+
     /// <summary>RFC 7800 confirmation: names the key the token is bound to.</summary>
     public const string ConfirmationClaim = "cnf";
 

@@ -44,7 +44,8 @@ public sealed class CallerTokenIssuer
     }
 
     /// <param name="duties">The accountability duties the client is registered for (<see cref="Duties"/>); none when null.</param>
-    public string Issue(string clientId, IReadOnlyList<string> units, string audience, IReadOnlyList<string>? duties = null)
+    /// <param name="operates">For an operations client: the principal whose messages its operators watch, or <c>hub</c>.</param>
+    public string Issue(string clientId, IReadOnlyList<string> units, string audience, IReadOnlyList<string>? duties = null, string? operates = null)
     {
         duties ??= [];
         ArgumentException.ThrowIfNullOrWhiteSpace(clientId);
@@ -54,18 +55,19 @@ public sealed class CallerTokenIssuer
         var now = timeProvider.GetUtcNow();
         var key = (clientId, audience);
         if (cache.TryGetValue(key, out var cached) && now < cached.ReuseUntil && now >= cached.IssuedAt
-            && cached.Units.SequenceEqual(units, StringComparer.Ordinal) && cached.Duties.SequenceEqual(duties, StringComparer.Ordinal))
+            && cached.Units.SequenceEqual(units, StringComparer.Ordinal) && cached.Duties.SequenceEqual(duties, StringComparer.Ordinal)
+            && cached.Operates == operates)
         {
             return cached.Token;
         }
 
         // Two threads may both miss and both sign; the loser's token is just as valid, so no lock is needed.
-        var token = Create(clientId, units, audience, duties, now);
-        cache[key] = new CachedToken(token, [.. units], [.. duties], now, now + ReuseFor);
+        var token = Create(clientId, units, audience, duties, operates, now);
+        cache[key] = new CachedToken(token, [.. units], [.. duties], operates, now, now + ReuseFor);
         return token;
     }
 
-    private string Create(string clientId, IReadOnlyList<string> units, string audience, IReadOnlyList<string> duties, DateTimeOffset now)
+    private string Create(string clientId, IReadOnlyList<string> units, string audience, IReadOnlyList<string> duties, string? operates, DateTimeOffset now)
     {
         var descriptor = new SecurityTokenDescriptor
         {
@@ -89,6 +91,11 @@ public sealed class CallerTokenIssuer
             descriptor.Claims[CallerTokenDefaults.DutiesClaim] = duties.ToArray();
         }
 
+        if (operates is not null)
+        {
+            descriptor.Claims[CallerTokenDefaults.OperatesClaim] = operates;
+        }
+
         if (boundTo is not null)
         {
             descriptor.Claims[CallerTokenDefaults.ConfirmationClaim] = new Dictionary<string, object>(StringComparer.Ordinal)
@@ -100,5 +107,5 @@ public sealed class CallerTokenIssuer
         return handler.CreateToken(descriptor);
     }
 
-    private sealed record CachedToken(string Token, string[] Units, string[] Duties, DateTimeOffset IssuedAt, DateTimeOffset ReuseUntil);
+    private sealed record CachedToken(string Token, string[] Units, string[] Duties, string? Operates, DateTimeOffset IssuedAt, DateTimeOffset ReuseUntil);
 }

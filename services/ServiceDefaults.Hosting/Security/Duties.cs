@@ -20,6 +20,12 @@ public static class Duties
     /// <summary>Systematic log follow-up per unit and period, with a random sample (logguppföljning).</summary>
     public const string LogFollowUp = "log-follow-up";
 
+    /// <summary>
+    /// An operator may search the ops console by a subject's identity number, which the server turns into the keyed
+    /// pseudonym at once and neither stores nor logs (issue 13): staff who answer a family's question about a message.
+    /// </summary>
+    public const string SubjectSearch = "subject-search";
+
     /// <summary>Every duty the hub knows: the clients file may name these and no other.</summary>
-    public static readonly FrozenSet<string> Known = FrozenSet.ToFrozenSet([LogExtract, DisclosureReview, LogFollowUp], StringComparer.Ordinal);
+    public static readonly FrozenSet<string> Known = FrozenSet.ToFrozenSet([LogExtract, DisclosureReview, LogFollowUp, SubjectSearch], StringComparer.Ordinal);
 }

@@ -1,5 +1,6 @@
 using FamiljecentralHub.Contracts.Consents;
 using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.Contracts.Operations;
 using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.Topology;
 using MassTransit;
@@ -110,12 +111,16 @@ public static class MessagingExtensions
                 cfg.Message<DisclosureStatusChanged>(m => m.SetEntityName(Queues.StatusExchange));
                 cfg.Message<ConsentRevoked>(m => m.SetEntityName(Queues.RevocationExchange));
                 cfg.Publish<DisclosureStatusChanged>(p => p.ExchangeType = ExchangeType.Topic);
+                // An operator's action on this service's messages goes the same way, for the ledger (StatusRoutes.OperatorsWord).
+                cfg.Message<OperatorActionTaken>(m => m.SetEntityName(Queues.StatusExchange));
+                cfg.Publish<OperatorActionTaken>(p => p.ExchangeType = ExchangeType.Topic);
                 // "<publisher>.<sender's service>.<sending unit>.<status>" (StatusRoutes): the broker holds each service to
                 // its own name, so consumers know who said it; a service binds its own units, the ledger the statuses it records.
                 var self = context.GetRequiredService<HubService>();
                 var registry = context.GetRequiredService<OrganisationRegistry>();
                 cfg.Send<DisclosureStatusChanged>(s => s.UseRoutingKeyFormatter(c => StatusRoutes.Key(
                     self.Name, StatusEventOrigin.SenderServiceOf(registry, c.Message.SendingUnit), c.Message.SendingUnit, c.Message.Status.ToString())));
+                cfg.Send<OperatorActionTaken>(s => s.UseRoutingKeyFormatter(c => StatusRoutes.OperatorActionKey(self.Name, c.Message.Scope)));
                 cfg.ConfigureEndpoints(context);
             });
         });

@@ -28,7 +28,7 @@ public class GatewayFixture : IAsyncLifetime
     [
         new("bvc-ehr", ["rosengard-bvc"], ["child-health", "consent"]),
         new("socialtjanst-system", ["rosengard-socialtjanst", "malmo-mottagning"], ["social-services", "consent"]),
-        new("ops-console", [], ["ops"]),
+        new("ops-console", [], ["ops"], "hub"),
         new("forskola-system", ["rosengard-oppna-forskolan"], ["open-preschool"]),
         // Revoked by RevocationTests: no other test uses it.
         new(RevokedClient, ["solglantan-bvc"], ["child-health"]),
@@ -66,7 +66,7 @@ public class GatewayFixture : IAsyncLifetime
         var clientsPath = Path.Combine(folder.Path, "clients.json");
         await File.WriteAllTextAsync(clientsPath, JsonSerializer.Serialize(new
         {
-            clients = Clients.Select(client => new { id = client.Id, hsaId = DemoPki.HsaIdOf(client.Id), units = client.Units, routes = client.Routes }),
+            clients = Clients.Select(client => new { id = client.Id, hsaId = DemoPki.HsaIdOf(client.Id), units = client.Units, routes = client.Routes, operates = client.Operates }),
         }), cancellationToken);
 
         backend = await EchoBackend.StartAsync(
@@ -198,4 +198,4 @@ public class GatewayFixture : IAsyncLifetime
     }
 }
 
-public sealed record TestClient(string Id, string[] Units, string[] Routes);
+public sealed record TestClient(string Id, string[] Units, string[] Routes, string? Operates = null);

@@ -110,6 +110,7 @@ internal sealed class SubmitDisclosureConsumer(
             Basis = entry.Basis,
             Reasons = entry.Reasons,
             OccurredAt = entry.At,
+            SubmittedAt = d.SubmittedAt,
         });
     }
 

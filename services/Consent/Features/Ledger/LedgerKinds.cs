@@ -30,6 +30,9 @@ public enum LedgerKind
 
     /// <summary>A random sample of the ledger was drawn for log follow-up, with its seed; its message id is the request's own.</summary>
     SampleDrawn,
+
+    /// <summary>An operator acted on a service's messages (a redrive from the console); its message id is the action's own.</summary>
+    OperatorAction,
 }
 
 /// <summary>What came of it: for a decision, permitted or refused; for a consent entry, the version it records.</summary>
@@ -75,6 +78,7 @@ public static class LedgerText
         [LedgerKind.ExtractDisclosed] = "extract-disclosed",
         [LedgerKind.Reviewed] = "reviewed",
         [LedgerKind.SampleDrawn] = "sample-drawn",
+        [LedgerKind.OperatorAction] = "operator-action",
     };
 
     private static readonly Dictionary<LedgerOutcome, string> Outcomes = new()

@@ -33,7 +33,10 @@ public static class AlertRules
     public static IReadOnlyList<string> All { get; } =
         [ErrorQueue, Undelivered, ReportOfConcern, Refusals, WatchdogRestart, LedgerVerification, CertificateExpiry, OverdueReviews];
 
-    /// <summary>How long a condition must hold before it is raised: only an error queue's emptiness is waited for.</summary>
+    /// <summary>The rules whose key is a unit id: the only alerts a principal's operators see (AlertsApi.VisibleTo).</summary>
+    public static IReadOnlySet<string> ByUnit { get; } = new HashSet<string>(StringComparer.Ordinal) { Undelivered, ReportOfConcern, OverdueReviews };
+
+        /// <summary>How long a condition must hold before it is raised: only an error queue's emptiness is waited for.</summary>
     public static TimeSpan HoldFor(string rule, AlertOptions options) => rule == ErrorQueue ? options.ErrorQueueFor : TimeSpan.Zero;
 
     /// <summary>Every error queue (a name ending <c>_error</c>) holding messages now.</summary>

@@ -1,3 +1,6 @@
+using System.Security.Claims;
+using FamiljecentralHub.Ops.Features.Console;
+using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.ServiceDefaults.Tls;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Http.Resilience;
@@ -65,20 +68,31 @@ internal static class AlertsApi
     public static IEndpointRouteBuilder MapAlertsApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/alerts", List)
-            .WithSummary("Open alerts and those cleared lately, each with its rule, key (queue, unit, service or client id), period and a metadata-only detail.");
+            .WithSummary("Open alerts and those cleared lately, each with its rule, key (queue, unit, service or client id), period and a metadata-only detail; a principal's operators see only their units' alerts.");
         return app;
     }
 
+    /// <summary>
+    /// What an operator may see (issue 13, "scoped per principal"): the hub's operators every alert; a principal's only
+    /// those about one of its own units (a late message or report of concern, overdue reviews). Queues, services, the
+    /// ledger, client certificates and the hub's refusals are the hub's to run.
+    /// </summary>
+    public static IReadOnlyList<Alert> VisibleTo(OperatorScope scope, IEnumerable<Alert> alerts) =>
+        [.. alerts.Where(alert => scope.All
+            || (AlertRules.ByUnit.Contains(alert.Rule) && scope.UnitList.Contains(alert.Key, StringComparer.Ordinal)))];
+
     private static async Task<Results<Ok<AlertList>, ValidationProblem>> List(
-        AlertStore store, IOptionsMonitor<AlertOptions> options, TimeProvider clock, CancellationToken cancellationToken, int limit = 100)
+        ClaimsPrincipal caller, OrganisationRegistry registry, AlertStore store, IOptionsMonitor<AlertOptions> options, TimeProvider clock,
+        CancellationToken cancellationToken, int limit = 100)
     {
         if (limit is < 1 or > MaxRecent)
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [$"limit is 1 to {MaxRecent}"] });
         }
 
+        var scope = OperatorScope.Of(caller, registry);
         var open = await store.OpenAsync(cancellationToken);
         var recent = await store.RecentAsync(clock.GetUtcNow() - options.CurrentValue.RecentFor, limit, cancellationToken);
-        return TypedResults.Ok(new AlertList(open, recent));
+        return TypedResults.Ok(new AlertList(VisibleTo(scope, open), VisibleTo(scope, recent)));
     }
 }

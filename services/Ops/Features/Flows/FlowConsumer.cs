@@ -28,20 +28,35 @@ internal sealed class FlowConsumer(NpgsqlDataSource db, OrganisationRegistry reg
         var sender = registry.FindUnit(e.SendingUnit);
         var receiver = registry.FindUnit(e.ReceivingUnit);
         await using var connection = await db.OpenConnectionAsync(context.CancellationToken);
-        // One row per message and status: a redelivered event changes nothing.
-        var inserted = await connection.ExecuteAsync(
+        // One row per message and status: a redelivered event changes nothing. The step and the message's row in one
+        // statement, one round trip: the row moves only with a step that was new.
+        var moved = await connection.ExecuteAsync(
             """
-            INSERT INTO message_events (message_id, status, sending_unit, receiving_unit, sending_operation, receiving_operation,
-                                        family_centre, purpose, subject_pseudonym, basis, reasons, occurred_at)
-            SELECT @MessageId, @Status, @SendingUnit, @ReceivingUnit, @SendingOperation, @ReceivingOperation,
-                   @FamilyCentre, @Purpose, @SubjectPseudonym, @Basis, @Reasons, @OccurredAt
-            -- Every step of one message is between the same two units: a step naming others is not a step of this message.
-            -- A conflict names the other body's units by design: it says that body was not delivered.
-            WHERE @Status = 'Conflict'
-               OR NOT EXISTS (SELECT 1 FROM message_events
-                              WHERE message_id = @MessageId AND status <> 'Conflict'
-                                AND (sending_unit <> @SendingUnit OR receiving_unit <> @ReceivingUnit))
-            ON CONFLICT (message_id, status) DO NOTHING
+            WITH step AS (
+                INSERT INTO message_events (message_id, status, sending_unit, receiving_unit, sending_operation, receiving_operation,
+                                            family_centre, purpose, subject_pseudonym, basis, reasons, occurred_at, publisher, submitted_at)
+                SELECT @MessageId, @Status, @SendingUnit, @ReceivingUnit, @SendingOperation, @ReceivingOperation,
+                       @FamilyCentre, @Purpose, @SubjectPseudonym, @Basis, @Reasons, @OccurredAt, @Publisher, @SubmittedAt
+                -- Every step of one message is between the same two units: a step naming others is not a step of this message.
+                -- A conflict names the other body's units by design: it says that body was not delivered.
+                WHERE @Status = 'Conflict'
+                   OR NOT EXISTS (SELECT 1 FROM message_events
+                                  WHERE message_id = @MessageId AND status <> 'Conflict'
+                                    AND (sending_unit <> @SendingUnit OR receiving_unit <> @ReceivingUnit))
+                ON CONFLICT (message_id, status) DO NOTHING
+                RETURNING 1)
+            INSERT INTO messages (message_id, sending_unit, receiving_unit, sending_operation, receiving_operation, family_centre, purpose,
+                                  subject_pseudonym, basis, status, submitted_at, sent_at, last_at)
+            SELECT @MessageId, @SendingUnit, @ReceivingUnit, @SendingOperation, @ReceivingOperation, @FamilyCentre, @Purpose, @SubjectPseudonym, @Basis, @Status,
+                   @SubmittedAt, COALESCE(@SubmittedAt, @OccurredAt), @OccurredAt
+            FROM step WHERE @Status <> 'Conflict'
+            ON CONFLICT (message_id) DO UPDATE SET
+                -- Events may arrive in any order: the latest step is the message's status.
+                status = CASE WHEN EXCLUDED.last_at >= messages.last_at THEN EXCLUDED.status ELSE messages.status END,
+                basis = COALESCE(messages.basis, EXCLUDED.basis),
+                submitted_at = COALESCE(messages.submitted_at, EXCLUDED.submitted_at),
+                sent_at = LEAST(messages.sent_at, EXCLUDED.sent_at),
+                last_at = GREATEST(messages.last_at, EXCLUDED.last_at)
             """,
             new
             {
@@ -57,17 +72,20 @@ internal sealed class FlowConsumer(NpgsqlDataSource db, OrganisationRegistry reg
                 e.Basis,
                 Reasons = e.Reasons.ToArray(),
                 e.OccurredAt,
+                // Accept has checked that the broker vouches for this publisher.
+                Publisher = StatusRoutes.Parse(StatusEventOrigin.RoutingKeyOf(context.ReceiveContext))?.Publisher,
+                SubmittedAt = e.SubmittedAt?.ToUniversalTime(),
             });
-        if (inserted > 0)
+        if (moved > 0)
         {
-            // Once per message and status, whatever the redeliveries. Purpose, basis and status only: never a unit's
-            // subject, nor the pseudonym (domain.md section 8).
+            // Once per message and status (a new step moves the message's row), whatever the redeliveries. Purpose, basis
+            // and status only: never a unit's subject, nor the pseudonym (domain.md section 8).
             Messages.Add(1, new("status", e.Status.ToString()), new("purpose", e.Purpose.ToString()), new("basis", e.Basis ?? "none"));
         }
     }
 
     private static readonly Counter<long> Messages = TelemetryExtensions.Meter.CreateCounter<long>(
-        "hub.messages", description: "Lifecycle events by status, purpose and basis, as Ops recorded them (each message once per status).");
+        "hub.messages", description: "Lifecycle steps by status, purpose and basis, as Ops recorded them (each message once per status).");
 }
 
 /// <summary>Ops follows every unit's messages, by their outcomes.</summary>
@@ -78,15 +96,14 @@ internal sealed class FlowConsumerDefinition : ConsumerDefinition<FlowConsumer>
     protected override void ConfigureConsumer(
         IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<FlowConsumer> consumerConfigurator, IRegistrationContext context)
     {
-        // Outcomes, and the permit: a message permitted and not delivered after Alerts:UndeliveredAfter is an alert
-        // (Features/Alerts), which needs the permit's time; it costs one row and one event more per permitted message, and
-        // /flows still counts outcomes only. A failed delivery is an outcome until a redrive delivers it: both stay in
-        // the message's trail. A conflict (another body under a decided id, never delivered) is one operations must see.
-        DisclosureStatus[] outcomes =
+        // Every step: the console's trail shows each one, and a message permitted but never delivered is what operations
+        // must be alerted to. A failed delivery stays in the trail beside the delivery a redrive made; a conflict (another
+        // body under a decided id, never delivered) is one operations must see.
+        DisclosureStatus[] steps =
         [
-            DisclosureStatus.Permitted, DisclosureStatus.Refused, DisclosureStatus.Delivered, DisclosureStatus.DeliveryFailed, DisclosureStatus.Withdrawn,
-            DisclosureStatus.Acknowledged, DisclosureStatus.Conflict,
+            DisclosureStatus.Permitted, DisclosureStatus.Refused, DisclosureStatus.Delivered, DisclosureStatus.DeliveryFailed,
+            DisclosureStatus.Withdrawn, DisclosureStatus.Acknowledged, DisclosureStatus.Conflict,
         ];
-        endpointConfigurator.BindStatusEvents([.. outcomes.Select(status => StatusRoutes.Pattern(status: status.ToString()))]);
+        endpointConfigurator.BindStatusEvents([.. steps.Select(status => StatusRoutes.Pattern(status: status.ToString()))]);
     }
 }

@@ -1,4 +1,7 @@
+using System.Security.Claims;
 using Dapper;
+using FamiljecentralHub.Ops.Features.Console;
+using FamiljecentralHub.ServiceDefaults.Organisation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 
@@ -35,15 +38,18 @@ internal static class FlowsApi
     }
 
     /// <summary>Messages per month, family centre, pair of operations, purpose and status (domain.md section 7).</summary>
-    private static async Task<Ok<IReadOnlyList<FlowCount>>> Flows(NpgsqlDataSource db, CancellationToken cancellationToken)
+    private static async Task<Ok<IReadOnlyList<FlowCount>>> Flows(ClaimsPrincipal caller, OrganisationRegistry registry, NpgsqlDataSource db, CancellationToken cancellationToken)
     {
+        var scope = OperatorScope.Of(caller, registry);
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         var rows = await connection.QueryAsync<(string Month, string? FamilyCentre, string SendingOperation, string ReceivingOperation, string Purpose, string Status, long Messages)>(
-            """
+            $"""
             SELECT to_char(date_trunc('month', occurred_at AT TIME ZONE 'Europe/Stockholm'), 'YYYY-MM'), family_centre,
                    sending_operation, receiving_operation, purpose, status, count(*)
-            FROM message_events WHERE status <> 'Permitted' GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
-            """);
+            FROM message_events WHERE {OperatorScope.Filter}
+            GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+            """,
+            new { scope.All, scope.UnitList });
         return TypedResults.Ok<IReadOnlyList<FlowCount>>(rows
             .Select(r => new FlowCount(r.Month, r.FamilyCentre, r.SendingOperation, r.ReceivingOperation, r.Purpose, r.Status,
                 r.Messages < SuppressBelow ? null : r.Messages))
@@ -51,16 +57,18 @@ internal static class FlowsApi
     }
 
     /// <summary>One message's way through the hub, for operations staff following up a question: metadata only.</summary>
-    private static async Task<Ok<IReadOnlyList<MessageTrail>>> Trail(Guid messageId, NpgsqlDataSource db, CancellationToken cancellationToken)
+    private static async Task<Ok<IReadOnlyList<MessageTrail>>> Trail(Guid messageId, ClaimsPrincipal caller, OrganisationRegistry registry, NpgsqlDataSource db, CancellationToken cancellationToken)
     {
+        var scope = OperatorScope.Of(caller, registry);
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         var rows = await connection.QueryAsync<MessageTrail>(
-            """
+            $"""
             SELECT message_id AS MessageId, status AS Status, sending_unit AS SendingUnit, receiving_unit AS ReceivingUnit, purpose AS Purpose,
                    subject_pseudonym AS SubjectPseudonym, basis AS Basis, reasons AS Reasons, occurred_at AS OccurredAt
-            FROM message_events WHERE message_id = @messageId ORDER BY occurred_at
+            FROM message_events WHERE message_id = @messageId AND {OperatorScope.Filter}
+            ORDER BY occurred_at
             """,
-            new { messageId });
+            new { messageId, scope.All, scope.UnitList });
         return TypedResults.Ok<IReadOnlyList<MessageTrail>>(rows.ToList());
     }
 }

@@ -43,10 +43,16 @@ internal static class AccessRefusalsApi
     }
 
     /// <summary>Paged by <paramref name="after"/> (a seq), filtered by client and by time (the record's last refusal).</summary>
-    private static async Task<Results<Ok<AccessRefusalPage>, ValidationProblem>> List(
-        NpgsqlDataSource db, CancellationToken cancellationToken,
+    private static async Task<Results<Ok<AccessRefusalPage>, ValidationProblem, ProblemHttpResult>> List(
+        ClaimsPrincipal caller, NpgsqlDataSource db, CancellationToken cancellationToken,
         string? client = null, DateTimeOffset? from = null, DateTimeOffset? to = null, long after = 0, int limit = 100)
     {
+        // Refusals name client systems of every principal, and units only some of them: the hub's operators watch them.
+        if (caller.Operates() != OperatorScopes.Hub)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Only the hub's operators see access refusals");
+        }
+
         if (limit is < 1 or > MaxPage || after < 0 || client?.Length > MaxField)
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]>

@@ -23,6 +23,13 @@ internal static class ReferralChart
         html.Append("<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}")
             .Append("th:first-child,td:first-child{text-align:left}rect{fill:#2b6cb0}text{font-size:12px}</style></head><body>");
         html.Append(CultureInfo.InvariantCulture, $"<h1>Slussningar mellan verksamheterna {E(s.From)} – {E(s.To)}</h1>");
+        return html.Append(Body(s)).Append("</body></html>").ToString();
+    }
+
+    /// <summary>The chart and its tables without the page around them: the ops console places them on its Flows page.</summary>
+    public static string Body(ReferralStatistics s)
+    {
+        var html = new StringBuilder();
         html.Append(CultureInfo.InvariantCulture, $"<p>Antal under {s.SuppressedBelow} visas inte (–), och inte heller ett tal som annars kunde räknas fram ur en summa.</p>");
 
         foreach (var centre in s.MonthTotals.Select(m => m.FamilyCentre).Distinct().Order(StringComparer.Ordinal))
@@ -66,7 +73,7 @@ internal static class ReferralChart
             html.Append("</table>");
         }
 
-        return html.Append("</body></html>").ToString();
+        return html.ToString();
     }
 
     private static string Figure(long? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "–";

@@ -1,6 +1,9 @@
 using System.Globalization;
 using System.Text;
+using System.Security.Claims;
 using Dapper;
+using FamiljecentralHub.Ops.Features.Console;
+using FamiljecentralHub.ServiceDefaults.Organisation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Net.Http.Headers;
 using Npgsql;
@@ -30,9 +33,32 @@ internal static class StatisticsApi
     }
 
     private static async Task<Results<Ok<ReferralStatistics>, FileContentHttpResult, ContentHttpResult, ValidationProblem>> Referrals(
-        string? from, string? to, HttpRequest request, NpgsqlDataSource db, TimeProvider clock, CancellationToken cancellationToken)
+        string? from, string? to, HttpRequest request, ClaimsPrincipal caller, OrganisationRegistry registry, NpgsqlDataSource db, TimeProvider clock, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var (first, last) = Range(from, to, clock, errors);
+        if (errors.Count > 0)
+        {
+            // The values are the caller's text and are not repeated.
+            return TypedResults.ValidationProblem(errors, title: "The range is not valid");
+        }
+
+        var statistics = await QueryAsync(db, OperatorScope.Of(caller, registry), first, last, cancellationToken);
+        if (Wants(request, "text/html"))
+        {
+            request.HttpContext.Response.Headers.ContentSecurityPolicy = ReferralChart.ContentSecurityPolicy;
+            request.HttpContext.Response.Headers.XContentTypeOptions = "nosniff";
+            return TypedResults.Content(ReferralChart.Render(statistics), "text/html; charset=utf-8");
+        }
+
+        return Wants(request, "text/csv")
+            ? TypedResults.File(Encoding.UTF8.GetBytes(Csv(statistics)), "text/csv; charset=utf-8", $"referrals-{statistics.From}-{statistics.To}.csv")
+            : TypedResults.Ok(statistics);
+    }
+
+    /// <summary>The months asked for, the last twelve by default; errors name the field and the rule, never the value.</summary>
+    public static (DateOnly First, DateOnly Last) Range(string? from, string? to, TimeProvider clock, Dictionary<string, string[]> errors)
+    {
         var today = TimeZoneInfo.ConvertTime(clock.GetUtcNow(), Stockholm);
         var last = Month(to, "to", new DateOnly(today.Year, today.Month, 1), errors);
         var first = Month(from, "from", last.AddMonths(-11), errors);
@@ -45,34 +71,23 @@ internal static class StatisticsApi
             errors["from"] = [$"the range may span at most {MaxMonths} months"];
         }
 
-        if (errors.Count > 0)
-        {
-            // The values are the caller's text and are not repeated.
-            return TypedResults.ValidationProblem(errors, title: "The range is not valid");
-        }
+        return (first, last);
+    }
 
+    /// <summary>The statistics of the delivered referrals the operator's scope covers, suppressed.</summary>
+    public static async Task<ReferralStatistics> QueryAsync(NpgsqlDataSource db, OperatorScope scope, DateOnly first, DateOnly last, CancellationToken cancellationToken)
+    {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         var rows = await connection.QueryAsync<ReferralStatistics.Referral>(new CommandDefinition(
-            """
+            $"""
             SELECT family_centre AS FamilyCentre,
                    to_char(date_trunc('month', occurred_at AT TIME ZONE 'Europe/Stockholm'), 'YYYY-MM') AS Month,
                    sending_operation AS SendingOperation, receiving_operation AS ReceivingOperation, subject_pseudonym AS Subject
             FROM message_events
-            WHERE status = 'Delivered' AND purpose = 'Referral' AND occurred_at >= @start AND occurred_at < @end
+            WHERE status = 'Delivered' AND purpose = 'Referral' AND occurred_at >= @start AND occurred_at < @end AND {OperatorScope.Filter}
             """,
-            new { start = Instant(first), end = Instant(last.AddMonths(1)) }, cancellationToken: cancellationToken));
-
-        var statistics = ReferralStatistics.Of(first.ToString("yyyy-MM", CultureInfo.InvariantCulture), last.ToString("yyyy-MM", CultureInfo.InvariantCulture), [.. rows]);
-        if (Wants(request, "text/html"))
-        {
-            request.HttpContext.Response.Headers.ContentSecurityPolicy = ReferralChart.ContentSecurityPolicy;
-            request.HttpContext.Response.Headers.XContentTypeOptions = "nosniff";
-            return TypedResults.Content(ReferralChart.Render(statistics), "text/html; charset=utf-8");
-        }
-
-        return Wants(request, "text/csv")
-            ? TypedResults.File(Encoding.UTF8.GetBytes(Csv(statistics)), "text/csv; charset=utf-8", $"referrals-{statistics.From}-{statistics.To}.csv")
-            : TypedResults.Ok(statistics);
+            new { start = Instant(first), end = Instant(last.AddMonths(1)), scope.All, scope.UnitList }, cancellationToken: cancellationToken));
+        return ReferralStatistics.Of(first.ToString("yyyy-MM", CultureInfo.InvariantCulture), last.ToString("yyyy-MM", CultureInfo.InvariantCulture), [.. rows]);
     }
 
     private static bool Wants(HttpRequest request, string mediaType) =>
@@ -96,7 +111,7 @@ internal static class StatisticsApi
     }
 
     /// <summary>The first instant of a month in Swedish time.</summary>
-    private static DateTimeOffset Instant(DateOnly month)
+    public static DateTimeOffset Instant(DateOnly month)
     {
         var local = month.ToDateTime(TimeOnly.MinValue);
         // As UTC: Npgsql writes a timestamptz only from an offset of zero.

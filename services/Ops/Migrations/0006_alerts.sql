@@ -12,11 +12,7 @@ CREATE TABLE IF NOT EXISTS alerts (
 CREATE UNIQUE INDEX IF NOT EXISTS alerts_open ON alerts (rule, key) WHERE cleared_at IS NULL;
 CREATE INDEX IF NOT EXISTS alerts_by_clearing ON alerts (cleared_at) WHERE cleared_at IS NOT NULL;
 
--- The message rules look for permitted messages and delivered reports of concern within a lookback: these keep the
--- evaluation a range scan however long message_events grows.
-CREATE INDEX IF NOT EXISTS message_events_permitted ON message_events (occurred_at) WHERE status = 'Permitted';
-CREATE INDEX IF NOT EXISTS message_events_reports_delivered ON message_events (occurred_at) WHERE status = 'Delivered' AND purpose = 'ReportOfConcern';
-CREATE INDEX IF NOT EXISTS message_events_refused ON message_events (occurred_at) WHERE status = 'Refused';
+-- The message rules read message_events by status and time: 0005's message_events_by_status_time serves them.
 
 -- Ops adds alerts and closes them; it never deletes one or rewrites its rule, key or start.
 GRANT SELECT, INSERT ON alerts TO hub_ops_dml;
