@@ -6,7 +6,8 @@ namespace FamiljecentralHub.Topology;
 /// <summary>
 /// The hub's broker set-up for one deployment as a RabbitMQ definitions file (the JSON that
 /// <c>rabbitmqctl import_definitions</c>, the management API's <c>POST /api/definitions</c> and the
-/// <c>definitions.import_backend</c> setting read): the virtual host, one user per service with its permissions
+/// <c>definitions.import_backend</c> setting read): the virtual host, one user per service with its permissions, Ops's
+/// monitoring user (<see cref="BrokerPermissions.MonitoringUser"/>)
 /// (<see cref="BrokerPermissions"/>) and topic permission (<see cref="StatusRoutes"/>), and the boundary the deployment owns (<see cref="Queues.BoundaryBindings"/> and
 /// <see cref="Queues.RedriveBindings"/>: durable quorum queues, durable fanout exchanges, their bindings). It is what
 /// LocalHub provisions, so a deployment without LocalHub gets the same broker. The services declare the rest of their
@@ -35,6 +36,12 @@ public static class BrokerDefinitions
                 ["password_hash"] = "",
                 ["hashing_algorithm"] = "rabbit_password_hashing_sha256",
                 ["tags"] = new JsonArray(),
+            }).Append(new JsonObject
+            {
+                ["name"] = userOf(BrokerPermissions.MonitoringUser),
+                ["password_hash"] = "",
+                ["hashing_algorithm"] = "rabbit_password_hashing_sha256",
+                ["tags"] = new JsonArray(BrokerPermissions.MonitoringTag),
             })),
             ["vhosts"] = Array([new JsonObject { ["name"] = virtualHost }]),
             ["permissions"] = Array(Catalogue.Services.Select(service => new JsonObject
@@ -44,6 +51,13 @@ public static class BrokerDefinitions
                 ["configure"] = BrokerPermissions.For(service.Name).Configure,
                 ["write"] = BrokerPermissions.For(service.Name).Write,
                 ["read"] = BrokerPermissions.For(service.Name).Read,
+            }).Append(new JsonObject
+            {
+                ["user"] = userOf(BrokerPermissions.MonitoringUser),
+                ["vhost"] = virtualHost,
+                ["configure"] = BrokerPermissions.Monitoring.Configure,
+                ["write"] = BrokerPermissions.Monitoring.Write,
+                ["read"] = BrokerPermissions.Monitoring.Read,
             })),
             ["topic_permissions"] = Array(Catalogue.Services.Select(service => new JsonObject
             {

@@ -35,7 +35,20 @@ public static class BrokerPermissions
             _ => throw new InvalidOperationException($"No broker permissions for the role {service.Role}."),
         });
 
-    public static BrokerPermission For(string service) =>
+    /// <summary>
+    /// The user Ops reads the management API with (queue depths for the alerts, docs/alerts.md), apart from its AMQP user:
+    /// tagged <c>monitoring</c> and nothing else, a login on the virtual host without a single resource (an empty
+    /// pattern matches no name; RabbitMQ names the default exchange amq.default). It can list queues and their counts,
+    /// never consume, get, purge, publish or declare.
+    /// </summary>
+    public const string MonitoringUser = "ops-monitor";
+
+    /// <summary>The management tag of <see cref="MonitoringUser"/>: read-only statistics, no policy, no definitions.</summary>
+    public const string MonitoringTag = "monitoring";
+
+    public static BrokerPermission Monitoring { get; } = new(Configure: "", Write: "", Read: "");
+
+        public static BrokerPermission For(string service) =>
         ByService.TryGetValue(service, out var permission)
             ? permission
             : throw new ArgumentException($"No broker permissions are defined for '{service}'.", nameof(service));

@@ -22,10 +22,14 @@ internal static class BrokerProvisioning
     /// A new account with a fresh password for every service, by the service's name; on a shared node each user name
     /// starts with <paramref name="userPrefix"/>, so hubs never share a login.
     /// </summary>
-    public static Dictionary<string, BrokerAccount> NewAccounts(string userPrefix) =>
-        HubService.All.ToDictionary(service => service.Name, service => new BrokerAccount(userPrefix + service.Name, UnixFiles.NewPassword()));
+    public static Dictionary<string, BrokerAccount> NewAccounts(string userPrefix)
+    {
+        var accounts = HubService.All.ToDictionary(service => service.Name, service => new BrokerAccount(userPrefix + service.Name, UnixFiles.NewPassword()));
+        accounts[BrokerPermissions.MonitoringUser] = new BrokerAccount(userPrefix + BrokerPermissions.MonitoringUser, UnixFiles.NewPassword());
+        return accounts;
+    }
 
-    /// <param name="accounts">The broker account of every service, by the service's name.</param>
+    /// <param name="accounts">The broker account of every service, by the service's name, and Ops's monitoring account (<see cref="BrokerPermissions.MonitoringUser"/>).</param>
     public static async Task ApplyAsync(
         RabbitMqNode rabbit, string virtualHost, IReadOnlyDictionary<string, BrokerAccount> accounts, CancellationToken cancellationToken)
     {
@@ -36,6 +40,11 @@ internal static class BrokerProvisioning
             await rabbit.SetPermissionsAsync(virtualHost, account.User, BrokerPermissions.For(service.Name), cancellationToken);
             await rabbit.SetTopicPermissionAsync(virtualHost, account.User, StatusRoutes.PermissionOf(service), cancellationToken);
         }));
+        if (accounts.TryGetValue(BrokerPermissions.MonitoringUser, out var monitoring))
+        {
+            await rabbit.CreateUserAsync(monitoring.User, monitoring.Password, cancellationToken, BrokerPermissions.MonitoringTag);
+            await rabbit.SetPermissionsAsync(virtualHost, monitoring.User, BrokerPermissions.Monitoring, cancellationToken);
+        }
         await DeclareBoundaryAsync(rabbit, virtualHost, cancellationToken);
     }
 

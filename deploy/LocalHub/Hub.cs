@@ -55,6 +55,13 @@ public sealed partial class Hub : IAsyncDisposable
                 ports.RabbitMqNodes)
             : new RabbitMqCluster([RabbitMqNode.External(
                 external.RabbitMqNodeName, external.RabbitMqPort, external.RabbitMqManagementPort, external.RabbitMqAdminUser, external.RabbitMqAdminPassword)]);
+        if (external is null)
+        {
+            foreach (var (node, port) in broker.Nodes.Zip(ports.RabbitMqPrometheus))
+            {
+                node.PrometheusPort = port;
+            }
+        }
         Postgres = external is null
             ? PostgresNode.Private(Path.Combine(nodesDir, "postgres"), ports.Postgres)
             : PostgresNode.External(external.PostgresPort, external.PostgresPassword);
@@ -75,6 +82,12 @@ public sealed partial class Hub : IAsyncDisposable
     public string PkiDir => Path.Combine(StateDir, "pki");
 
     public string LogDir => Path.Combine(StateDir, "logs");
+
+    /// <summary>
+    /// Where each service's messaging watchdog keeps its restart count across the restarts it makes (Watchdog:StatePath),
+    /// a directory per service owned by its user.
+    /// </summary>
+    public string WatchdogStateDir(string service) => Path.Combine(StateDir, "watchdog", RequireService(service).Name);
 
     /// <summary>Where the consent service appends the ledger's signed checkpoints (outside the database, for an operator to copy off).</summary>
     public string LedgerCheckpointDir => Path.Combine(StateDir, "ledger-checkpoints");
@@ -175,6 +188,15 @@ public sealed partial class Hub : IAsyncDisposable
             ? account
             : throw new InvalidOperationException("The broker has not been configured yet.");
 
+    /// <summary>
+    /// Ops's second broker login, for the management API alone: the <c>monitoring</c> tag and no resource on the virtual
+    /// host (<see cref="BrokerPermissions.Monitoring"/>), so it reads queue depths and can neither consume nor publish.
+    /// </summary>
+    public BrokerAccount MonitoringAccount =>
+        brokerAccounts.TryGetValue(BrokerPermissions.MonitoringUser, out var account)
+            ? account
+            : throw new InvalidOperationException("The broker has not been configured yet.");
+
     /// <summary>Starts a hub and returns when every service and the gateway report ready.</summary>
     public static async Task<Hub> StartAsync(HubOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -226,6 +248,7 @@ public sealed partial class Hub : IAsyncDisposable
                 RabbitMqManagement = external.RabbitMqManagementPort,
                 RabbitMqDistribution = 0,
                 Postgres = external.PostgresPort,
+                RabbitMqPrometheus = [],
             };
         }
 
@@ -446,9 +469,18 @@ public sealed partial class Hub : IAsyncDisposable
         await Task.Run(() => DemoPki.Ensure(PkiDir, ClientIds), cancellationToken);
         UnixFiles.SetMode(PkiDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         Directory.CreateDirectory(LedgerCheckpointDir);
+        foreach (var service in HubService.All)
+        {
+            Directory.CreateDirectory(WatchdogStateDir(service.Name));
+        }
         if (!ServiceAccounts.Enabled)
         {
             return;
+        }
+
+        foreach (var service in HubService.All)
+        {
+            await ServiceAccounts.GiveAsync(WatchdogStateDir(service.Name), ServiceAccounts.UserFor(service.Name), cancellationToken: cancellationToken);
         }
 
         // The services' users may pass through the PKI directory (0711, no listing) to the files named to them: the

@@ -30,6 +30,12 @@ public sealed record HubPorts
 
     public required int Postgres { get; init; }
 
+    /// <summary>
+    /// RabbitMQ's Prometheus endpoint (the rabbitmq_prometheus plugin) of each node, node 1 first: 15692, 15693, … with
+    /// fixed ports (15692 is the plugin's own default); empty with shared nodes, whose plugins are not ours to set.
+    /// </summary>
+    public IReadOnlyList<int> RabbitMqPrometheus { get; init; } = [];
+
     /// <summary>The ports 'run' uses and the README documents.</summary>
     public static HubPorts Fixed { get; } = new()
     {
@@ -40,6 +46,7 @@ public sealed record HubPorts
         RabbitMqManagement = 15672,
         RabbitMqDistribution = 25672,
         Postgres = 5432,
+        RabbitMqPrometheus = [15692],
     };
 
     /// <summary>
@@ -66,6 +73,7 @@ public sealed record HubPorts
         RabbitMqPeers = Enumerable.Range(1, brokerNodes - 1)
             .Select(offset => new RabbitMqPorts(Fixed.RabbitMq + offset, Fixed.RabbitMqManagement + offset, Fixed.RabbitMqDistribution + offset))
             .ToList(),
+        RabbitMqPrometheus = [.. Enumerable.Range(0, brokerNodes).Select(offset => 15692 + offset)],
     };
 
     internal static HubPorts Free(int brokerNodes = 1) => new()
@@ -80,6 +88,7 @@ public sealed record HubPorts
         RabbitMqPeers = Enumerable.Range(1, brokerNodes - 1)
             .Select(_ => new RabbitMqPorts(FreePorts.Next(), FreePorts.Next(), FreePorts.Next()))
             .ToList(),
+        RabbitMqPrometheus = [.. Enumerable.Range(0, brokerNodes).Select(_ => FreePorts.Next())],
     };
 
     /// <summary>The ports this hub will bind itself (node ports only when the nodes are private).</summary>
@@ -102,6 +111,10 @@ public sealed record HubPorts
                 yield return (which, node.Amqp);
                 yield return ($"{which} management", node.Management);
                 yield return ($"{which} distribution", node.Distribution);
+                if (index < RabbitMqPrometheus.Count)
+                {
+                    yield return ($"{which} Prometheus", RabbitMqPrometheus[index]);
+                }
             }
             yield return ("PostgreSQL", Postgres);
         }

@@ -21,9 +21,9 @@ public sealed partial class RabbitMqNode
     public Task DeleteVirtualHostAsync(string name, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Delete, $"vhosts/{Uri.EscapeDataString(name)}", null, cancellationToken);
 
-    /// <summary>Creates the user or sets its password if it exists.</summary>
-    public Task CreateUserAsync(string user, string password, CancellationToken cancellationToken = default) =>
-        SendAsync(HttpMethod.Put, $"users/{Uri.EscapeDataString(user)}", new { password, tags = "" }, cancellationToken);
+    /// <summary>Creates the user or sets its password (and tags) if it exists; no tag by default, so no management access.</summary>
+    public Task CreateUserAsync(string user, string password, CancellationToken cancellationToken = default, string tags = "") =>
+        SendAsync(HttpMethod.Put, $"users/{Uri.EscapeDataString(user)}", new { password, tags }, cancellationToken);
 
     public Task DeleteUserAsync(string user, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Delete, $"users/{Uri.EscapeDataString(user)}", null, cancellationToken);

@@ -55,6 +55,12 @@ public sealed partial class RabbitMqNode
     public Uri ManagementUrl => new($"http://{Host}:{ManagementPort}/");
 
     /// <summary>
+    /// The rabbitmq_prometheus plugin's port on a private node (its <c>/metrics</c>), enabled beside the management
+    /// plugin; 0 leaves it off (and an external node as its operator set it).
+    /// </summary>
+    public int PrometheusPort { get; internal set; }
+
+    /// <summary>
     /// For a node of a private cluster, the first node's name: a blank node joins that node's cluster at its first
     /// boot. Null for a node on its own.
     /// </summary>
@@ -280,6 +286,12 @@ public sealed partial class RabbitMqNode
             // Queue counts in the management API at most a second old, not five: the fault suite's "still queued"
             // is read the moment the last referral has its outcome.
             .AppendLine("collect_statistics_interval = 1000");
+        if (PrometheusPort > 0)
+        {
+            // Loopback only, as every port of a local hub; Prometheus scrapes it (deploy/monitoring/prometheus.yml).
+            config.AppendLine(CultureInfo.InvariantCulture, $"prometheus.tcp.ip = {Host}")
+                .AppendLine(CultureInfo.InvariantCulture, $"prometheus.tcp.port = {PrometheusPort}");
+        }
         if (ClusterSeed is not null)
         {
             // A node frozen (FreezeAsync) for longer than net_ticktime (60 s) comes back to a cluster that has
@@ -295,9 +307,10 @@ public sealed partial class RabbitMqNode
                 .AppendLine(CultureInfo.InvariantCulture, $"cluster_formation.classic_config.nodes.1 = {ClusterSeed}");
         }
         await File.WriteAllTextAsync(Path.Combine(directory, "rabbitmq.conf"), config.ToString(), cancellationToken);
-        // What 'rabbitmq-plugins --offline enable rabbitmq_management' writes, without starting an Erlang VM
+        // What 'rabbitmq-plugins --offline enable rabbitmq_management rabbitmq_prometheus' writes, without starting an Erlang VM
         // for it (about 1.5 s); the plugin's dependencies are resolved at boot.
-        await File.WriteAllTextAsync(Path.Combine(directory, "enabled_plugins"), "[rabbitmq_management].\n", cancellationToken);
+        await File.WriteAllTextAsync(
+            Path.Combine(directory, "enabled_plugins"), PrometheusPort > 0 ? "[rabbitmq_management,rabbitmq_prometheus].\n" : "[rabbitmq_management].\n", cancellationToken);
         // Sourced by the server's start script as the rabbitmq user: every file the node creates, its logs included, is
         // readable by rabbitmq alone.
         await File.WriteAllTextAsync(Path.Combine(directory, "rabbitmq-env.conf"), "umask 077\n", cancellationToken);

@@ -35,7 +35,25 @@ internal sealed class ServiceEnvironment(Hub hub, HubOptions options, Repository
             ["Tls__CertificatePath"] = Path.Combine(hub.PkiDir, "internal", service.Name + ".pem"),
             ["Tls__KeyPath"] = Path.Combine(hub.PkiDir, "internal", service.Name + ".key"),
             ["Tls__ClientCaPath"] = hub.InternalCaCertificatePath,
+            // The watchdog's restart count outlives the restart (hub_messaging_watchdog_restarts_total), one file per instance.
+            ["Watchdog__StatePath"] = Path.Combine(hub.WatchdogStateDir(service.Name), $"instance-{instance}.json"),
         };
+        if (service.Name == Catalogue.Ops.Name)
+        {
+            // The alerts (docs/alerts.md): queue depths through the management API as the read-only monitoring user, and
+            // the metrics of every service instance and of the gateway's health port.
+            var monitoring = hub.MonitoringAccount;
+            environment["Alerts__Broker__ManagementUrl"] = hub.Rabbit.ManagementUrl.ToString();
+            environment["Alerts__Broker__VirtualHost"] = hub.VirtualHost;
+            environment["Alerts__Broker__Username"] = monitoring.User;
+            environment["Alerts__Broker__Password"] = monitoring.Password;
+            environment["Alerts__GatewayMetricsUrl"] = hub.GatewayHealthUrl.ToString().TrimEnd('/');
+            foreach (var each in HubService.All)
+            {
+                environment[$"Alerts__Services__{each.Name}"] = string.Join(',', Enumerable.Range(1, options.Instances)
+                    .Select(number => hub.ServiceUrl(each.Name, number).ToString().TrimEnd('/')));
+            }
+        }
         if (service.Name == Catalogue.Consent.Name)
         {
             // The gate alone holds the ledger-signing key; verifying its checkpoints needs only the public key.

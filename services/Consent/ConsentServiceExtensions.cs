@@ -34,6 +34,7 @@ internal static class ConsentServiceExtensions
         builder.Services.AddSingleton<AccountabilityValidator>();
         builder.Services.AddSingleton<LogExtracts>();
         builder.Services.AddSingleton<ReviewQueue>();
+        builder.Services.AddHostedService<ReviewMetrics>();
         builder.Services.AddSingleton<LogFollowUps>();
         builder.Services.AddSingleton<ConsentLedger>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ConsentLedger>());

@@ -1,4 +1,5 @@
 using FamiljecentralHub.Ops;
+using FamiljecentralHub.Ops.Features.Alerts;
 using FamiljecentralHub.Ops.Features.Console;
 using FamiljecentralHub.Ops.Features.Flows;
 using FamiljecentralHub.Ops.Features.Refusals;
@@ -23,9 +24,11 @@ if (ErrorQueueCommand.IsInvoked(args))
 
 builder.AddServiceDefaults(Catalogue.Ops.Name);
 builder.AddOpsServices();
+builder.AddOpsAlerts();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapHubApi().MapFlowsApi().MapAccessRefusalsApi().MapStatisticsApi().MapConsole();
+app.MapHubApi().MapAlertsApi();
 app.Run();
 return 0;

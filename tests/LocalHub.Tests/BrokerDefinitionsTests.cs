@@ -26,9 +26,9 @@ public sealed class BrokerDefinitionsTests(PrivateNodesFixture nodes)
         try
         {
             await rabbit.CreateVirtualHostAsync(provisioned, Cancellation);
-            await BrokerProvisioning.ApplyAsync(
-                rabbit, provisioned, Catalogue.Names.ToDictionary(service => service, service => new BrokerAccount(ProvisionedUser(service), UnixFiles.NewPassword())),
-                Cancellation);
+            var accounts = Catalogue.Names.ToDictionary(service => service, service => new BrokerAccount(ProvisionedUser(service), UnixFiles.NewPassword()));
+            accounts[BrokerPermissions.MonitoringUser] = new BrokerAccount(ProvisionedUser(BrokerPermissions.MonitoringUser), UnixFiles.NewPassword());
+            await BrokerProvisioning.ApplyAsync(rabbit, provisioned, accounts, Cancellation);
 
             await rabbit.ImportDefinitionsAsync(BrokerDefinitions.For(imported, ImportedUser), Cancellation);
 
@@ -40,6 +40,17 @@ public sealed class BrokerDefinitionsTests(PrivateNodesFixture nodes)
                 var topics = await TopicPermissionsAsync(imported, ImportedUser(service));
                 topics.ShouldBe(await TopicPermissionsAsync(provisioned, ProvisionedUser(service)), service);
                 topics.ShouldBe([StatusRoutes.PermissionOf(Catalogue.Named(service))], service);
+            }
+
+            // Ops's monitoring user: the monitoring tag, and a login on the host that reaches no resource.
+            var monitoring = await PermissionAsync(imported, ImportedUser(BrokerPermissions.MonitoringUser));
+            monitoring.ShouldBe(await PermissionAsync(provisioned, ProvisionedUser(BrokerPermissions.MonitoringUser)));
+            monitoring.ShouldBe(new BrokerPermission("", "", ""));
+            foreach (var user in (string[])[ImportedUser(BrokerPermissions.MonitoringUser), ProvisionedUser(BrokerPermissions.MonitoringUser)])
+            {
+                var tags = (await rabbit.GetManagementAsync($"users/{Uri.EscapeDataString(user)}", Cancellation)).GetProperty("tags");
+                (tags.ValueKind == JsonValueKind.Array ? [.. tags.EnumerateArray().Select(t => t.GetString()!)] : tags.GetString()!.Split(',', StringSplitOptions.RemoveEmptyEntries))
+                    .ShouldBe([BrokerPermissions.MonitoringTag], user);
             }
 
             var queues = await ListAsync($"queues/{Uri.EscapeDataString(imported)}", q => $"{q.GetProperty("name")} durable={q.GetProperty("durable")} type={QueueType(q)}");
@@ -55,7 +66,7 @@ public sealed class BrokerDefinitionsTests(PrivateNodesFixture nodes)
         {
             await rabbit.DeleteVirtualHostAsync(provisioned, Cancellation);
             await rabbit.DeleteVirtualHostAsync(imported, Cancellation);
-            foreach (var service in Catalogue.Names)
+            foreach (var service in Catalogue.Names.Append(BrokerPermissions.MonitoringUser))
             {
                 await rabbit.DeleteUserAsync(ProvisionedUser(service), Cancellation);
                 await rabbit.DeleteUserAsync(ImportedUser(service), Cancellation);

@@ -75,6 +75,10 @@ internal static class DeploymentSecretsCommand
             Copy(pki.ServiceKeyPath(service.Name), root, $"{service.Name}-tls", "tls.key");
         }
         Copy(pki.LedgerSigningPrivateKeyPath, root, "consent-tls", "ledger-signing.key");
+        // Ops's read-only management login for the alerts' queue depths (docs/alerts.md).
+        var monitoringPassword = Keep($"rabbitmq-{BrokerPermissions.MonitoringUser}", UnixFiles.NewPassword);
+        brokerUsers[BrokerPermissions.MonitoringUser] = monitoringPassword;
+        Secret(root, $"{Catalogue.Ops.Name}-settings", "Alerts__Broker__Password", monitoringPassword);
 
         Copy(pki.GatewayCertificatePath, root, "gateway-tls", "gateway.pem");
         Copy(pki.GatewayKeyPath, root, "gateway-tls", "gateway.key");

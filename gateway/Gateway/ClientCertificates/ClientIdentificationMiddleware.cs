@@ -80,6 +80,7 @@ internal sealed partial class ClientIdentificationMiddleware(
         }
         else
         {
+            ClientCertificateExpiry.Seen(client.Id, certificate.NotAfter);
             context.Features.Set(new GatewayClientFeature(client));
             context.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, client.Id)], CertificateAuthenticationDefaults.AuthenticationScheme));
             await next(context);

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Dapper;
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.ServiceDefaults.Disclosures;
@@ -44,12 +45,13 @@ internal sealed class DeliverDisclosureConsumer(
                   AND NOT EXISTS (SELECT 1 FROM withdrawn_deliveries WHERE message_id = @MessageId)
                 ON CONFLICT (message_id) DO NOTHING
                 RETURNING delivered_at, withdrawn_at, true AS same)
-            SELECT delivered_at AS DeliveredAt, withdrawn_at IS NOT NULL AS Withdrawn, same AS Same FROM inserted
+            SELECT delivered_at AS DeliveredAt, withdrawn_at IS NOT NULL AS Withdrawn, same AS Same, true AS Inserted FROM inserted
             UNION ALL
             SELECT delivered_at, withdrawn_at IS NOT NULL,
                    COALESCE(digest = @Digest,
                             receiving_unit = @ReceivingUnit AND sending_unit = @SendingUnit AND subject_id = @SubjectId
-                            AND purpose = @Purpose AND content = @Content::jsonb)
+                            AND purpose = @Purpose AND content = @Content::jsonb),
+                   false
             FROM inbox WHERE message_id = @MessageId
             LIMIT 1
             """,
@@ -82,12 +84,22 @@ internal sealed class DeliverDisclosureConsumer(
         }
 
         var deliveredAt = stored is { Withdrawn: false } ? stored.DeliveredAt : null;
+        if (stored is { Inserted: true } && deliveredAt is { } at)
+        {
+            // Submit → delivered, once per message (a redelivery finds the row and is not counted again).
+            DeliveryLatency.Record(Math.Max(0, (at - d.SubmittedAt).TotalSeconds), new KeyValuePair<string, object?>("purpose", d.Purpose.ToString()));
+        }
+
         await context.Publish(StatusOf(
             context.Message,
             deliveredAt is null ? DisclosureStatus.Withdrawn : DisclosureStatus.Delivered,
             deliveredAt is null ? ["the consent was revoked before delivery"] : [],
             deliveredAt ?? clock.GetUtcNow()));
     }
+
+    private static readonly Histogram<double> DeliveryLatency = TelemetryExtensions.Meter.CreateHistogram<double>(
+        "hub.delivery.latency", unit: "s", description: "From the sender's submission to the receiving inbox, by purpose.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600] });
 
     private const string ConflictReason = "another message was already delivered under this message id; this one was not stored";
 
@@ -111,6 +123,9 @@ internal sealed class DeliverDisclosureConsumer(
         public DateTimeOffset? DeliveredAt { get; init; }
         public bool Withdrawn { get; init; }
         public bool Same { get; init; }
+
+        /// <summary>Stored by this delivery, not found from an earlier one.</summary>
+        public bool Inserted { get; init; }
     }
 }
 

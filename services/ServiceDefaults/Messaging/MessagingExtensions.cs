@@ -129,7 +129,12 @@ public static class MessagingExtensions
         builder.Services.Configure<MassTransitHostOptions>(o => o.WaitUntilStarted = false);
         // A receive endpoint that no longer consumes, or a channel whose publishes the broker keeps rejecting, ends the
         // process for a fresh start.
-        builder.Services.AddSingleton<MessagingWatchdog>();
+        builder.Services.AddSingleton(sp => new MessagingWatchdog(
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<MessagingWatchdog>>(), sp.GetRequiredService<IHostApplicationLifetime>(),
+            sp.GetRequiredService<IOptions<RabbitMqOptions>>())
+        {
+            StatePath = builder.Configuration["Watchdog:StatePath"],
+        });
         builder.Services.AddHostedService(sp => sp.GetRequiredService<MessagingWatchdog>());
         builder.Services.AddReceiveObserver(sp => sp.GetRequiredService<MessagingWatchdog>());
         builder.Services.AddReceiveEndpointObserver(sp => sp.GetRequiredService<MessagingWatchdog>());

@@ -76,6 +76,9 @@ public sealed partial class MessagingWatchdog(
     /// </summary>
     internal TimeSpan NackedFor { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Where the restart count outlives the process (Watchdog:StatePath; <see cref="WatchdogRestarts"/>).</summary>
+    public string? StatePath { get; init; }
+
     Task IReceiveObserver.PreReceive(ReceiveContext context)
     {
         if (endpoints.TryGetValue(context.InputAddress, out var endpoint))
@@ -174,12 +177,14 @@ public sealed partial class MessagingWatchdog(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        WatchdogRestarts.Load(StatePath);
         using var timer = new PeriodicTimer(CheckEvery);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             if (await CheckAsync(stoppingToken) is { } wedged)
             {
                 LogWedged(logger, wedged.Endpoint, wedged.Why);
+                WatchdogRestarts.Record(DateTimeOffset.UtcNow);
                 Environment.ExitCode = WedgedExitCode;
                 lifetime.StopApplication();
                 await Task.Delay(StopGrace, CancellationToken.None);

@@ -1,7 +1,9 @@
+using System.Diagnostics.Metrics;
 using Dapper;
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.ServiceDefaults.Messaging;
+using FamiljecentralHub.ServiceDefaults.Telemetry;
 using FamiljecentralHub.Topology;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -28,7 +30,7 @@ internal sealed class FlowConsumer(NpgsqlDataSource db, OrganisationRegistry reg
         await using var connection = await db.OpenConnectionAsync(context.CancellationToken);
         // One row per message and status: a redelivered event changes nothing. The step and the message's row in one
         // statement, one round trip: the row moves only with a step that was new.
-        await connection.ExecuteAsync(
+        var moved = await connection.ExecuteAsync(
             """
             WITH step AS (
                 INSERT INTO message_events (message_id, status, sending_unit, receiving_unit, sending_operation, receiving_operation,
@@ -74,7 +76,16 @@ internal sealed class FlowConsumer(NpgsqlDataSource db, OrganisationRegistry reg
                 Publisher = StatusRoutes.Parse(StatusEventOrigin.RoutingKeyOf(context.ReceiveContext))?.Publisher,
                 SubmittedAt = e.SubmittedAt?.ToUniversalTime(),
             });
+        if (moved > 0)
+        {
+            // Once per message and status (a new step moves the message's row), whatever the redeliveries. Purpose, basis
+            // and status only: never a unit's subject, nor the pseudonym (domain.md section 8).
+            Messages.Add(1, new("status", e.Status.ToString()), new("purpose", e.Purpose.ToString()), new("basis", e.Basis ?? "none"));
+        }
     }
+
+    private static readonly Counter<long> Messages = TelemetryExtensions.Meter.CreateCounter<long>(
+        "hub.messages", description: "Lifecycle steps by status, purpose and basis, as Ops recorded them (each message once per status).");
 }
 
 /// <summary>Ops follows every unit's messages, by their outcomes.</summary>

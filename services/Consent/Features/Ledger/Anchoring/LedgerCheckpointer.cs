@@ -64,7 +64,9 @@ public sealed class LedgerCheckpointer(NpgsqlDataSource db, IOptions<LedgerAncho
         else
         {
             var signed = await connection.QuerySingleOrDefaultAsync<byte[]>("SELECT hash FROM ledger WHERE seq = @Seq", new { last.Seq }, tx);
-            if (signed is null || !signed.AsSpan().SequenceEqual(last.Head))
+            var held = signed is not null && signed.AsSpan().SequenceEqual(last.Head);
+            LedgerVerificationState.Record(held, last.Seq, time.GetUtcNow());
+            if (!held)
             {
                 logger.LogCritical(
                     "The ledger no longer holds the head checkpointed at seq {Seq} ({Problem}); no checkpoint is written. Run verify-ledger.",
@@ -85,6 +87,12 @@ public sealed class LedgerCheckpointer(NpgsqlDataSource db, IOptions<LedgerAncho
         CheckpointFile.Append(options.Value.CheckpointPath, line);
         await tx.CommitAsync(cancellationToken);
         var (checkpoint, _) = await CheckpointSignatures.VerifyAsync(line, verificationKeys);
+        if (last is null && checkpoint is not null)
+        {
+            // The first checkpoint: the chain holds what was just signed.
+            LedgerVerificationState.Record(true, checkpoint.Seq, time.GetUtcNow());
+        }
+
         logger.LogDebug("Ledger checkpoint at seq {Seq}.", head.Seq);
         return checkpoint;
     }
