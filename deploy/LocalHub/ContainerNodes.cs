@@ -34,6 +34,8 @@ public sealed class ContainerNodes : IAsyncDisposable
     private const ushort AmqpPort = 5672;
     private const ushort ManagementPort = 15672;
     private const string PasswordFile = "/tmp/hub-postgres-password";
+    private const string HostRulesFile = "/tmp/hub-pg_hba.conf";
+    private const string HostRules = "local all all trust\nhost all all all scram-sha-256\n";
 
     private readonly RabbitMqContainer? rabbit;
     private readonly PostgreSqlContainer? postgres;
@@ -105,6 +107,11 @@ public sealed class ContainerNodes : IAsyncDisposable
             .WithPassword(postgresPassword)
             .WithEnvironment("POSTGRES_PASSWORD_FILE", PasswordFile)
             .WithResourceMapping(Encoding.UTF8.GetBytes(postgresPassword + "\n"), PasswordFile, fileMode: Unix.FileMode644)
+            // initdb's rules admit TCP logins from the container's own loopback only, but a published port's connections
+            // arrive from the engine's bridge (podman's 10.88.0.1): these rules take a password from any address, as the
+            // scram-sha-256 rules of the deployment do from loopback.
+            .WithResourceMapping(Encoding.UTF8.GetBytes(HostRules), HostRulesFile, fileMode: Unix.FileMode644)
+            .WithCommand("-c", $"hba_file={HostRulesFile}")
             .Build();
 
         async Task RemoveAsync() => await Task.WhenAll(
