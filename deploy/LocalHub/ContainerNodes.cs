@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text;
+using Docker.DotNet.Models;
 using DotNet.Testcontainers.Builders;
 using DotNet.Testcontainers.Configurations;
 using DotNet.Testcontainers.Containers;
@@ -94,6 +95,7 @@ public sealed class ContainerNodes : IAsyncDisposable
                 .WithPassword(adminPassword)
                 .WithHostname("hub-rabbitmq")
                 .WithPortBinding(ManagementPort, true)
+                .WithCreateParameterModifier(PublishOnLoopbackOnly)
                 // The image's server (Debian's, run directly) logs to standard output; the management API answers only
                 // once the plugin is up, which the startup line comes after.
                 .WithWaitStrategy(Wait.ForUnixContainer().UntilMessageIsLogged("Server startup complete"))
@@ -104,6 +106,7 @@ public sealed class ContainerNodes : IAsyncDisposable
         // ignored by it.
         var postgres = new PostgreSqlBuilder(PostgresImage)
             .WithLabel(labels)
+            .WithCreateParameterModifier(PublishOnLoopbackOnly)
             .WithPassword(postgresPassword)
             .WithEnvironment("POSTGRES_PASSWORD_FILE", PasswordFile)
             .WithResourceMapping(Encoding.UTF8.GetBytes(postgresPassword + "\n"), PasswordFile, fileMode: Unix.FileMode644)
@@ -157,6 +160,18 @@ public sealed class ContainerNodes : IAsyncDisposable
         await Task.WhenAll(
             rabbit?.DisposeAsync().AsTask() ?? Task.CompletedTask,
             postgres?.DisposeAsync().AsTask() ?? Task.CompletedTask);
+    }
+
+    /// <summary>
+    /// An engine publishes a port on every address of the machine unless told otherwise: the test nodes' only on
+    /// 127.0.0.1, where the hub reaches them, so a test broker's or database's login is never offered beyond the machine.
+    /// </summary>
+    private static void PublishOnLoopbackOnly(CreateContainerParameters parameters)
+    {
+        foreach (var binding in parameters.HostConfig?.PortBindings?.Values.SelectMany(bindings => bindings) ?? [])
+        {
+            binding.HostIP = "127.0.0.1";
+        }
     }
 
     /// <summary>
