@@ -191,6 +191,10 @@ public sealed partial class Hub : IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(options), options.BrokerNodes, "BrokerNodes is 1 or 3.");
         }
         var source = options.Nodes == HubNodes.Private ? TestNodeSource.Private : TestNodes.FromEnvironment();
+        if (source == TestNodeSource.Private && PrivateNodes.Unavailable is { } unavailable)
+        {
+            throw new LocalHubException(unavailable);
+        }
         var external = source == TestNodeSource.Shared ? ExternalNodes.FromEnvironment() : null;
         if (options.BrokerNodes > 1 && source != TestNodeSource.Private)
         {

@@ -52,6 +52,10 @@ public sealed class ScratchPostgres : IAsyncDisposable
                 }
         }
 
+        if (PrivateNodes.Unavailable is { } unavailable)
+        {
+            throw new LocalHubException(unavailable);
+        }
         // Not under /root: the postgres user must reach it.
         var directory = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}");
         var node = PostgresNode.Private(directory, FreePorts.Next());
