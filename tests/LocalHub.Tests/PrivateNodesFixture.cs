@@ -68,11 +68,13 @@ internal static class TestDirectories
 {
     /// <summary>
     /// Under /tmp rather than the build output: the servers run as the rabbitmq and postgres users, which
-    /// cannot enter a repository checked out under /root.
+    /// cannot enter a repository checked out under /root. One parent per user: a developer's run as themselves must
+    /// not meet the parent an earlier run as root made (and closed to them).
     /// </summary>
     public static string Create(string purpose)
     {
-        var directory = Path.Combine(Path.GetTempPath(), "familjecentralhub-tests", $"{purpose}-{Guid.NewGuid():N}"[..24]);
+        var directory = Path.Combine(
+            Path.GetTempPath(), $"familjecentralhub-tests-{Environment.UserName}", $"{purpose}-{Guid.NewGuid():N}"[..24]);
         System.IO.Directory.CreateDirectory(directory);
         return directory;
     }
