@@ -25,6 +25,7 @@ public sealed partial class Hub : IAsyncDisposable
     private readonly Dictionary<string, List<ServiceProcess>> instances = [];
     private readonly HubDatabases databases;
     private readonly ServiceEnvironment environments;
+    private readonly ContainerNodes? containers;
     private Dictionary<string, BrokerAccount> brokerAccounts = [];
     private ServiceProcess? gateway;
     private bool rabbitStarted;
@@ -33,9 +34,11 @@ public sealed partial class Hub : IAsyncDisposable
     private bool databasesCreated;
     private int disposed;
 
-    private Hub(HubOptions options, RepositoryLayout layout, ExternalNodes? external, string instanceId, string stateDir, bool ownsStateDir, HubPorts ports)
+    private Hub(
+        HubOptions options, RepositoryLayout layout, ExternalNodes? external, ContainerNodes? containers, string instanceId, string stateDir, bool ownsStateDir, HubPorts ports)
     {
         this.options = options;
+        this.containers = containers;
         this.layout = layout;
         this.ownsStateDir = ownsStateDir;
         sharedNodes = external is not null;
@@ -66,7 +69,8 @@ public sealed partial class Hub : IAsyncDisposable
             ? PostgresNode.Private(Path.Combine(nodesDir, "postgres"), ports.Postgres)
             : PostgresNode.External(external.PostgresPort, external.PostgresPassword);
 
-        // On a shared node every name carries the instance id, so fixtures never see each other's queues or rows.
+        // On a shared node every name carries the instance id, so fixtures never see each other's queues or rows. A hub's
+        // own containers are provisioned the same way: one way to set up an external node, tested on both paths.
         VirtualHost = sharedNodes ? $"hub-{instanceId}" : "/";
         databases = new HubDatabases(Postgres, instanceId, sharedNodes);
         environments = new ServiceEnvironment(this, options, layout, broker);
@@ -203,16 +207,21 @@ public sealed partial class Hub : IAsyncDisposable
         options ??= new HubOptions();
         var layout = RepositoryLayout.Locate(options.RepositoryRoot, options.Configuration);
         layout.RequireBuilt();
-        var external = options.Nodes == HubNodes.FromEnvironment ? ExternalNodes.FromEnvironment() : null;
         if (options.BrokerNodes is not (1 or 3))
         {
             // Two nodes tolerate no failure (a quorum of two is both); more than three is more than a 2-core machine carries.
             throw new ArgumentOutOfRangeException(nameof(options), options.BrokerNodes, "BrokerNodes is 1 or 3.");
         }
-        if (options.BrokerNodes > 1 && external is not null)
+        var source = options.Nodes == HubNodes.Private ? TestNodeSource.Private : TestNodes.FromEnvironment();
+        if (source == TestNodeSource.Private && PrivateNodes.Unavailable is { } unavailable)
+        {
+            throw new LocalHubException(unavailable);
+        }
+        var external = source == TestNodeSource.Shared ? ExternalNodes.FromEnvironment() : null;
+        if (options.BrokerNodes > 1 && source != TestNodeSource.Private)
         {
             throw new LocalHubException(
-                $"BrokerNodes = {options.BrokerNodes} needs private nodes, but {ExternalNodes.EnabledVariable}=1 names one shared node: use Nodes = HubNodes.Private.");
+                $"BrokerNodes = {options.BrokerNodes} needs private nodes, but this run's hubs take {source.ToString().ToLowerInvariant()} nodes: use Nodes = HubNodes.Private.");
         }
         var instanceId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
 
@@ -232,7 +241,7 @@ public sealed partial class Hub : IAsyncDisposable
         }
         var ports = (options.UseFreePorts ? HubPorts.Free(options.BrokerNodes) : HubPorts.FixedFor(options.BrokerNodes))
             .WithInstances(options.Instances, options.UseFreePorts);
-        var busy = ports.Listening(privateNodes: external is null).Where(entry => !FreePorts.IsFree(entry.Port)).ToList();
+        var busy = ports.Listening(privateNodes: source == TestNodeSource.Private).Where(entry => !FreePorts.IsFree(entry.Port)).ToList();
         if (busy.Count > 0)
         {
             throw new LocalHubException(
@@ -240,6 +249,11 @@ public sealed partial class Hub : IAsyncDisposable
                 + ". Is another hub or a system RabbitMQ/PostgreSQL running? (deploy/stop.sh stops a hub started by run.sh)");
         }
 
+        // Last before the hub exists, which removes them again however its start ends.
+        var containers = source == TestNodeSource.Containers
+            ? await ContainerNodes.StartAsync(instanceId, withBroker: true, options.Log, cancellationToken)
+            : null;
+        external ??= containers?.Nodes;
         if (external is not null)
         {
             ports = ports with
@@ -252,7 +266,7 @@ public sealed partial class Hub : IAsyncDisposable
             };
         }
 
-        var hub = new Hub(options, layout, external, instanceId, stateDir, ownsStateDir, ports);
+        var hub = new Hub(options, layout, external, containers, instanceId, stateDir, ownsStateDir, ports);
         try
         {
             await hub.StartCoreAsync(cancellationToken);
@@ -302,7 +316,12 @@ public sealed partial class Hub : IAsyncDisposable
         await Task.WhenAll(AllInstances.Select(service => Attempt(() => service.StopAsync())));
         Log($"Gateway and services stopped in {stopwatch.Elapsed.TotalSeconds:0.0} s.");
 
-        if (sharedNodes)
+        if (containers is not null)
+        {
+            // The hub's own containers go with everything in them: nothing to drop one by one first.
+            await Attempt(() => containers.DisposeAsync().AsTask());
+        }
+        else if (sharedNodes)
         {
             if (brokerConfigured)
             {
@@ -363,7 +382,8 @@ public sealed partial class Hub : IAsyncDisposable
         PseudonymKey = UnixFiles.ReadOrCreateSecret(
             Path.Combine(StateDir, "pseudonym.key"), () => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
 
-        Log(sharedNodes ? $"Using shared nodes: RabbitMQ {Rabbit.NodeName}, PostgreSQL on {Postgres.Port}."
+        Log(containers is not null ? $"Using its containers: RabbitMQ on {Rabbit.AmqpPort}, PostgreSQL on {Postgres.Port}."
+            : sharedNodes ? $"Using shared nodes: RabbitMQ {Rabbit.NodeName}, PostgreSQL on {Postgres.Port}."
             : RabbitNodes.Count == 1 ? "Starting RabbitMQ and PostgreSQL ..." : $"Starting a cluster of {RabbitNodes.Count} RabbitMQ nodes and PostgreSQL ...");
         // Independent and each a few seconds: RabbitMQ takes about 8 s to boot, so the rest happens meanwhile.
         await Task.WhenAll(StartBrokerAsync(cancellationToken), StartDatabaseAsync(cancellationToken), CreatePkiAsync(cancellationToken));

@@ -4,12 +4,17 @@ namespace FamiljecentralHub.LocalHub;
 public enum HubNodes
 {
     /// <summary>
-    /// The shared nodes named by the HUB_* variables when HUB_EXTERNAL_NODES=1 (deploy/test.sh sets them),
-    /// otherwise private ones.
+    /// What the test run chose (<see cref="TestNodes"/>, docs/testing.md): the shared nodes named by the HUB_* variables
+    /// when HUB_EXTERNAL_NODES=1 (deploy/test.sh's private path sets them); otherwise, by HUB_TEST_NODES, containers of the
+    /// hub's own images from Testcontainers (<see cref="ContainerNodes"/>, the default wherever a container engine
+    /// answers) or private ones.
     /// </summary>
     FromEnvironment,
 
-    /// <summary>Always private nodes, e.g. for tests that stop, kill or freeze the broker or the database.</summary>
+    /// <summary>
+    /// Always private nodes, e.g. for tests that stop, kill or freeze the broker or the database, or form a cluster of
+    /// three (docs/testing.md says why containers do not stand in for them).
+    /// </summary>
     Private,
 }
 

@@ -5,35 +5,57 @@ using Npgsql;
 namespace FamiljecentralHub.LocalHub;
 
 /// <summary>
-/// PostgreSQL for tests that need a database and nothing else: the shared test cluster when deploy/test.sh names one
-/// (HUB_EXTERNAL_NODES), otherwise a private cluster of its own. Every <see cref="NewDatabaseAsync"/> is a fresh
-/// database, dropped again at dispose.
+/// PostgreSQL for tests that need a database and nothing else, from where the run's hubs take theirs
+/// (<see cref="TestNodes"/>): the shared test cluster when deploy/test.sh names one (HUB_EXTERNAL_NODES), a container of
+/// the hub's PostgreSQL image, or a private cluster of its own. Every <see cref="NewDatabaseAsync"/> is a fresh database,
+/// dropped again at dispose.
 /// </summary>
 public sealed class ScratchPostgres : IAsyncDisposable
 {
     private readonly List<string> databases = [];
     private readonly PostgresNode node;
     private readonly string? privateDirectory;
+    private readonly ContainerNodes? container;
     private readonly string prefix;
 
-    private ScratchPostgres(PostgresNode node, string? privateDirectory, string prefix)
+    private ScratchPostgres(PostgresNode node, string? privateDirectory, string prefix, ContainerNodes? container = null)
     {
         this.node = node;
         this.privateDirectory = privateDirectory;
         this.prefix = prefix;
+        this.container = container;
     }
 
     public static async Task<ScratchPostgres> StartAsync(string prefix, CancellationToken cancellationToken)
     {
         // The databases are the superuser's, and so are the tests' connections; the group roles the migration scripts
         // grant to must exist all the same (DatabaseProvisioning).
-        if (ExternalNodes.FromEnvironment() is { } external)
+        switch (TestNodes.FromEnvironment())
         {
-            var shared = PostgresNode.External(external.PostgresPort, external.PostgresPassword);
-            await DatabaseProvisioning.EnsureGroupsAsync(shared, cancellationToken);
-            return new ScratchPostgres(shared, null, prefix);
+            case TestNodeSource.Shared:
+                var external = ExternalNodes.FromEnvironment()!;
+                var shared = PostgresNode.External(external.PostgresPort, external.PostgresPassword);
+                await DatabaseProvisioning.EnsureGroupsAsync(shared, cancellationToken);
+                return new ScratchPostgres(shared, null, prefix);
+            case TestNodeSource.Containers:
+                var container = await ContainerNodes.StartAsync(prefix, withBroker: false, log: null, cancellationToken);
+                try
+                {
+                    var inContainer = PostgresNode.External(container.Nodes.PostgresPort, container.Nodes.PostgresPassword);
+                    await DatabaseProvisioning.EnsureGroupsAsync(inContainer, cancellationToken);
+                    return new ScratchPostgres(inContainer, null, prefix, container);
+                }
+                catch
+                {
+                    await container.DisposeAsync();
+                    throw;
+                }
         }
 
+        if (PrivateNodes.Unavailable is { } unavailable)
+        {
+            throw new LocalHubException(unavailable);
+        }
         // Not under /root: the postgres user must reach it.
         var directory = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}");
         var node = PostgresNode.Private(directory, FreePorts.Next());
@@ -82,6 +104,12 @@ public sealed class ScratchPostgres : IAsyncDisposable
         }
 
         NpgsqlConnection.ClearAllPools();
+        if (container is not null)
+        {
+            // The container goes with its databases.
+            await container.DisposeAsync();
+            return;
+        }
         foreach (var name in databases)
         {
             await node.DropDatabaseAsync(name);

@@ -9,6 +9,7 @@ public sealed class NodeLifecycleTests
     [Fact]
     public async Task Stop_StartedPrivateNodes_LeavesNoProcessOfTheirDirectoryRunning()
     {
+        Assert.SkipWhen(PrivateNodes.Unavailable is not null, PrivateNodes.Unavailable ?? "");
         var directory = TestDirectories.Create("lifecycle");
         var epmdWasRunning = await Epmd.IsRunningAsync(Cancellation);
         var rabbit = RabbitMqNode.Private(Path.Combine(directory, "rabbitmq"), FreePorts.Next(), FreePorts.Next(), FreePorts.Next());

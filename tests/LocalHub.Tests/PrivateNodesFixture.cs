@@ -8,27 +8,53 @@ namespace FamiljecentralHub.LocalHub.Tests;
 /// </summary>
 public sealed class PrivateNodesFixture : IAsyncLifetime
 {
+    private readonly string? directory;
+    private readonly RabbitMqNode? rabbit;
+    private readonly PostgresNode? postgres;
+
     public PrivateNodesFixture()
     {
-        Directory = TestDirectories.Create("nodes");
-        Rabbit = RabbitMqNode.Private(Path.Combine(Directory, "rabbitmq"), FreePorts.Next(), FreePorts.Next(), FreePorts.Next());
-        Postgres = PostgresNode.Private(Path.Combine(Directory, "postgres"), FreePorts.Next());
+        if (PrivateNodes.Unavailable is not null)
+        {
+            return;
+        }
+        directory = TestDirectories.Create("nodes");
+        rabbit = RabbitMqNode.Private(Path.Combine(directory, "rabbitmq"), FreePorts.Next(), FreePorts.Next(), FreePorts.Next());
+        postgres = PostgresNode.Private(Path.Combine(directory, "postgres"), FreePorts.Next());
     }
 
-    public string Directory { get; }
+    /// <summary>The nodes' directory; where private nodes cannot start, the test that asks is skipped, saying why.</summary>
+    public string Directory => directory ?? SkipTest<string>();
 
-    public RabbitMqNode Rabbit { get; }
+    public RabbitMqNode Rabbit => rabbit ?? SkipTest<RabbitMqNode>();
 
-    public PostgresNode Postgres { get; }
+    public PostgresNode Postgres => postgres ?? SkipTest<PostgresNode>();
 
-    public async ValueTask InitializeAsync() =>
-        await Task.WhenAll(Rabbit.StartAsync(TestContext.Current.CancellationToken), Postgres.StartAsync(TestContext.Current.CancellationToken));
+    public async ValueTask InitializeAsync()
+    {
+        if (rabbit is null || postgres is null)
+        {
+            return;
+        }
+        await Task.WhenAll(rabbit.StartAsync(TestContext.Current.CancellationToken), postgres.StartAsync(TestContext.Current.CancellationToken));
+    }
 
     public async ValueTask DisposeAsync()
     {
+        if (rabbit is null || postgres is null || directory is null)
+        {
+            return;
+        }
         // Killed, not stopped: the data is deleted next, and the graceful stop has its own test.
-        await Task.WhenAll(Rabbit.DiscardAsync(), Postgres.KillAsync());
-        UnixFiles.DeleteDirectory(Directory);
+        await Task.WhenAll(rabbit.DiscardAsync(), postgres.KillAsync());
+        UnixFiles.DeleteDirectory(directory);
+    }
+
+    /// <summary>Skips the calling test (a fixture cannot: xunit fails every test of a fixture that throws).</summary>
+    internal static T SkipTest<T>()
+    {
+        Assert.Skip(PrivateNodes.Unavailable ?? "Private nodes are unavailable.");
+        return default!;
     }
 }
 
@@ -42,11 +68,13 @@ internal static class TestDirectories
 {
     /// <summary>
     /// Under /tmp rather than the build output: the servers run as the rabbitmq and postgres users, which
-    /// cannot enter a repository checked out under /root.
+    /// cannot enter a repository checked out under /root. One parent per user: a developer's run as themselves must
+    /// not meet the parent an earlier run as root made (and closed to them).
     /// </summary>
     public static string Create(string purpose)
     {
-        var directory = Path.Combine(Path.GetTempPath(), "familjecentralhub-tests", $"{purpose}-{Guid.NewGuid():N}"[..24]);
+        var directory = Path.Combine(
+            Path.GetTempPath(), $"familjecentralhub-tests-{Environment.UserName}", $"{purpose}-{Guid.NewGuid():N}"[..24]);
         System.IO.Directory.CreateDirectory(directory);
         return directory;
     }

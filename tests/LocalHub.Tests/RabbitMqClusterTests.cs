@@ -13,20 +13,32 @@ namespace FamiljecentralHub.LocalHub.Tests;
 /// </summary>
 public sealed class RabbitMqClusterFixture : IAsyncLifetime
 {
+    private readonly string? directory;
+    private readonly RabbitMqCluster? cluster;
+
     public RabbitMqClusterFixture()
     {
-        Directory = TestDirectories.Create("cluster");
-        Cluster = RabbitMqCluster.Private(
-            [.. Enumerable.Range(1, 3).Select(number => Path.Combine(Directory, $"rabbitmq-{number}"))],
+        if (PrivateNodes.Unavailable is not null)
+        {
+            return;
+        }
+        directory = TestDirectories.Create("cluster");
+        cluster = RabbitMqCluster.Private(
+            [.. Enumerable.Range(1, 3).Select(number => Path.Combine(directory, $"rabbitmq-{number}"))],
             [.. Enumerable.Range(1, 3).Select(_ => new RabbitMqPorts(FreePorts.Next(), FreePorts.Next(), FreePorts.Next()))]);
     }
 
-    public string Directory { get; }
+    /// <summary>The cluster's directory; where private nodes cannot start, the test that asks is skipped, saying why.</summary>
+    public string Directory => directory ?? PrivateNodesFixture.SkipTest<string>();
 
-    public RabbitMqCluster Cluster { get; }
+    public RabbitMqCluster Cluster => cluster ?? PrivateNodesFixture.SkipTest<RabbitMqCluster>();
 
     public async ValueTask InitializeAsync()
     {
+        if (cluster is null)
+        {
+            return;
+        }
         RecordState();
         await Cluster.StartAsync(TestContext.Current.CancellationToken);
         RecordState();
@@ -34,6 +46,10 @@ public sealed class RabbitMqClusterFixture : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
+        if (cluster is null)
+        {
+            return;
+        }
         var vms = Cluster.Nodes.Select(node => (node.NodeName, Pid: node.BeamPid)).Where(vm => vm.Pid is not null).ToList();
         await HubStateCleanup.StopAsync(Directory, signalLiveOwner: false, log: null, CancellationToken.None);
         var survivors = vms.Where(vm => UnixProcess.IsAlive(vm.Pid!.Value)).Select(vm => vm.NodeName).ToList();

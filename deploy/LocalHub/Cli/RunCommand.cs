@@ -43,6 +43,8 @@ internal static class RunCommand
             {
                 StateDir = CommonOptions.Resolve(parseResult.GetValue(stateDir), ".hub"),
                 UseFreePorts = false,
+                // Its own nodes on the well-known ports, whatever a test run's variables say: the local hub is not a test.
+                Nodes = HubNodes.Private,
                 EnvironmentName = parseResult.GetRequiredValue(environment),
                 Instances = parseResult.GetValue(instances),
                 BrokerNodes = parseResult.GetValue(brokerNodes),
