@@ -6,7 +6,9 @@ using System.Text;
 using System.Text.Json;
 using FamiljecentralHub.LocalHub;
 using FamiljecentralHub.LocalHub.Clients;
+using FamiljecentralHub.EndToEnd.Tests.Console;
 using FamiljecentralHub.LocalHub.Pki;
+using Microsoft.Playwright;
 using FamiljecentralHub.LocalHub.Processes;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
 using FamiljecentralHub.Tests.Support;
@@ -99,7 +101,7 @@ public sealed class AlertsHubFixture : IAsyncLifetime
 /// clear them, shown and pushed alike. And after a whole scenario, no metric of any service, of the gateway or of the
 /// broker names a subject.
 /// </summary>
-public sealed class AlertsTests(AlertsHubFixture hub) : IClassFixture<AlertsHubFixture>
+public sealed class AlertsTests(AlertsHubFixture hub, ConsoleBrowserFixture browser) : IClassFixture<AlertsHubFixture>, IClassFixture<ConsoleBrowserFixture>
 {
     private const string Bvc = DemoRequests.ChildHealthUnit;
     private const string Intake = "malmo-mottagning";
@@ -137,12 +139,43 @@ public sealed class AlertsTests(AlertsHubFixture hub) : IClassFixture<AlertsHubF
 
         (await VerifiedPushAsync($"alert-{id}-raised", "alert-raised")).GetProperty("alert").GetProperty("key").GetString().ShouldBe(Intake);
 
+        // On the console's Alerts page, in a real browser, as the intake's municipality's operator sees it.
+        var page = await AlertsPageAsync("ops-malmo-stad");
+        if (page is not null)
+        {
+            await Assertions.Expect(page.Locator($"[data-rule=report-of-concern-unacknowledged][data-key={Intake}]")).ToBeVisibleAsync();
+            (await page.ContentAsync()).ShouldNotContain(Concern);
+            await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleBrowserFixture.ScreenshotFolder, "alerts-raised.png"), FullPage = true });
+        }
+
         (await social.PostAsync($"/social-services/units/{Intake}/inbox/{messageId}/acknowledge", null, Ct)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
 
         var cleared = await WaitForAlertAsync(ops, "recent", "report-of-concern-unacknowledged", Intake, id);
+        if (page is not null)
+        {
+            // The page refreshes itself: the alert moves from open to cleared without a reload.
+            await Assertions.Expect(page.Locator($"[data-cleared-rule=report-of-concern-unacknowledged][data-key={Intake}]").First).ToBeVisibleAsync(new() { Timeout = 25_000 });
+            await Assertions.Expect(page.Locator($"[data-rule=report-of-concern-unacknowledged][data-key={Intake}]")).ToHaveCountAsync(0);
+            await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleBrowserFixture.ScreenshotFolder, "alerts-cleared.png"), FullPage = true });
+        }
+
         cleared.GetProperty("clearedAt").GetDateTimeOffset().ShouldBeGreaterThanOrEqualTo(cleared.GetProperty("raisedAt").GetDateTimeOffset());
         (await AlertsAsync(ops)).GetProperty("open").EnumerateArray().ShouldNotContain(a => a.GetProperty("id").GetInt64() == id);
         (await VerifiedPushAsync($"alert-{id}-cleared", "alert-cleared")).GetProperty("state").GetString().ShouldBe("cleared");
+    }
+
+    /// <summary>The Alerts page in Chromium; null where no browser is installed outside CI (ConsoleBrowserTests says why).</summary>
+    private async Task<IPage?> AlertsPageAsync(string operatorClient)
+    {
+        if (!browser.Available)
+        {
+            Environment.GetEnvironmentVariable("CI").ShouldNotBe("true", $"{ConsoleBrowserFixture.Chromium} is missing");
+            return null;
+        }
+
+        var page = await (await browser.OperatorAsync(hub.Hub.GatewayUrl, hub.Pki, operatorClient)).NewPageAsync();
+        await page.GotoAsync("/ops/console/alerts");
+        return page;
     }
 
     [Fact]

@@ -39,9 +39,12 @@ public sealed class ConsoleBrowserFixture : IAsyncLifetime
     public bool Available => playwright is not null;
 
     /// <summary>A browser context that presents <paramref name="clientId"/>'s certificate to the gateway.</summary>
-    public async Task<IBrowserContext> OperatorAsync(HubFixture hub, string clientId)
+    public Task<IBrowserContext> OperatorAsync(HubFixture hub, string clientId) => OperatorAsync(hub.Hub.GatewayUrl, hub.Pki, clientId);
+
+    /// <summary>As above, for a hub of a test class's own.</summary>
+    public async Task<IBrowserContext> OperatorAsync(Uri gatewayUrl, DemoPki pki, string clientId)
     {
-        var origin = hub.Hub.GatewayUrl.GetLeftPart(UriPartial.Authority);
+        var origin = gatewayUrl.GetLeftPart(UriPartial.Authority);
         return await Browser.NewContextAsync(new BrowserNewContextOptions
         {
             // The demo CA issued the gateway's certificate; the browser has no reason to trust it.
@@ -50,7 +53,7 @@ public sealed class ConsoleBrowserFixture : IAsyncLifetime
             ViewportSize = new ViewportSize { Width = 1280, Height = 900 },
             ClientCertificates =
             [
-                new ClientCertificate { Origin = origin, CertPath = hub.Pki.ClientCertificatePath(clientId), KeyPath = hub.Pki.ClientKeyPath(clientId) },
+                new ClientCertificate { Origin = origin, CertPath = pki.ClientCertificatePath(clientId), KeyPath = pki.ClientKeyPath(clientId) },
             ],
         });
     }

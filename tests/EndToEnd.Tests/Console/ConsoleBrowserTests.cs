@@ -156,7 +156,7 @@ public sealed partial class ConsoleBrowserTests(HubFixture hub, ConsoleBrowserFi
 
         var page = await OpenAsync("ops-console");
         var seen = new List<string>();
-        foreach (var path in new[] { Console, $"{Console}/flows", $"{Console}/search", $"{Console}/search?unit={Intake}", $"{Console}/messages/{referral}", $"{Console}/messages/{report}", $"{Console}/dead-letters" })
+        foreach (var path in new[] { Console, $"{Console}/flows", $"{Console}/search", $"{Console}/search?unit={Intake}", $"{Console}/messages/{referral}", $"{Console}/messages/{report}", $"{Console}/dead-letters", $"{Console}/alerts" })
         {
             await page.GotoAsync(path);
             await page.WaitForLoadStateAsync(LoadState.NetworkIdle);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
@@ -124,6 +125,32 @@ internal sealed partial class AlertSources(
 
     public Task<IReadOnlyList<Sample>?> GatewayMetricsAsync(IReadOnlySet<string> names, CancellationToken cancellationToken) =>
         string.IsNullOrEmpty(Options.GatewayMetricsUrl) ? Task.FromResult<IReadOnlyList<Sample>?>(null) : ScrapeAsync(Options.GatewayMetricsUrl, names, cancellationToken);
+
+    /// <summary>
+    /// Each configured instance of each service and whether it says it is ready (<c>/health/ready</c>), for the console's
+    /// overview: null where it did not answer in time.
+    /// </summary>
+    public async Task<IReadOnlyList<(string Service, string Instance, bool? Ready)>> ReadinessAsync(CancellationToken cancellationToken)
+    {
+        var probes = ConfiguredServices
+            .SelectMany(service => Options.Services[service].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select((url, index) => (service, index, url)))
+            .Select(async probe =>
+            {
+                using var brief = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                brief.CancelAfter(TimeSpan.FromSeconds(3));
+                try
+                {
+                    using var response = await clients.CreateClient(MetricsClient).GetAsync(new Uri(new Uri(probe.url.TrimEnd('/') + "/"), "health/ready"), brief.Token);
+                    return (probe.service, probe.index.ToString(CultureInfo.InvariantCulture), (bool?)response.IsSuccessStatusCode);
+                }
+                catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
+                {
+                    return (probe.service, probe.index.ToString(CultureInfo.InvariantCulture), (bool?)null);
+                }
+            });
+        return await Task.WhenAll(probes);
+    }
 
     /// <summary>The services the evaluator reads watchdog restarts from: every configured one.</summary>
     public IEnumerable<string> ConfiguredServices => Options.Services.Keys.Where(name => Catalogue.Find(name) is not null).Order(StringComparer.Ordinal);

@@ -29,6 +29,7 @@ internal static class ConsoleApi
         console.MapPost("/search", SearchPage.Post).WithSummary("Console: the search form; turns an identity number or Idempotency-Key into pseudonym or id, then redirects.")
             .DisableAntiforgery();
         console.MapGet("/messages/{messageId:guid}", TrailPage.Show).WithSummary("Console: one message's trail (HTML).");
+        console.MapGet("/alerts", AlertsPage.Show).WithSummary("Console: open and lately cleared alerts, each with its period (HTML).");
         console.MapGet("/dead-letters", DeadLettersPage.Show).WithSummary("Console: every service's error queues, each loaded from its service (HTML).");
         console.MapGet("/assets/{name}", Asset).WithSummary("Console: its stylesheet and the vendored htmx script.");
         return app;

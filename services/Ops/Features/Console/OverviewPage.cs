@@ -2,6 +2,9 @@ using System.Globalization;
 using System.Security.Claims;
 using System.Text;
 using Dapper;
+using FamiljecentralHub.Ops.Features.Alerts;
+using FamiljecentralHub.ServiceDefaults.Telemetry;
+using FamiljecentralHub.Topology;
 using FamiljecentralHub.ServiceDefaults.Organisation;
 using Npgsql;
 using static FamiljecentralHub.Ops.Features.Console.ConsolePage;
@@ -37,11 +40,46 @@ internal static class OverviewPage
         public long Messages { get; init; }
     }
 
-    public static async Task<IResult> Show(HttpRequest request, ClaimsPrincipal caller, OrganisationRegistry registry, NpgsqlDataSource db, TimeProvider clock, CancellationToken cancellationToken)
+    public static async Task<IResult> Show(
+        HttpRequest request, ClaimsPrincipal caller, OrganisationRegistry registry, NpgsqlDataSource db, AlertEvaluator evaluator, AlertSources sources,
+        TimeProvider clock, CancellationToken cancellationToken)
     {
         var scope = OperatorScope.Of(caller, registry);
         var live = await LiveAsync(scope, db, clock, cancellationToken);
+        if (scope.All)
+        {
+            // Queues, services and the ledger are the hub's to run: a principal's operators see their own messages only.
+            live = live.Replace("</section>", await HubAsync(evaluator, sources, cancellationToken) + "</section>", StringComparison.Ordinal);
+        }
+
         return IsFragmentRequest(request) ? Fragment(live) : Html("Overview", "", scope, live);
+    }
+
+    /// <summary>Each queue's depth and consumers (the broker's management API, as the alert evaluator last read it), every error queue's count, each service's readiness, the ledger's last check.</summary>
+    private static async Task<string> HubAsync(AlertEvaluator evaluator, AlertSources sources, CancellationToken cancellationToken)
+    {
+        var queues = evaluator.LastQueues.OrderBy(q => q.Name, StringComparer.Ordinal).ToList();
+        var readiness = await sources.ReadinessAsync(cancellationToken);
+        var ledger = await sources.ServiceMetricsAsync(Catalogue.Consent.Name, new HashSet<string> { HubMetrics.LedgerVerifiedPrometheus }, cancellationToken);
+        var verified = ledger?.Where(s => s.Name == HubMetrics.LedgerVerifiedPrometheus).Select(s => (double?)s.Value).DefaultIfEmpty(null).Min();
+        var html = new StringBuilder("<div class=\"panels\">");
+        html.Append("<div class=\"panel\"><h2>Services</h2>")
+            .Append(Table(["Service", "Instance", "Ready"], readiness.Select(r => (IEnumerable<string>)
+                [E(r.Service), E(r.Instance), r.Ready switch { true => "<span class=\"ok\">ready</span>", false => "<span class=\"bad\">not ready</span>", null => "<span class=\"bad\">no answer</span>" }]),
+                "No service addresses are configured (Alerts:Services)."))
+            .Append("<h2>Ledger</h2><p data-ledger=\"")
+            .Append(verified switch { 1 => "verified\" class=\"ok\">chain and signed checkpoints verified at the last check", 0 => "failed\" class=\"bad\">VERIFICATION FAILED at the last check", _ => "unknown\">not known (the consent service's metrics did not answer)" })
+            .Append("</p></div>");
+        html.Append("<div class=\"panel\"><h2>Error queues</h2>")
+            .Append(Table(["Queue", "n:Messages"], queues.Where(q => q.Name.EndsWith("_error", StringComparison.Ordinal))
+                .Select(q => (IEnumerable<string>)[E(q.Name), "n:" + (q.Messages > 0 ? $"<span class=\"bad\">{N(q.Messages)}</span>" : N(q.Messages))]), "None declared yet."))
+            .Append("</div>");
+        html.Append("<div class=\"panel\"><h2>Queues</h2>")
+            .Append(Table(["Queue", "n:Messages", "n:Consumers"], queues.Where(q => !q.Name.EndsWith("_error", StringComparison.Ordinal) && !q.Name.EndsWith("_skipped", StringComparison.Ordinal))
+                .Select(q => (IEnumerable<string>)[E(q.Name), "n:" + N(q.Messages), "n:" + (q.Consumers == 0 ? "<span class=\"bad\">0</span>" : N(q.Consumers))]),
+                "Not read yet (the broker's management API, Alerts:Broker)."))
+            .Append("<p class=\"note\">The broker does not report the age of a quorum queue's oldest message; the dead letters page shows each error copy's age, and the permitted-not-delivered alert a message's.</p></div>");
+        return html.Append("</div>").ToString();
     }
 
     private static async Task<string> LiveAsync(OperatorScope scope, NpgsqlDataSource db, TimeProvider clock, CancellationToken cancellationToken)
