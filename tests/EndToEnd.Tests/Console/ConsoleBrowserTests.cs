@@ -32,9 +32,9 @@ public sealed partial class ConsoleBrowserTests(HubFixture hub, ConsoleBrowserFi
         await page.GotoAsync(Console);
         await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("Overview");
         await Assertions.Expect(page.Locator("[data-scope]")).ToHaveAttributeAsync("data-scope", "hub");
-        var asOf = await page.Locator("#live p.note").Last.InnerTextAsync();
+        var asOf = await page.Locator("#live [data-as-of]").InnerTextAsync();
         // htmx swaps the live section every ten seconds, without a page load.
-        await Assertions.Expect(page.Locator("#live p.note").Last).Not.ToHaveTextAsync(asOf, new() { Timeout = 25_000 });
+        await Assertions.Expect(page.Locator("#live [data-as-of]")).Not.ToHaveTextAsync(asOf, new() { Timeout = 25_000 });
         await Assertions.Expect(page.Locator("[data-metric=p95]")).Not.ToHaveTextAsync("–", new() { Timeout = 25_000 });
         await ScreenshotAsync(page, "overview");
         await AcknowledgeAsync(referral);

@@ -125,7 +125,7 @@ internal static class OverviewPage
             .. Outcomes.Select(outcome => "n:" + N(byMinute[minute].Where(m => m.Status == outcome).Sum(m => m.Messages))),
         ]);
         html.Append(Table(["Minute", .. Outcomes.Select(o => "n:" + o)], rows));
-        html.Append(CultureInfo.InvariantCulture, $"<p class=\"note\">As of {Time(now)}; refreshed every 10 seconds.</p></section>");
+        html.Append(CultureInfo.InvariantCulture, $"<p class=\"note\" data-as-of>As of {Time(now)}; refreshed every 10 seconds.</p></section>");
         return html.ToString();
     }
 }
