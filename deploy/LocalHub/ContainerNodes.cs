@@ -77,6 +77,21 @@ public sealed class ContainerNodes : IAsyncDisposable
 
     /// <summary>Starts a broker (unless <paramref name="withBroker"/> is false) and a database server side by side.</summary>
     /// <param name="owner">Who the containers are for (a hub's instance id, a scratch database's prefix): a label, and part of the names.</param>
+    /// <summary>
+    /// What the PostgreSQL container wrote to its standard output and error: its server log (the image logs there, not to
+    /// a file); null when this pair has no PostgreSQL of its own.
+    /// </summary>
+    public async Task<string?> PostgresLogAsync(CancellationToken cancellationToken)
+    {
+        if (postgres is null)
+        {
+            return null;
+        }
+
+        var (stdout, stderr) = await postgres.GetLogsAsync(timestampsEnabled: false, ct: cancellationToken);
+        return stdout + stderr;
+    }
+
     public static async Task<ContainerNodes> StartAsync(string owner, bool withBroker, Action<string>? log, CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();

@@ -116,6 +116,10 @@ public sealed partial class Hub : IAsyncDisposable
 
     public PostgresNode Postgres { get; }
 
+    /// <summary>The server log of this hub's PostgreSQL when it runs in a container of the hub's own; null otherwise (then it is a file beside the data directory).</summary>
+    public Task<string?> ContainerPostgresLogAsync(CancellationToken cancellationToken) =>
+        containers is null ? Task.FromResult<string?>(null) : containers.PostgresLogAsync(cancellationToken);
+
     /// <summary>
     /// The six services by name (maternity-care, child-health, open-preschool, social-services, consent, ops); with
     /// several instances, the first of each.

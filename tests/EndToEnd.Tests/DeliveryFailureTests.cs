@@ -254,9 +254,17 @@ public sealed class DeliveryFailureTests(HubFixture hub)
             "SELECT count(*) FROM ledger WHERE message_id = @messageId AND kind = @kind", new { messageId, kind });
     }
 
-    /// <summary>The PostgreSQL server's own log: pg_ctl's log file beside the data directory (LocalHub's layout).</summary>
+    /// <summary>
+    /// The PostgreSQL server's own log: the container's output on the container path, otherwise pg_ctl's log file beside
+    /// the data directory (LocalHub's layout).
+    /// </summary>
     private async Task<string> PostgresLogAsync()
     {
+        if (await hub.Hub.ContainerPostgresLogAsync(Ct) is { } containerLog)
+        {
+            return containerLog;
+        }
+
         await using var connection = new NpgsqlConnection(hub.Hub.Postgres.ConnectionString());
         var dataDirectory = await connection.ExecuteScalarAsync<string>("SHOW data_directory");
         return await File.ReadAllTextAsync(Path.Combine(Path.GetDirectoryName(dataDirectory)!, "postgres.log"), Ct);
