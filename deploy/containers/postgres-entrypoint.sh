@@ -10,6 +10,10 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     -E UTF8 --locale=C.UTF-8 >/dev/null
   echo "postgres-entrypoint: made a new cluster in $PGDATA"
 fi
+# As LocalHub's nodes (PostgresNode): a failing statement's text, parameters, detail and context would quote the values a
+# service sent (free text, a name), so the log keeps the error's code and message alone (docs/error-queues.md).
 # The socket directory is /tmp (an emptyDir): /var/run/postgresql is on the read-only root filesystem.
 exec postgres -D "$PGDATA" -c unix_socket_directories=/tmp -c listen_addresses="${POSTGRES_LISTEN:-*}" \
-  -c port="${PGPORT:-5432}" -c log_statement=none -c password_encryption=scram-sha-256 "$@"
+  -c port="${PGPORT:-5432}" -c log_statement=none -c password_encryption=scram-sha-256 \
+  -c log_min_error_statement=panic -c log_parameter_max_length_on_error=0 -c log_parameter_max_length=0 \
+  -c log_error_verbosity=terse "$@"
