@@ -7,6 +7,8 @@
 #   localhost/familjecentralhub/tools:<tag>           LocalHub's CLI: the secrets, the broker definitions, provisioning
 # Installs podman, runc, catatonit and mmdebstrap with apt when missing. Idempotent: the base tar is made again only
 # when its inputs (suite, package list, this script's base recipe) change, and podman's layer cache does the rest.
+# With the argument `nodes`, only the base, RabbitMQ and PostgreSQL: the images the test fixtures start (deploy/test.sh
+# runs it before every container-path run, so an entry point or configuration changed since the last build is in use).
 # HUB_IMAGE_TAG (default "dev") names the tag; HUB_IMAGE_FROM_BUILD=Debug takes each project's bin/Debug output
 # instead of publishing it again (the end-to-end test, after the suite's own build). Run as root (re-executes with sudo otherwise).
 set -euo pipefail
@@ -17,6 +19,12 @@ source deploy/containers/podman-env.sh
 ensure_podman
 
 tag="${HUB_IMAGE_TAG:-dev}"
+only_nodes=false
+case "${1:-}" in
+  "") ;;
+  nodes) only_nodes=true ;;
+  *) echo "build.sh: the only argument is 'nodes' (the base, RabbitMQ and PostgreSQL), not '$1'" >&2; exit 2 ;;
+esac
 prefix=localhost/familjecentralhub
 work=.hub/containers
 mkdir -p "$work"
@@ -35,7 +43,8 @@ base_inputs="$suite|minbase|$packages|${dpkg_options[*]}|v2"
 base_hash=$(printf '%s' "$base_inputs" | sha256sum | cut -c1-16)
 base_tar="$work/debian-min-$base_hash.tar"
 base_image="$prefix/debian-min:$suite"
-if [[ ! -s $base_tar ]]; then
+base_current() { [[ "$(podman image inspect --format '{{index .Labels "hub.base-hash"}}' "$base_image" 2>/dev/null || true)" == "$base_hash" ]]; }
+if ! base_current && [[ ! -s $base_tar ]]; then
   step "mmdebstrap $suite minbase + $packages"
   rm -rf "$work"/debian-min-*
   mmdebstrap --quiet --variant=minbase --include="$packages" "${dpkg_options[@]}" \
@@ -43,11 +52,12 @@ if [[ ! -s $base_tar ]]; then
     "$suite" "${base_tar%.tar}.partial.tar"
   mv "${base_tar%.tar}.partial.tar" "$base_tar"
 fi
-if [[ "$(podman image inspect --format '{{index .Labels "hub.base-hash"}}' "$base_image" 2>/dev/null || true)" != "$base_hash" ]]; then
+if ! base_current; then
   step "podman import $base_tar"
   podman import --quiet --change "LABEL hub.base-hash=$base_hash" --change 'CMD ["/bin/sh"]' "$base_tar" "$base_image" >/dev/null
 fi
 
+if ! $only_nodes; then
 # 2. The .NET runtime layer: the shared frameworks of the SDK that builds the apps, so what runs is what was tested.
 dotnet_root="$(dirname "$(readlink -f "$(command -v dotnet)")")"
 runtime_version="$(dotnet --list-runtimes | awk '$1 == "Microsoft.AspNetCore.App" && $2 ~ /^10\./ { v = $2 } END { print v }')"
@@ -99,6 +109,8 @@ for name in "${!projects[@]}"; do
   podman build --quiet --format docker --network host --build-arg "RUNTIME=$runtime_image" \
     --build-arg "HEALTH_URL=$health" -f "$ctx/Containerfile" -t "$prefix/$name:$tag" "$ctx" >/dev/null
 done
+
+fi
 
 # 4. RabbitMQ and PostgreSQL from Debian's packages on the same base.
 step "image $prefix/rabbitmq:$tag"

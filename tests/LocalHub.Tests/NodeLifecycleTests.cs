@@ -11,7 +11,9 @@ public sealed class NodeLifecycleTests
     {
         Assert.SkipWhen(PrivateNodes.Unavailable is not null, PrivateNodes.Unavailable ?? "");
         var directory = TestDirectories.Create("lifecycle");
-        var epmdWasRunning = await Epmd.IsRunningAsync(Cancellation);
+        // An epmd another process started must outlive our nodes; one a parallel test of this process started is
+        // stopped by this process when its last node stops, which may be ours.
+        var othersEpmd = await Epmd.IsRunningAsync(Cancellation) && !Epmd.StartedHere;
         var rabbit = RabbitMqNode.Private(Path.Combine(directory, "rabbitmq"), FreePorts.Next(), FreePorts.Next(), FreePorts.Next());
         var postgres = PostgresNode.Private(Path.Combine(directory, "postgres"), FreePorts.Next());
         try
@@ -31,7 +33,7 @@ public sealed class NodeLifecycleTests
             backends.Append(postmaster).ShouldAllBe(pid => !UnixProcess.IsAlive(pid));
             rabbit.BeamPid.ShouldBeNull();
             postgres.PostmasterPid.ShouldBeNull();
-            if (epmdWasRunning)
+            if (othersEpmd)
             {
                 // Shared with every other node on the machine: not ours to stop.
                 (await Epmd.IsRunningAsync(Cancellation)).ShouldBeTrue();

@@ -12,6 +12,9 @@ internal static class Epmd
     private static int holders;
     private static bool startedHere;
 
+    /// <summary>True while an epmd that a node of this process started runs (this process will stop it when idle).</summary>
+    public static bool StartedHere => Volatile.Read(ref startedHere);
+
     public static async Task<bool> IsRunningAsync(CancellationToken cancellationToken) =>
         (await ProcessRunner.RunAsync("epmd", ["-names"], timeout: TimeSpan.FromSeconds(10), cancellationToken: cancellationToken)).ExitCode == 0;
 
