@@ -1,64 +1,111 @@
 using System.CommandLine;
+using System.Globalization;
 using FamiljecentralHub.LocalHub.Bench;
 using FamiljecentralHub.LocalHub.Pki;
 
 namespace FamiljecentralHub.LocalHub.Cli;
 
-/// <summary>'bench': a fresh hub on free ports, a steady stream of referrals through the gateway, the figures printed.</summary>
+/// <summary>
+/// 'bench': S4/S5 of the performance issue. A fresh hub on free ports with private nodes, referrals submitted,
+/// received, fetched and acknowledged through the gateway at each rate of a sweep, several runs per rate, the figures
+/// printed as Markdown (and appended to docs/benchmarks.md with --record). With --baseline-root, the same sweep first
+/// runs on the services built in another tree (deploy/bench.sh --baseline REF makes one), so two versions of the hub
+/// are compared in one run of the harness on the same machine.
+/// </summary>
 internal static class BenchCommand
 {
     public static Command Create()
     {
-        var rate = new Option<double>("--rate") { Description = "Referrals per second.", DefaultValueFactory = _ => 200 };
-        var seconds = new Option<int>("--seconds") { Description = "How long to send.", DefaultValueFactory = _ => 30 };
-        var warmUp = new Option<int>("--warm-up") { Description = "Seconds of the same load before measuring.", DefaultValueFactory = _ => 30 };
-        var subjects = new Option<int>("--subjects") { Description = "Distinct demo children, each with a recorded consent.", DefaultValueFactory = _ => 50 };
-        var output = new Option<string?>("--output") { Description = "Also write the figures to this file." };
-        var command = new Command("bench", "Send referrals through the gateway at a steady rate and print throughput and submit → delivered latency.")
+        var rates = new Option<string>("--rates") { Description = "Referrals per second, comma-separated: a sweep.", DefaultValueFactory = _ => "200,400" };
+        var runs = new Option<int>("--runs") { Description = "Measured runs per rate.", DefaultValueFactory = _ => 5 };
+        var seconds = new Option<int>("--seconds") { Description = "How long each run sends.", DefaultValueFactory = _ => 15 };
+        var warmUp = new Option<int>("--warm-up") { Description = "Seconds of load at the first rate before measuring.", DefaultValueFactory = _ => 60 };
+        var subjects = new Option<int>("--subjects") { Description = "Distinct demo children with a recorded consent.", DefaultValueFactory = _ => 500 };
+        var refused = new Option<double>("--refused") { Description = "Share of referrals about children without consent, which the gate refuses (1 for S5).", DefaultValueFactory = _ => 0.1 };
+        var settle = new Option<int>("--settle") { Description = "Seconds each run may take to be received, acknowledged or refused after sending; what is missing then is lost.", DefaultValueFactory = _ => 120 };
+        var baselineRoot = new Option<string?>("--baseline-root") { Description = "Another tree with a Release build: the same sweep on its services first." };
+        var baselineLabel = new Option<string>("--baseline-label") { Description = "What to call the baseline in the tables.", DefaultValueFactory = _ => "baseline" };
+        var label = new Option<string>("--label") { Description = "What to call this tree in the tables.", DefaultValueFactory = _ => "this tree" };
+        var output = new Option<string?>("--output") { Description = "Also write the Markdown figures to this file." };
+        var record = new Option<bool>("--record") { Description = "Append the figures, with date and command, to docs/benchmarks.md." };
+        var command = new Command("bench", "Referrals end to end (submit, gate, inbox, fetch, acknowledge) through the gateway at a sweep of rates; latency, loss, CPU and memory per process.")
         {
-            rate, seconds, warmUp, subjects, output,
+            rates, runs, seconds, warmUp, subjects, refused, settle, baselineRoot, baselineLabel, label, output, record,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            await using var hub = await Hub.StartAsync(
-                new HubOptions
-                {
-                    UseFreePorts = true,
-                    Nodes = HubNodes.Private,
-                    Log = Console.WriteLine,
-                    // The benchmark is one client at full speed: the per-client limit would measure itself, not the hub.
-                    ConfigureEnvironment = (process, environment) =>
-                    {
-                        // For experiments with runtime settings, e.g. HUB_BENCH_ENV="DOTNET_gcServer=0;DOTNET_TieredPGO=0":
-                        // every service and the gateway get them (docs/benchmarks.md records what was tried).
-                        foreach (var variable in (Environment.GetEnvironmentVariable("HUB_BENCH_ENV") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
-                        {
-                            var (name, value) = (variable[..variable.IndexOf('=', StringComparison.Ordinal)], variable[(variable.IndexOf('=', StringComparison.Ordinal) + 1)..]);
-                            environment[name] = value;
-                        }
-
-                        if (process == "gateway")
-                        {
-                            environment["Gateway__Limits__PermitsPerSecond"] = "100000";
-                            environment["Gateway__Limits__Burst"] = "100000";
-                        }
-                    },
-                },
-                cancellationToken);
-            var pki = DemoPki.Ensure(hub.PkiDir, hub.ClientIds);
-            var result = await new ReferralBenchmark(hub.GatewayUrl, pki, Console.Out).RunAsync(
-                parseResult.GetValue(rate), TimeSpan.FromSeconds(parseResult.GetValue(seconds)), TimeSpan.FromSeconds(parseResult.GetValue(warmUp)),
-                parseResult.GetValue(subjects), cancellationToken);
-            var table = result.ToTable();
-            Console.WriteLine();
-            Console.WriteLine(table);
-            if (parseResult.GetValue(output) is { } path)
+            var options = new EndToEndOptions(
+                [.. parseResult.GetValue(rates)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(r => double.Parse(r, CultureInfo.InvariantCulture))],
+                parseResult.GetValue(runs), TimeSpan.FromSeconds(parseResult.GetValue(seconds)), TimeSpan.FromSeconds(parseResult.GetValue(warmUp)),
+                parseResult.GetValue(subjects), Math.Clamp(parseResult.GetValue(refused), 0, 1), TimeSpan.FromSeconds(parseResult.GetValue(settle)));
+            if (options.Rates.Count == 0 || options.Rates.Any(r => r <= 0) || options.Runs < 1 || options.Duration < TimeSpan.FromSeconds(4))
             {
-                await File.WriteAllTextAsync(path, table + Environment.NewLine, cancellationToken);
+                Console.Error.WriteLine("bench: --rates must be positive, --runs at least 1 and --seconds at least 4.");
+                return 2;
             }
 
-            return result.Delivered == result.Sent ? 0 : 1;
+            var sweeps = new List<EndToEndReport.Sweep>();
+            if (parseResult.GetValue(baselineRoot) is { } baseline)
+            {
+                sweeps.Add(await SweepAsync(parseResult.GetValue(baselineLabel)!, Path.GetFullPath(baseline), options, cancellationToken));
+            }
+
+            sweeps.Add(await SweepAsync(parseResult.GetValue(label)!, null, options, cancellationToken));
+            var commandLine = "deploy/bench.sh " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).SkipWhile(a => a != "bench").Skip(1)
+                .Where(a => !a.StartsWith("--baseline-root", StringComparison.Ordinal)));
+            var heading = options.RefusedShare >= 1 ? "S5: refused referrals" : $"S4: referrals end to end, {options.RefusedShare:P0} refused";
+            var markdown = EndToEndReport.Render(heading, commandLine, sweeps);
+            Console.WriteLine();
+            Console.WriteLine(markdown);
+            if (parseResult.GetValue(output) is { } path)
+            {
+                await File.WriteAllTextAsync(path, markdown, cancellationToken);
+            }
+
+            if (parseResult.GetValue(record))
+            {
+                var docs = Path.Combine(RepositoryLayout.Locate().Root, "docs", "benchmarks.md");
+                await File.AppendAllTextAsync(docs, Environment.NewLine + markdown, cancellationToken);
+                Console.WriteLine($"Appended to {docs}.");
+            }
+
+            return sweeps.Sum(s => s.Runs.Sum(r => r.Lost + (r.Sent - r.Accepted))) == 0 ? 0 : 1;
         });
         return command;
+    }
+
+    private static async Task<EndToEndReport.Sweep> SweepAsync(string tree, string? root, EndToEndOptions options, CancellationToken cancellationToken)
+    {
+        Console.WriteLine($"== {tree}{(root is null ? "" : $" ({root})")}");
+        await using var hub = await Hub.StartAsync(
+            new HubOptions
+            {
+                UseFreePorts = true,
+                Nodes = HubNodes.Private,
+                RepositoryRoot = root,
+                Log = Console.WriteLine,
+                ConfigureEnvironment = (process, environment) =>
+                {
+                    // For experiments with runtime settings, e.g. HUB_BENCH_ENV="DOTNET_gcServer=0;DOTNET_TieredPGO=0":
+                    // every service and the gateway get them (docs/benchmarks.md records what was tried).
+                    foreach (var variable in (Environment.GetEnvironmentVariable("HUB_BENCH_ENV") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
+                    {
+                        var equals = variable.IndexOf('=', StringComparison.Ordinal);
+                        environment[variable[..equals]] = variable[(equals + 1)..];
+                    }
+
+                    // The benchmark is one client at full speed: the per-client limit would measure itself, not the hub.
+                    if (process == "gateway")
+                    {
+                        environment["Gateway__Limits__PermitsPerSecond"] = "100000";
+                        environment["Gateway__Limits__Burst"] = "100000";
+                    }
+                },
+            },
+            cancellationToken);
+        var pki = DemoPki.Ensure(hub.PkiDir, hub.ClientIds);
+        var benchmark = new EndToEndBenchmark(hub, pki, Console.Out);
+        var results = await benchmark.RunAsync(options, cancellationToken);
+        return new EndToEndReport.Sweep(tree, results, benchmark.IdleMemory, benchmark.MemoryByRate);
     }
 }

@@ -1,0 +1,292 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using FamiljecentralHub.LocalHub.Clients;
+using FamiljecentralHub.LocalHub.Pki;
+
+namespace FamiljecentralHub.LocalHub.Bench;
+
+public sealed record EndToEndOptions(
+    IReadOnlyList<double> Rates, int Runs, TimeSpan Duration, TimeSpan WarmUp, int Subjects, double RefusedShare, TimeSpan Settle);
+
+/// <summary>One measured run at one rate: what was sent, what arrived, how long it took, what it cost.</summary>
+public sealed record RunResult(
+    double Rate, int Run, int Sent, int Accepted, int Permitted, int Acknowledged, int Refused, int Lost, double Offered,
+    Percentiles SubmitLatency, Percentiles SeenLatency, Percentiles AcknowledgedLatency, Percentiles DeliveredLatency, Percentiles DecidedLatency,
+    IReadOnlyDictionary<string, double> CpuPerReferral);
+
+public sealed record Percentiles(double P50, double P95, double P99, double Max)
+{
+    public static Percentiles Of(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length == 0
+            ? new Percentiles(double.NaN, double.NaN, double.NaN, double.NaN)
+            : new Percentiles(At(sorted, 0.50), At(sorted, 0.95), At(sorted, 0.99), sorted[^1]);
+    }
+
+    private static double At(double[] sorted, double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+}
+
+/// <summary>
+/// S4 and S5 of the performance issue: referrals as a user lives them. The child-health system submits through the
+/// gateway at a steady rate (open loop: a slow hub does not slow the sender, so queueing shows in the latencies), a
+/// share of them for children without consent (refused by the gate); the social-services system polls its inbox
+/// through the gateway, takes each message with its body and acknowledges it. Every latency starts at the send's
+/// scheduled time, not when the send task got to run, so a sender that falls behind shows as latency. A permitted
+/// referral ends when the receiver has it (seen: the committed inbox row came back in a listing) and when its
+/// acknowledgement returned; a refused one when the gate's decision is in the sender's status view. CPU is read from
+/// /proc per process over the sending window only (1 s trimmed at each end), beside the machine's total.
+/// </summary>
+internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output)
+{
+    private readonly ProcessCpu cpu = new(hub);
+    private readonly ConcurrentDictionary<Guid, long> seen = new();
+    private readonly ConcurrentDictionary<Guid, long> acknowledged = new();
+    private readonly long epochTimestamp = Stopwatch.GetTimestamp();
+    private readonly DateTimeOffset epoch = DateTimeOffset.UtcNow;
+
+    public Dictionary<string, double> IdleMemory { get; private set; } = [];
+
+    public Dictionary<double, Dictionary<string, double>> MemoryByRate { get; } = [];
+
+    public async Task<IReadOnlyList<RunResult>> RunAsync(EndToEndOptions options, CancellationToken cancellationToken)
+    {
+        var maxRate = options.Rates.Max();
+        using var sender = HubHttp.CreateClient(pki, DemoRequests.ChildHealthClient, hub.GatewayUrl, maxConnections: 256);
+        using var receiver = HubHttp.CreateClient(pki, DemoRequests.SocialServicesClient, hub.GatewayUrl, maxConnections: 64);
+        output.WriteLine($"Recording consent for {options.Subjects} demo children…");
+        var consented = Enumerable.Range(0, options.Subjects).Select(DemoIdentityNumbers.Child).ToArray();
+        // Children without consent: the gate refuses every referral about them.
+        var unconsented = Enumerable.Range(options.Subjects, Math.Max(1, options.Subjects / 10)).Select(DemoIdentityNumbers.Child).ToArray();
+        await Parallel.ForEachAsync(consented, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (id, ct) =>
+        {
+            using var response = await sender.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(id, DateTimeOffset.UtcNow), ct);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new LocalHubException($"Recording a consent gave {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+            }
+        });
+
+        IdleMemory = cpu.ResidentMemory();
+        using var stopReceiving = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var receiving = ReceiveAsync(receiver, stopReceiving.Token);
+        try
+        {
+            // A freshly started .NET service spends its first minutes compiling hot code again at a higher tier; the
+            // hub runs for months: measure it warm.
+            output.WriteLine($"Warming up at {options.Rates[0]}/s for {options.WarmUp.TotalSeconds:0} s…");
+            var warm = await SendAsync(sender, consented, unconsented, options.Rates[0], (int)(options.Rates[0] * options.WarmUp.TotalSeconds), options.RefusedShare, cancellationToken);
+            await SettleAsync(sender, warm, options.Settle, cancellationToken);
+
+            var results = new List<RunResult>();
+            foreach (var rate in options.Rates)
+            {
+                for (var run = 1; run <= options.Runs; run++)
+                {
+                    results.Add(await MeasureAsync(sender, consented, unconsented, rate, run, options, cancellationToken));
+                    output.WriteLine(Describe(results[^1]));
+                }
+
+                MemoryByRate[rate] = cpu.ResidentMemory();
+            }
+
+            return results;
+        }
+        finally
+        {
+            await stopReceiving.CancelAsync();
+            await receiving.ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
+    private async Task<RunResult> MeasureAsync(
+        HttpClient sender, string[] consented, string[] unconsented, double rate, int run, EndToEndOptions options, CancellationToken cancellationToken)
+    {
+        var count = (int)(rate * options.Duration.TotalSeconds);
+        var trim = TimeSpan.FromSeconds(1);
+        Task<ProcessCpu.Snapshot> first = Task.Delay(trim, cancellationToken).ContinueWith(_ => cpu.Take(), cancellationToken, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+        var windowStart = Stopwatch.GetTimestamp();
+        Task<ProcessCpu.Snapshot> last = Task.Delay(options.Duration - trim, cancellationToken).ContinueWith(_ => cpu.Take(), cancellationToken, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+        var sent = await SendAsync(sender, consented, unconsented, rate, count, options.RefusedShare, cancellationToken);
+        var offered = count / Stopwatch.GetElapsedTime(windowStart).TotalSeconds;
+        var used = ProcessCpu.Between(await first, await last);
+        var inWindow = rate * (options.Duration - trim - trim).TotalSeconds;
+
+        var outcome = await SettleAsync(sender, sent, options.Settle, cancellationToken);
+        var accepted = sent.Where(s => s.MessageId is not null).ToList();
+        var permitted = accepted.Where(s => !s.Refusable).ToList();
+        var refused = accepted.Where(s => s.Refusable).ToList();
+        double Since(Sent s, long timestamp) => Stopwatch.GetElapsedTime(s.Scheduled, timestamp).TotalMilliseconds;
+        double SinceStamp(Sent s, DateTimeOffset at) => (at - At(s.Scheduled)).TotalMilliseconds;
+
+        return new RunResult(
+            rate, run, count, accepted.Count, permitted.Count,
+            permitted.Count(s => acknowledged.ContainsKey(s.MessageId!.Value)),
+            refused.Count(s => outcome.Refused.ContainsKey(s.MessageId!.Value)),
+            outcome.Missing, offered,
+            Percentiles.Of(sent.Select(s => s.SubmitMilliseconds)),
+            Percentiles.Of(permitted.Where(s => seen.ContainsKey(s.MessageId!.Value)).Select(s => Since(s, seen[s.MessageId!.Value]))),
+            Percentiles.Of(permitted.Where(s => acknowledged.ContainsKey(s.MessageId!.Value)).Select(s => Since(s, acknowledged[s.MessageId!.Value]))),
+            Percentiles.Of(permitted.Where(s => outcome.Delivered.ContainsKey(s.MessageId!.Value)).Select(s => SinceStamp(s, outcome.Delivered[s.MessageId!.Value]))),
+            Percentiles.Of(refused.Where(s => outcome.Refused.ContainsKey(s.MessageId!.Value)).Select(s => SinceStamp(s, outcome.Refused[s.MessageId!.Value]))),
+            used.ToDictionary(pair => pair.Key, pair => pair.Value / inWindow, StringComparer.Ordinal));
+    }
+
+    private DateTimeOffset At(long timestamp) => epoch + Stopwatch.GetElapsedTime(epochTimestamp, timestamp);
+
+    private sealed record Sent(Guid? MessageId, bool Refusable, long Scheduled, double SubmitMilliseconds);
+
+    private static async Task<List<Sent>> SendAsync(
+        HttpClient client, string[] consented, string[] unconsented, double rate, int count, double refusedShare, CancellationToken cancellationToken)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var tick = Stopwatch.Frequency / rate;
+        var tasks = new List<Task<Sent>>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var scheduled = start + (long)(i * tick);
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), scheduled);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, cancellationToken);
+            }
+
+            // Spread evenly: message i is refusable when the running share of refusable ones steps up at i.
+            var refusable = (int)((i + 1) * refusedShare) > (int)(i * refusedShare);
+            var subject = refusable ? unconsented[i % unconsented.Length] : consented[i % consented.Length];
+            tasks.Add(SendOneAsync(client, subject, refusable, scheduled, cancellationToken));
+        }
+
+        return [.. await Task.WhenAll(tasks)];
+    }
+
+    private static async Task<Sent> SendOneAsync(HttpClient client, string subject, bool refusable, long scheduled, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await client.PostAsJsonAsync(DemoRequests.ReferralPath, DemoRequests.Referral(subject), cancellationToken);
+            var took = Stopwatch.GetElapsedTime(scheduled).TotalMilliseconds;
+            if (response.StatusCode != HttpStatusCode.Accepted)
+            {
+                return new Sent(null, refusable, scheduled, took);
+            }
+
+            using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+            return new Sent(body.RootElement.GetProperty("messageId").GetGuid(), refusable, scheduled, took);
+        }
+        catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            // Refused at the door or timed out (the client's 30 s): not accepted, counted as such rather than ending the run.
+            return new Sent(null, refusable, scheduled, Stopwatch.GetElapsedTime(scheduled).TotalMilliseconds);
+        }
+    }
+
+    /// <summary>
+    /// The receiving system: lists its inbox (each listing returns the bodies and marks them fetched), acknowledges
+    /// every new message, and lists again; a short pause only when the inbox was empty.
+    /// </summary>
+    private async Task ReceiveAsync(HttpClient client, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                var page = await client.GetFromJsonAsync<JsonElement>($"{DemoRequests.InboxPath}?limit=500", cancellationToken);
+                var now = Stopwatch.GetTimestamp();
+                var fresh = new List<Guid>();
+                foreach (var item in page.GetProperty("items").EnumerateArray())
+                {
+                    var id = item.GetProperty("messageId").GetGuid();
+                    seen.TryAdd(id, now);
+                    if (!acknowledged.ContainsKey(id))
+                    {
+                        fresh.Add(id);
+                    }
+                }
+
+                if (fresh.Count == 0)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken);
+                    continue;
+                }
+
+                await Parallel.ForEachAsync(fresh, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken }, async (id, ct) =>
+                {
+                    using var response = await client.PostAsync($"{DemoRequests.InboxPath}/{id}/acknowledge", null, ct);
+                    if (response.StatusCode == HttpStatusCode.NoContent)
+                    {
+                        acknowledged.TryAdd(id, Stopwatch.GetTimestamp());
+                    }
+                });
+            }
+            catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+            {
+                // A failed listing or acknowledgement is tried again by the next round, as a real receiver would.
+                await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
+            }
+        }
+    }
+
+    private sealed record Outcome(Dictionary<Guid, DateTimeOffset> Delivered, Dictionary<Guid, DateTimeOffset> Refused, int Missing);
+
+    /// <summary>
+    /// Waits until every accepted permitted referral is acknowledged by the receiver and every refusable one shows the
+    /// gate's refusal in the sender's status view (paged newest first, as far back as this run reaches), or the time
+    /// is up; what is still missing then is counted as lost.
+    /// </summary>
+    private async Task<Outcome> SettleAsync(HttpClient client, List<Sent> sent, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var expected = sent.Where(s => s.MessageId is not null).ToDictionary(s => s.MessageId!.Value, s => s.Refusable);
+        var delivered = new Dictionary<Guid, DateTimeOffset>();
+        var refused = new Dictionary<Guid, DateTimeOffset>();
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        int Missing() => expected.Count(pair => pair.Value ? !refused.ContainsKey(pair.Key) : !(acknowledged.ContainsKey(pair.Key) && delivered.ContainsKey(pair.Key)));
+        while (true)
+        {
+            string? before = null;
+            var found = 0;
+            do
+            {
+                var page = await client.GetFromJsonAsync<JsonElement>(
+                    $"/child-health/units/{DemoRequests.ChildHealthUnit}/sent?limit=500{(before is null ? "" : $"&before={before}")}", cancellationToken);
+                foreach (var item in page.GetProperty("items").EnumerateArray())
+                {
+                    var id = item.GetProperty("messageId").GetGuid();
+                    if (!expected.TryGetValue(id, out var refusable))
+                    {
+                        continue;
+                    }
+
+                    found++;
+                    if (!refusable && item.GetProperty("deliveredAt") is { ValueKind: JsonValueKind.String } at)
+                    {
+                        delivered[id] = at.GetDateTimeOffset();
+                    }
+                    else if (refusable && item.GetProperty("status").GetString() == "Refused")
+                    {
+                        refused[id] = item.GetProperty("decidedAt").GetDateTimeOffset();
+                    }
+                }
+
+                before = page.GetProperty("next") is { ValueKind: JsonValueKind.String } next ? next.GetString() : null;
+            }
+            while (before is not null && found < expected.Count);
+
+            var missing = Missing();
+            if (missing == 0 || Stopwatch.GetTimestamp() > deadline)
+            {
+                return new Outcome(delivered, refused, missing);
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+        }
+    }
+
+    private static string Describe(RunResult r) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"  {r.Rate}/s run {r.Run}: offered {r.Offered:0.0}/s, {r.Accepted}/{r.Sent} accepted, {r.Acknowledged}/{r.Permitted} acknowledged, "
+        + $"{r.Refused} refused, {r.Lost} lost; seen p50/p99 {r.SeenLatency.P50:0.0}/{r.SeenLatency.P99:0.0} ms, acknowledged p99 {r.AcknowledgedLatency.P99:0.0} ms; "
+        + $"CPU {r.CpuPerReferral.Where(p => p.Key != ProcessCpu.Machine).Sum(p => p.Value):0.00} ms/referral (machine {r.CpuPerReferral[ProcessCpu.Machine]:0.00})");
+}

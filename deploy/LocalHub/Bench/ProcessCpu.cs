@@ -1,0 +1,153 @@
+using System.Globalization;
+using FamiljecentralHub.LocalHub.Processes;
+
+namespace FamiljecentralHub.LocalHub.Bench;
+
+/// <summary>
+/// CPU time and resident memory of one hub's processes, read from /proc, grouped by process (each service, the
+/// gateway, RabbitMQ with its helpers, PostgreSQL with its backends, and this load generator), with the machine's
+/// busy time beside them so the sum can be checked against the whole.
+/// </summary>
+internal sealed class ProcessCpu(Hub hub)
+{
+    // USER_HZ: the unit of proc(5)'s utime and stime, 100 on every Linux architecture .NET runs on.
+    private const double MillisecondsPerTick = 10;
+    public const string Machine = "machine";
+    public const string LoadGenerator = "load generator";
+
+    /// <summary>Ticks by (pid, start time) with the process's group, and the machine's busy ticks.</summary>
+    public sealed record Snapshot(IReadOnlyDictionary<(int Pid, long Start), (string Group, long Ticks)> Processes, long MachineTicks);
+
+    public Snapshot Take()
+    {
+        var processes = new Dictionary<(int, long), (string, long)>();
+        foreach (var (group, pid) in Members())
+        {
+            if (ReadTicks(pid) is { } stat)
+            {
+                processes[(pid, stat.Start)] = (group, stat.Ticks);
+            }
+        }
+
+        return new Snapshot(processes, MachineBusyTicks());
+    }
+
+    /// <summary>
+    /// CPU milliseconds per group between two snapshots. A process born in between (a new PostgreSQL backend) counts
+    /// from zero; one that ended in between is lost, which the machine total beside the sum shows.
+    /// </summary>
+    public static Dictionary<string, double> Between(Snapshot first, Snapshot last)
+    {
+        var used = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var (key, (group, ticks)) in last.Processes)
+        {
+            var before = first.Processes.TryGetValue(key, out var earlier) ? earlier.Ticks : 0;
+            used[group] = used.GetValueOrDefault(group) + (ticks - before) * MillisecondsPerTick;
+        }
+
+        used[Machine] = (last.MachineTicks - first.MachineTicks) * MillisecondsPerTick;
+        return used;
+    }
+
+    /// <summary>
+    /// Memory per group in MiB: a single process's resident set (VmRSS), and for a group of processes (PostgreSQL's
+    /// backends, RabbitMQ's helpers) their proportional set sizes summed, since each backend's RSS counts the shared
+    /// buffers it touched again.
+    /// </summary>
+    public Dictionary<string, double> ResidentMemory()
+    {
+        var members = Members().ToLookup(m => m.Group, m => m.Pid);
+        return members.ToDictionary(
+            group => group.Key,
+            group => (group.Count() == 1 ? MemoryKiB(group.Single(), "status", "VmRSS:") : group.Sum(pid => MemoryKiB(pid, "smaps_rollup", "Pss:"))) / 1024.0,
+            StringComparer.Ordinal);
+    }
+
+    private IEnumerable<(string Group, int Pid)> Members()
+    {
+        yield return (LoadGenerator, Environment.ProcessId);
+        if (hub.Gateway.Pid is { } gateway)
+        {
+            yield return ("gateway", gateway);
+        }
+
+        foreach (var service in Hub.ServiceNames)
+        {
+            foreach (var instance in hub.Instances(service))
+            {
+                if (instance.Pid is { } pid)
+                {
+                    yield return (service, pid);
+                }
+            }
+        }
+
+        foreach (var node in hub.RabbitNodes)
+        {
+            if (node.BeamPid is { } beam)
+            {
+                // The VM and its port helpers (erl_child_setup, inet_gethost).
+                foreach (var pid in WithDescendants(beam))
+                {
+                    yield return ("RabbitMQ", pid);
+                }
+            }
+        }
+
+        if (hub.Postgres.PostmasterPid is { } postmaster)
+        {
+            foreach (var pid in WithDescendants(postmaster))
+            {
+                yield return ("PostgreSQL", pid);
+            }
+        }
+    }
+
+    private static IEnumerable<int> WithDescendants(int pid)
+    {
+        yield return pid;
+        foreach (var child in UnixProcess.Children(pid))
+        {
+            foreach (var descendant in WithDescendants(child))
+            {
+                yield return descendant;
+            }
+        }
+    }
+
+    private static (long Ticks, long Start)? ReadTicks(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            // Fields 14, 15 and 22 of proc(5): utime, stime, start time.
+            return (long.Parse(rest[11], CultureInfo.InvariantCulture) + long.Parse(rest[12], CultureInfo.InvariantCulture),
+                long.Parse(rest[19], CultureInfo.InvariantCulture));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return null;
+        }
+    }
+
+    private static long MachineBusyTicks()
+    {
+        // user nice system irq softirq steal: everything but idle and iowait.
+        var cpu = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return new[] { 1, 2, 3, 6, 7, 8 }.Sum(i => long.Parse(cpu[i], CultureInfo.InvariantCulture));
+    }
+
+    private static long MemoryKiB(int pid, string file, string field)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/{file}").FirstOrDefault(l => l.StartsWith(field, StringComparison.Ordinal));
+            return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+    }
+}
