@@ -11,6 +11,14 @@ namespace FamiljecentralHub.LocalHub.Bench;
 public sealed record EndToEndOptions(
     IReadOnlyList<double> Rates, int Runs, TimeSpan Duration, TimeSpan WarmUp, int Subjects, double RefusedShare, TimeSpan Settle);
 
+public sealed record BacklogOptions(double Rate, string Service, TimeSpan Before, TimeSpan Stopped, TimeSpan After, TimeSpan WarmUp, int Subjects, TimeSpan Settle);
+
+/// <summary>S6: one service stopped under load and started again; how fast the hub catches up.</summary>
+public sealed record BacklogResult(
+    BacklogOptions Options, int Sent, int Accepted, int Acknowledged, int Lost, int PeakBacklog, double StartSeconds,
+    double? EmptySeconds, double DrainRate, Percentiles BeforeStop, Percentiles DuringDrain, Percentiles AfterDrain,
+    IReadOnlyDictionary<string, double> MemoryDuringDrain);
+
 /// <summary>One measured run at one rate: what was sent, what arrived, how long it took, what it cost.</summary>
 public sealed record RunResult(
     double Rate, int Run, int Sent, int Accepted, int Permitted, int Acknowledged, int Refused, int Lost, double Offered,
@@ -54,22 +62,9 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output)
 
     public async Task<IReadOnlyList<RunResult>> RunAsync(EndToEndOptions options, CancellationToken cancellationToken)
     {
-        var maxRate = options.Rates.Max();
         using var sender = HubHttp.CreateClient(pki, DemoRequests.ChildHealthClient, hub.GatewayUrl, maxConnections: 256);
         using var receiver = HubHttp.CreateClient(pki, DemoRequests.SocialServicesClient, hub.GatewayUrl, maxConnections: 64);
-        output.WriteLine($"Recording consent for {options.Subjects} demo children…");
-        var consented = Enumerable.Range(0, options.Subjects).Select(DemoIdentityNumbers.Child).ToArray();
-        // Children without consent: the gate refuses every referral about them.
-        var unconsented = Enumerable.Range(options.Subjects, Math.Max(1, options.Subjects / 10)).Select(DemoIdentityNumbers.Child).ToArray();
-        await Parallel.ForEachAsync(consented, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (id, ct) =>
-        {
-            using var response = await sender.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(id, DateTimeOffset.UtcNow), ct);
-            if (!response.IsSuccessStatusCode)
-            {
-                throw new LocalHubException($"Recording a consent gave {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
-            }
-        });
-
+        var (consented, unconsented) = await RecordConsentsAsync(sender, options.Subjects, cancellationToken);
         IdleMemory = cpu.ResidentMemory();
         using var stopReceiving = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var receiving = ReceiveAsync(receiver, stopReceiving.Token);
@@ -100,6 +95,106 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output)
             await stopReceiving.CancelAsync();
             await receiving.ContinueWith(_ => { }, TaskScheduler.Default);
         }
+    }
+
+    /// <summary>
+    /// S6: referrals (all permitted) at a steady rate; after <see cref="BacklogOptions.Before"/> one service (the gate,
+    /// a receiver) is stopped for <see cref="BacklogOptions.Stopped"/>, then started while the load goes on. The backlog
+    /// is what was accepted but not yet received; it is empty again when at most a fifth of a second's arrivals are
+    /// outstanding. Drain rate: messages received per second from the service's readiness until then.
+    /// </summary>
+    public async Task<BacklogResult> BacklogAsync(BacklogOptions options, CancellationToken cancellationToken)
+    {
+        var service = hub.Services[options.Service];
+        using var sender = HubHttp.CreateClient(pki, DemoRequests.ChildHealthClient, hub.GatewayUrl, maxConnections: 256);
+        using var receiver = HubHttp.CreateClient(pki, DemoRequests.SocialServicesClient, hub.GatewayUrl, maxConnections: 64);
+        var (consented, unconsented) = await RecordConsentsAsync(sender, options.Subjects, cancellationToken);
+        IdleMemory = cpu.ResidentMemory();
+        using var stopReceiving = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var receiving = ReceiveAsync(receiver, stopReceiving.Token);
+        try
+        {
+            output.WriteLine($"Warming up at {options.Rate}/s for {options.WarmUp.TotalSeconds:0} s…");
+            await SettleAsync(sender, await SendAsync(sender, consented, unconsented, options.Rate, (int)(options.Rate * options.WarmUp.TotalSeconds), 0, cancellationToken),
+                options.Settle, cancellationToken);
+
+            var ids = new ConcurrentDictionary<Guid, byte>();
+            int Backlog() => ids.Keys.Count(id => !seen.ContainsKey(id));
+            int Received() => ids.Keys.Count(seen.ContainsKey);
+            var count = (int)(options.Rate * (options.Before + options.Stopped + options.After).TotalSeconds);
+            output.WriteLine($"Sending {count} referrals at {options.Rate}/s; {options.Service} stops after {options.Before.TotalSeconds:0} s for {options.Stopped.TotalSeconds:0} s…");
+            var sending = SendAsync(sender, consented, unconsented, options.Rate, count, 0, cancellationToken, id => ids.TryAdd(id, 0));
+
+            await Task.Delay(options.Before, cancellationToken);
+            var stoppedAt = Stopwatch.GetTimestamp();
+            await service.StopAsync(cancellationToken);
+            var peak = 0;
+            while (Stopwatch.GetElapsedTime(stoppedAt) < options.Stopped)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                peak = Math.Max(peak, Backlog());
+            }
+
+            var startedAt = Stopwatch.GetTimestamp();
+            await service.StartAsync(cancellationToken);
+            await service.WaitUntilReadyAsync(cancellationToken);
+            var readyAt = Stopwatch.GetTimestamp();
+            var receivedAtReady = Received();
+            peak = Math.Max(peak, Backlog());
+            output.WriteLine($"{options.Service} ready again after {Stopwatch.GetElapsedTime(startedAt).TotalSeconds:0.0} s; backlog {peak}.");
+            var threshold = Math.Max(10, (int)(options.Rate / 5));
+            long? emptyAt = null;
+            Dictionary<string, double>? memory = null;
+            var giveUp = readyAt + (long)((options.After + options.Settle).TotalSeconds * Stopwatch.Frequency);
+            while (Stopwatch.GetTimestamp() < giveUp)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+                memory ??= Stopwatch.GetElapsedTime(readyAt) > TimeSpan.FromSeconds(2) ? cpu.ResidentMemory() : null;
+                if (Backlog() <= threshold)
+                {
+                    emptyAt = Stopwatch.GetTimestamp();
+                    break;
+                }
+            }
+
+            var receivedAtEmpty = Received();
+            var sent = await sending;
+            var outcome = await SettleAsync(sender, sent, options.Settle, cancellationToken);
+            var accepted = sent.Where(s => s.MessageId is not null).ToList();
+            IEnumerable<double> Latencies(Func<long, bool> scheduled) => accepted
+                .Where(s => scheduled(s.Scheduled) && seen.ContainsKey(s.MessageId!.Value))
+                .Select(s => Stopwatch.GetElapsedTime(s.Scheduled, seen[s.MessageId!.Value]).TotalMilliseconds);
+            var end = emptyAt ?? long.MaxValue;
+            var drainSeconds = Stopwatch.GetElapsedTime(readyAt, emptyAt ?? Stopwatch.GetTimestamp()).TotalSeconds;
+            return new BacklogResult(
+                options, count, accepted.Count, accepted.Count(s => acknowledged.ContainsKey(s.MessageId!.Value)), outcome.Missing, peak,
+                Stopwatch.GetElapsedTime(startedAt, readyAt).TotalSeconds, emptyAt is null ? null : drainSeconds,
+                (receivedAtEmpty - receivedAtReady) / drainSeconds,
+                Percentiles.Of(Latencies(t => t < stoppedAt)), Percentiles.Of(Latencies(t => t >= readyAt && t < end)), Percentiles.Of(Latencies(t => t >= end)),
+                memory ?? cpu.ResidentMemory());
+        }
+        finally
+        {
+            await stopReceiving.CancelAsync();
+            await receiving.ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
+    private async Task<(string[] Consented, string[] Unconsented)> RecordConsentsAsync(HttpClient sender, int subjects, CancellationToken cancellationToken)
+    {
+        output.WriteLine($"Recording consent for {subjects} demo children…");
+        var consented = Enumerable.Range(0, subjects).Select(DemoIdentityNumbers.Child).ToArray();
+        // Children without consent: the gate refuses every referral about them.
+        var unconsented = Enumerable.Range(subjects, Math.Max(1, subjects / 10)).Select(DemoIdentityNumbers.Child).ToArray();
+        await Parallel.ForEachAsync(consented, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (id, ct) =>
+        {
+            using var response = await sender.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(id, DateTimeOffset.UtcNow), ct);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new LocalHubException($"Recording a consent gave {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+            }
+        });
+        return (consented, unconsented);
     }
 
     private async Task<RunResult> MeasureAsync(
@@ -140,7 +235,8 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output)
     private sealed record Sent(Guid? MessageId, bool Refusable, long Scheduled, double SubmitMilliseconds);
 
     private static async Task<List<Sent>> SendAsync(
-        HttpClient client, string[] consented, string[] unconsented, double rate, int count, double refusedShare, CancellationToken cancellationToken)
+        HttpClient client, string[] consented, string[] unconsented, double rate, int count, double refusedShare, CancellationToken cancellationToken,
+        Action<Guid>? accepted = null)
     {
         var start = Stopwatch.GetTimestamp();
         var tick = Stopwatch.Frequency / rate;
@@ -157,13 +253,14 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output)
             // Spread evenly: message i is refusable when the running share of refusable ones steps up at i.
             var refusable = (int)((i + 1) * refusedShare) > (int)(i * refusedShare);
             var subject = refusable ? unconsented[i % unconsented.Length] : consented[i % consented.Length];
-            tasks.Add(SendOneAsync(client, subject, refusable, scheduled, cancellationToken));
+            tasks.Add(SendOneAsync(client, subject, refusable, scheduled, accepted, cancellationToken));
         }
 
         return [.. await Task.WhenAll(tasks)];
     }
 
-    private static async Task<Sent> SendOneAsync(HttpClient client, string subject, bool refusable, long scheduled, CancellationToken cancellationToken)
+    private static async Task<Sent> SendOneAsync(
+        HttpClient client, string subject, bool refusable, long scheduled, Action<Guid>? accepted, CancellationToken cancellationToken)
     {
         try
         {
@@ -175,7 +272,9 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output)
             }
 
             using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
-            return new Sent(body.RootElement.GetProperty("messageId").GetGuid(), refusable, scheduled, took);
+            var messageId = body.RootElement.GetProperty("messageId").GetGuid();
+            accepted?.Invoke(messageId);
+            return new Sent(messageId, refusable, scheduled, took);
         }
         catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {

@@ -66,6 +66,40 @@ internal static class EndToEndReport
         return text.ToString();
     }
 
+    public static string RenderBacklog(string command, IReadOnlyList<BacklogResult> results)
+    {
+        var text = new StringBuilder();
+        var load = File.ReadAllText("/proc/loadavg").Split(' ')[..3];
+        Line(text, "### S6: a backlog drained");
+        Line(text, "");
+        text.AppendLine(CultureInfo.InvariantCulture, $"{DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, `{command}`, {Environment.ProcessorCount} cores, load average {string.Join(" ", load)} at the end.");
+        Line(text, "All referrals permitted. Received: latency (ms) from the scheduled send time to the receiver's listing, p50 / p99, for");
+        Line(text, "messages sent before the stop, sent while the backlog drained, and sent after it was empty.");
+        Line(text, "");
+        Line(text, "| stopped | rate /s | for | accepted | acknowledged | lost | backlog at start | ready after | empty after | drain rate | drain ÷ arrival | before p50 / p99 | during drain p50 / p99 | after p50 / p99 |");
+        Line(text, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var r in results)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"| {r.Options.Service} | {r.Options.Rate:0} | {r.Options.Stopped.TotalSeconds:0} s | {r.Accepted} of {r.Sent} | {r.Acknowledged} | {r.Lost} | {r.PeakBacklog} "
+                + $"| {r.StartSeconds:0.0} s | {(r.EmptySeconds is { } empty ? $"{empty:0.0} s" : "never")} | {r.DrainRate:0}/s | {r.DrainRate / r.Options.Rate:0.0}× "
+                + $"| {r.BeforeStop.P50:0} / {r.BeforeStop.P99:0} | {r.DuringDrain.P50:0} / {r.DuringDrain.P99:0} | {r.AfterDrain.P50:0} / {r.AfterDrain.P99:0} |");
+        }
+
+        Line(text, "");
+        Line(text, "Memory (MiB) during the drain (a process's resident set; PostgreSQL's and RabbitMQ's proportional set sizes summed):");
+        Line(text, "");
+        var processes = results.SelectMany(r => r.MemoryDuringDrain.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
+        text.AppendLine(CultureInfo.InvariantCulture, $"| stopped | {string.Join(" | ", processes)} |");
+        text.AppendLine(CultureInfo.InvariantCulture, $"|---|{string.Concat(processes.Select(_ => "---|"))}");
+        foreach (var r in results)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {r.Options.Service} | {string.Join(" | ", processes.Select(p => r.MemoryDuringDrain.GetValueOrDefault(p).ToString("0", CultureInfo.InvariantCulture)))} |");
+        }
+
+        return text.ToString();
+    }
+
     public static double HubCpu(RunResult run) => run.CpuPerReferral.Where(p => p.Key != ProcessCpu.Machine).Sum(p => p.Value);
 
     private static double Median(IEnumerable<double> values)

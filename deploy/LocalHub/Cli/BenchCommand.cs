@@ -28,9 +28,12 @@ internal static class BenchCommand
         var label = new Option<string>("--label") { Description = "What to call this tree in the tables.", DefaultValueFactory = _ => "this tree" };
         var output = new Option<string?>("--output") { Description = "Also write the Markdown figures to this file." };
         var record = new Option<bool>("--record") { Description = "Append the figures, with date and command, to docs/benchmarks.md." };
+        var backlog = new Option<string?>("--backlog") { Description = "S6 instead of the sweep: these services (comma-separated, e.g. consent,social-services) each stopped under load at the first rate, then started." };
+        var stopSeconds = new Option<int>("--stop-seconds") { Description = "S6: how long the service stays stopped.", DefaultValueFactory = _ => 60 };
+        var afterSeconds = new Option<int>("--after-seconds") { Description = "S6: how long the load goes on after the service is started again.", DefaultValueFactory = _ => 120 };
         var command = new Command("bench", "Referrals end to end (submit, gate, inbox, fetch, acknowledge) through the gateway at a sweep of rates; latency, loss, CPU and memory per process.")
         {
-            rates, runs, seconds, warmUp, subjects, refused, settle, baselineRoot, baselineLabel, label, output, record,
+            rates, runs, seconds, warmUp, subjects, refused, settle, baselineRoot, baselineLabel, label, output, record, backlog, stopSeconds, afterSeconds,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -44,17 +47,47 @@ internal static class BenchCommand
                 return 2;
             }
 
-            var sweeps = new List<EndToEndReport.Sweep>();
-            if (parseResult.GetValue(baselineRoot) is { } baseline)
-            {
-                sweeps.Add(await SweepAsync(parseResult.GetValue(baselineLabel)!, Path.GetFullPath(baseline), options, cancellationToken));
-            }
-
-            sweeps.Add(await SweepAsync(parseResult.GetValue(label)!, null, options, cancellationToken));
             var commandLine = "deploy/bench.sh " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).SkipWhile(a => a != "bench").Skip(1)
                 .Where(a => !a.StartsWith("--baseline-root", StringComparison.Ordinal)));
-            var heading = options.RefusedShare >= 1 ? "S5: refused referrals" : $"S4: referrals end to end, {options.RefusedShare:P0} refused";
-            var markdown = EndToEndReport.Render(heading, commandLine, sweeps);
+            string markdown;
+            var failed = false;
+            if (parseResult.GetValue(backlog) is { } stopped)
+            {
+                if (stopped.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) is var names
+                    && (names.Length == 0 || names.Any(name => !Hub.ServiceNames.Contains(name))))
+                {
+                    Console.Error.WriteLine($"bench: --backlog names services of {string.Join(", ", Hub.ServiceNames)}.");
+                    return 2;
+                }
+
+                await using var hub = await StartHubAsync(null, cancellationToken);
+                var benchmark = new EndToEndBenchmark(hub, DemoPki.Ensure(hub.PkiDir, hub.ClientIds), Console.Out);
+                var results = new List<BacklogResult>();
+                foreach (var service in stopped.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                {
+                    results.Add(await benchmark.BacklogAsync(
+                        new BacklogOptions(options.Rates[0], service, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(parseResult.GetValue(stopSeconds)),
+                            TimeSpan.FromSeconds(parseResult.GetValue(afterSeconds)), options.WarmUp, options.Subjects, options.Settle),
+                        cancellationToken));
+                }
+
+                markdown = EndToEndReport.RenderBacklog(commandLine, results);
+                failed = results.Any(r => r.Lost > 0 || r.Accepted < r.Sent);
+            }
+            else
+            {
+                var sweeps = new List<EndToEndReport.Sweep>();
+                if (parseResult.GetValue(baselineRoot) is { } baseline)
+                {
+                    sweeps.Add(await SweepAsync(parseResult.GetValue(baselineLabel)!, Path.GetFullPath(baseline), options, cancellationToken));
+                }
+
+                sweeps.Add(await SweepAsync(parseResult.GetValue(label)!, null, options, cancellationToken));
+                var heading = options.RefusedShare >= 1 ? "S5: refused referrals" : $"S4: referrals end to end, {options.RefusedShare:P0} refused";
+                markdown = EndToEndReport.Render(heading, commandLine, sweeps);
+                failed = sweeps.Sum(s => s.Runs.Sum(r => r.Lost + (r.Sent - r.Accepted))) > 0;
+            }
+
             Console.WriteLine();
             Console.WriteLine(markdown);
             if (parseResult.GetValue(output) is { } path)
@@ -69,7 +102,7 @@ internal static class BenchCommand
                 Console.WriteLine($"Appended to {docs}.");
             }
 
-            return sweeps.Sum(s => s.Runs.Sum(r => r.Lost + (r.Sent - r.Accepted))) == 0 ? 0 : 1;
+            return failed ? 1 : 0;
         });
         return command;
     }
@@ -77,7 +110,15 @@ internal static class BenchCommand
     private static async Task<EndToEndReport.Sweep> SweepAsync(string tree, string? root, EndToEndOptions options, CancellationToken cancellationToken)
     {
         Console.WriteLine($"== {tree}{(root is null ? "" : $" ({root})")}");
-        await using var hub = await Hub.StartAsync(
+        await using var hub = await StartHubAsync(root, cancellationToken);
+        var pki = DemoPki.Ensure(hub.PkiDir, hub.ClientIds);
+        var benchmark = new EndToEndBenchmark(hub, pki, Console.Out);
+        var results = await benchmark.RunAsync(options, cancellationToken);
+        return new EndToEndReport.Sweep(tree, results, benchmark.IdleMemory, benchmark.MemoryByRate);
+    }
+
+    private static Task<Hub> StartHubAsync(string? root, CancellationToken cancellationToken) =>
+        Hub.StartAsync(
             new HubOptions
             {
                 UseFreePorts = true,
@@ -103,9 +144,4 @@ internal static class BenchCommand
                 },
             },
             cancellationToken);
-        var pki = DemoPki.Ensure(hub.PkiDir, hub.ClientIds);
-        var benchmark = new EndToEndBenchmark(hub, pki, Console.Out);
-        var results = await benchmark.RunAsync(options, cancellationToken);
-        return new EndToEndReport.Sweep(tree, results, benchmark.IdleMemory, benchmark.MemoryByRate);
-    }
 }
