@@ -6,6 +6,7 @@ root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(StopCommand.Create());
 root.Subcommands.Add(NodesCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(GatewayBenchCommand.Create());
 root.Subcommands.Add(SearchBenchCommand.Create());
 root.Subcommands.Add(ExecCommand.Create());
 root.Subcommands.Add(DefinitionsCommand.Create());

@@ -117,7 +117,7 @@ internal static class BenchCommand
         return new EndToEndReport.Sweep(tree, results, benchmark.IdleMemory, benchmark.MemoryByRate);
     }
 
-    private static Task<Hub> StartHubAsync(string? root, CancellationToken cancellationToken) =>
+    internal static Task<Hub> StartHubAsync(string? root, CancellationToken cancellationToken) =>
         Hub.StartAsync(
             new HubOptions
             {
