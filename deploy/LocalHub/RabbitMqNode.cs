@@ -223,7 +223,8 @@ public sealed partial class RabbitMqNode
             ["ERL_EPMD_ADDRESS"] = "127.0.0.1",
             // Erlang's distribution listener binds every interface by default, and whoever reaches it with the cookie
             // runs code inside the broker: loopback only, for the server and for the CLI's own short-lived nodes.
-            ["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"] = LoopbackDistribution,
+            // HUB_RABBITMQ_ERL_ARGS: the benchmark's experiments with the VM's flags (scheduler busy-waiting, say).
+            ["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"] = $"{LoopbackDistribution} {System.Environment.GetEnvironmentVariable("HUB_RABBITMQ_ERL_ARGS")}".TrimEnd(),
             ["RABBITMQ_CTL_ERL_ARGS"] = LoopbackDistribution,
         };
     }

@@ -8,8 +8,10 @@ using FamiljecentralHub.LocalHub.Pki;
 
 namespace FamiljecentralHub.LocalHub.Bench;
 
+/// <param name="FirstSubject">The first demo child's index (<see cref="DemoIdentityNumbers.Child"/>): a hub shared with other
+/// work must not see their children's consents.</param>
 public sealed record EndToEndOptions(
-    IReadOnlyList<double> Rates, int Runs, TimeSpan Duration, TimeSpan WarmUp, int Subjects, double RefusedShare, TimeSpan Settle);
+    IReadOnlyList<double> Rates, int Runs, TimeSpan Duration, TimeSpan WarmUp, int Subjects, double RefusedShare, TimeSpan Settle, int FirstSubject = 0);
 
 public sealed record BacklogOptions(double Rate, string Service, TimeSpan Before, TimeSpan Stopped, TimeSpan After, TimeSpan WarmUp, int Subjects, TimeSpan Settle);
 
@@ -64,7 +66,7 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output)
     {
         using var sender = HubHttp.CreateClient(pki, DemoRequests.ChildHealthClient, hub.GatewayUrl, maxConnections: 256);
         using var receiver = HubHttp.CreateClient(pki, DemoRequests.SocialServicesClient, hub.GatewayUrl, maxConnections: 64);
-        var (consented, unconsented) = await RecordConsentsAsync(sender, options.Subjects, cancellationToken);
+        var (consented, unconsented) = await RecordConsentsAsync(sender, options.Subjects, options.FirstSubject, cancellationToken);
         IdleMemory = cpu.ResidentMemory();
         using var stopReceiving = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var receiving = ReceiveAsync(receiver, stopReceiving.Token);
@@ -108,7 +110,7 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output)
         var service = hub.Services[options.Service];
         using var sender = HubHttp.CreateClient(pki, DemoRequests.ChildHealthClient, hub.GatewayUrl, maxConnections: 256);
         using var receiver = HubHttp.CreateClient(pki, DemoRequests.SocialServicesClient, hub.GatewayUrl, maxConnections: 64);
-        var (consented, unconsented) = await RecordConsentsAsync(sender, options.Subjects, cancellationToken);
+        var (consented, unconsented) = await RecordConsentsAsync(sender, options.Subjects, 0, cancellationToken);
         IdleMemory = cpu.ResidentMemory();
         using var stopReceiving = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var receiving = ReceiveAsync(receiver, stopReceiving.Token);
@@ -180,12 +182,12 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output)
         }
     }
 
-    private async Task<(string[] Consented, string[] Unconsented)> RecordConsentsAsync(HttpClient sender, int subjects, CancellationToken cancellationToken)
+    private async Task<(string[] Consented, string[] Unconsented)> RecordConsentsAsync(HttpClient sender, int subjects, int first, CancellationToken cancellationToken)
     {
         output.WriteLine($"Recording consent for {subjects} demo children…");
-        var consented = Enumerable.Range(0, subjects).Select(DemoIdentityNumbers.Child).ToArray();
+        var consented = Enumerable.Range(first, subjects).Select(DemoIdentityNumbers.Child).ToArray();
         // Children without consent: the gate refuses every referral about them.
-        var unconsented = Enumerable.Range(subjects, Math.Max(1, subjects / 10)).Select(DemoIdentityNumbers.Child).ToArray();
+        var unconsented = Enumerable.Range(first + subjects, Math.Max(1, subjects / 10)).Select(DemoIdentityNumbers.Child).ToArray();
         await Parallel.ForEachAsync(consented, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (id, ct) =>
         {
             using var response = await sender.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(id, DateTimeOffset.UtcNow), ct);
