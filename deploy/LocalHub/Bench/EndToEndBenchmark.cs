@@ -60,6 +60,9 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output)
 
     public Dictionary<string, double> IdleMemory { get; private set; } = [];
 
+    /// <summary>CPU milliseconds per second of each process with no load at all: work that does not scale with messages.</summary>
+    public Dictionary<string, double> IdleCpu { get; private set; } = [];
+
     public Dictionary<double, Dictionary<string, double>> MemoryByRate { get; } = [];
 
     public async Task<IReadOnlyList<RunResult>> RunAsync(EndToEndOptions options, CancellationToken cancellationToken)
@@ -68,6 +71,10 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output)
         using var receiver = HubHttp.CreateClient(pki, DemoRequests.SocialServicesClient, hub.GatewayUrl, maxConnections: 64);
         var (consented, unconsented) = await RecordConsentsAsync(sender, options.Subjects, options.FirstSubject, cancellationToken);
         IdleMemory = cpu.ResidentMemory();
+        var idleFor = TimeSpan.FromSeconds(Math.Min(10, options.WarmUp.TotalSeconds));
+        var idleStart = cpu.Take();
+        await Task.Delay(idleFor, cancellationToken);
+        IdleCpu = ProcessCpu.Between(idleStart, cpu.Take()).ToDictionary(pair => pair.Key, pair => pair.Value / idleFor.TotalSeconds, StringComparer.Ordinal);
         using var stopReceiving = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var receiving = ReceiveAsync(receiver, stopReceiving.Token);
         try

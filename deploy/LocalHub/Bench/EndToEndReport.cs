@@ -7,7 +7,7 @@ namespace FamiljecentralHub.LocalHub.Bench;
 internal static class EndToEndReport
 {
     public sealed record Sweep(string Tree, IReadOnlyList<RunResult> Runs, IReadOnlyDictionary<string, double> IdleMemory,
-        IReadOnlyDictionary<double, Dictionary<string, double>> MemoryByRate);
+        IReadOnlyDictionary<double, Dictionary<string, double>> MemoryByRate, IReadOnlyDictionary<string, double> IdleCpu);
 
     public static string Render(string heading, string command, IReadOnlyList<Sweep> sweeps)
     {
@@ -49,6 +49,16 @@ internal static class EndToEndReport
         {
             var cells = columns.Select(c => Median(sweeps.Single(s => s.Tree == c.Tree).Runs.Where(r => r.Rate == c.Rate).Select(r => r.CpuPerReferral.GetValueOrDefault(process))));
             text.AppendLine(CultureInfo.InvariantCulture, $"| {process} | {string.Join(" | ", cells.Select(v => v.ToString("0.00", CultureInfo.InvariantCulture)))} |");
+        }
+
+        Line(text, "");
+        Line(text, "CPU at idle, before the warm-up (ms per second; work that does not scale with messages):");
+        Line(text, "");
+        text.AppendLine(CultureInfo.InvariantCulture, $"| process | {string.Join(" | ", sweeps.Select(s => s.Tree))} |");
+        text.AppendLine(CultureInfo.InvariantCulture, $"|---|{string.Concat(sweeps.Select(_ => "---|"))}");
+        foreach (var process in sweeps.SelectMany(s => s.IdleCpu.Keys).Distinct().OrderByDescending(p => p == ProcessCpu.Machine ? -1 : sweeps.Average(s => s.IdleCpu.GetValueOrDefault(p))))
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {process} | {string.Join(" | ", sweeps.Select(s => s.IdleCpu.GetValueOrDefault(process).ToString("0.0", CultureInfo.InvariantCulture)))} |");
         }
 
         Line(text, "");

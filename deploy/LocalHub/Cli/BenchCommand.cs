@@ -114,7 +114,7 @@ internal static class BenchCommand
         var pki = DemoPki.Ensure(hub.PkiDir, hub.ClientIds);
         var benchmark = new EndToEndBenchmark(hub, pki, Console.Out);
         var results = await benchmark.RunAsync(options, cancellationToken);
-        return new EndToEndReport.Sweep(tree, results, benchmark.IdleMemory, benchmark.MemoryByRate);
+        return new EndToEndReport.Sweep(tree, results, benchmark.IdleMemory, benchmark.MemoryByRate, benchmark.IdleCpu);
     }
 
     internal static Task<Hub> StartHubAsync(string? root, CancellationToken cancellationToken) =>
