@@ -16,6 +16,7 @@ public sealed class TransportBenchmarkTests(PrivateNodesFixture nodes)
     [InlineData(TransportClient.RabbitMqClient, 8)]
     [InlineData(TransportClient.MassTransit, 1)]
     [InlineData(TransportClient.MassTransit, 8)]
+    [InlineData(TransportClient.MassTransitWithHubFilters, 8)]
     public async Task RunAsync_OneSecondWindows_ConsumesEveryConfirmedMessageExactlyOnce(TransportClient client, int inFlight)
     {
         var virtualHost = $"bench-{Guid.NewGuid():N}";

@@ -41,6 +41,12 @@ public enum TransportClient
 
     /// <summary>MassTransit's RabbitMQ transport as the services use it: publish with confirms, a consumer on a quorum endpoint.</summary>
     MassTransit,
+
+    /// <summary>
+    /// The same with the filters every service's endpoint has (services/ServiceDefaults/Messaging): two retry policies,
+    /// a timeout and the in-memory outbox; what a message costs the hub in MassTransit before any of its own work.
+    /// </summary>
+    MassTransitWithHubFilters,
 }
 
 /// <summary>
@@ -76,6 +82,7 @@ public sealed record TransportResult(
     {
         TransportClient.RabbitMqClient => "RabbitMQ.Client 7.2.2",
         TransportClient.MassTransit => "MassTransit 8.5.12",
+        TransportClient.MassTransitWithHubFilters => "MassTransit 8.5.12 + the hub's filters",
         _ => client.ToString(),
     };
 
@@ -120,7 +127,8 @@ public sealed class TransportBenchmark(BrokerTarget broker, Func<int?> brokerPid
         await using var transport = client switch
         {
             TransportClient.RabbitMqClient => (IProbeTransport)await RawTransport.StartAsync(broker, queue, inFlight, tally, cancellationToken),
-            TransportClient.MassTransit => await MassTransitTransport.StartAsync(broker, queue, inFlight, tally, cancellationToken),
+            TransportClient.MassTransit => await MassTransitTransport.StartAsync(broker, queue, inFlight, tally, hubFilters: false, cancellationToken),
+            TransportClient.MassTransitWithHubFilters => await MassTransitTransport.StartAsync(broker, queue, inFlight, tally, hubFilters: true, cancellationToken),
             _ => throw new ArgumentOutOfRangeException(nameof(client)),
         };
 
@@ -395,12 +403,13 @@ internal sealed class RawTransport(IConnection connection, IChannel publisher, I
 /// <summary>
 /// MassTransit 8.5 on RabbitMQ as the services set it up (services/ServiceDefaults/Messaging): publisher confirmation
 /// on, usage telemetry off, a consumer resolved from the container on a quorum receive endpoint, no fault events.
-/// Not the services' retry, timeout and outbox filters: this measures the transport, not the hub's middleware.
+/// Without the services' retry, timeout and outbox filters (the transport alone), or with them.
 /// The message is published (its type's exchange, bound to the endpoint's exchange, bound to the queue).
 /// </summary>
 internal sealed class MassTransitTransport(ServiceProvider services, IBusControl bus) : IProbeTransport
 {
-    public static async Task<MassTransitTransport> StartAsync(BrokerTarget broker, string queue, int inFlight, ProbeTally tally, CancellationToken cancellationToken)
+    public static async Task<MassTransitTransport> StartAsync(
+        BrokerTarget broker, string queue, int inFlight, ProbeTally tally, bool hubFilters, CancellationToken cancellationToken)
     {
         // MassTransit's usage tracker lets this variable override DisableUsageTelemetry; nothing goes to the vendor.
         Environment.SetEnvironmentVariable("MASSTRANSIT_USAGE_TELEMETRY", "false");
@@ -426,6 +435,19 @@ internal sealed class MassTransitTransport(ServiceProvider services, IBusControl
                     e.PrefetchCount = inFlight;
                     e.ConcurrentMessageLimit = inFlight;
                     e.PublishFaults = false;
+                    if (hubFilters)
+                    {
+                        // As MessagingExtensions.AddHubMessaging sets every endpoint (its error pipe acts on faults only).
+                        e.UseMessageRetry(r => r.Intervals(100, 500, 2000, 5000, 10000));
+                        e.UseMessageRetry(r =>
+                        {
+                            r.Handle<Npgsql.NpgsqlException>(exception => exception.IsTransient);
+                            r.Handle<TimeoutException>();
+                            r.Exponential(int.MaxValue, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(1));
+                        });
+                        e.UseTimeout(t => t.Timeout = TimeSpan.FromSeconds(30));
+                        e.UseInMemoryOutbox(context);
+                    }
                     e.ConfigureConsumer<ProbeConsumer>(context);
                 });
             });
