@@ -51,6 +51,31 @@ public sealed class TransportBenchmarkTests(PrivateNodesFixture nodes)
     }
 
     [Fact]
+    public async Task RunAsync_UntilConsumed_LeavesNothingQueuedAndLosesNothing()
+    {
+        var virtualHost = $"bench-{Guid.NewGuid():N}";
+        await nodes.Rabbit.CreateVirtualHostAsync(virtualHost, Cancellation);
+        await nodes.Rabbit.SetPermissionsAsync(virtualHost, nodes.Rabbit.AdminUser, RabbitMqNodeTests.AllRights, Cancellation);
+        try
+        {
+            var bench = new TransportBenchmark(
+                new BrokerTarget(nodes.Rabbit.Host, nodes.Rabbit.AmqpPort, virtualHost, nodes.Rabbit.AdminUser, nodes.Rabbit.AdminPassword),
+                () => nodes.Rabbit.BeamPid, TextWriter.Null);
+
+            var result = await bench.RunAsync(TransportClient.RabbitMqClient, 8, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), 1024, Cancellation, untilConsumed: true);
+
+            result.ExactlyOnce.ShouldBeTrue();
+            result.Measured.ShouldBeGreaterThan(0);
+            // At most one message per publisher is between its publish and its consumption.
+            result.Backlog.ShouldBeLessThanOrEqualTo(8);
+        }
+        finally
+        {
+            await nodes.Rabbit.DeleteVirtualHostAsync(virtualHost, CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public void Tally_SkippedAndRepeatedSequences_CountsTheLostAndTheDuplicate()
     {
         var tally = new ProbeTally();

@@ -106,7 +106,8 @@ public sealed record TransportResult(
 /// Issue 16, S2: the same message on the same kind of queue (durable, quorum) through RabbitMQ.Client alone and through
 /// MassTransit. A closed loop of <c>inFlight</c> publishers, each publishing a persistent message and awaiting its
 /// confirm before the next, and one consumer acknowledging each message, with prefetch and concurrency equal to the
-/// in-flight count. After a warm-up, a measured window: messages consumed per second, publish → consume latency and
+/// in-flight count. With <c>untilConsumed</c> each publisher also waits for its message to be consumed before the next,
+/// so that the in-flight count is the number of messages in the system and the latency has no queue in it. After a warm-up, a measured window: messages consumed per second, publish → consume latency and
 /// the CPU of this process and of the broker's VM in that window only. Then the publishers stop, the queue drains,
 /// and every sequence number issued is checked: each consumed exactly once, or the result says how many were not.
 /// </summary>
@@ -115,7 +116,8 @@ public sealed class TransportBenchmark(BrokerTarget broker, Func<int?> brokerPid
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(30);
 
     public async Task<TransportResult> RunAsync(
-        TransportClient client, int inFlight, TimeSpan warmUp, TimeSpan measure, int bodyBytes, CancellationToken cancellationToken)
+        TransportClient client, int inFlight, TimeSpan warmUp, TimeSpan measure, int bodyBytes, CancellationToken cancellationToken,
+        bool untilConsumed = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(inFlight, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(inFlight, ushort.MaxValue);
@@ -141,10 +143,16 @@ public sealed class TransportBenchmark(BrokerTarget broker, Func<int?> brokerPid
                 while (!stop.IsCancellationRequested)
                 {
                     var probe = new TransportProbe { Sequence = Interlocked.Increment(ref issued), SentAt = Stopwatch.GetTimestamp(), Disclosure = disclosure };
+                    var arrival = untilConsumed ? tally.ArrivalOf(probe.Sequence) : null;
                     try
                     {
                         await transport.PublishAsync(probe, cancellationToken);
                         Interlocked.Increment(ref confirmed);
+                        if (arrival is not null)
+                        {
+                            // A message that never comes must not stop the loop; the check after the drain counts it lost.
+                            await Task.WhenAny(arrival, Task.Delay(DrainTimeout, cancellationToken));
+                        }
                     }
                     catch (Exception) when (!cancellationToken.IsCancellationRequested)
                     {
@@ -274,6 +282,7 @@ internal sealed class ProbeTally
     private long consumed;
     private long duplicates;
     private long wireBytes;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, TaskCompletionSource> arrivals = new();
 
     public long Consumed => Interlocked.Read(ref consumed);
 
@@ -294,6 +303,19 @@ internal sealed class ProbeTally
         Chunk(latency, sequence)[sequence & Mask] = now - probe.SentAt;
         Interlocked.Exchange(ref wireBytes, bodyLength);
         Interlocked.Increment(ref consumed);
+        if (!arrivals.IsEmpty && arrivals.TryRemove(sequence, out var arrival))
+        {
+            arrival.TrySetResult();
+        }
+    }
+
+    /// <summary>Completes when <paramref name="sequence"/> is first consumed; ask before publishing it.</summary>
+    public Task ArrivalOf(long sequence)
+    {
+        // Asynchronous continuations: the publisher's next round must not run inside the consumer's callback.
+        var arrival = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        arrivals[sequence] = arrival;
+        return arrival.Task;
     }
 
     /// <summary>Latencies in milliseconds, sorted, of the messages consumed in [from, to).</summary>

@@ -20,12 +20,21 @@ internal static class TransportBenchCommand
         var warmUp = new Option<int>("--warm-up") { Description = "Seconds of the same load before measuring.", DefaultValueFactory = _ => 5 };
         var inFlight = new Option<string>("--inflight") { Description = "In-flight counts, comma-separated.", DefaultValueFactory = _ => "1,8,64" };
         var bodyBytes = new Option<int>("--body-bytes") { Description = "Size of the message as JSON (the bare client's body).", DefaultValueFactory = _ => 1024 };
+        var untilConsumed = new Option<bool>("--until-consumed")
+        {
+            Description = "Each publisher also waits for its message to be consumed before the next (in flight = messages in the system; latency without a queue).",
+        };
+        var clients = new Option<string>("--clients")
+        {
+            Description = "Clients to run, comma-separated: rabbitmqclient, masstransit, masstransitwithhubfilters.",
+            DefaultValueFactory = _ => string.Join(',', Enum.GetValues<TransportClient>()).ToLowerInvariant(),
+        };
         var output = new Option<string?>("--output") { Description = "Also append the figures (markdown, with date, command and machine) to this file." };
         var command = new Command(
             "bench-transport",
             "Publish with confirms and consume with acknowledgements on a quorum queue through RabbitMQ.Client and through MassTransit, and print rate, latency and CPU per message.")
         {
-            seconds, warmUp, inFlight, bodyBytes, output,
+            seconds, warmUp, inFlight, bodyBytes, untilConsumed, clients, output,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -33,6 +42,16 @@ internal static class TransportBenchCommand
             {
                 Console.Error.WriteLine(reason);
                 return 2;
+            }
+            var chosen = new List<TransportClient>();
+            foreach (var name in parseResult.GetValue(clients)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!Enum.TryParse<TransportClient>(name, ignoreCase: true, out var client) || !Enum.IsDefined(client))
+                {
+                    Console.Error.WriteLine("--clients lists rabbitmqclient, masstransit and masstransitwithhubfilters, comma-separated.");
+                    return 2;
+                }
+                chosen.Add(client);
             }
             int[] counts;
             try
@@ -45,7 +64,7 @@ internal static class TransportBenchCommand
                 Console.Error.WriteLine("--inflight is a comma-separated list of whole numbers, e.g. 1,8,64.");
                 return 2;
             }
-            if (counts.Length == 0 || counts.Any(count => count is < 1 or > 1000) || parseResult.GetValue(seconds) < 1 || parseResult.GetValue(warmUp) < 0
+            if (chosen.Count == 0 || counts.Length == 0 || counts.Any(count => count is < 1 or > 1000) || parseResult.GetValue(seconds) < 1 || parseResult.GetValue(warmUp) < 0
                 || parseResult.GetValue(bodyBytes) is < 256 or > 1_000_000)
             {
                 Console.Error.WriteLine("--inflight counts from 1 to 1000, --seconds at least 1, --warm-up at least 0, --body-bytes from 256 to 1000000.");
@@ -77,18 +96,19 @@ internal static class TransportBenchCommand
                 var results = new List<TransportResult>();
                 foreach (var count in counts)
                 {
-                    foreach (var client in Enum.GetValues<TransportClient>())
+                    foreach (var client in chosen)
                     {
                         results.Add(await bench.RunAsync(
                             client, count, TimeSpan.FromSeconds(parseResult.GetValue(warmUp)), TimeSpan.FromSeconds(parseResult.GetValue(seconds)),
-                            parseResult.GetValue(bodyBytes), cancellationToken));
+                            parseResult.GetValue(bodyBytes), cancellationToken, parseResult.GetValue(untilConsumed)));
                     }
                 }
 
+                var loop = parseResult.GetValue(untilConsumed) ? "its message to be consumed" : "the broker's confirm only";
                 var report = new StringBuilder()
                     .AppendLine(CultureInfo.InvariantCulture, $"Run {machine.Started:yyyy-MM-dd HH:mm} UTC, `{machine.Command}`: {machine.Cpus} CPUs, load average at start {machine.Load}; "
                         + $"RabbitMQ {version}, one node, a quorum queue per run, persistent messages of {parseResult.GetValue(bodyBytes)} bytes as JSON, "
-                        + $"{parseResult.GetValue(warmUp)} s warm-up, {parseResult.GetValue(seconds)} s measured per row.")
+                        + $"{parseResult.GetValue(warmUp)} s warm-up, {parseResult.GetValue(seconds)} s measured per row, each publisher waiting for {loop}.")
                     .AppendLine()
                     .AppendLine(TransportResult.Header);
                 foreach (var result in results)
