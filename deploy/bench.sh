@@ -10,6 +10,7 @@
 #                            deploy/bench.sh --baseline b9fa340 --rates 200,400  # that commit first, in the same run
 #                            deploy/bench.sh --backlog consent,social-services   # S6: each stopped for a minute under load
 #   gateway (bench-gateway)      S1: one request through the gateway and straight to the service's Kestrel
+#   transport (bench-transport)  S2: MassTransit against RabbitMQ.Client on one quorum queue of a private node
 #   search (bench-search)        the ops console's search on a million messages
 # --baseline REF checks REF out into .hub/baseline (a detached worktree), builds it in Release and hands it to the
 # end-to-end command. Run as root (re-executes with sudo otherwise).
@@ -46,8 +47,8 @@ echo "Building ..."
 dotnet build "$repo_root/FamiljecentralHub.sln" -c Release --nologo --verbosity quiet
 case $scenario in
   end-to-end) command=bench ;;
-  gateway | search) command=bench-$scenario ;;
-  *) echo "bench.sh: --scenario is end-to-end, gateway or search, not '$scenario'" >&2; exit 2 ;;
+  gateway | transport | search) command=bench-$scenario ;;
+  *) echo "bench.sh: --scenario is end-to-end, gateway, transport or search, not '$scenario'" >&2; exit 2 ;;
 esac
 [[ -z $baseline || $command == bench ]] || { echo "bench.sh: --baseline is for the end-to-end scenario" >&2; exit 2; }
 localhub Release "$command" "${args[@]}"
