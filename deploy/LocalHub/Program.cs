@@ -7,6 +7,7 @@ root.Subcommands.Add(StopCommand.Create());
 root.Subcommands.Add(NodesCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(SearchBenchCommand.Create());
+root.Subcommands.Add(BenchLedgerCommand.Create());
 root.Subcommands.Add(ExecCommand.Create());
 root.Subcommands.Add(DefinitionsCommand.Create());
 root.Subcommands.Add(RevokeCommand.Create());
