@@ -47,7 +47,8 @@ internal sealed class LedgerBenchmark(TextWriter output)
         var generator = new LedgerChainGenerator(options.Entries, options.Subjects, options.Seed);
         var load = Stopwatch.StartNew();
         var head = await LoadAsync(db, generator, cancellationToken);
-        output.WriteLine($"Written and indexed in {load.Elapsed.TotalSeconds:0} s; table and indexes {await SizeAsync(db, cancellationToken)}.");
+        var loaded = load.Elapsed;
+        output.WriteLine($"Written and indexed in {loaded.TotalSeconds:0} s; table and indexes {await SizeAsync(db, cancellationToken)}.");
 
         // A checkpoint at the head, signed as the checkpointer signs: the verification then does all it does in service.
         var folder = Directory.CreateTempSubdirectory("bench-ledger-");
@@ -92,7 +93,7 @@ internal sealed class LedgerBenchmark(TextWriter output)
 
             var lookups = await LookUpAsync(db, generator.Pseudonyms, options, cancellationToken);
             output.WriteLine();
-            var table = Table(options, load.Elapsed, runs, tampered, middle, lookups);
+            var table = Table(options, loaded, runs, tampered, middle, lookups);
             output.WriteLine(table);
             Figures = table;
             return named ? 0 : 1;

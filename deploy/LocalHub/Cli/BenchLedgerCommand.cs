@@ -21,15 +21,14 @@ internal static class BenchLedgerCommand
         {
             entries, subjects, lookups, runs, seed, output,
         };
-        command.Validators.Add(result =>
-        {
-            if (result.GetValue(entries) < 2 || result.GetValue(subjects) < 1 || result.GetValue(lookups) < 1 || result.GetValue(runs) < 1)
-            {
-                result.AddError("--entries must be at least 2, and --subjects, --lookups and --runs at least 1.");
-            }
-        });
         command.SetAction(async (parseResult, cancellationToken) =>
         {
+            if (parseResult.GetValue(entries) < 2 || parseResult.GetValue(subjects) < 1 || parseResult.GetValue(lookups) < 1 || parseResult.GetValue(runs) < 1)
+            {
+                await Console.Error.WriteLineAsync("--entries must be at least 2, and --subjects, --lookups and --runs at least 1.");
+                return 2;
+            }
+
             var benchmark = new LedgerBenchmark(Console.Out);
             var exit = await benchmark.RunAsync(
                 new LedgerBenchOptions(parseResult.GetValue(entries), parseResult.GetValue(subjects), parseResult.GetValue(lookups), parseResult.GetValue(runs), parseResult.GetValue(seed)),
