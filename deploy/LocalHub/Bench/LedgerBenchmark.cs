@@ -39,9 +39,13 @@ internal sealed class LedgerBenchmark(TextWriter output)
     public async Task<int> RunAsync(LedgerBenchOptions options, CancellationToken cancellationToken)
     {
         await using var postgres = await ScratchPostgres.StartAsync("bench-ledger", cancellationToken);
-        await using var db = await postgres.NewDatabaseAsync(
-            (dataSource, token) => SchemaMigrations.ApplyAsync(dataSource, typeof(DecisionLedger).Assembly, NullLoggerFactory.Instance, token),
-            cancellationToken);
+        var connectionString = await postgres.NewEmptyDatabaseAsync(cancellationToken);
+        await using var db = NpgsqlDataSource.Create(connectionString);
+        await SchemaMigrations.ApplyAsync(db, typeof(DecisionLedger).Assembly, NullLoggerFactory.Instance, cancellationToken);
+        // For experiments with the verifier's connection settings, e.g. HUB_BENCH_LEDGER_CONNECTION="Read Buffer Size=262144"
+        // (verify-ledger takes them from its connection string); unset, the defaults verify-ledger runs with.
+        var verifyConnection = new NpgsqlConnectionStringBuilder(connectionString + ";" + Environment.GetEnvironmentVariable("HUB_BENCH_LEDGER_CONNECTION"));
+        await using var verifyDb = NpgsqlDataSource.Create(verifyConnection.ConnectionString);
         output.WriteLine($"Schema applied by the consent service's migrations; generating {options.Entries:N0} entries over {options.Subjects:N0} subjects ...");
 
         var generator = new LedgerChainGenerator(options.Entries, options.Subjects, options.Seed);
@@ -63,7 +67,7 @@ internal sealed class LedgerBenchmark(TextWriter output)
             var runs = new List<VerificationRun>();
             for (var i = 0; i < options.Runs; i++)
             {
-                var run = await VerifyAsync(db, checkpointPath, keys, cancellationToken);
+                var run = await VerifyAsync(verifyDb, checkpointPath, keys, cancellationToken);
                 runs.Add(run);
                 output.WriteLine($"Verification {i + 1}: {Describe(run)}");
                 if (!run.Result.Intact || run.Result.Chain.EntriesChecked != options.Entries)
@@ -86,7 +90,7 @@ internal sealed class LedgerBenchmark(TextWriter output)
                     new { middle });
             }
 
-            var tampered = await VerifyAsync(db, checkpointPath, keys, cancellationToken);
+            var tampered = await VerifyAsync(verifyDb, checkpointPath, keys, cancellationToken);
             output.WriteLine($"After altering receiving_unit of entry {middle}: {Describe(tampered)}");
             var named = tampered.Result.Chain.FirstBrokenSeq == middle && tampered.Result.Findings.Any(f => f.Finding == LedgerFinding.EditedRow);
             output.WriteLine(named ? $"  the verification names entry {middle}, as it must" : $"  WRONG: the verification did not name entry {middle}");
