@@ -11,6 +11,7 @@
 #                            deploy/bench.sh --backlog consent,social-services   # S6: each stopped for a minute under load
 #   gateway (bench-gateway)      S1: one request through the gateway and straight to the service's Kestrel
 #   transport (bench-transport)  S2: MassTransit against RabbitMQ.Client on one quorum queue of a private node
+#   ledger (bench-ledger)        ten million generated ledger entries verified, an altered one named; log extract by subject
 #   search (bench-search)        the ops console's search on a million messages
 # --baseline REF checks REF out into .hub/baseline (a detached worktree), builds it in Release and hands it to the
 # end-to-end command. Run as root (re-executes with sudo otherwise).
@@ -47,8 +48,8 @@ echo "Building ..."
 dotnet build "$repo_root/FamiljecentralHub.sln" -c Release --nologo --verbosity quiet
 case $scenario in
   end-to-end) command=bench ;;
-  gateway | transport | search) command=bench-$scenario ;;
-  *) echo "bench.sh: --scenario is end-to-end, gateway, transport or search, not '$scenario'" >&2; exit 2 ;;
+  gateway | transport | ledger | search) command=bench-$scenario ;;
+  *) echo "bench.sh: --scenario is end-to-end, gateway, transport, ledger or search, not '$scenario'" >&2; exit 2 ;;
 esac
 [[ -z $baseline || $command == bench ]] || { echo "bench.sh: --baseline is for the end-to-end scenario" >&2; exit 2; }
 localhub Release "$command" "${args[@]}"

@@ -9,6 +9,7 @@ root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(GatewayBenchCommand.Create());
 root.Subcommands.Add(SearchBenchCommand.Create());
 root.Subcommands.Add(TransportBenchCommand.Create());
+root.Subcommands.Add(BenchLedgerCommand.Create());
 root.Subcommands.Add(ExecCommand.Create());
 root.Subcommands.Add(DefinitionsCommand.Create());
 root.Subcommands.Add(RevokeCommand.Create());

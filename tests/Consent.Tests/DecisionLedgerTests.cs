@@ -95,6 +95,20 @@ public sealed class DecisionLedgerTests(PostgresFixture postgres) : IClassFixtur
     [InlineData("UPDATE ledger SET acting_user = 'someone-else' WHERE seq = 12", 12)]
     [InlineData("DELETE FROM ledger WHERE seq = 50", 50)]
     [InlineData("UPDATE ledger SET hash = sha256(hash) WHERE seq = 80", 80)]
+    [InlineData("UPDATE ledger SET subject_pseudonym = 'p-ffffffffffffffffffffffff' WHERE seq = 99", 99)]
+    [InlineData("UPDATE ledger SET categories = '{}' WHERE seq = 1", 1)]
+    [InlineData("UPDATE ledger SET at = at + interval '1 microsecond' WHERE seq = 63", 63)]
+    [InlineData("UPDATE ledger SET kind = 'Decision' WHERE seq = 20", 20)]
+    [InlineData("UPDATE ledger SET consent_id = gen_random_uuid() WHERE seq = 44", 44)]
+    // Two entries swapped: the first of them no longer links to the entry before it.
+    [InlineData("UPDATE ledger SET seq = -seq WHERE seq IN (30, 31); UPDATE ledger SET seq = CASE seq WHEN -30 THEN 31 ELSE 30 END WHERE seq < 0", 30)]
+    // An entry inserted (a copy of entry 49 as entry 50, the rest moved up one): the copy does not link to entry 49.
+    [InlineData(
+        "UPDATE ledger SET seq = -seq - 1 WHERE seq >= 50; UPDATE ledger SET seq = -seq WHERE seq < 0; "
+        + "INSERT INTO ledger SELECT 50, gen_random_uuid(), kind, outcome, sending_unit, receiving_unit, acting_system, acting_user, subject_pseudonym, "
+        + "purpose, categories, basis, consent_id, reasons, review, at, prev_hash, hash, digest FROM ledger WHERE seq = 49", 50)]
+    // The newest entries removed but the last: a gap.
+    [InlineData("DELETE FROM ledger WHERE seq BETWEEN 90 AND 99", 90)]
     public async Task Verify_AfterTampering_NamesTheFirstBrokenLink(string tampering, long brokenAt)
     {
         await using var db = await postgres.NewDatabaseAsync();
@@ -149,6 +163,37 @@ public sealed class DecisionLedgerTests(PostgresFixture postgres) : IClassFixtur
 
         entry.ComputeHash(prev).ShouldBe(SHA256.HashData([.. prev, .. Encoding.UTF8.GetBytes(before)]));
         (entry with { Digest = new byte[32] }).ComputeHash(prev).ShouldNotBe(entry.ComputeHash(prev));
+    }
+
+    /// <summary>
+    /// The hash is of the one canonical text, however the fields are written out: text beyond ASCII, a lone surrogate
+    /// (encoded as U+FFFD, as UTF-8 always encoded it), fields longer than any small buffer, every optional field set.
+    /// </summary>
+    [Theory]
+    [InlineData("Familjesituation och föräldraskapsstöd", "å ä ö 🙂")]
+    [InlineData("surrogates", "surrogates")]
+    [InlineData("", "")]
+    [InlineData("long", null)]
+    public void ComputeHash_AnyText_IsTheHashOfTheCanonicalForm(string reason, string? user)
+    {
+        // Built here: an attribute's strings are stored as UTF-8, where a lone surrogate cannot survive.
+        (reason, user) = reason == "surrogates" ? ("\ud800 lone high", "lone low \udc00") : (reason, user);
+        var reasons = reason == "long" ? Enumerable.Range(0, 40).Select(i => new string((char)('a' + i % 26), 97) + "ä").ToArray() : [reason, reason + "!"];
+        var entry = Entry() with
+        {
+            Seq = long.MaxValue, Kind = LedgerKind.ConsentChanged, Outcome = LedgerOutcome.Version, ConsentVersion = int.MaxValue,
+            ActingUser = user, Categories = ["FamilySituation", reason, ""], Basis = user, ConsentId = Guid.NewGuid(), Reasons = reasons, Review = true,
+            Digest = SHA256.HashData(Encoding.UTF8.GetBytes(reason)),
+            At = DateTimeOffset.Parse("2026-11-25T10:00:00.123456+01:00", System.Globalization.CultureInfo.InvariantCulture),
+        };
+        var prev = SHA256.HashData(Encoding.UTF8.GetBytes("previous"));
+        var canonical = string.Join('\u001f',
+            long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture), entry.MessageId.ToString("N"), "consent-changed", $"version {int.MaxValue}",
+            entry.SendingUnit, entry.ReceivingUnit, entry.ActingSystem, user ?? "", entry.SubjectPseudonym, entry.Purpose, string.Join(',', entry.Categories),
+            user ?? "", entry.ConsentId!.Value.ToString("N"), string.Join('\u001e', reasons), "1",
+            entry.At.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture), Convert.ToHexStringLower(entry.Digest));
+
+        entry.ComputeHash(prev).ShouldBe(SHA256.HashData([.. prev, .. Encoding.UTF8.GetBytes(canonical)]));
     }
 
     /// <summary>

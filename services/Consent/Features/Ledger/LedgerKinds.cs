@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Globalization;
 
 namespace FamiljecentralHub.Consent.Features.Ledger;
@@ -92,6 +93,11 @@ public static class LedgerText
         [LedgerOutcome.Recorded] = "recorded",
     };
 
+    // The same tables read backwards: the verifier reads every entry's kind and outcome.
+    private static readonly FrozenDictionary<string, LedgerKind> KindsByText = Kinds.ToFrozenDictionary(pair => pair.Value, pair => pair.Key, StringComparer.Ordinal);
+
+    private static readonly FrozenDictionary<string, LedgerOutcome> OutcomesByText = Outcomes.ToFrozenDictionary(pair => pair.Value, pair => pair.Key, StringComparer.Ordinal);
+
     /// <param name="digest">For a conflict, the refused submission's digest, which its kind names.</param>
     public static string Of(LedgerKind kind, byte[]? digest = null) => kind == LedgerKind.Conflict
         ? ConflictKindPrefix + Convert.ToHexStringLower(digest ?? throw new ArgumentNullException(nameof(digest), "A conflict's kind names the refused digest."))
@@ -110,7 +116,7 @@ public static class LedgerText
             return digest is not null && text == Of(LedgerKind.Conflict, digest) ? LedgerKind.Conflict : null;
         }
 
-        return Kinds.FirstOrDefault(pair => pair.Value == text) is { Value: not null } found ? found.Key : null;
+        return KindsByText.TryGetValue(text, out var kind) ? kind : null;
     }
 
     /// <summary>The outcome (and a consent entry's version) stored as <paramref name="text"/>, or null when the ledger writes no such text.</summary>
@@ -125,6 +131,6 @@ public static class LedgerText
                 : null;
         }
 
-        return Outcomes.FirstOrDefault(pair => pair.Value == text) is { Value: not null } found ? (found.Key, null) : null;
+        return OutcomesByText.TryGetValue(text, out var outcome) ? (outcome, null) : null;
     }
 }
