@@ -215,11 +215,17 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output)
         var windowStart = Stopwatch.GetTimestamp();
         Task<ProcessCpu.Snapshot> last = Task.Delay(options.Duration - trim, cancellationToken).ContinueWith(_ => cpu.Take(), cancellationToken, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
         var sent = await SendAsync(sender, consented, unconsented, rate, count, options.RefusedShare, cancellationToken);
-        var offered = count / Stopwatch.GetElapsedTime(windowStart).TotalSeconds;
-        var used = ProcessCpu.Between(await first, await last);
-        var inWindow = rate * (options.Duration - trim - trim).TotalSeconds;
+        // Offered: how fast the load generator issued the requests (it falls behind its schedule when starved of CPU).
+        var offered = count / Stopwatch.GetElapsedTime(windowStart, sent.Max(s => s.Issued)).TotalSeconds;
+        var (firstSnapshot, lastSnapshot) = (await first, await last);
+        var used = ProcessCpu.Between(firstSnapshot, lastSnapshot);
 
         var outcome = await SettleAsync(sender, sent, options.Settle, cancellationToken);
+        // CPU per referral completed inside the window (acknowledged, or its refusal decided): below saturation as
+        // many as were sent in it, above it only what the hub got through, so the figure stays a cost, not a share.
+        var completed = sent.Count(s => s.MessageId is { } id && (s.Refusable
+            ? outcome.Refused.TryGetValue(id, out var decided) && decided >= At(firstSnapshot.At) && decided <= At(lastSnapshot.At)
+            : acknowledged.TryGetValue(id, out var done) && done >= firstSnapshot.At && done <= lastSnapshot.At));
         var accepted = sent.Where(s => s.MessageId is not null).ToList();
         var permitted = accepted.Where(s => !s.Refusable).ToList();
         var refused = accepted.Where(s => s.Refusable).ToList();
@@ -236,12 +242,12 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output)
             Percentiles.Of(permitted.Where(s => acknowledged.ContainsKey(s.MessageId!.Value)).Select(s => Since(s, acknowledged[s.MessageId!.Value]))),
             Percentiles.Of(permitted.Where(s => outcome.Delivered.ContainsKey(s.MessageId!.Value)).Select(s => SinceStamp(s, outcome.Delivered[s.MessageId!.Value]))),
             Percentiles.Of(refused.Where(s => outcome.Refused.ContainsKey(s.MessageId!.Value)).Select(s => SinceStamp(s, outcome.Refused[s.MessageId!.Value]))),
-            used.ToDictionary(pair => pair.Key, pair => pair.Value / inWindow, StringComparer.Ordinal));
+            used.ToDictionary(pair => pair.Key, pair => completed == 0 ? double.NaN : pair.Value / completed, StringComparer.Ordinal));
     }
 
     private DateTimeOffset At(long timestamp) => epoch + Stopwatch.GetElapsedTime(epochTimestamp, timestamp);
 
-    private sealed record Sent(Guid? MessageId, bool Refusable, long Scheduled, double SubmitMilliseconds);
+    private sealed record Sent(Guid? MessageId, bool Refusable, long Scheduled, long Issued, double SubmitMilliseconds);
 
     private static async Task<List<Sent>> SendAsync(
         HttpClient client, string[] consented, string[] unconsented, double rate, int count, double refusedShare, CancellationToken cancellationToken,
@@ -271,24 +277,25 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output)
     private static async Task<Sent> SendOneAsync(
         HttpClient client, string subject, bool refusable, long scheduled, Action<Guid>? accepted, CancellationToken cancellationToken)
     {
+        var issued = Stopwatch.GetTimestamp();
         try
         {
             using var response = await client.PostAsJsonAsync(DemoRequests.ReferralPath, DemoRequests.Referral(subject), cancellationToken);
             var took = Stopwatch.GetElapsedTime(scheduled).TotalMilliseconds;
             if (response.StatusCode != HttpStatusCode.Accepted)
             {
-                return new Sent(null, refusable, scheduled, took);
+                return new Sent(null, refusable, scheduled, issued, took);
             }
 
             using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
             var messageId = body.RootElement.GetProperty("messageId").GetGuid();
             accepted?.Invoke(messageId);
-            return new Sent(messageId, refusable, scheduled, took);
+            return new Sent(messageId, refusable, scheduled, issued, took);
         }
         catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {
             // Refused at the door or timed out (the client's 30 s): not accepted, counted as such rather than ending the run.
-            return new Sent(null, refusable, scheduled, Stopwatch.GetElapsedTime(scheduled).TotalMilliseconds);
+            return new Sent(null, refusable, scheduled, issued, Stopwatch.GetElapsedTime(scheduled).TotalMilliseconds);
         }
     }
 

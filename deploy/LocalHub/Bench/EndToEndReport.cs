@@ -17,8 +17,9 @@ internal static class EndToEndReport
         Line(text, "");
         text.AppendLine(CultureInfo.InvariantCulture, $"{DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, `{command}`, {Environment.ProcessorCount} cores, load average {string.Join(" ", load)} at the end.");
         Line(text, "Latencies in ms from each referral's scheduled send time: p50 / p95 / p99 as the median over the runs, with the");
-        Line(text, "runs' range of p99 in brackets. CPU in ms per referral sent (hub and load generator, summed per process from /proc");
-        Line(text, "over the sending window), the runs' median with their range, and the machine's busy time beside it.");
+        Line(text, "runs' range of p99 in brackets. Offered: the rate the load generator issued requests at. CPU in ms per referral");
+        Line(text, "completed (acknowledged or refused) inside the sending window, summed per process from /proc over that window (hub and");
+        Line(text, "load generator), the runs' median with their range, and the machine's busy time beside it.");
         Line(text, "");
         Line(text, "| tree | rate /s | runs | offered /s | accepted | acknowledged / permitted | refused | lost | submit (202) p99 | received p50 / p95 / p99 | acknowledged p99 | refusal decided p99 | CPU per referral | machine |");
         Line(text, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");

@@ -16,7 +16,11 @@ internal sealed class ProcessCpu(Hub hub)
     public const string LoadGenerator = "load generator";
 
     /// <summary>Ticks by (pid, start time) with the process's group, and the machine's busy ticks.</summary>
-    public sealed record Snapshot(IReadOnlyDictionary<(int Pid, long Start), (string Group, long Ticks)> Processes, long MachineTicks);
+    public sealed record Snapshot(IReadOnlyDictionary<(int Pid, long Start), (string Group, long Ticks)> Processes, long MachineTicks)
+    {
+        /// <summary>When it was taken (a Stopwatch timestamp).</summary>
+        public long At { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+    }
 
     public Snapshot Take()
     {
