@@ -70,22 +70,30 @@ internal static class InboxApi
         var take = limit ?? Paging.DefaultLimit;
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         var rows = (await connection.QueryAsync<InboxRow>(
-            $"""
-            UPDATE inbox SET fetched_at = COALESCE(fetched_at, @now)
-            WHERE seq IN (SELECT seq FROM inbox
-                          WHERE receiving_unit = @unitId AND seq > @cursor AND withdrawn_at IS NULL AND body_deleted_at IS NULL
-                            AND (@includeAcknowledged OR acknowledged_at IS NULL)
-                          ORDER BY seq LIMIT @take)
-              -- Again here: when a revocation withdraws a row while this waits for its lock, PostgreSQL re-checks only
-              -- this outer condition on the new row version, not the subquery's.
-              AND withdrawn_at IS NULL AND body_deleted_at IS NULL
-            RETURNING {Columns}
-            """,
-            new { unitId, cursor, take, includeAcknowledged = includeAcknowledged ?? false, now = clock.GetUtcNow() }))
+            PageSql(includeAcknowledged ?? false),
+            new { unitId, cursor, take, now = clock.GetUtcNow() }))
             .OrderBy(r => r.Seq).Select(r => r.ToItem()).ToList();
         var next = rows.Count == take ? rows[^1].Cursor : null;
         return TypedResults.Ok(new InboxPage(rows, next));
     }
+
+    /// <summary>
+    /// A page of the unit's inbox from a cursor (parameters unitId, cursor, take, now). Two texts, not one with a
+    /// parameter: the statement is prepared, and PostgreSQL's generic plan for "@includeAcknowledged OR acknowledged_at
+    /// IS NULL" cannot use the index of waiting rows (migration 0010), so every poll walked the unit's whole history.
+    /// </summary>
+    internal static string PageSql(bool includeAcknowledged) =>
+        $"""
+        UPDATE inbox SET fetched_at = COALESCE(fetched_at, @now)
+        WHERE seq IN (SELECT seq FROM inbox
+                      WHERE receiving_unit = @unitId AND seq > @cursor AND withdrawn_at IS NULL AND body_deleted_at IS NULL
+                        {(includeAcknowledged ? "" : "AND acknowledged_at IS NULL")}
+                      ORDER BY seq LIMIT @take)
+          -- Again here: when a revocation withdraws a row while this waits for its lock, PostgreSQL re-checks only
+          -- this outer condition on the new row version, not the subquery's.
+          AND withdrawn_at IS NULL AND body_deleted_at IS NULL
+        RETURNING {Columns}
+        """;
 
     private static async Task<Results<Ok<InboxItem>, ProblemHttpResult>> Get(
         string unitId, Guid messageId, NpgsqlDataSource db, TimeProvider clock, CancellationToken cancellationToken)

@@ -1,0 +1,65 @@
+using System.Text.Json;
+using Dapper;
+using FamiljecentralHub.Operations.Inbox;
+using FamiljecentralHub.ServiceDefaults.Data;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace FamiljecentralHub.Migrations.Tests;
+
+/// <summary>
+/// A receiving system polls its inbox for what it has not acknowledged yet, all day. That poll must cost what is
+/// waiting, not the unit's whole history: the acknowledged rows stay (retention deletes bodies, not metadata).
+/// </summary>
+public sealed class InboxListingTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task UnacknowledgedPage_AfterThousandsAcknowledged_ReadsOnlyWhatIsWaiting()
+    {
+        await using var db = await postgres.NewDatabaseAsync();
+        await SchemaMigrations.ApplyAsync(db, ServiceMigrationsTests.MigrationsOf("Operations"), NullLoggerFactory.Instance, Ct);
+        await using var connection = await db.OpenConnectionAsync(Ct);
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO inbox (message_id, receiving_unit, sending_unit, purpose, categories, subject_id, content, basis,
+                               submitted_at, delivered_at, fetched_at, acknowledged_at)
+            SELECT gen_random_uuid(), 'receiver', 'sender', 'Referral', '{FamilySituation}', '20240101-2003', '{}', 'Consent',
+                   now(), now(), now(), CASE WHEN n <= 5000 THEN now() END
+            FROM generate_series(1, 5003) AS n;
+            ANALYZE inbox;
+            """);
+
+        // The service prepares its statements (Max Auto Prepare): after a few runs PostgreSQL keeps one generic plan,
+        // which must not depend on the parameters' values.
+        await connection.ExecuteAsync("SET plan_cache_mode = force_generic_plan");
+        await using var transaction = await connection.BeginTransactionAsync(Ct);
+        var plan = await connection.ExecuteScalarAsync<string>(
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + InboxApi.PageSql(includeAcknowledged: false),
+            new { unitId = "receiver", cursor = 0L, take = 100, now = DateTimeOffset.UtcNow }, transaction);
+        await transaction.RollbackAsync(Ct);
+
+        var nodes = Nodes(JsonDocument.Parse(plan!).RootElement[0].GetProperty("Plan")).ToList();
+        var returned = nodes[0].GetProperty("Actual Rows").GetDouble();
+        var looked = nodes.Where(n => n.TryGetProperty("Rows Removed by Filter", out _)).Sum(n => n.GetProperty("Rows Removed by Filter").GetDouble())
+            + nodes.Where(n => n.GetProperty("Node Type").GetString() is "Index Scan" or "Seq Scan" or "Bitmap Heap Scan").Sum(n => n.GetProperty("Actual Rows").GetDouble());
+        returned.ShouldBe(3);
+        looked.ShouldBeLessThan(100, $"the poll walked past the acknowledged rows: {plan}");
+    }
+
+    private static IEnumerable<JsonElement> Nodes(JsonElement node)
+    {
+        yield return node;
+        if (node.TryGetProperty("Plans", out var children))
+        {
+            foreach (var child in children.EnumerateArray())
+            {
+                foreach (var descendant in Nodes(child))
+                {
+                    yield return descendant;
+                }
+            }
+        }
+    }
+}
