@@ -108,6 +108,29 @@ public sealed class RevocationListTests : IDisposable
         Revocations(Path.Combine(folder.Path, "missing.crl"), pki).Check(a).ShouldBe(RevocationStatus.Unknown);
     }
 
+    /// <summary>
+    /// A gateway just started takes a burst of requests at once (a client's pool of connections): every one of them must
+    /// wait for the list the first one is reading, not find "nothing known yet" and be refused.
+    /// </summary>
+    [Fact]
+    public async Task Check_ManyAtOnceBeforeTheListWasRead_AllWaitForIt()
+    {
+        var pki = DemoPki.Ensure(folder.Path, ["a"]);
+        using var a = X509CertificateLoader.LoadCertificateFromFile(pki.ClientCertificatePath("a"));
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            var revocations = Revocations(pki.CrlPath, pki);
+            using var start = new Barrier(8);
+            var statuses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
+            {
+                start.SignalAndWait(TestContext.Current.CancellationToken);
+                return revocations.Check(a);
+            }, TestContext.Current.CancellationToken)));
+
+            statuses.ShouldAllBe(status => status == RevocationStatus.Good, $"attempt {attempt}");
+        }
+    }
+
     private static ClientRevocations Revocations(string crlPath, DemoPki pki, TimeProvider? clock = null)
     {
         var authorities = new X509Certificate2Collection();

@@ -68,7 +68,14 @@ internal sealed class ClientRevocations
 
         lock (gate)
         {
-            Volatile.Write(ref lookedAt, Environment.TickCount64);
+            // Another request looked while this one waited for the lock. The look is stamped only once the list is read
+            // (below): stamped before, the requests arriving meanwhile took the list not yet read for none and refused
+            // every client of a gateway just started.
+            if (Environment.TickCount64 - lookedAt < 1000)
+            {
+                return current;
+            }
+
             try
             {
                 var written = File.GetLastWriteTimeUtc(path!);
@@ -86,6 +93,7 @@ internal sealed class ClientRevocations
                 current = null;
             }
 
+            Volatile.Write(ref lookedAt, Environment.TickCount64);
             return current;
         }
     }
