@@ -211,7 +211,7 @@ internal sealed class LedgerBenchmark(TextWriter output)
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
         var (gen0, gen1, gen2) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-        var backendCpu = ProcMemory.Cpu(backend);
+        var backendCpu = ProcessCpu.CpuTime(backend);
 
         long peakHeap = 0;
         using var sampling = new CancellationTokenSource();
@@ -243,7 +243,7 @@ internal sealed class LedgerBenchmark(TextWriter output)
             GC.CollectionCount(0) - gen0, GC.CollectionCount(1) - gen1, GC.CollectionCount(2) - gen2,
             Process.GetCurrentProcess().TotalProcessorTime - cpu,
             backendReset ? ProcMemory.PeakRss(backend) : null,
-            ProcMemory.Cpu(backend) - backendCpu, result);
+            ProcessCpu.CpuTime(backend) - backendCpu, result);
     }
 
     /// <summary>The family's log extract (issue 14) for random subjects, through <see cref="LogExtracts"/> itself.</summary>
@@ -302,7 +302,7 @@ internal sealed class LedgerBenchmark(TextWriter output)
     }
 }
 
-/// <summary>Peak resident memory and CPU time of a process, from /proc (Linux).</summary>
+/// <summary>Peak resident memory of a process, from /proc (Linux); its CPU time is <see cref="ProcessCpu.CpuTime"/>.</summary>
 internal static class ProcMemory
 {
     /// <summary>Resets the process's peak RSS (VmHWM) to its current RSS (clear_refs, Linux 4.0+); false when not allowed.</summary>
@@ -325,22 +325,6 @@ internal static class ProcMemory
         {
             var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
             return line is null ? null : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
-
-    public static TimeSpan? Cpu(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
-            var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-            return TimeSpan.FromSeconds(ticks / 100.0);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -119,6 +119,10 @@ internal sealed class ProcessCpu(Hub hub)
         }
     }
 
+    /// <summary>CPU time of one process (utime + stime, every thread); null when it is gone.</summary>
+    public static TimeSpan? CpuTime(int pid) =>
+        ReadTicks(pid) is { } stat ? TimeSpan.FromMilliseconds(stat.Ticks * MillisecondsPerTick) : null;
+
     private static (long Ticks, long Start)? ReadTicks(int pid)
     {
         try

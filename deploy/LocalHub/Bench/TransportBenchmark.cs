@@ -205,27 +205,7 @@ public sealed class TransportBenchmark(BrokerTarget broker, Func<int?> brokerPid
     private Window Sample(ProbeTally tally, long confirmed)
     {
         using var self = Process.GetCurrentProcess();
-        return new(Stopwatch.GetTimestamp(), confirmed, tally.Consumed, self.TotalProcessorTime, brokerPid() is { } pid ? ProcessCpu(pid) : null);
-    }
-
-    /// <summary>
-    /// utime + stime of proc(5) (fields 14 and 15, every thread of the VM), in clock ticks of USER_HZ, which is 100 on
-    /// every architecture Linux runs .NET on; null when the process is gone.
-    /// </summary>
-    internal static TimeSpan? ProcessCpu(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            // The command name in field 2 may contain spaces and parentheses; the fields after its last ')' are fixed.
-            var rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            var ticks = long.Parse(rest[11], CultureInfo.InvariantCulture) + long.Parse(rest[12], CultureInfo.InvariantCulture);
-            return TimeSpan.FromMilliseconds(ticks * 10);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
-        {
-            return null;
-        }
+        return new(Stopwatch.GetTimestamp(), confirmed, tally.Consumed, self.TotalProcessorTime, brokerPid() is { } pid ? ProcessCpu.CpuTime(pid) : null);
     }
 
     /// <summary>

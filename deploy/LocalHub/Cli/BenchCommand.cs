@@ -47,8 +47,7 @@ internal static class BenchCommand
                 return 2;
             }
 
-            var commandLine = "deploy/bench.sh " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).SkipWhile(a => a != "bench").Skip(1)
-                .Where(a => !a.StartsWith("--baseline-root", StringComparison.Ordinal)));
+            var commandLine = CommandLine("bench", "deploy/bench.sh");
             string markdown;
             var failed = false;
             if (parseResult.GetValue(backlog) is { } stopped)
@@ -88,23 +87,33 @@ internal static class BenchCommand
                 failed = sweeps.Sum(s => s.Runs.Sum(r => r.Lost + (r.Sent - r.Accepted))) > 0;
             }
 
-            Console.WriteLine();
-            Console.WriteLine(markdown);
-            if (parseResult.GetValue(output) is { } path)
-            {
-                await File.WriteAllTextAsync(path, markdown, cancellationToken);
-            }
-
-            if (parseResult.GetValue(record))
-            {
-                var docs = Path.Combine(RepositoryLayout.Locate().Root, "docs", "benchmarks.md");
-                await File.AppendAllTextAsync(docs, Environment.NewLine + markdown, cancellationToken);
-                Console.WriteLine($"Appended to {docs}.");
-            }
-
+            await PrintAsync(markdown, parseResult.GetValue(output), parseResult.GetValue(record), cancellationToken);
             return failed ? 1 : 0;
         });
         return command;
+    }
+
+    /// <summary>The command as deploy/bench.sh was given it, for the figures' heading (the baseline's path left out).</summary>
+    internal static string CommandLine(string command, string prefix) =>
+        prefix + " " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).SkipWhile(a => a != command).Skip(1)
+            .Where(a => !a.StartsWith("--baseline-root", StringComparison.Ordinal)));
+
+    /// <summary>Prints the figures, writes them to <paramref name="path"/>, and with <paramref name="record"/> appends them to docs/benchmarks.md.</summary>
+    internal static async Task PrintAsync(string markdown, string? path, bool record, CancellationToken cancellationToken)
+    {
+        Console.WriteLine();
+        Console.WriteLine(markdown);
+        if (path is not null)
+        {
+            await File.WriteAllTextAsync(path, markdown, cancellationToken);
+        }
+
+        if (record)
+        {
+            var docs = Path.Combine(RepositoryLayout.Locate().Root, "docs", "benchmarks.md");
+            await File.AppendAllTextAsync(docs, Environment.NewLine + markdown, cancellationToken);
+            Console.WriteLine($"Appended to {docs}.");
+        }
     }
 
     private static async Task<EndToEndReport.Sweep> SweepAsync(string tree, string? root, EndToEndOptions options, CancellationToken cancellationToken)

@@ -31,14 +31,8 @@ internal static class GatewayBenchCommand
             await using var hub = await BenchCommand.StartHubAsync(null, cancellationToken);
             var runs = await new GatewayBenchmark(hub, DemoPki.Ensure(hub.PkiDir, hub.ClientIds), Console.Out).RunAsync(
                 counts, TimeSpan.FromSeconds(parseResult.GetValue(seconds)), TimeSpan.FromSeconds(parseResult.GetValue(warmUp)), cancellationToken);
-            var markdown = GatewayBenchmark.Render(
-                "deploy/bench.sh --scenario gateway " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).SkipWhile(a => a != "bench-gateway").Skip(1)), runs);
-            Console.WriteLine();
-            Console.WriteLine(markdown);
-            if (parseResult.GetValue(record))
-            {
-                await File.AppendAllTextAsync(Path.Combine(RepositoryLayout.Locate().Root, "docs", "benchmarks.md"), Environment.NewLine + markdown, cancellationToken);
-            }
+            var markdown = GatewayBenchmark.Render(BenchCommand.CommandLine("bench-gateway", "deploy/bench.sh --scenario gateway"), runs);
+            await BenchCommand.PrintAsync(markdown, path: null, parseResult.GetValue(record), cancellationToken);
 
             return runs.Any(r => r.Failed > 0) ? 1 : 0;
         });
