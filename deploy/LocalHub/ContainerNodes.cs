@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using Docker.DotNet.Models;
 using DotNet.Testcontainers.Builders;
 using DotNet.Testcontainers.Configurations;
 using DotNet.Testcontainers.Containers;
 using FamiljecentralHub.LocalHub.Processes;
+using Npgsql;
 using Testcontainers.PostgreSql;
 using Testcontainers.RabbitMq;
 
@@ -140,6 +142,7 @@ public sealed class ContainerNodes : IAsyncDisposable
                 rabbit?.StartAsync(cancellationToken) ?? Task.CompletedTask,
                 postgres.StartAsync(cancellationToken));
             RequireLoopback(postgres.Hostname);
+            await HostReachesAsync(rabbit, postgres, postgresPassword, cancellationToken);
         }
         catch (Exception e) when (e is not (OperationCanceledException or LocalHubException))
         {
@@ -175,6 +178,39 @@ public sealed class ContainerNodes : IAsyncDisposable
         await Task.WhenAll(
             rabbit?.DisposeAsync().AsTask() ?? Task.CompletedTask,
             postgres?.DisposeAsync().AsTask() ?? Task.CompletedTask);
+    }
+
+    /// <summary>
+    /// Testcontainers calls PostgreSQL ready when pg_isready answers inside the container, and RabbitMQ when its log says
+    /// so; the host reaches them through the engine's published ports, whose forwarding can lag the container, or
+    /// falter while the engine sets up or tears down another container's (seen in CI: a login refused right after the
+    /// container was ready). Ready here means the host can log in to PostgreSQL and open a connection to the broker's
+    /// port, tried for up to a minute.
+    /// </summary>
+    private static async Task HostReachesAsync(
+        RabbitMqContainer? rabbit, PostgreSqlContainer postgres, string postgresPassword, CancellationToken cancellationToken)
+    {
+        var database = PostgresNode.External(postgres.GetMappedPublicPort(PostgreSqlBuilder.PostgreSqlPort), postgresPassword);
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using (await database.OpenAdminConnectionAsync("postgres", cancellationToken))
+                {
+                }
+                if (rabbit is not null)
+                {
+                    using var socket = new TcpClient();
+                    await socket.ConnectAsync(IPAddress.Loopback, rabbit.GetMappedPublicPort(AmqpPort), cancellationToken);
+                }
+                return;
+            }
+            catch (Exception e) when (e is SocketException or NpgsqlException && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(100 * attempt, 1000)), cancellationToken);
+            }
+        }
     }
 
     /// <summary>
