@@ -41,6 +41,29 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
     }
 
     [Fact]
+    public async Task Forward_ManyRequestsAtOnceOnOneHttp2Connection_ReachTheServiceOnABoundedPoolOfConnections()
+    {
+        // A client multiplexing a hundred requests on one HTTP/2 connection to a slow service: over HTTP/1.1 the gateway
+        // needs a connection per request in flight, and without a bound it opened one (a TLS handshake each) for every
+        // request, hundreds at a time under load (docs/benchmarks.md, "The slow state"). They queue for a bounded pool.
+        using var client = fixture.CreateClient("bvc-ehr");
+        var sends = Enumerable.Range(0, 100).Select(async _ =>
+        {
+            var (request, testId) = Request(HttpMethod.Get, "/child-health/api/visits?unit=rosengard-bvc");
+            request.Version = HttpVersion.Version20;
+            request.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
+            request.Headers.Add(EchoBackend.HoldHeader, "1000");
+            using var response = await client.SendAsync(request, Cancellation);
+            return (response.StatusCode, testId);
+        }).ToList();
+        var answers = await Task.WhenAll(sends);
+
+        answers.ShouldAllBe(answer => answer.StatusCode == HttpStatusCode.OK, fixture.GatewayOutput);
+        var connections = answers.Select(answer => fixture.Backend.Find(answer.testId).ShouldNotBeNull().ConnectionId).Distinct().Count();
+        connections.ShouldBeLessThanOrEqualTo(32);
+    }
+
+    [Fact]
     public async Task Forward_AnyRequest_ReachesTheServiceWithTheGatewaysHopCertificate_AndATokenBoundToIt()
     {
         using var client = fixture.CreateClient("bvc-ehr");

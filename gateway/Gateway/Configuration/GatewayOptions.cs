@@ -42,4 +42,11 @@ internal sealed class GatewayLimitsOptions
     public int Burst { get; set; } = 2000;
 
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// Connections to each service instance at most; a request beyond them waits for one to come free. Over HTTP/1.1
+    /// each carries one request at a time, so without a bound every request in flight (a hundred on one client's HTTP/2
+    /// connection, say) made a TLS connection of its own, and a moment's slowness made hundreds at once.
+    /// </summary>
+    public int ConnectionsPerInstance { get; set; } = 32;
 }

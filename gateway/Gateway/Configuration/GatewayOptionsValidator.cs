@@ -42,6 +42,11 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             failures.Add("Gateway:Limits:MaxRequestBodyBytes must be positive.");
         }
 
+        if (options.Limits.ConnectionsPerInstance <= 0)
+        {
+            failures.Add("Gateway:Limits:ConnectionsPerInstance must be positive.");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

@@ -32,7 +32,8 @@ internal static class ProxyExtensions
         builder.Services.AddSingleton<IProxyConfigProvider>(services =>
         {
             var addresses = services.GetRequiredService<IOptions<ServiceAddressOptions>>().Value;
-            return new InMemoryConfigProvider(BuildRoutes(), BuildClusters(addresses));
+            var limits = services.GetRequiredService<IOptions<GatewayOptions>>().Value.Limits;
+            return new InMemoryConfigProvider(BuildRoutes(), BuildClusters(addresses, limits.ConnectionsPerInstance));
         });
 
         builder.Services.AddReverseProxy().AddTransforms(context =>
@@ -146,12 +147,14 @@ internal static class ProxyExtensions
         }.WithTransformPathRemovePrefix($"/{name}")),
     ];
 
-    private static List<ClusterConfig> BuildClusters(ServiceAddressOptions addresses) =>
-        [.. ServiceAddressOptions.ServiceNames.Select(name => BuildCluster(name, addresses.AddressesOf(name)))];
+    private static List<ClusterConfig> BuildClusters(ServiceAddressOptions addresses, int connectionsPerInstance) =>
+        [.. ServiceAddressOptions.ServiceNames.Select(name => BuildCluster(name, addresses.AddressesOf(name), connectionsPerInstance))];
 
-    private static ClusterConfig BuildCluster(string name, IReadOnlyList<Uri> instances) => new()
+    private static ClusterConfig BuildCluster(string name, IReadOnlyList<Uri> instances, int connectionsPerInstance) => new()
     {
         ClusterId = name,
+        // A bounded pool per instance (GatewayLimitsOptions.ConnectionsPerInstance): requests beyond it queue here.
+        HttpClient = new HttpClientConfig { MaxConnectionsPerServer = connectionsPerInstance },
         Destinations = instances.Select((address, index) => (address, index)).ToDictionary(
             instance => instance.index == 0 ? name : $"{name}-{instance.index + 1}",
             instance => new DestinationConfig { Address = instance.address.ToString() },

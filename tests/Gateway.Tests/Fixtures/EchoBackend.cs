@@ -20,6 +20,9 @@ internal sealed class EchoBackend : IAsyncDisposable
 {
     public const string TestIdHeader = "X-Test-Id";
 
+    /// <summary>Milliseconds the backend holds the request before it answers: a slow service.</summary>
+    public const string HoldHeader = "X-Test-Hold-Ms";
+
     private readonly ConcurrentDictionary<string, ReceivedRequest> received = new(StringComparer.Ordinal);
     private WebApplication? app;
 
@@ -71,15 +74,20 @@ internal sealed class EchoBackend : IAsyncDisposable
         var certificate = await context.Connection.GetClientCertificateAsync(context.RequestAborted);
         var request = new ReceivedRequest(
             context.Request.Method, context.Request.Path + context.Request.QueryString, headers, length,
-            certificate is null ? null : X509CertificateLoader.LoadCertificate(certificate.RawData));
+            certificate is null ? null : X509CertificateLoader.LoadCertificate(certificate.RawData), context.Connection.Id);
         received[context.Request.Headers[TestIdHeader].ToString()] = request;
+        if (int.TryParse(context.Request.Headers[HoldHeader], out var hold))
+        {
+            await Task.Delay(hold, context.RequestAborted);
+        }
 
         await context.Response.WriteAsJsonAsync(new { echoed = true }, context.RequestAborted);
     }
 }
 
 internal sealed record ReceivedRequest(
-    string Method, string PathAndQuery, IReadOnlyDictionary<string, string[]> Headers, long BodyLength, X509Certificate2? ClientCertificate)
+    string Method, string PathAndQuery, IReadOnlyDictionary<string, string[]> Headers, long BodyLength, X509Certificate2? ClientCertificate,
+    string ConnectionId)
 {
     public string[] Header(string name) => Headers.GetValueOrDefault(name) ?? [];
 }
