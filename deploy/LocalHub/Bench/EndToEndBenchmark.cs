@@ -48,9 +48,12 @@ public sealed record Percentiles(double P50, double P95, double P99, double Max)
 /// scheduled time, not when the send task got to run, so a sender that falls behind shows as latency. A permitted
 /// referral ends when the receiver has it (seen: the committed inbox row came back in a listing) and when its
 /// acknowledgement returned; a refused one when the gate's decision is in the sender's status view. CPU is read from
-/// /proc per process over the sending window only (1 s trimmed at each end), beside the machine's total.
+/// /proc per process over the sending window only (1 s trimmed at each end), beside the machine's total. Both systems
+/// talk HTTP/2 unless told otherwise: over HTTP/1.1 a client needs a connection per request in flight, so a moment's
+/// latency makes it open hundreds of TLS connections at once, and the handshakes then cost more than the referrals
+/// (docs/benchmarks.md, "The slow state").
 /// </summary>
-internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output)
+internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output, bool http2 = true)
 {
     private readonly ProcessCpu cpu = new(hub);
     private readonly ConcurrentDictionary<Guid, long> seen = new();
@@ -67,8 +70,8 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output)
 
     public async Task<IReadOnlyList<RunResult>> RunAsync(EndToEndOptions options, CancellationToken cancellationToken)
     {
-        using var sender = HubHttp.CreateClient(pki, DemoRequests.ChildHealthClient, hub.GatewayUrl, maxConnections: 256);
-        using var receiver = HubHttp.CreateClient(pki, DemoRequests.SocialServicesClient, hub.GatewayUrl, maxConnections: 64);
+        using var sender = HubHttp.CreateClient(pki, DemoRequests.ChildHealthClient, hub.GatewayUrl, maxConnections: 256, http2: http2);
+        using var receiver = HubHttp.CreateClient(pki, DemoRequests.SocialServicesClient, hub.GatewayUrl, maxConnections: 64, http2: http2);
         var (consented, unconsented) = await RecordConsentsAsync(sender, options.Subjects, options.FirstSubject, cancellationToken);
         IdleMemory = cpu.ResidentMemory();
         var idleFor = TimeSpan.FromSeconds(Math.Min(10, options.WarmUp.TotalSeconds));
@@ -115,8 +118,8 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output)
     public async Task<BacklogResult> BacklogAsync(BacklogOptions options, CancellationToken cancellationToken)
     {
         var service = hub.Services[options.Service];
-        using var sender = HubHttp.CreateClient(pki, DemoRequests.ChildHealthClient, hub.GatewayUrl, maxConnections: 256);
-        using var receiver = HubHttp.CreateClient(pki, DemoRequests.SocialServicesClient, hub.GatewayUrl, maxConnections: 64);
+        using var sender = HubHttp.CreateClient(pki, DemoRequests.ChildHealthClient, hub.GatewayUrl, maxConnections: 256, http2: http2);
+        using var receiver = HubHttp.CreateClient(pki, DemoRequests.SocialServicesClient, hub.GatewayUrl, maxConnections: 64, http2: http2);
         var (consented, unconsented) = await RecordConsentsAsync(sender, options.Subjects, 0, cancellationToken);
         IdleMemory = cpu.ResidentMemory();
         using var stopReceiving = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

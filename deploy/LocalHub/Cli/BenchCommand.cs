@@ -30,10 +30,16 @@ internal static class BenchCommand
         var record = new Option<bool>("--record") { Description = "Append the figures, with date and command, to docs/benchmarks.md." };
         var backlog = new Option<string?>("--backlog") { Description = "S6 instead of the sweep: these services (comma-separated, e.g. consent,social-services) each stopped under load at the first rate, then started." };
         var stopSeconds = new Option<int>("--stop-seconds") { Description = "S6: how long the service stays stopped.", DefaultValueFactory = _ => 60 };
+        var http = new Option<string>("--http")
+        {
+            Description = "How the client systems talk to the gateway: 2 (HTTP/2, many requests on one connection) or 1.1 (a connection per request in flight, up to 256).",
+            DefaultValueFactory = _ => "2",
+        };
+        http.AcceptOnlyFromAmong("2", "1.1");
         var afterSeconds = new Option<int>("--after-seconds") { Description = "S6: how long the load goes on after the service is started again.", DefaultValueFactory = _ => 120 };
         var command = new Command("bench", "Referrals end to end (submit, gate, inbox, fetch, acknowledge) through the gateway at a sweep of rates; latency, loss, CPU and memory per process.")
         {
-            rates, runs, seconds, warmUp, subjects, refused, settle, baselineRoot, baselineLabel, label, output, record, backlog, stopSeconds, afterSeconds,
+            rates, runs, seconds, warmUp, subjects, refused, settle, baselineRoot, baselineLabel, label, output, record, backlog, stopSeconds, afterSeconds, http,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -47,6 +53,7 @@ internal static class BenchCommand
                 return 2;
             }
 
+            var http2 = parseResult.GetValue(http) == "2";
             var commandLine = CommandLine("bench", "deploy/bench.sh");
             string markdown;
             var failed = false;
@@ -60,7 +67,7 @@ internal static class BenchCommand
                 }
 
                 await using var hub = await StartHubAsync(null, cancellationToken);
-                var benchmark = new EndToEndBenchmark(hub, DemoPki.Ensure(hub.PkiDir, hub.ClientIds), Console.Out);
+                var benchmark = new EndToEndBenchmark(hub, DemoPki.Ensure(hub.PkiDir, hub.ClientIds), Console.Out, http2);
                 var results = new List<BacklogResult>();
                 foreach (var service in stopped.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                 {
@@ -78,10 +85,10 @@ internal static class BenchCommand
                 var sweeps = new List<EndToEndReport.Sweep>();
                 if (parseResult.GetValue(baselineRoot) is { } baseline)
                 {
-                    sweeps.Add(await SweepAsync(parseResult.GetValue(baselineLabel)!, Path.GetFullPath(baseline), options, cancellationToken));
+                    sweeps.Add(await SweepAsync(parseResult.GetValue(baselineLabel)!, Path.GetFullPath(baseline), options, http2, cancellationToken));
                 }
 
-                sweeps.Add(await SweepAsync(parseResult.GetValue(label)!, null, options, cancellationToken));
+                sweeps.Add(await SweepAsync(parseResult.GetValue(label)!, null, options, http2, cancellationToken));
                 var heading = options.RefusedShare >= 1 ? "S5: refused referrals" : $"S4: referrals end to end, {options.RefusedShare:P0} refused";
                 markdown = EndToEndReport.Render(heading, commandLine, sweeps);
                 failed = sweeps.Sum(s => s.Runs.Sum(r => r.Lost + (r.Sent - r.Accepted))) > 0;
@@ -116,12 +123,12 @@ internal static class BenchCommand
         }
     }
 
-    private static async Task<EndToEndReport.Sweep> SweepAsync(string tree, string? root, EndToEndOptions options, CancellationToken cancellationToken)
+    private static async Task<EndToEndReport.Sweep> SweepAsync(string tree, string? root, EndToEndOptions options, bool http2, CancellationToken cancellationToken)
     {
         Console.WriteLine($"== {tree}{(root is null ? "" : $" ({root})")}");
         await using var hub = await StartHubAsync(root, cancellationToken);
         var pki = DemoPki.Ensure(hub.PkiDir, hub.ClientIds);
-        var benchmark = new EndToEndBenchmark(hub, pki, Console.Out);
+        var benchmark = new EndToEndBenchmark(hub, pki, Console.Out, http2);
         var results = await benchmark.RunAsync(options, cancellationToken);
         return new EndToEndReport.Sweep(tree, results, benchmark.IdleMemory, benchmark.MemoryByRate, benchmark.IdleCpu);
     }

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using FamiljecentralHub.LocalHub.Pki;
@@ -6,11 +7,12 @@ namespace FamiljecentralHub.LocalHub.Clients;
 
 /// <summary>
 /// An HttpClient that talks to the gateway as one demo client system would: with that system's TLS client certificate,
-/// trusting only the demo CA for the gateway's own certificate.
+/// trusting only the demo CA for the gateway's own certificate. HTTP/1.1 unless <c>http2</c>: then HTTP/2 where the
+/// gateway offers it (it does), several requests at once on each connection.
 /// </summary>
 public static class HubHttp
 {
-    public static HttpClient CreateClient(DemoPki pki, string clientId, Uri gatewayUrl, int maxConnections = 64, bool followRedirects = true)
+    public static HttpClient CreateClient(DemoPki pki, string clientId, Uri gatewayUrl, int maxConnections = 64, bool followRedirects = true, bool http2 = false)
     {
         var ca = X509Certificate2.CreateFromPem(File.ReadAllText(pki.CaCertificatePath));
         var handler = new SocketsHttpHandler
@@ -18,6 +20,7 @@ public static class HubHttp
             MaxConnectionsPerServer = maxConnections,
             AllowAutoRedirect = followRedirects,
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            EnableMultipleHttp2Connections = true,
             SslOptions = new SslClientAuthenticationOptions
             {
                 ClientCertificates = [pki.LoadClientCertificate(clientId)],
@@ -36,6 +39,13 @@ public static class HubHttp
                 },
             },
         };
-        return new HttpClient(handler) { BaseAddress = gatewayUrl, Timeout = TimeSpan.FromSeconds(30) };
+        var client = new HttpClient(handler) { BaseAddress = gatewayUrl, Timeout = TimeSpan.FromSeconds(30) };
+        if (http2)
+        {
+            client.DefaultRequestVersion = HttpVersion.Version20;
+            client.DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        }
+
+        return client;
     }
 }
