@@ -141,15 +141,18 @@ public sealed class ReviewQueue(NpgsqlDataSource db, LedgerWriter ledger, LegalB
     internal static string NoteDigest(Guid messageId, string note) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{messageId:N}\u001f{note}")));
 
+    /// <summary>Open and overdue reviews per responsible unit (parameters overdueBefore, all, units, assessed).</summary>
+    internal const string CountsSql = $"""
+        SELECT l.sending_unit, count(*), count(*) FILTER (WHERE l.at < @overdueBefore)
+        FROM ledger l LEFT JOIN disclosure_reviews r ON r.message_id = l.message_id
+        WHERE {Flagged} AND r.message_id IS NULL AND (@all OR l.sending_unit = ANY(@units))
+        GROUP BY l.sending_unit ORDER BY l.sending_unit
+        """;
+
     private async Task<IReadOnlyList<UnitReviewCount>> CountsAsync(NpgsqlConnection connection, IReadOnlyList<string>? units, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var rows = await connection.QueryAsync<(string Unit, long Open, long Overdue)>(new CommandDefinition(
-            $"""
-            SELECT l.sending_unit, count(*), count(*) FILTER (WHERE l.at < @overdueBefore)
-            FROM ledger l LEFT JOIN disclosure_reviews r ON r.message_id = l.message_id
-            WHERE {Flagged} AND r.message_id IS NULL AND (@all OR l.sending_unit = ANY(@units))
-            GROUP BY l.sending_unit ORDER BY l.sending_unit
-            """,
+            CountsSql,
             new { overdueBefore = (now - Within).UtcDateTime, all = units is null, units = units?.ToArray() ?? [], assessed = Assessed },
             cancellationToken: cancellationToken));
         return [.. rows.Select(r => new UnitReviewCount(r.Unit, (int)r.Open, (int)r.Overdue))];
