@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Dapper;
 using FamiljecentralHub.Operations.Inbox;
 using FamiljecentralHub.ServiceDefaults.Data;
@@ -11,7 +12,7 @@ namespace FamiljecentralHub.Migrations.Tests;
 /// A receiving system polls its inbox for what it has not acknowledged yet, all day. That poll must cost what is
 /// waiting, not the unit's whole history: the acknowledged rows stay (retention deletes bodies, not metadata).
 /// </summary>
-public sealed class InboxListingTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
+public sealed partial class InboxListingTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -32,12 +33,17 @@ public sealed class InboxListingTests(PostgresFixture postgres) : IClassFixture<
             """);
 
         // The service prepares its statements (Max Auto Prepare): after a few runs PostgreSQL keeps one generic plan,
-        // which must not depend on the parameters' values.
-        await connection.ExecuteAsync("SET plan_cache_mode = force_generic_plan");
+        // which must not depend on the parameters' values. The plan looked at is that one: the statement prepared as
+        // the service sends it, executed under force_generic_plan (an EXPLAIN with bound values would plan with them).
+        var sql = InboxApi.PageSql(includeAcknowledged: false);
+        var names = ParameterName().Matches(sql).Select(m => m.Groups[1].Value).Distinct().ToList();
+        var prepared = ParameterName().Replace(sql, m => "$" + (names.IndexOf(m.Groups[1].Value) + 1));
         await using var transaction = await connection.BeginTransactionAsync(Ct);
+        await connection.ExecuteAsync(
+            $"SET LOCAL plan_cache_mode = force_generic_plan; PREPARE page ({string.Join(", ", names.Select(n => Parameters[n].Type))}) AS {prepared}",
+            transaction: transaction);
         var plan = await connection.ExecuteScalarAsync<string>(
-            "EXPLAIN (ANALYZE, FORMAT JSON) " + InboxApi.PageSql(includeAcknowledged: false),
-            new { unitId = "receiver", cursor = 0L, take = 100, now = DateTimeOffset.UtcNow }, transaction);
+            $"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE page ({string.Join(", ", names.Select(n => Parameters[n].Value))})", transaction: transaction);
         await transaction.RollbackAsync(Ct);
 
         var nodes = Nodes(JsonDocument.Parse(plan!).RootElement[0].GetProperty("Plan")).ToList();
@@ -47,6 +53,17 @@ public sealed class InboxListingTests(PostgresFixture postgres) : IClassFixture<
         returned.ShouldBe(3);
         looked.ShouldBeLessThan(100, $"the poll walked past the acknowledged rows: {plan}");
     }
+
+    private static readonly Dictionary<string, (string Type, string Value)> Parameters = new(StringComparer.Ordinal)
+    {
+        ["unitId"] = ("text", "'receiver'"),
+        ["cursor"] = ("bigint", "0"),
+        ["take"] = ("int", "100"),
+        ["now"] = ("timestamptz", "now()"),
+    };
+
+    [GeneratedRegex(@"@(\w+)")]
+    private static partial Regex ParameterName();
 
     private static IEnumerable<JsonElement> Nodes(JsonElement node)
     {
