@@ -1,8 +1,7 @@
-using System.Text.Json;
-using System.Text.RegularExpressions;
 using Dapper;
 using FamiljecentralHub.Consent.Features.Accountability;
 using FamiljecentralHub.Consent.Features.Ledger;
+using FamiljecentralHub.Tests.Support;
 
 namespace FamiljecentralHub.Consent.Tests;
 
@@ -10,7 +9,7 @@ namespace FamiljecentralHub.Consent.Tests;
 /// The ledger is kept for at least five years and only grows: what the gate asks of it on every batch, and what its
 /// background loops ask every few seconds, must cost what they find, not the whole chain.
 /// </summary>
-public sealed partial class LedgerQueryPlanTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
+public sealed class LedgerQueryPlanTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -42,16 +41,8 @@ public sealed partial class LedgerQueryPlanTests(PostgresFixture postgres) : ICl
             ANALYZE consent_versions;
             """);
 
-        // The services prepare their statements (Max Auto Prepare), and after a few runs PostgreSQL keeps one generic
-        // plan, blind to the values: the plan looked at is that one, of the statement prepared as the service sends it.
-        var names = ParameterName().Matches(sql).Select(m => m.Groups[1].Value).Distinct().ToList();
-        var prepared = ParameterName().Replace(sql, m => "$" + (names.IndexOf(m.Groups[1].Value) + 1));
-        string List(Func<string, string> each) => names.Count == 0 ? "" : $"({string.Join(", ", names.Select(each))})";
-        await connection.ExecuteAsync($"SET plan_cache_mode = force_generic_plan; PREPARE q {List(n => Parameters[n].Type)} AS {prepared}");
-        var plan = await connection.ExecuteScalarAsync<string>($"EXPLAIN (FORMAT JSON) EXECUTE q {List(n => Parameters[n].Value)}");
-
-        var scans = Nodes(JsonDocument.Parse(plan!).RootElement[0].GetProperty("Plan"))
-            .Where(n => n.GetProperty("Node Type").GetString() == "Seq Scan" && n.GetProperty("Relation Name").GetString() == "ledger");
+        var (nodes, plan) = await GenericPlan.ExplainAsync(connection, sql, Parameters);
+        var scans = nodes.Where(n => n.GetProperty("Node Type").GetString() == "Seq Scan" && n.GetProperty("Relation Name").GetString() == "ledger");
         scans.ShouldBeEmpty($"{what} reads the whole ledger: {plan}");
     }
 
@@ -63,19 +54,4 @@ public sealed partial class LedgerQueryPlanTests(PostgresFixture postgres) : ICl
         ["all"] = ("boolean", "true"),
         ["overdueBefore"] = ("timestamptz", "now()"),
     };
-
-    [GeneratedRegex(@"@(\w+)")]
-    private static partial Regex ParameterName();
-
-    private static IEnumerable<JsonElement> Nodes(JsonElement node)
-    {
-        yield return node;
-        if (node.TryGetProperty("Plans", out var children))
-        {
-            foreach (var descendant in children.EnumerateArray().SelectMany(Nodes))
-            {
-                yield return descendant;
-            }
-        }
-    }
 }

@@ -1,8 +1,7 @@
-using System.Text.Json;
-using System.Text.RegularExpressions;
 using Dapper;
 using FamiljecentralHub.Operations.Inbox;
 using FamiljecentralHub.ServiceDefaults.Data;
+using FamiljecentralHub.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
@@ -12,7 +11,7 @@ namespace FamiljecentralHub.Migrations.Tests;
 /// A receiving system polls its inbox for what it has not acknowledged yet, all day. That poll must cost what is
 /// waiting, not the unit's whole history: the acknowledged rows stay (retention deletes bodies, not metadata).
 /// </summary>
-public sealed partial class InboxListingTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
+public sealed class InboxListingTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -32,21 +31,12 @@ public sealed partial class InboxListingTests(PostgresFixture postgres) : IClass
             ANALYZE inbox;
             """);
 
-        // The service prepares its statements (Max Auto Prepare): after a few runs PostgreSQL keeps one generic plan,
-        // which must not depend on the parameters' values. The plan looked at is that one: the statement prepared as
-        // the service sends it, executed under force_generic_plan (an EXPLAIN with bound values would plan with them).
-        var sql = InboxApi.PageSql(includeAcknowledged: false);
-        var names = ParameterName().Matches(sql).Select(m => m.Groups[1].Value).Distinct().ToList();
-        var prepared = ParameterName().Replace(sql, m => "$" + (names.IndexOf(m.Groups[1].Value) + 1));
+        // The service prepares its statements: the plan that matters is the generic one (GenericPlan).
         await using var transaction = await connection.BeginTransactionAsync(Ct);
-        await connection.ExecuteAsync(
-            $"SET LOCAL plan_cache_mode = force_generic_plan; PREPARE page ({string.Join(", ", names.Select(n => Parameters[n].Type))}) AS {prepared}",
-            transaction: transaction);
-        var plan = await connection.ExecuteScalarAsync<string>(
-            $"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE page ({string.Join(", ", names.Select(n => Parameters[n].Value))})", transaction: transaction);
+        var (nodes, plan) = await GenericPlan.ExplainAsync(
+            connection, InboxApi.PageSql(includeAcknowledged: false), Parameters, analyze: true, transaction);
         await transaction.RollbackAsync(Ct);
 
-        var nodes = Nodes(JsonDocument.Parse(plan!).RootElement[0].GetProperty("Plan")).ToList();
         var returned = nodes[0].GetProperty("Actual Rows").GetDouble();
         var looked = nodes.Where(n => n.TryGetProperty("Rows Removed by Filter", out _)).Sum(n => n.GetProperty("Rows Removed by Filter").GetDouble())
             + nodes.Where(n => n.GetProperty("Node Type").GetString() is "Index Scan" or "Seq Scan" or "Bitmap Heap Scan").Sum(n => n.GetProperty("Actual Rows").GetDouble());
@@ -61,22 +51,4 @@ public sealed partial class InboxListingTests(PostgresFixture postgres) : IClass
         ["take"] = ("int", "100"),
         ["now"] = ("timestamptz", "now()"),
     };
-
-    [GeneratedRegex(@"@(\w+)")]
-    private static partial Regex ParameterName();
-
-    private static IEnumerable<JsonElement> Nodes(JsonElement node)
-    {
-        yield return node;
-        if (node.TryGetProperty("Plans", out var children))
-        {
-            foreach (var child in children.EnumerateArray())
-            {
-                foreach (var descendant in Nodes(child))
-                {
-                    yield return descendant;
-                }
-            }
-        }
-    }
 }
