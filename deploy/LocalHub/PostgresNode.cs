@@ -277,10 +277,16 @@ public sealed partial class PostgresNode
             .AppendLine("log_min_error_statement = panic")
             .AppendLine("log_parameter_max_length_on_error = 0")
             .AppendLine("log_parameter_max_length = 0")
-            .AppendLine("log_error_verbosity = terse")
-            .ToString();
+            .AppendLine("log_error_verbosity = terse");
+        // HUB_POSTGRES_SETTINGS: the benchmark's experiments with the server's settings, lines separated by ';'
+        // (shared_preload_libraries = 'pg_stat_statements', say, to count the statements a referral costs).
+        foreach (var line in (System.Environment.GetEnvironmentVariable("HUB_POSTGRES_SETTINGS") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            settings.AppendLine(line);
+        }
+
         var path = Path.Combine(dataDirectory, "hub.conf");
-        await File.WriteAllTextAsync(path, settings, cancellationToken);
+        await File.WriteAllTextAsync(path, settings.ToString(), cancellationToken);
         await UnixFiles.ChownAsync(path, "postgres", cancellationToken);
     }
 

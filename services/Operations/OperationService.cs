@@ -38,6 +38,7 @@ public static class OperationServiceExtensions
         builder.Services.AddInboxRetention();
         // A delivery parked in the error queue is reported to its sender as DeliveryFailed.
         builder.Services.AddSingleton<IParkedMessageObserver, DeliveryFailedAnnouncer>();
+        builder.AddGroupCommit();
         builder.AddHubMessaging(x =>
         {
             x.AddConsumer<DeliverDisclosureConsumer>().Endpoint(e =>

@@ -10,6 +10,7 @@ internal static class OpsServiceExtensions
     public static WebApplicationBuilder AddOpsServices(this WebApplicationBuilder builder)
     {
         builder.AddHubDatabase(typeof(OpsServiceExtensions).Assembly);
+        builder.AddGroupCommit();
         builder.AddHubMessaging(x => x.AddConsumer<FlowConsumer, FlowConsumerDefinition>());
         return builder;
     }

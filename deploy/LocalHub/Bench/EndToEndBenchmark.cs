@@ -66,6 +66,14 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output,
     /// <summary>CPU milliseconds per second of each process with no load at all: work that does not scale with messages.</summary>
     public Dictionary<string, double> IdleCpu { get; private set; } = [];
 
+    /// <summary>
+    /// The same after the warm-up has settled, the receiver not polling: what a warm hub spends doing nothing, without a
+    /// fresh process's compiling.
+    /// </summary>
+    public Dictionary<string, double> WarmIdleCpu { get; private set; } = [];
+
+    private volatile bool receiverPaused;
+
     public Dictionary<double, Dictionary<string, double>> MemoryByRate { get; } = [];
 
     public async Task<IReadOnlyList<RunResult>> RunAsync(EndToEndOptions options, CancellationToken cancellationToken)
@@ -87,6 +95,12 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output,
             output.WriteLine($"Warming up at {options.Rates[0]}/s for {options.WarmUp.TotalSeconds:0} s…");
             var warm = await SendAsync(sender, consented, unconsented, options.Rates[0], (int)(options.Rates[0] * options.WarmUp.TotalSeconds), options.RefusedShare, cancellationToken);
             await SettleAsync(sender, warm, options.Settle, cancellationToken);
+            receiverPaused = true;
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken); // a listing under way ends
+            idleStart = cpu.Take();
+            await Task.Delay(idleFor, cancellationToken);
+            WarmIdleCpu = ProcessCpu.Between(idleStart, cpu.Take()).ToDictionary(pair => pair.Key, pair => pair.Value / idleFor.TotalSeconds, StringComparer.Ordinal);
+            receiverPaused = false;
 
             var results = new List<RunResult>();
             foreach (var rate in options.Rates)
@@ -310,6 +324,12 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output,
     {
         while (!cancellationToken.IsCancellationRequested)
         {
+            if (receiverPaused)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken);
+                continue;
+            }
+
             try
             {
                 var page = await client.GetFromJsonAsync<JsonElement>($"{DemoRequests.InboxPath}?limit=500", cancellationToken);

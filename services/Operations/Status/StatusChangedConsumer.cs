@@ -1,5 +1,5 @@
-using Dapper;
 using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.ServiceDefaults.Data;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.ServiceDefaults.Organisation;
 using MassTransit;
@@ -10,10 +10,11 @@ namespace FamiljecentralHub.Operations.Status;
 
 /// <summary>
 /// Keeps the sender's status view. Events may arrive twice or out of order (a redelivery, a slow gate), so a status
-/// only ever moves forward and each timestamp is written once.
+/// only ever moves forward and each timestamp is written once. That also lets the writes of many events share one
+/// commit (<see cref="GroupCommit"/>): the order in which they are applied does not matter.
 /// </summary>
 internal sealed class StatusChangedConsumer(
-    NpgsqlDataSource db, OrganisationRegistry registry, OperationDescriptor descriptor, ILogger<StatusChangedConsumer> logger)
+    GroupCommit writes, OrganisationRegistry registry, OperationDescriptor descriptor, ILogger<StatusChangedConsumer> logger)
     : IConsumer<DisclosureStatusChanged>
 {
     public async Task Consume(ConsumeContext<DisclosureStatusChanged> context)
@@ -29,13 +30,12 @@ internal sealed class StatusChangedConsumer(
             return;
         }
 
-        await using var connection = await db.OpenConnectionAsync(context.CancellationToken);
         if (e.Status == DisclosureStatus.Conflict)
         {
             // Another body under this message's id, not delivered: the sender sees when, while the status of the message
             // the gate decided stands. Should that message's row be missing, the conflict alone makes one, ranked below
             // every lifecycle step so the decided message's own events still take it over.
-            await connection.ExecuteAsync(
+            await writes.ExecuteAsync(new GroupedStatement(e.MessageId,
                 """
                 INSERT INTO sent_messages (message_id, sending_unit, receiving_unit, purpose, subject_pseudonym, status, status_rank,
                                            reasons, conflict_at, updated_at)
@@ -44,15 +44,12 @@ internal sealed class StatusChangedConsumer(
                     conflict_at = COALESCE(sent_messages.conflict_at, excluded.conflict_at),
                     updated_at  = GREATEST(sent_messages.updated_at, excluded.updated_at)
                 """,
-                new
-                {
-                    e.MessageId, e.SendingUnit, e.ReceivingUnit, Purpose = e.Purpose.ToString(), e.SubjectPseudonym,
-                    Status = e.Status.ToString(), Rank = RankOf(e.Status), Reasons = e.Reasons.ToArray(), e.OccurredAt,
-                });
+                [.. Common(e), GroupedParameter.Of("OccurredAt", e.OccurredAt)]),
+                context.CancellationToken);
             return;
         }
 
-        await connection.ExecuteAsync(
+        await writes.ExecuteAsync(new GroupedStatement(e.MessageId,
             """
             INSERT INTO sent_messages (message_id, sending_unit, receiving_unit, purpose, subject_pseudonym, status, status_rank,
                                        reasons, basis, decided_at, delivered_at, acknowledged_at, withdrawn_at, updated_at)
@@ -76,24 +73,29 @@ internal sealed class StatusChangedConsumer(
             -- (A conflict, above, names the other body's units by design: it says that body was not delivered.)
             WHERE sent_messages.sending_unit = excluded.sending_unit AND sent_messages.receiving_unit = excluded.receiving_unit
             """,
-            new
-            {
-                e.MessageId,
-                e.SendingUnit,
-                e.ReceivingUnit,
-                Purpose = e.Purpose.ToString(),
-                e.SubjectPseudonym,
-                Status = e.Status.ToString(),
-                Rank = RankOf(e.Status),
-                Reasons = e.Reasons.ToArray(),
-                e.Basis,
-                DecidedAt = e.Status is DisclosureStatus.Permitted or DisclosureStatus.Refused ? e.OccurredAt : (DateTimeOffset?)null,
-                DeliveredAt = e.Status == DisclosureStatus.Delivered ? e.OccurredAt : (DateTimeOffset?)null,
-                AcknowledgedAt = e.Status == DisclosureStatus.Acknowledged ? e.OccurredAt : (DateTimeOffset?)null,
-                WithdrawnAt = e.Status == DisclosureStatus.Withdrawn ? e.OccurredAt : (DateTimeOffset?)null,
-                e.OccurredAt,
-            });
+            [
+                .. Common(e),
+                GroupedParameter.Of("Basis", e.Basis),
+                GroupedParameter.Of("DecidedAt", e.Status is DisclosureStatus.Permitted or DisclosureStatus.Refused ? e.OccurredAt : null),
+                GroupedParameter.Of("DeliveredAt", e.Status == DisclosureStatus.Delivered ? e.OccurredAt : null),
+                GroupedParameter.Of("AcknowledgedAt", e.Status == DisclosureStatus.Acknowledged ? e.OccurredAt : null),
+                GroupedParameter.Of("WithdrawnAt", e.Status == DisclosureStatus.Withdrawn ? e.OccurredAt : null),
+                GroupedParameter.Of("OccurredAt", e.OccurredAt),
+            ]),
+            context.CancellationToken);
     }
+
+    private static IEnumerable<NpgsqlParameter> Common(DisclosureStatusChanged e) =>
+    [
+        GroupedParameter.Of("MessageId", e.MessageId),
+        GroupedParameter.Of("SendingUnit", e.SendingUnit),
+        GroupedParameter.Of("ReceivingUnit", e.ReceivingUnit),
+        GroupedParameter.Of("Purpose", e.Purpose.ToString()),
+        GroupedParameter.Of("SubjectPseudonym", e.SubjectPseudonym),
+        GroupedParameter.Of("Status", e.Status.ToString()),
+        GroupedParameter.Of("Rank", RankOf(e.Status)),
+        GroupedParameter.Of("Reasons", e.Reasons.ToArray()),
+    ];
 
     /// <summary>
     /// Permitted and refused are alternatives at one step; a failed delivery comes after the permit and is overtaken by

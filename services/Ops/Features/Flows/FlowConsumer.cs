@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
-using Dapper;
 using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.ServiceDefaults.Data;
 using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.ServiceDefaults.Telemetry;
@@ -13,9 +13,10 @@ namespace FamiljecentralHub.Ops.Features.Flows;
 
 /// <summary>
 /// Follows every message's lifecycle from its metadata-only events: the ops view of the hub never sees a body, a
-/// name or an identity number, only unit ids, purposes, statuses and the subject's pseudonym.
+/// name or an identity number, only unit ids, purposes, statuses and the subject's pseudonym. A step is written once
+/// whatever the order or number of its events, so the writes of many events share one commit (<see cref="GroupCommit"/>).
 /// </summary>
-internal sealed class FlowConsumer(NpgsqlDataSource db, OrganisationRegistry registry, ILogger<FlowConsumer> logger) : IConsumer<DisclosureStatusChanged>
+internal sealed class FlowConsumer(GroupCommit writes, OrganisationRegistry registry, ILogger<FlowConsumer> logger) : IConsumer<DisclosureStatusChanged>
 {
     public async Task Consume(ConsumeContext<DisclosureStatusChanged> context)
     {
@@ -27,10 +28,9 @@ internal sealed class FlowConsumer(NpgsqlDataSource db, OrganisationRegistry reg
 
         var sender = registry.FindUnit(e.SendingUnit);
         var receiver = registry.FindUnit(e.ReceivingUnit);
-        await using var connection = await db.OpenConnectionAsync(context.CancellationToken);
         // One row per message and status: a redelivered event changes nothing. The step and the message's row in one
         // statement, one round trip: the row moves only with a step that was new.
-        var moved = await connection.ExecuteAsync(
+        var moved = await writes.ExecuteAsync(new GroupedStatement(e.MessageId,
             """
             WITH step AS (
                 INSERT INTO message_events (message_id, status, sending_unit, receiving_unit, sending_operation, receiving_operation,
@@ -58,24 +58,24 @@ internal sealed class FlowConsumer(NpgsqlDataSource db, OrganisationRegistry reg
                 sent_at = LEAST(messages.sent_at, EXCLUDED.sent_at),
                 last_at = GREATEST(messages.last_at, EXCLUDED.last_at)
             """,
-            new
-            {
-                e.MessageId,
-                Status = e.Status.ToString(),
-                e.SendingUnit,
-                e.ReceivingUnit,
-                SendingOperation = sender?.Operation.ToString() ?? "unknown",
-                ReceivingOperation = receiver?.Operation.ToString() ?? "unknown",
-                FamilyCentre = sender?.FamilyCentre ?? receiver?.FamilyCentre,
-                Purpose = e.Purpose.ToString(),
-                e.SubjectPseudonym,
-                e.Basis,
-                Reasons = e.Reasons.ToArray(),
-                e.OccurredAt,
+            [
+                GroupedParameter.Of("MessageId", e.MessageId),
+                GroupedParameter.Of("Status", e.Status.ToString()),
+                GroupedParameter.Of("SendingUnit", e.SendingUnit),
+                GroupedParameter.Of("ReceivingUnit", e.ReceivingUnit),
+                GroupedParameter.Of("SendingOperation", sender?.Operation.ToString() ?? "unknown"),
+                GroupedParameter.Of("ReceivingOperation", receiver?.Operation.ToString() ?? "unknown"),
+                GroupedParameter.Of("FamilyCentre", sender?.FamilyCentre ?? receiver?.FamilyCentre),
+                GroupedParameter.Of("Purpose", e.Purpose.ToString()),
+                GroupedParameter.Of("SubjectPseudonym", e.SubjectPseudonym),
+                GroupedParameter.Of("Basis", e.Basis),
+                GroupedParameter.Of("Reasons", e.Reasons.ToArray()),
+                GroupedParameter.Of("OccurredAt", e.OccurredAt),
                 // Accept has checked that the broker vouches for this publisher.
-                Publisher = StatusRoutes.Parse(StatusEventOrigin.RoutingKeyOf(context.ReceiveContext))?.Publisher,
-                SubmittedAt = e.SubmittedAt?.ToUniversalTime(),
-            });
+                GroupedParameter.Of("Publisher", StatusRoutes.Parse(StatusEventOrigin.RoutingKeyOf(context.ReceiveContext))?.Publisher),
+                GroupedParameter.Of("SubmittedAt", e.SubmittedAt),
+            ]),
+            context.CancellationToken);
         if (moved > 0)
         {
             // Once per message and status (a new step moves the message's row), whatever the redeliveries. Purpose, basis
