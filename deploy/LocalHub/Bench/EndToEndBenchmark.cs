@@ -72,6 +72,9 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output,
     /// </summary>
     public Dictionary<string, double> WarmIdleCpu { get; private set; } = [];
 
+    /// <summary>The same with the receiver polling its empty inbox (every 20 ms): what waiting for messages costs.</summary>
+    public Dictionary<string, double> PollingIdleCpu { get; private set; } = [];
+
     private volatile bool receiverPaused;
 
     public Dictionary<double, Dictionary<string, double>> MemoryByRate { get; } = [];
@@ -101,6 +104,9 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output,
             await Task.Delay(idleFor, cancellationToken);
             WarmIdleCpu = ProcessCpu.Between(idleStart, cpu.Take()).ToDictionary(pair => pair.Key, pair => pair.Value / idleFor.TotalSeconds, StringComparer.Ordinal);
             receiverPaused = false;
+            idleStart = cpu.Take();
+            await Task.Delay(idleFor, cancellationToken);
+            PollingIdleCpu = ProcessCpu.Between(idleStart, cpu.Take()).ToDictionary(pair => pair.Key, pair => pair.Value / idleFor.TotalSeconds, StringComparer.Ordinal);
 
             var results = new List<RunResult>();
             foreach (var rate in options.Rates)

@@ -130,7 +130,7 @@ internal static class BenchCommand
         var pki = DemoPki.Ensure(hub.PkiDir, hub.ClientIds);
         var benchmark = new EndToEndBenchmark(hub, pki, Console.Out, http2);
         var results = await benchmark.RunAsync(options, cancellationToken);
-        return new EndToEndReport.Sweep(tree, results, benchmark.IdleMemory, benchmark.MemoryByRate, benchmark.IdleCpu, benchmark.WarmIdleCpu);
+        return new EndToEndReport.Sweep(tree, results, benchmark.IdleMemory, benchmark.MemoryByRate, benchmark.IdleCpu, benchmark.WarmIdleCpu, benchmark.PollingIdleCpu);
     }
 
     internal static Task<Hub> StartHubAsync(string? root, CancellationToken cancellationToken) =>
