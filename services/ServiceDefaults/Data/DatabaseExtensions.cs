@@ -86,17 +86,6 @@ public static class DatabaseExtensions
     }
 }
 
-public static class GroupCommitExtensions
-{
-    /// <summary>The service's <see cref="GroupCommit"/> writer, for consumers that feed a view (after AddHubDatabase).</summary>
-    public static IHostApplicationBuilder AddGroupCommit(this IHostApplicationBuilder builder)
-    {
-        builder.Services.AddSingleton<GroupCommit>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<GroupCommit>());
-        return builder;
-    }
-}
-
 internal sealed class DatabaseHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)

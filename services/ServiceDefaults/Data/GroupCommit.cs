@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Npgsql;
 
@@ -153,4 +154,15 @@ public static class GroupedParameter
     /// <inheritdoc cref="Of(string, DateTimeOffset)"/>
     public static NpgsqlParameter Of(string name, DateTimeOffset? value) =>
         new NpgsqlParameter(name, NpgsqlTypes.NpgsqlDbType.TimestampTz) { Value = value is { } v ? v.UtcDateTime : DBNull.Value };
+}
+
+public static class GroupCommitExtensions
+{
+    /// <summary>The service's <see cref="GroupCommit"/> writer, for consumers that feed a view (after AddHubDatabase).</summary>
+    public static IHostApplicationBuilder AddGroupCommit(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<GroupCommit>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<GroupCommit>());
+        return builder;
+    }
 }
