@@ -72,4 +72,26 @@ public sealed class ConsentLedgerTests(PostgresFixture postgres) : IClassFixture
         await ledger.StopAsync(Ct);
         await writer.StopAsync(Ct);
     }
+
+    [Fact]
+    public async Task Loop_VersionCommittedWithoutItsEntryWhileItRuns_IsAppendedByARecentPass()
+    {
+        await using var db = await postgres.NewDatabaseAsync();
+        var writer = new LedgerWriter(db);
+        await writer.StartAsync(Ct);
+        var store = new ConsentStore(db, Pseudonyms);
+        var ledger = new ConsentLedger(db, writer, Pseudonyms, NullLogger<ConsentLedger>.Instance);
+        await ledger.StartAsync(Ct);
+        await Task.Delay(TimeSpan.FromSeconds(6), Ct); // the pass of everything at the start is done: the next ones are recent passes
+
+        var consent = Version(ConsentFor("bvc", "social"), 1, ConsentChange.Recorded) with { RecordedAt = DateTimeOffset.UtcNow };
+        await store.AddVersionAsync(consent, Ct); // committed; the append that should follow never happened
+        await using var connection = await db.OpenConnectionAsync(Ct);
+        await Eventually.MatchAsync(
+            () => connection.ExecuteScalarAsync<long>("SELECT count(*) FROM ledger WHERE consent_id = @Id", new { consent.Id }),
+            count => count == 1, TimeSpan.FromSeconds(30), _ => "a recent pass did not append the version's missing entry within 30 s",
+            TimeSpan.FromMilliseconds(200), Ct);
+        await ledger.StopAsync(Ct);
+        await writer.StopAsync(Ct);
+    }
 }

@@ -1,5 +1,6 @@
 using Dapper;
 using FamiljecentralHub.Consent.Features.Accountability;
+using FamiljecentralHub.Consent.Features.Consents;
 using FamiljecentralHub.Consent.Features.Ledger;
 using FamiljecentralHub.Tests.Support;
 
@@ -17,7 +18,7 @@ public sealed class LedgerQueryPlanTests(PostgresFixture postgres) : IClassFixtu
     {
         { "the writer's look for entries of the batch's messages", $"SELECT {DecisionLedger.Columns} FROM ledger WHERE message_id = ANY(@ids)" },
         { "the review counts (every 30 s, and for Ops's alert)", ReviewQueue.CountsSql },
-        { "the consent ledger's look for versions not yet in it (every 5 s)", ConsentLedger.MissingSql },
+        { "the consent ledger's look for versions not yet in it (every 5 s)", ConsentLedger.MissingSql(CatchUpPasses.Pass.Recent) },
     };
 
     [Theory]

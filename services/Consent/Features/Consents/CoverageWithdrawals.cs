@@ -44,40 +44,50 @@ public sealed class CoverageWithdrawals(
         }
     }
 
+    /// <summary>Versions after the first that still permit something and were not swept yet, oldest first.</summary>
+    internal static string PendingVersionsSql(CatchUpPasses.Pass pass) => $"""
+        SELECT v.consent_id AS ConsentId, v.version AS Version, v.subject_pseudonym AS SubjectPseudonym, v.recorded_at AS At
+        FROM consent_versions v
+        WHERE v.version > 1 AND v.state = 'Active' AND v.recorded_at < now() - interval '2 seconds'
+          {(pass == CatchUpPasses.Pass.Recent ? CatchUpPasses.RecentVersions : "")}
+          AND NOT EXISTS (SELECT 1 FROM coverage_sweeps s WHERE s.change_id = v.consent_id AND s.version = v.version)
+        ORDER BY v.recorded_at LIMIT {CatchUpPasses.Limit}
+        """;
+
+    /// <summary>Custody changes in effect and not swept yet, earliest effect first.</summary>
+    internal static string PendingCustodySql(CatchUpPasses.Pass pass) => $"""
+        SELECT c.id AS Id, c.subject_pseudonym AS SubjectPseudonym, c.no_longer_guardian_from AS At
+        FROM custody_changes c
+        WHERE c.no_longer_guardian_from <= now() AND c.recorded_at < now() - interval '2 seconds'
+          {(pass == CatchUpPasses.Pass.Recent ? CatchUpPasses.RecentCustodyChanges : "")}
+          AND NOT EXISTS (SELECT 1 FROM coverage_sweeps s WHERE s.change_id = c.id AND s.version = 0)
+        ORDER BY c.no_longer_guardian_from LIMIT {CatchUpPasses.Limit}
+        """;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var passes = new CatchUpPasses(clock);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 await using var connection = await db.OpenConnectionAsync(stoppingToken);
                 // Versions after the first that still permit something; a revocation has its own announcer. Custody changes
-                // once they are in effect. The fast path gets a moment first.
-                var versions = await connection.QueryAsync<PendingVersion>(
-                    """
-                    SELECT v.consent_id AS ConsentId, v.version AS Version, v.subject_pseudonym AS SubjectPseudonym, v.recorded_at AS At
-                    FROM consent_versions v
-                    WHERE v.version > 1 AND v.state = 'Active' AND v.recorded_at < now() - interval '2 seconds'
-                      AND NOT EXISTS (SELECT 1 FROM coverage_sweeps s WHERE s.change_id = v.consent_id AND s.version = v.version)
-                    ORDER BY v.recorded_at LIMIT 100
-                    """);
+                // once they are in effect. The fast path gets a moment first. One pass reads both.
+                var pass = passes.Next();
+                var versions = (await connection.QueryAsync<PendingVersion>(PendingVersionsSql(pass))).AsList();
                 foreach (var v in versions)
                 {
                     await SweepVersionAsync(v.ConsentId, v.Version, v.SubjectPseudonym, v.At, stoppingToken);
                 }
 
-                var custody = await connection.QueryAsync<PendingCustody>(
-                    """
-                    SELECT c.id AS Id, c.subject_pseudonym AS SubjectPseudonym, c.no_longer_guardian_from AS At
-                    FROM custody_changes c
-                    WHERE c.no_longer_guardian_from <= now() AND c.recorded_at < now() - interval '2 seconds'
-                      AND NOT EXISTS (SELECT 1 FROM coverage_sweeps s WHERE s.change_id = c.id AND s.version = 0)
-                    ORDER BY c.no_longer_guardian_from LIMIT 100
-                    """);
+                var custody = (await connection.QueryAsync<PendingCustody>(PendingCustodySql(pass))).AsList();
                 foreach (var c in custody)
                 {
                     await SweepCustodyAsync(c.Id, c.SubjectPseudonym, c.At, stoppingToken);
                 }
+
+                passes.Finished(foundAll: versions.Count < CatchUpPasses.Limit && custody.Count < CatchUpPasses.Limit);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {

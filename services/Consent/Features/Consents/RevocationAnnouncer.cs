@@ -32,24 +32,30 @@ public sealed class RevocationAnnouncer(NpgsqlDataSource db, IBus bus, Pseudonym
         }
     }
 
+    /// <summary>Revocations not announced yet, oldest first.</summary>
+    internal static string PendingSql(CatchUpPasses.Pass pass) => $"""
+        SELECT v.record::text FROM consent_versions v
+        LEFT JOIN revocation_announcements a ON a.consent_id = v.consent_id AND a.version = v.version
+        WHERE v.state = 'Revoked' AND a.consent_id IS NULL
+          {(pass == CatchUpPasses.Pass.Recent ? CatchUpPasses.RecentVersions : "")}
+        ORDER BY v.recorded_at LIMIT {CatchUpPasses.Limit}
+        """;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var passes = new CatchUpPasses();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 await using var connection = await db.OpenConnectionAsync(stoppingToken);
-                var pending = await connection.QueryAsync<string>(
-                    """
-                    SELECT v.record::text FROM consent_versions v
-                    LEFT JOIN revocation_announcements a ON a.consent_id = v.consent_id AND a.version = v.version
-                    WHERE v.state = 'Revoked' AND a.consent_id IS NULL
-                    ORDER BY v.recorded_at LIMIT 100
-                    """);
+                var pending = (await connection.QueryAsync<string>(PendingSql(passes.Next()))).AsList();
                 foreach (var json in pending)
                 {
                     await AnnounceAsync(JsonSerializer.Deserialize<ConsentRecord>(json, Json)!, stoppingToken);
                 }
+
+                passes.Finished(foundAll: pending.Count < CatchUpPasses.Limit);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {

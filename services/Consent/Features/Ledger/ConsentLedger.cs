@@ -83,16 +83,18 @@ public sealed class ConsentLedger(NpgsqlDataSource db, LedgerWriter writer, Pseu
     }
 
     /// <summary>Consent versions not in the ledger yet, oldest first.</summary>
-    internal const string MissingSql = """
+    internal static string MissingSql(CatchUpPasses.Pass pass) => $"""
         SELECT v.record::text FROM consent_versions v
         WHERE v.record->>'change' IS NOT NULL AND v.recorded_at < now() - interval '2 seconds'
+          {(pass == CatchUpPasses.Pass.Recent ? CatchUpPasses.RecentVersions : "")}
           AND NOT EXISTS (SELECT 1 FROM ledger l
                           WHERE l.consent_id = v.consent_id AND l.kind LIKE 'consent-%' AND l.outcome = 'version ' || v.version)
-        ORDER BY v.recorded_at LIMIT 100
+        ORDER BY v.recorded_at LIMIT {CatchUpPasses.Limit}
         """;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var passes = new CatchUpPasses();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -100,11 +102,13 @@ public sealed class ConsentLedger(NpgsqlDataSource db, LedgerWriter writer, Pseu
                 await using var connection = await db.OpenConnectionAsync(stoppingToken);
                 // Versions written before consents were ledgered carry no "change" and are left as they were. The kinds and
                 // the outcome are matched by the text LedgerText stores them as (consent-…, "version <n>").
-                var missing = await connection.QueryAsync<string>(MissingSql);
+                var missing = (await connection.QueryAsync<string>(MissingSql(passes.Next()))).AsList();
                 foreach (var json in missing)
                 {
                     await writer.AppendAsync(EntryFor(JsonSerializer.Deserialize<ConsentRecord>(json, Json)!), stoppingToken);
                 }
+
+                passes.Finished(foundAll: missing.Count < CatchUpPasses.Limit);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {

@@ -1,0 +1,146 @@
+using Dapper;
+using FamiljecentralHub.Consent.Features.Consents;
+using FamiljecentralHub.Consent.Features.Ledger;
+using FamiljecentralHub.Tests.Support;
+
+namespace FamiljecentralHub.Consent.Tests;
+
+/// <summary>
+/// The consent service's catch-up loops (a version's ledger entry, a revocation's announcement, a narrowing's or custody
+/// change's sweep) run every few seconds for as long as the hub runs, while consent versions and custody changes only
+/// grow. A pass between two that found everything done must cost what changed since, not every version ever recorded.
+/// </summary>
+public sealed class CatchUpQueryPlanTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static readonly string[] Tables = ["consent_versions", "custody_changes", "ledger", "revocation_announcements", "coverage_sweeps"];
+
+    public static TheoryData<string, string> Queries => new()
+    {
+        { "the consent ledger's look for versions not yet in it (every 5 s)", ConsentLedger.MissingSql(CatchUpPasses.Pass.Recent) },
+        { "the announcer's look for revocations not announced (every 2 s)", RevocationAnnouncer.PendingSql(CatchUpPasses.Pass.Recent) },
+        { "the sweeper's look for narrowed versions not swept (every 2 s)", CoverageWithdrawals.PendingVersionsSql(CatchUpPasses.Pass.Recent) },
+        { "the sweeper's look for custody changes not swept (every 2 s)", CoverageWithdrawals.PendingCustodySql(CatchUpPasses.Pass.Recent) },
+    };
+
+    [Theory]
+    [MemberData(nameof(Queries))]
+    public async Task RecentPass_OnTwoYearsOfConsents_ReadsNoTableWhole(string what, string sql)
+    {
+        await using var db = await postgres.NewDatabaseAsync();
+        await using var connection = await db.OpenConnectionAsync(Ct);
+        // Two years of versions, every one done: ledgered, a revocation announced, a narrowing swept; and custody changes.
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO consent_versions (consent_id, version, subject_pseudonym, state, record, recorded_at)
+            SELECT md5('c' || (n / 3))::uuid, n % 3 + 1, 'p-' || (n / 3), CASE n % 3 WHEN 2 THEN 'Revoked' ELSE 'Active' END,
+                   jsonb_build_object('change', CASE n % 3 WHEN 0 THEN 'Recorded' WHEN 1 THEN 'Narrowed' ELSE 'Revoked' END),
+                   now() - interval '730 days' + n * interval '17 minutes'
+            FROM generate_series(0, 59999) AS n
+            WHERE now() - interval '730 days' + n * interval '17 minutes' < now() - interval '1 hour';
+            INSERT INTO ledger (seq, message_id, kind, outcome, sending_unit, receiving_unit, acting_system, acting_user, subject_pseudonym,
+                                purpose, categories, basis, consent_id, reasons, review, at, prev_hash, hash)
+            SELECT row_number() OVER (), gen_random_uuid(), 'consent-' || lower(record->>'change'), 'version ' || version,
+                   'rosengard-bvc', 'rosengard-socialtjanst', 'bvc-ehr', NULL, subject_pseudonym, 'Referral', '{FamilySituation}',
+                   NULL, consent_id, '{}', false, recorded_at, '\x00', '\x00'
+            FROM consent_versions;
+            INSERT INTO revocation_announcements (consent_id, version, announced_at)
+            SELECT consent_id, version, recorded_at FROM consent_versions WHERE state = 'Revoked';
+            INSERT INTO coverage_sweeps (change_id, version, swept_at)
+            SELECT consent_id, version, recorded_at FROM consent_versions WHERE version > 1 AND state = 'Active';
+            INSERT INTO custody_changes (id, subject_pseudonym, grantor_pseudonym, no_longer_guardian_from, recorded_at, recorded_by,
+                                         recording_unit, acting_system)
+            SELECT md5('k' || n)::uuid, 'p-' || n, 'g-' || n, now() - interval '730 days' + n * interval '1 hour',
+                   now() - interval '730 days' + n * interval '1 hour', 'SE2321000016-BVC1', 'rosengard-bvc', 'bvc-ehr'
+            FROM generate_series(0, 9999) AS n;
+            INSERT INTO coverage_sweeps (change_id, version, swept_at) SELECT id, 0, recorded_at FROM custody_changes;
+            ANALYZE;
+            """);
+
+        var (nodes, plan) = await GenericPlan.ExplainAsync(connection, sql, new Dictionary<string, (string, string)>());
+        var whole = nodes.Where(n => n.GetProperty("Node Type").GetString() == "Seq Scan" && Tables.Contains(n.GetProperty("Relation Name").GetString()))
+            .Select(n => n.GetProperty("Relation Name").GetString());
+        whole.ShouldBeEmpty($"{what} reads a whole table: {plan}");
+    }
+}
+
+/// <summary>When a catch-up loop may read only the recent versions, and when it must read them all.</summary>
+public sealed class CatchUpPassesTests
+{
+    private sealed class Clock : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = new(2026, 11, 27, 9, 0, 0, TimeSpan.Zero);
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
+    [Fact]
+    public void AllAtStart_ThenRecentWhileEveryPassFindsAllDone()
+    {
+        var clock = new Clock();
+        var passes = new CatchUpPasses(clock);
+
+        passes.Next().ShouldBe(CatchUpPasses.Pass.All);
+        passes.Finished(foundAll: true);
+        for (var i = 0; i < 10; i++)
+        {
+            clock.Now += TimeSpan.FromSeconds(2);
+            passes.Next().ShouldBe(CatchUpPasses.Pass.Recent);
+            passes.Finished(foundAll: true);
+        }
+    }
+
+    [Fact]
+    public void AllAgain_WhenNoPassFoundAllDoneForLongerThanTheLookBackCovers()
+    {
+        var clock = new Clock();
+        var passes = new CatchUpPasses(clock);
+        passes.Next();
+        passes.Finished(foundAll: true);
+
+        // Passes that fail (never finished) or hit their limit do not move the mark, however many there are.
+        var start = clock.Now;
+        while (clock.Now + TimeSpan.FromSeconds(2) - start <= CatchUpPasses.RecentCovers)
+        {
+            clock.Now += TimeSpan.FromSeconds(2);
+            passes.Next().ShouldBe(CatchUpPasses.Pass.Recent);
+            passes.Finished(foundAll: false);
+        }
+
+        clock.Now += TimeSpan.FromSeconds(2);
+        passes.Next().ShouldBe(CatchUpPasses.Pass.All);
+        passes.Finished(foundAll: false);
+        passes.Next().ShouldBe(CatchUpPasses.Pass.All, "an incomplete pass of everything is followed by another");
+        passes.Finished(foundAll: true);
+        passes.Next().ShouldBe(CatchUpPasses.Pass.Recent);
+    }
+
+    [Fact]
+    public void AllOnceAnHour_EvenWhenEveryPassFoundAllDone()
+    {
+        var clock = new Clock();
+        var passes = new CatchUpPasses(clock);
+        passes.Next();
+        passes.Finished(foundAll: true);
+        var start = clock.Now;
+        var all = 0;
+        while (clock.Now - start < TimeSpan.FromHours(3))
+        {
+            clock.Now += TimeSpan.FromSeconds(5);
+            all += passes.Next() == CatchUpPasses.Pass.All ? 1 : 0;
+            passes.Finished(foundAll: true);
+        }
+
+        all.ShouldBe(3);
+    }
+
+    [Fact]
+    public void TheLookBack_IsLongerThanTheGapItCovers()
+    {
+        // The SQL's interval against the gap between two passes that found all done, with room for a slow commit and skewed clocks.
+        var lookBack = TimeSpan.FromMinutes(int.Parse(CatchUpPasses.RecentInterval.Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture));
+        CatchUpPasses.RecentInterval.ShouldEndWith(" minutes");
+        lookBack.ShouldBeGreaterThanOrEqualTo(CatchUpPasses.RecentCovers + TimeSpan.FromMinutes(5));
+    }
+}
