@@ -81,18 +81,27 @@ internal static class InboxApi
     /// A page of the unit's inbox from a cursor (parameters unitId, cursor, take, now). Two texts, not one with a
     /// parameter: the statement is prepared, and PostgreSQL's generic plan for "@includeAcknowledged OR acknowledged_at
     /// IS NULL" cannot use the index of waiting rows (migration 0010), so every poll walked the unit's whole history.
+    /// Only rows listed for the first time are written (marked fetched, under their lock, so a revocation either
+    /// withdraws a row before this or finds it fetched); rows fetched before are read as they are, since a receiver
+    /// that lists again without acknowledging would otherwise write every waiting row, and its indexes, on every poll.
     /// </summary>
     internal static string PageSql(bool includeAcknowledged) =>
         $"""
-        UPDATE inbox SET fetched_at = COALESCE(fetched_at, @now)
-        WHERE seq IN (SELECT seq FROM inbox
-                      WHERE receiving_unit = @unitId AND seq > @cursor AND withdrawn_at IS NULL AND body_deleted_at IS NULL
-                        {(includeAcknowledged ? "" : "AND acknowledged_at IS NULL")}
-                      ORDER BY seq LIMIT @take)
-          -- Again here: when a revocation withdraws a row while this waits for its lock, PostgreSQL re-checks only
-          -- this outer condition on the new row version, not the subquery's.
-          AND withdrawn_at IS NULL AND body_deleted_at IS NULL
-        RETURNING {Columns}
+        WITH page AS (
+            SELECT seq, fetched_at IS NULL AS first FROM inbox
+            WHERE receiving_unit = @unitId AND seq > @cursor AND withdrawn_at IS NULL AND body_deleted_at IS NULL
+              {(includeAcknowledged ? "" : "AND acknowledged_at IS NULL")}
+            ORDER BY seq LIMIT @take),
+        marked AS (
+            UPDATE inbox SET fetched_at = COALESCE(fetched_at, @now)
+            WHERE seq IN (SELECT seq FROM page WHERE first)
+              -- Again here: when a revocation withdraws a row while this waits for its lock, PostgreSQL re-checks only
+              -- this outer condition on the new row version, not the subquery's.
+              AND withdrawn_at IS NULL AND body_deleted_at IS NULL
+            RETURNING {Columns})
+        SELECT * FROM marked
+        UNION ALL
+        SELECT {Columns} FROM inbox WHERE seq IN (SELECT seq FROM page WHERE NOT first)
         """;
 
     private static async Task<Results<Ok<InboxItem>, ProblemHttpResult>> Get(
