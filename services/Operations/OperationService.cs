@@ -36,6 +36,7 @@ public static class OperationServiceExtensions
         // After the database: the dispatcher's first round needs the schema.
         builder.Services.AddWebhooks();
         builder.Services.AddInboxRetention();
+        builder.Services.AddInboxWaits();
         // A delivery parked in the error queue is reported to its sender as DeliveryFailed.
         builder.Services.AddSingleton<IParkedMessageObserver, DeliveryFailedAnnouncer>();
         builder.AddGroupCommit();

@@ -53,7 +53,11 @@ public sealed record Percentiles(double P50, double P95, double P99, double Max)
 /// latency makes it open hundreds of TLS connections at once, and the handshakes then cost more than the referrals
 /// (docs/benchmarks.md, "The slow state").
 /// </summary>
-internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output, bool http2 = true)
+/// <param name="receiverWait">
+/// How long the receiver's listing of an empty inbox asks to wait for a message (<c>wait</c>); zero, or a hub that answers
+/// an empty listing at once, and the receiver polls every <see cref="PollEvery"/> instead, as a simple integration would.
+/// </param>
+internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output, bool http2 = true, TimeSpan? receiverWait = null)
 {
     private readonly ProcessCpu cpu = new(hub);
     private readonly ConcurrentDictionary<Guid, long> seen = new();
@@ -72,10 +76,19 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output,
     /// </summary>
     public Dictionary<string, double> WarmIdleCpu { get; private set; } = [];
 
-    /// <summary>The same with the receiver polling its empty inbox (every 20 ms): what waiting for messages costs.</summary>
+    /// <summary>
+    /// The same with the receiver listing its empty inbox (each listing waiting up to the receiver's wait, or every 20 ms
+    /// where the hub answers at once): what waiting for messages costs.
+    /// </summary>
     public Dictionary<string, double> PollingIdleCpu { get; private set; } = [];
 
     private volatile bool receiverPaused;
+
+    private static readonly TimeSpan PollEvery = TimeSpan.FromMilliseconds(20);
+
+    private TimeSpan Wait { get; } = receiverWait ?? TimeSpan.FromSeconds(5);
+
+    private string WaitQuery => Wait > TimeSpan.Zero ? $"&wait={(int)Wait.TotalSeconds}" : "";
 
     public Dictionary<double, Dictionary<string, double>> MemoryByRate { get; } = [];
 
@@ -99,7 +112,7 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output,
             var warm = await SendAsync(sender, consented, unconsented, options.Rates[0], (int)(options.Rates[0] * options.WarmUp.TotalSeconds), options.RefusedShare, cancellationToken);
             await SettleAsync(sender, warm, options.Settle, cancellationToken);
             receiverPaused = true;
-            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken); // a listing under way ends
+            await Task.Delay(Wait + TimeSpan.FromSeconds(1), cancellationToken); // a listing under way ends
             idleStart = cpu.Take();
             await Task.Delay(idleFor, cancellationToken);
             WarmIdleCpu = ProcessCpu.Between(idleStart, cpu.Take()).ToDictionary(pair => pair.Key, pair => pair.Value / idleFor.TotalSeconds, StringComparer.Ordinal);
@@ -338,7 +351,8 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output,
 
             try
             {
-                var page = await client.GetFromJsonAsync<JsonElement>($"{DemoRequests.InboxPath}?limit=500", cancellationToken);
+                var listed = Stopwatch.GetTimestamp();
+                var page = await client.GetFromJsonAsync<JsonElement>($"{DemoRequests.InboxPath}?limit=500{WaitQuery}", cancellationToken);
                 var now = Stopwatch.GetTimestamp();
                 var fresh = new List<Guid>();
                 foreach (var item in page.GetProperty("items").EnumerateArray())
@@ -353,7 +367,12 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output,
 
                 if (fresh.Count == 0)
                 {
-                    await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken);
+                    // Answered at once (no wait asked, or a hub that does not wait): poll again shortly, as before.
+                    if (Stopwatch.GetElapsedTime(listed) < TimeSpan.FromSeconds(1))
+                    {
+                        await Task.Delay(PollEvery, cancellationToken);
+                    }
+
                     continue;
                 }
 

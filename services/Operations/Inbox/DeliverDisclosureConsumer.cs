@@ -19,7 +19,8 @@ namespace FamiljecentralHub.Operations.Inbox;
 /// the row and is reported as a conflict.
 /// </summary>
 internal sealed class DeliverDisclosureConsumer(
-    NpgsqlDataSource db, Pseudonymizer pseudonyms, TimeProvider clock, ILogger<DeliverDisclosureConsumer> logger) : IConsumer<DeliverDisclosure>
+    NpgsqlDataSource db, Pseudonymizer pseudonyms, InboxWaits waits, TimeProvider clock, ILogger<DeliverDisclosureConsumer> logger)
+    : IConsumer<DeliverDisclosure>
 {
     public async Task Consume(ConsumeContext<DeliverDisclosure> context)
     {
@@ -88,6 +89,7 @@ internal sealed class DeliverDisclosureConsumer(
         {
             // Submit → delivered, once per message (a redelivery finds the row and is not counted again).
             DeliveryLatency.Record(Math.Max(0, (at - d.SubmittedAt).TotalSeconds), new KeyValuePair<string, object?>("purpose", d.Purpose.ToString()));
+            waits.Delivered(d.ReceivingUnit);
         }
 
         await context.Publish(StatusOf(

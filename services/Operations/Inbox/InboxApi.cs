@@ -42,7 +42,7 @@ internal static class InboxApi
     public static void MapInboxApi(this RouteGroupBuilder units)
     {
         units.MapGet("/inbox", List)
-            .WithSummary("The messages delivered to the unit and not yet acknowledged, oldest first, a page at a time; metadata only.");
+            .WithSummary("The messages delivered to the unit and not yet acknowledged, oldest first, a page at a time, with their bodies (each marked fetched); `wait` seconds for the first when there is none.");
         units.MapGet("/inbox/{messageId:guid}", Get)
             .WithSummary("Fetches one delivered message with its body: the disclosure the gate permitted to this unit.");
         units.MapPost("/inbox/{messageId:guid}/acknowledge", Acknowledge)
@@ -51,10 +51,12 @@ internal static class InboxApi
 
     /// <summary>
     /// Oldest first from a cursor, so a receiving system can page through and resume where it left off. Items it has
-    /// acknowledged stay out of the default listing; withdrawn items never appear.
+    /// acknowledged stay out of the default listing; withdrawn items never appear. With <c>wait</c> (seconds), a listing
+    /// that finds nothing waits up to that long for a delivery and answers as soon as one is stored (InboxWaits).
     /// </summary>
     private static async Task<Results<Ok<InboxPage>, ValidationProblem>> List(
-        string unitId, string? after, int? limit, bool? includeAcknowledged, NpgsqlDataSource db, TimeProvider clock, CancellationToken cancellationToken)
+        string unitId, string? after, int? limit, bool? includeAcknowledged, int? wait, NpgsqlDataSource db, InboxWaits waits,
+        TimeProvider clock, CancellationToken cancellationToken)
     {
         if (Paging.CheckLimit(limit) is { } badLimit)
         {
@@ -67,14 +69,47 @@ internal static class InboxApi
             return Paging.Problem("after", "must be the cursor of an inbox item");
         }
 
+        var maxWait = waits.Options.MaxWaitSeconds;
+        if (wait is < 0 || wait > maxWait)
+        {
+            return Paging.Problem("wait", $"must be from 0 to {maxWait} seconds");
+        }
+
         var take = limit ?? Paging.DefaultLimit;
-        await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        var rows = (await connection.QueryAsync<InboxRow>(
-            PageSql(includeAcknowledged ?? false),
-            new { unitId, cursor, take, now = clock.GetUtcNow() }))
-            .OrderBy(r => r.Seq).Select(r => r.ToItem()).ToList();
+        var sql = PageSql(includeAcknowledged ?? false);
+        var deadline = clock.GetUtcNow() + TimeSpan.FromSeconds(wait ?? 0);
+        var delivered = waits.NextDelivery(unitId);
+        var rows = await ReadPageAsync(db, sql, unitId, cursor, take, clock, cancellationToken);
+        if (rows.Count == 0 && wait > 0 && waits.TryEnter())
+        {
+            try
+            {
+                while (rows.Count == 0 && clock.GetUtcNow() is var now && now < deadline)
+                {
+                    var lookAgain = TimeSpan.FromTicks(Math.Min((deadline - now).Ticks, waits.Options.LookAgainEvery.Ticks));
+                    await Task.WhenAny(delivered, Task.Delay(lookAgain, clock, cancellationToken));
+                    cancellationToken.ThrowIfCancellationRequested();
+                    delivered = waits.NextDelivery(unitId);
+                    rows = await ReadPageAsync(db, sql, unitId, cursor, take, clock, cancellationToken);
+                }
+            }
+            finally
+            {
+                waits.Leave();
+            }
+        }
+
         var next = rows.Count == take ? rows[^1].Cursor : null;
         return TypedResults.Ok(new InboxPage(rows, next));
+    }
+
+    private static async Task<List<InboxItem>> ReadPageAsync(
+        NpgsqlDataSource db, string sql, string unitId, long cursor, int take, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        // A connection per read: a listing that waits holds none while it waits.
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<InboxRow>(sql, new { unitId, cursor, take, now = clock.GetUtcNow() }))
+            .OrderBy(r => r.Seq).Select(r => r.ToItem()).ToList();
     }
 
     /// <summary>

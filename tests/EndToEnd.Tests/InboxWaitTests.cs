@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using FamiljecentralHub.LocalHub.Clients;
+
+namespace FamiljecentralHub.EndToEnd.Tests;
+
+/// <summary>
+/// A receiving system may ask its listing to wait for the first message instead of polling an empty inbox: the listing
+/// answers as soon as a delivery is stored, waits no longer than asked, and only a few wait at once (each holds a
+/// connection from the gateway to the service).
+/// </summary>
+public sealed class InboxWaitTests(HubFixture hub)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    // Past any row the inbox will ever hold: a listing after it finds nothing, however busy the shared hub is.
+    private const string PastEverything = "9000000000000000000";
+
+    [Fact]
+    public async Task WaitingListing_AnswersWhenADeliveryIsStored_NotAtTheEndOfItsWait()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var first = await DeliverAsync(bvc);
+        var cursor = await CursorOfAsync(social, first);
+
+        var waited = Stopwatch.StartNew();
+        var listing = social.GetFromJsonAsync<JsonElement>($"{DemoRequests.InboxPath}?limit=500&after={cursor}&wait=20", Ct);
+        await Task.Delay(TimeSpan.FromSeconds(1), Ct);
+        var second = await DeliverAsync(bvc);
+        var page = await listing;
+        waited.Stop();
+
+        page.GetProperty("items").GetArrayLength().ShouldBeGreaterThan(0);
+        waited.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(15), "the listing waited out its 20 s although a delivery was stored");
+        (await CursorOfAsync(social, second, after: cursor)).ShouldNotBeNull();
+    }
+
+    [Fact]
+    public async Task WaitingListing_WithNothingNew_WaitsAsLongAsAskedAndAnswersEmpty()
+    {
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var waited = Stopwatch.StartNew();
+        var page = await social.GetFromJsonAsync<JsonElement>($"{DemoRequests.InboxPath}?after={PastEverything}&wait=2", Ct);
+        waited.Stop();
+
+        page.GetProperty("items").GetArrayLength().ShouldBe(0);
+        waited.Elapsed.ShouldBeGreaterThan(TimeSpan.FromSeconds(1.9));
+        waited.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(10));
+    }
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("21")]
+    [InlineData("86400")]
+    public async Task Wait_OutsideItsRange_IsRefusedWithAProblem(string wait)
+    {
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        using var response = await social.GetAsync($"{DemoRequests.InboxPath}?wait={wait}", Ct);
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        response.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json");
+    }
+
+    [Fact]
+    public async Task MoreListingsThanMayWait_TheRestAnswerAtOnce()
+    {
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var waiting = Enumerable.Range(0, 8)
+            .Select(_ => social.GetFromJsonAsync<JsonElement>($"{DemoRequests.InboxPath}?after={PastEverything}&wait=6", Ct))
+            .ToList();
+        await Task.Delay(TimeSpan.FromSeconds(2), Ct); // all eight are waiting by now
+
+        var answered = Stopwatch.StartNew();
+        var page = await social.GetFromJsonAsync<JsonElement>($"{DemoRequests.InboxPath}?after={PastEverything}&wait=6", Ct);
+        answered.Stop();
+        await Task.WhenAll(waiting);
+
+        page.GetProperty("items").GetArrayLength().ShouldBe(0);
+        answered.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(3), "a ninth listing waited beside eight, past Inbox:MaxWaiting");
+    }
+
+    private static async Task<Guid> DeliverAsync(HttpClient bvc)
+    {
+        var subject = HubFixture.NewSubject();
+        (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), Ct)).StatusCode.ShouldBe(HttpStatusCode.Created);
+        var submitted = await bvc.PostAsJsonAsync(DemoRequests.ReferralPath, DemoRequests.Referral(subject), Ct);
+        submitted.StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        return (await submitted.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("messageId").GetGuid();
+    }
+
+    /// <summary>The cursor of the message once it is in the inbox (looking for up to 60 s), or null.</summary>
+    private static async Task<string?> CursorOfAsync(HttpClient social, Guid messageId, string? after = null)
+    {
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(60);
+        while (DateTimeOffset.UtcNow < deadline)
+        {
+            var from = after;
+            do
+            {
+                var page = await social.GetFromJsonAsync<JsonElement>(
+                    $"{DemoRequests.InboxPath}?limit=500&includeAcknowledged=true{(from is null ? "" : $"&after={from}")}", Ct);
+                foreach (var item in page.GetProperty("items").EnumerateArray())
+                {
+                    if (item.GetProperty("messageId").GetGuid() == messageId)
+                    {
+                        return item.GetProperty("cursor").GetString();
+                    }
+                }
+
+                from = page.GetProperty("next") is { ValueKind: JsonValueKind.String } next ? next.GetString() : null;
+            }
+            while (from is not null);
+            await Task.Delay(TimeSpan.FromMilliseconds(200), Ct);
+        }
+
+        return null;
+    }
+}
