@@ -95,7 +95,7 @@ public sealed partial class RabbitMqNode
         return names.Count;
     }
 
-    /// <summary>GET on the management API, e.g. <c>queues/%2F</c>; for tests that inspect queues.</summary>
+    /// <summary>GET on the management API, e.g. <c>queues/%2F</c>; for tests and the benchmark that inspect queues.</summary>
     public async Task<JsonElement> GetManagementAsync(string relativePath, CancellationToken cancellationToken = default)
     {
         using var request = Request(HttpMethod.Get, relativePath);

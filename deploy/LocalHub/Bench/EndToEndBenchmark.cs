@@ -57,7 +57,8 @@ public sealed record Percentiles(double P50, double P95, double P99, double Max)
 /// How long the receiver's listing of an empty inbox asks to wait for a message (<c>wait</c>); zero, or a hub that answers
 /// an empty listing at once, and the receiver polls every <see cref="PollEvery"/> instead, as a simple integration would.
 /// </param>
-internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output, bool http2 = true, TimeSpan? receiverWait = null)
+/// <param name="acknowledgeMany">Whether the receiver acknowledges what a listing returned in one request per hundred messages, or one per message.</param>
+internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output, bool http2 = true, TimeSpan? receiverWait = null, bool acknowledgeMany = true)
 {
     private readonly ProcessCpu cpu = new(hub);
     private readonly ConcurrentDictionary<Guid, long> seen = new();
@@ -86,6 +87,9 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output,
 
     private static readonly TimeSpan PollEvery = TimeSpan.FromMilliseconds(20);
 
+    /// <summary>Whether the receiver acknowledges a page in one request; off after a hub answers that it has no such endpoint.</summary>
+    private bool acknowledgesMany = acknowledgeMany;
+
     private TimeSpan Wait { get; } = receiverWait ?? TimeSpan.FromSeconds(5);
 
     private string WaitQuery => Wait > TimeSpan.Zero ? $"&wait={(int)Wait.TotalSeconds}" : "";
@@ -111,6 +115,7 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output,
             output.WriteLine($"Warming up at {options.Rates[0]}/s for {options.WarmUp.TotalSeconds:0} s…");
             var warm = await SendAsync(sender, consented, unconsented, options.Rates[0], (int)(options.Rates[0] * options.WarmUp.TotalSeconds), options.RefusedShare, cancellationToken);
             await SettleAsync(sender, warm, options.Settle, cancellationToken);
+            await QuietAsync(options.Settle, cancellationToken);
             receiverPaused = true;
             await Task.Delay(Wait + TimeSpan.FromSeconds(1), cancellationToken); // a listing under way ends
             idleStart = cpu.Take();
@@ -257,6 +262,7 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output,
         var used = ProcessCpu.Between(firstSnapshot, lastSnapshot);
 
         var outcome = await SettleAsync(sender, sent, options.Settle, cancellationToken);
+        await QuietAsync(options.Settle, cancellationToken);
         // CPU per referral completed inside the window (acknowledged, or its refusal decided): below saturation as
         // many as were sent in it, above it only what the hub got through, so the figure stays a cost, not a share.
         var completed = sent.Count(s => s.MessageId is { } id && (s.Refusable
@@ -279,6 +285,38 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output,
             Percentiles.Of(permitted.Where(s => outcome.Delivered.ContainsKey(s.MessageId!.Value)).Select(s => SinceStamp(s, outcome.Delivered[s.MessageId!.Value]))),
             Percentiles.Of(refused.Where(s => outcome.Refused.ContainsKey(s.MessageId!.Value)).Select(s => SinceStamp(s, outcome.Refused[s.MessageId!.Value]))),
             used.ToDictionary(pair => pair.Key, pair => completed == 0 ? double.NaN : pair.Value / completed, StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// Waits until the broker holds no message for any consumer of the hub (its error queues aside), so that a run does
+    /// not start with the last one's status events still queued and count their work as its own. The management API's
+    /// figures are refreshed every few seconds: the queues must read empty for five seconds on end.
+    /// </summary>
+    private async Task QuietAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        long? emptySince = null;
+        var waiting = 0L;
+        while (Stopwatch.GetElapsedTime(started) < timeout)
+        {
+            var queues = await hub.Rabbit.GetManagementAsync($"queues/{Uri.EscapeDataString(hub.VirtualHost)}?columns=name,messages", cancellationToken);
+            waiting = queues.EnumerateArray()
+                .Where(q => q.GetProperty("name").GetString() is { } name && !name.EndsWith("_error", StringComparison.Ordinal) && !name.EndsWith("_skipped", StringComparison.Ordinal))
+                .Sum(q => q.TryGetProperty("messages", out var messages) && messages.ValueKind == JsonValueKind.Number ? messages.GetInt64() : 0);
+            if (waiting > 0)
+            {
+                emptySince = null;
+            }
+            else if ((emptySince ??= Stopwatch.GetTimestamp()) is var since && Stopwatch.GetElapsedTime(since) >= TimeSpan.FromSeconds(5))
+            {
+                output.WriteLine($"  queues empty {Stopwatch.GetElapsedTime(started).TotalSeconds:0} s after the run settled");
+                return;
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        }
+
+        output.WriteLine($"  queues still held {waiting} messages {timeout.TotalSeconds:0} s after the run settled");
     }
 
     private DateTimeOffset At(long timestamp) => epoch + Stopwatch.GetElapsedTime(epochTimestamp, timestamp);
@@ -374,6 +412,35 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output,
                     }
 
                     continue;
+                }
+
+                if (acknowledgesMany)
+                {
+                    // A page's messages in requests of up to 100 (the hub's bound on a list), as a receiver that took the page would.
+                    foreach (var chunk in fresh.Chunk(100))
+                    {
+                        using var response = await client.PostAsJsonAsync($"{DemoRequests.InboxPath}/acknowledge", new { messageIds = chunk }, cancellationToken);
+                        if (response.StatusCode == HttpStatusCode.NotFound)
+                        {
+                            acknowledgesMany = false; // a hub without it: one request per message, below
+                            break;
+                        }
+
+                        var at = Stopwatch.GetTimestamp();
+                        if (response.IsSuccessStatusCode)
+                        {
+                            var result = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
+                            foreach (var id in result.GetProperty("acknowledged").EnumerateArray())
+                            {
+                                acknowledged.TryAdd(id.GetGuid(), at);
+                            }
+                        }
+                    }
+
+                    if (acknowledgesMany)
+                    {
+                        continue;
+                    }
                 }
 
                 await Parallel.ForEachAsync(fresh, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken }, async (id, ct) =>

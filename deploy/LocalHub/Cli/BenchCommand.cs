@@ -41,11 +41,15 @@ internal static class BenchCommand
             Description = "Seconds the receiver's listing of an empty inbox asks to wait for a message; 0 polls every 20 ms (as it does on a hub that answers at once).",
             DefaultValueFactory = _ => 5,
         };
+        var acknowledgeEach = new Option<bool>("--acknowledge-each")
+        {
+            Description = "The receiver acknowledges one message per request (as on a hub without POST …/inbox/acknowledge) instead of a page at once.",
+        };
         var afterSeconds = new Option<int>("--after-seconds") { Description = "S6: how long the load goes on after the service is started again.", DefaultValueFactory = _ => 120 };
         var command = new Command("bench", "Referrals end to end (submit, gate, inbox, fetch, acknowledge) through the gateway at a sweep of rates; latency, loss, CPU and memory per process.")
         {
             rates, runs, seconds, warmUp, subjects, refused, settle, baselineRoot, baselineLabel, label, output, record, backlog, stopSeconds, afterSeconds, http,
-            receiverWait,
+            receiverWait, acknowledgeEach,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -61,6 +65,7 @@ internal static class BenchCommand
 
             var http2 = parseResult.GetValue(http) == "2";
             var wait = TimeSpan.FromSeconds(Math.Clamp(parseResult.GetValue(receiverWait), 0, 20));
+            var many = !parseResult.GetValue(acknowledgeEach);
             var commandLine = CommandLine("bench", "deploy/bench.sh");
             string markdown;
             var failed = false;
@@ -74,7 +79,7 @@ internal static class BenchCommand
                 }
 
                 await using var hub = await StartHubAsync(null, cancellationToken);
-                var benchmark = new EndToEndBenchmark(hub, DemoPki.Ensure(hub.PkiDir, hub.ClientIds), Console.Out, http2, wait);
+                var benchmark = new EndToEndBenchmark(hub, DemoPki.Ensure(hub.PkiDir, hub.ClientIds), Console.Out, http2, wait, many);
                 var results = new List<BacklogResult>();
                 foreach (var service in stopped.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                 {
@@ -92,10 +97,10 @@ internal static class BenchCommand
                 var sweeps = new List<EndToEndReport.Sweep>();
                 if (parseResult.GetValue(baselineRoot) is { } baseline)
                 {
-                    sweeps.Add(await SweepAsync(parseResult.GetValue(baselineLabel)!, Path.GetFullPath(baseline), options, http2, wait, cancellationToken));
+                    sweeps.Add(await SweepAsync(parseResult.GetValue(baselineLabel)!, Path.GetFullPath(baseline), options, http2, wait, many, cancellationToken));
                 }
 
-                sweeps.Add(await SweepAsync(parseResult.GetValue(label)!, null, options, http2, wait, cancellationToken));
+                sweeps.Add(await SweepAsync(parseResult.GetValue(label)!, null, options, http2, wait, many, cancellationToken));
                 var heading = options.RefusedShare >= 1 ? "S5: refused referrals" : $"S4: referrals end to end, {options.RefusedShare:P0} refused";
                 markdown = EndToEndReport.Render(heading, commandLine, sweeps);
                 failed = sweeps.Sum(s => s.Runs.Sum(r => r.Lost + (r.Sent - r.Accepted))) > 0;
@@ -131,12 +136,12 @@ internal static class BenchCommand
     }
 
     private static async Task<EndToEndReport.Sweep> SweepAsync(
-        string tree, string? root, EndToEndOptions options, bool http2, TimeSpan receiverWait, CancellationToken cancellationToken)
+        string tree, string? root, EndToEndOptions options, bool http2, TimeSpan receiverWait, bool acknowledgeMany, CancellationToken cancellationToken)
     {
         Console.WriteLine($"== {tree}{(root is null ? "" : $" ({root})")}");
         await using var hub = await StartHubAsync(root, cancellationToken);
         var pki = DemoPki.Ensure(hub.PkiDir, hub.ClientIds);
-        var benchmark = new EndToEndBenchmark(hub, pki, Console.Out, http2, receiverWait);
+        var benchmark = new EndToEndBenchmark(hub, pki, Console.Out, http2, receiverWait, acknowledgeMany);
         var results = await benchmark.RunAsync(options, cancellationToken);
         return new EndToEndReport.Sweep(tree, results, benchmark.IdleMemory, benchmark.MemoryByRate, benchmark.IdleCpu, benchmark.WarmIdleCpu, benchmark.PollingIdleCpu);
     }

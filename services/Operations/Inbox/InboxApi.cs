@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dapper;
 using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.ServiceDefaults.Input;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
 using FamiljecentralHub.ServiceDefaults.Security;
 using MassTransit;
@@ -30,6 +31,15 @@ public sealed record InboxItem(
 
 public sealed record InboxPage(IReadOnlyList<InboxItem> Items, string? Next);
 
+/// <summary>Messages a receiving system has taken into its own records, at most <see cref="InputLimits.MaxListItems"/> at once.</summary>
+public sealed record Acknowledgements(IReadOnlyList<Guid>? MessageIds);
+
+/// <summary>
+/// What became of each id: acknowledged (now or before), or not in this unit's inbox (never delivered to it, or
+/// withdrawn); the same answer for each as the one-message acknowledgement's 204 or 404.
+/// </summary>
+public sealed record AcknowledgementResult(IReadOnlyList<Guid> Acknowledged, IReadOnlyList<Guid> NotInInbox);
+
 internal static class InboxApi
 {
     // Shared with the webhook dispatcher, so a push carries exactly what a pull returns.
@@ -47,6 +57,8 @@ internal static class InboxApi
             .WithSummary("Fetches one delivered message with its body: the disclosure the gate permitted to this unit.");
         units.MapPost("/inbox/{messageId:guid}/acknowledge", Acknowledge)
             .WithSummary("Acknowledges a fetched message: the receiving system has taken it into its own records.");
+        units.MapPost("/inbox/acknowledge", AcknowledgeMany)
+            .WithSummary("Acknowledges up to 100 messages at once; says which were acknowledged and which are not in the inbox.");
     }
 
     /// <summary>
@@ -200,6 +212,73 @@ internal static class InboxApi
         }
 
         return TypedResults.NoContent();
+    }
+
+    /// <summary>
+    /// The same as acknowledging each message alone, in one statement and one request: what a receiving system that
+    /// took a page of its inbox sends back. Ids are checked before anything is written.
+    /// </summary>
+    private static async Task<Results<Ok<AcknowledgementResult>, ValidationProblem, ProblemHttpResult>> AcknowledgeMany(
+        string unitId, Acknowledgements acknowledgements, NpgsqlDataSource db, IPublishEndpoint publish, Pseudonymizer pseudonyms,
+        TimeProvider clock, HttpContext http, CancellationToken cancellationToken)
+    {
+        var ids = acknowledgements.MessageIds ?? [];
+        if (ids.Count == 0 || ids.Count > InputLimits.MaxListItems || ids.Contains(Guid.Empty) || ids.Distinct().Count() != ids.Count)
+        {
+            return Paging.Problem("messageIds", $"must name from 1 to {InputLimits.MaxListItems} distinct messages");
+        }
+
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        var rows = (await connection.QueryAsync<AcknowledgedRow>(
+            """
+            UPDATE inbox SET acknowledged_at = COALESCE(acknowledged_at, @now), fetched_at = COALESCE(fetched_at, @now)
+            WHERE message_id = ANY(@ids) AND receiving_unit = @unitId AND withdrawn_at IS NULL AND body_deleted_at IS NULL
+            RETURNING message_id AS MessageId, sending_unit AS SendingUnit, receiving_unit AS ReceivingUnit, purpose AS Purpose,
+                      categories AS Categories, subject_id AS SubjectId, basis AS Basis, acknowledged_at AS AcknowledgedAt
+            """,
+            new { unitId, ids = ids.ToArray(), now = clock.GetUtcNow() })).ToList();
+
+        try
+        {
+            // As for one message: a lost event is healed by acknowledging again, which tells the sender again.
+            var actingSystem = http.User.ClientId();
+            await Task.WhenAll(rows.Select(row => publish.Publish(
+                new DisclosureStatusChanged
+                {
+                    MessageId = row.MessageId,
+                    Status = DisclosureStatus.Acknowledged,
+                    SendingUnit = row.SendingUnit,
+                    ReceivingUnit = row.ReceivingUnit,
+                    Purpose = Enum.Parse<Purpose>(row.Purpose),
+                    SubjectPseudonym = pseudonyms.For(row.SubjectId),
+                    Basis = row.Basis,
+                    Categories = row.Categories.Select(Enum.Parse<InformationCategory>).ToList(),
+                    ActingSystem = actingSystem,
+                    OccurredAt = row.AcknowledgedAt,
+                },
+                cancellationToken)));
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            http.Response.Headers.RetryAfter = "5";
+            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Try again shortly",
+                detail: "The acknowledgements are stored but their senders could not all be told yet. Acknowledge again to retry.");
+        }
+
+        var acknowledged = rows.Select(r => r.MessageId).ToHashSet();
+        return TypedResults.Ok(new AcknowledgementResult([.. ids.Where(acknowledged.Contains)], [.. ids.Where(id => !acknowledged.Contains(id))]));
+    }
+
+    private sealed class AcknowledgedRow
+    {
+        public Guid MessageId { get; init; }
+        public string SendingUnit { get; init; } = "";
+        public string ReceivingUnit { get; init; } = "";
+        public string Purpose { get; init; } = "";
+        public string[] Categories { get; init; } = [];
+        public string SubjectId { get; init; } = "";
+        public string Basis { get; init; } = "";
+        public DateTimeOffset AcknowledgedAt { get; init; }
     }
 
     private static ProblemHttpResult NotInInbox() => TypedResults.Problem(
