@@ -420,7 +420,7 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output,
                     foreach (var chunk in fresh.Chunk(100))
                     {
                         using var response = await client.PostAsJsonAsync($"{DemoRequests.InboxPath}/acknowledge", new { messageIds = chunk }, cancellationToken);
-                        if (response.StatusCode == HttpStatusCode.NotFound)
+                        if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed)
                         {
                             acknowledgesMany = false; // a hub without it: one request per message, below
                             break;
@@ -452,13 +452,21 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output,
                     }
                 });
             }
-            catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
-                // A failed listing or acknowledgement is tried again by the next round, as a real receiver would.
+                // A failed listing or acknowledgement is tried again by the next round, as a real receiver would; each kind
+                // of failure is said once, so a receiver that cannot receive does not pass for a hub that loses.
+                if (receiverFailures.TryAdd($"{e.GetType().Name}: {e.Message}", 0))
+                {
+                    output.WriteLine($"  receiver: {e.GetType().Name}: {e.Message}");
+                }
+
                 await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
             }
         }
     }
+
+    private readonly ConcurrentDictionary<string, int> receiverFailures = new(StringComparer.Ordinal);
 
     private sealed record Outcome(Dictionary<Guid, DateTimeOffset> Delivered, Dictionary<Guid, DateTimeOffset> Refused, int Missing);
 
