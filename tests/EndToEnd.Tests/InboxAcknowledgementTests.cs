@@ -1,0 +1,110 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using FamiljecentralHub.LocalHub.Clients;
+
+namespace FamiljecentralHub.EndToEnd.Tests;
+
+/// <summary>
+/// A receiving system acknowledges a page of its inbox in one request: each id as if acknowledged alone (its sender
+/// told, acknowledging again harmless), and an id that is not in the unit's inbox acknowledges nothing and says so.
+/// </summary>
+public sealed class InboxAcknowledgementTests(HubFixture hub)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static string AcknowledgePath => $"{DemoRequests.InboxPath}/acknowledge";
+
+    [Fact]
+    public async Task AcknowledgingSeveral_TellsEachSender_AndNamesWhatIsNotInTheInbox()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var sent = new List<(Guid Id, string StatusUrl)>();
+        for (var i = 0; i < 3; i++)
+        {
+            sent.Add(await DeliverAsync(bvc));
+        }
+
+        foreach (var (_, statusUrl) in sent)
+        {
+            await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Delivered");
+        }
+
+        var stranger = Guid.NewGuid();
+        var ids = sent.Select(s => s.Id).Append(stranger).ToArray();
+        using var response = await social.PostAsJsonAsync(AcknowledgePath, new { messageIds = ids }, Ct);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        var result = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        result.GetProperty("acknowledged").EnumerateArray().Select(e => e.GetGuid()).ShouldBe(sent.Select(s => s.Id));
+        result.GetProperty("notInInbox").EnumerateArray().Select(e => e.GetGuid()).ShouldBe([stranger]);
+
+        foreach (var (_, statusUrl) in sent)
+        {
+            await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Acknowledged");
+        }
+
+        // Again: harmless, the same answer.
+        using var again = await social.PostAsJsonAsync(AcknowledgePath, new { messageIds = ids }, Ct);
+        (await again.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("acknowledged").GetArrayLength().ShouldBe(3);
+        var page = await social.GetFromJsonAsync<JsonElement>($"{DemoRequests.InboxPath}?limit=500", Ct);
+        page.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("messageId").GetGuid()).ShouldNotContain(id => ids.Contains(id));
+    }
+
+    [Fact]
+    public async Task AnotherUnitsSystem_AcknowledgesNothingInThisInbox()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        var (id, statusUrl) = await DeliverAsync(bvc);
+        await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Delivered");
+
+        // The sender's system, at the receiver's inbox: refused at the unit, whatever it names.
+        using var response = await bvc.PostAsJsonAsync(AcknowledgePath, new { messageIds = new[] { id } }, Ct);
+        response.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        var status = await bvc.GetFromJsonAsync<JsonElement>(statusUrl, Ct);
+        status.GetProperty("status").GetString().ShouldBe("Delivered");
+    }
+
+    [Theory]
+    [InlineData("""{"messageIds": []}""")]
+    [InlineData("""{}""")]
+    [InlineData("""{"messageIds": ["00000000-0000-0000-0000-000000000000"]}""")]
+    [InlineData("""{"messageIds": ["7d1f8c3e-1b2a-4c5d-9e8f-0a1b2c3d4e5f", "7d1f8c3e-1b2a-4c5d-9e8f-0a1b2c3d4e5f"]}""")]
+    [InlineData("""{"messageIds": ["19850101-1234"]}""")]
+    [InlineData("""{"messageIds": "7d1f8c3e-1b2a-4c5d-9e8f-0a1b2c3d4e5f"}""")]
+    [InlineData("""null""")]
+    public async Task ABodyThatNamesNoValidListOfMessages_IsRefusedWithABoundedProblem(string body)
+    {
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        using var response = await social.PostAsync(AcknowledgePath, new StringContent(body, Encoding.UTF8, "application/json"), Ct);
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        response.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json");
+        (await response.Content.ReadAsStringAsync(Ct)).ShouldNotContain("19850101-1234");
+    }
+
+    [Fact]
+    public async Task MoreThanAHundredIds_AreRefused_AndNoneAcknowledged()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var (id, statusUrl) = await DeliverAsync(bvc);
+        await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Delivered");
+
+        var ids = Enumerable.Range(0, 100).Select(_ => Guid.NewGuid()).Prepend(id).ToArray();
+        using var response = await social.PostAsJsonAsync(AcknowledgePath, new { messageIds = ids }, Ct);
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        await Task.Delay(TimeSpan.FromSeconds(2), Ct);
+        (await bvc.GetFromJsonAsync<JsonElement>(statusUrl, Ct)).GetProperty("status").GetString().ShouldBe("Delivered");
+    }
+
+    private static async Task<(Guid Id, string StatusUrl)> DeliverAsync(HttpClient bvc)
+    {
+        var subject = HubFixture.NewSubject();
+        (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), Ct)).StatusCode.ShouldBe(HttpStatusCode.Created);
+        var submitted = await bvc.PostAsJsonAsync(DemoRequests.ReferralPath, DemoRequests.Referral(subject), Ct);
+        submitted.StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        var body = await submitted.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        return (body.GetProperty("messageId").GetGuid(), body.GetProperty("statusUrl").GetString()!);
+    }
+}
