@@ -81,6 +81,54 @@ public sealed class InboxWaitTests(HubFixture hub)
         answered.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(3), "a ninth listing waited beside eight, past Inbox:MaxWaiting");
     }
 
+    [Fact]
+    public async Task AListingItsClientGaveUpOn_FetchesNothingThatArrivesAfter()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        var created = await (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), Ct))
+            .Content.ReadFromJsonAsync<JsonElement>(Ct);
+        var end = await InboxEndAsync(social);
+
+        // The receiving system asks to wait, then goes away (a timeout, a restart) before anything arrives.
+        using (var gaveUp = CancellationTokenSource.CreateLinkedTokenSource(Ct))
+        {
+            var listing = social.GetAsync($"{DemoRequests.InboxPath}?limit=500{(end is null ? "" : $"&after={end}")}&wait=20", gaveUp.Token);
+            await Task.Delay(TimeSpan.FromSeconds(1), Ct);
+            await gaveUp.CancelAsync();
+            await Should.ThrowAsync<TaskCanceledException>(listing);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(1), Ct);
+        var submitted = await (await bvc.PostAsJsonAsync(DemoRequests.ReferralPath, DemoRequests.Referral(subject), Ct)).Content.ReadFromJsonAsync<JsonElement>(Ct);
+        var statusUrl = submitted.GetProperty("statusUrl").GetString()!;
+        await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Delivered");
+
+        // Unfetched, a revocation withdraws it; had the abandoned listing taken it, it would stay delivered to no one.
+        (await bvc.PostAsJsonAsync($"{DemoRequests.ConsentPath}/{created.GetProperty("id").GetGuid()}/revoke",
+            new { recordedBy = "SE2321000016-BVC1", recordingUnit = DemoRequests.ChildHealthUnit, reason = "Vårdnadshavaren återkallar samtycket" }, Ct))
+            .StatusCode.ShouldBe(HttpStatusCode.OK);
+        await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Withdrawn");
+    }
+
+    /// <summary>The cursor of the last item waiting in the unit's inbox, or null when none waits.</summary>
+    private static async Task<string?> InboxEndAsync(HttpClient social)
+    {
+        string? after = null;
+        while (true)
+        {
+            var page = await social.GetFromJsonAsync<JsonElement>($"{DemoRequests.InboxPath}?limit=500{(after is null ? "" : "&after=" + after)}", Ct);
+            var items = page.GetProperty("items").EnumerateArray().ToList();
+            if (items.Count == 0)
+            {
+                return after;
+            }
+
+            after = items[^1].GetProperty("cursor").GetString();
+        }
+    }
+
     private static async Task<Guid> DeliverAsync(HttpClient bvc)
     {
         var subject = HubFixture.NewSubject();

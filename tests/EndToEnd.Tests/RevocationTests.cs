@@ -97,7 +97,7 @@ public sealed class RevocationTests(HubFixture hub)
             afterRevocation.Add(await SubmitAsync(bvc, subject));
         }
 
-        var statuses = await WaitForFinalStatusesAsync(bvc, beforeRevocation.Concat(afterRevocation).ToList());
+        var statuses = await WaitForFinalStatusesAsync(bvc, social, consentId, beforeRevocation.Concat(afterRevocation).ToList());
         await Task.Delay(500, Ct); // let the fetcher observe anything it still could, then stop it
         await stopFetching.CancelAsync();
         await fetcher.WaitAsync(TimeSpan.FromSeconds(10), Ct).ContinueWith(_ => { }, Ct);
@@ -105,11 +105,7 @@ public sealed class RevocationTests(HubFixture hub)
         TestContext.Current.TestOutputHelper?.WriteLine(
             "outcomes before revocation: " + string.Join(", ", beforeRevocation.GroupBy(id => statuses[id]).Select(g => $"{g.Key} {g.Count()}")));
         afterRevocation.ShouldAllBe(id => statuses[id] == "Refused", "nothing submitted after the revocation is permitted");
-        var notices = await social.GetFromJsonAsync<JsonElement>($"/social-services/units/{DemoRequests.SocialServicesUnit}/notices", Ct);
-        var noticed = notices.EnumerateArray()
-            .Where(n => n.GetProperty("consentId").GetGuid() == consentId)
-            .SelectMany(n => n.GetProperty("messageIds").EnumerateArray().Select(m => m.GetGuid()))
-            .ToHashSet();
+        var noticed = await NoticedAsync(social, consentId);
         foreach (var id in beforeRevocation)
         {
             switch (statuses[id])
@@ -143,10 +139,15 @@ public sealed class RevocationTests(HubFixture hub)
     }
 
     /// <summary>Delivered counts as final only once the revocation has had its chance to withdraw it.</summary>
-    private static async Task<Dictionary<Guid, string>> WaitForFinalStatusesAsync(HttpClient bvc, List<Guid> ids)
+    /// <summary>
+    /// Every message's status once none can change any more. Delivered is final only when the receiving service has
+    /// dealt with the revocation (a notice names the message): until then the sender's view may still show Delivered for
+    /// a message the revocation is withdrawing, and a snapshot taken then would blame the fetcher for it.
+    /// </summary>
+    private static async Task<Dictionary<Guid, string>> WaitForFinalStatusesAsync(HttpClient bvc, HttpClient social, Guid consentId, List<Guid> ids)
     {
         var final = new HashSet<string> { "Refused", "Withdrawn", "Delivered", "Acknowledged" };
-        var statuses = await Eventually.MatchAsync(
+        var (statuses, _) = await Eventually.MatchAsync(
             async () =>
             {
                 Dictionary<Guid, string> seen = [];
@@ -156,15 +157,24 @@ public sealed class RevocationTests(HubFixture hub)
                     seen[id] = status.GetProperty("status").GetString()!;
                 }
 
-                return seen;
+                return (Statuses: seen, Noticed: await NoticedAsync(social, consentId));
             },
-            seen => seen.Values.All(final.Contains),
+            last => last.Statuses.Values.All(final.Contains)
+                && last.Statuses.Where(pair => pair.Value == "Delivered").All(pair => last.Noticed.Contains(pair.Key)),
             TimeSpan.FromSeconds(30),
-            last => $"not all messages reached a final status: {string.Join(", ", (last ?? []).Values.GroupBy(s => s).Select(g => $"{g.Key} {g.Count()}"))}",
+            last => $"not all messages reached a final status: {string.Join(", ", (last.Statuses ?? []).Values.GroupBy(s => s).Select(g => $"{g.Key} {g.Count()}"))}"
+                + $", {(last.Statuses ?? []).Count(pair => pair.Value == "Delivered" && !(last.Noticed ?? []).Contains(pair.Key))} delivered without a notice",
             cancellationToken: Ct);
         await Task.Delay(1000, Ct);
         return statuses;
     }
+
+    /// <summary>The messages the receiving unit's notices name under the consent.</summary>
+    private static async Task<HashSet<Guid>> NoticedAsync(HttpClient social, Guid consentId) =>
+        (await social.GetFromJsonAsync<JsonElement>($"/social-services/units/{DemoRequests.SocialServicesUnit}/notices", Ct)).EnumerateArray()
+            .Where(n => n.GetProperty("consentId").GetGuid() == consentId)
+            .SelectMany(n => n.GetProperty("messageIds").EnumerateArray().Select(m => m.GetGuid()))
+            .ToHashSet();
 
     /// <summary>The cursor of the last item in the unit's inbox, or null when it is empty.</summary>
     private static async Task<string?> InboxEndAsync(HttpClient social)
