@@ -173,45 +173,13 @@ internal static class InboxApi
         string unitId, Guid messageId, NpgsqlDataSource db, IPublishEndpoint publish, Pseudonymizer pseudonyms, TimeProvider clock,
         HttpContext http, CancellationToken cancellationToken)
     {
-        await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<InboxRow>(
-            $"""
-            UPDATE inbox SET acknowledged_at = COALESCE(acknowledged_at, @now), fetched_at = COALESCE(fetched_at, @now)
-            WHERE message_id = @messageId AND receiving_unit = @unitId AND withdrawn_at IS NULL AND body_deleted_at IS NULL
-            RETURNING {Columns}
-            """,
-            new { unitId, messageId, now = clock.GetUtcNow() });
-        if (row is null)
+        var (acknowledged, told) = await AcknowledgeAsync(unitId, [messageId], db, publish, pseudonyms, clock, http, cancellationToken);
+        if (acknowledged.Count == 0)
         {
             return NotInInbox();
         }
 
-        try
-        {
-            await publish.Publish(
-                new DisclosureStatusChanged
-                {
-                    MessageId = row.MessageId,
-                    Status = DisclosureStatus.Acknowledged,
-                    SendingUnit = row.SendingUnit,
-                    ReceivingUnit = row.ReceivingUnit,
-                    Purpose = Enum.Parse<Purpose>(row.Purpose),
-                    SubjectPseudonym = pseudonyms.For(row.SubjectId),
-                    Basis = row.Basis,
-                    Categories = row.Categories.Select(Enum.Parse<InformationCategory>).ToList(),
-                    ActingSystem = http.User.ClientId(),
-                    OccurredAt = row.AcknowledgedAt!.Value,
-                },
-                cancellationToken);
-        }
-        catch (Exception) when (!cancellationToken.IsCancellationRequested)
-        {
-            http.Response.Headers.RetryAfter = "5";
-            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Try again shortly",
-                detail: "The acknowledgement is stored but the sender could not be told yet. Acknowledge again to retry.");
-        }
-
-        return TypedResults.NoContent();
+        return told ? TypedResults.NoContent() : SendersNotTold(http);
     }
 
     /// <summary>
@@ -228,19 +196,39 @@ internal static class InboxApi
             return Paging.Problem("messageIds", $"must name from 1 to {InputLimits.MaxListItems} distinct messages");
         }
 
-        await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        var rows = (await connection.QueryAsync<AcknowledgedRow>(
-            """
-            UPDATE inbox SET acknowledged_at = COALESCE(acknowledged_at, @now), fetched_at = COALESCE(fetched_at, @now)
-            WHERE message_id = ANY(@ids) AND receiving_unit = @unitId AND withdrawn_at IS NULL AND body_deleted_at IS NULL
-            RETURNING message_id AS MessageId, sending_unit AS SendingUnit, receiving_unit AS ReceivingUnit, purpose AS Purpose,
-                      categories AS Categories, subject_id AS SubjectId, basis AS Basis, acknowledged_at AS AcknowledgedAt
-            """,
-            new { unitId, ids = ids.ToArray(), now = clock.GetUtcNow() })).ToList();
+        var (acknowledged, told) = await AcknowledgeAsync(unitId, ids, db, publish, pseudonyms, clock, http, cancellationToken);
+        if (!told)
+        {
+            return SendersNotTold(http);
+        }
+
+        return TypedResults.Ok(new AcknowledgementResult([.. ids.Where(acknowledged.Contains)], [.. ids.Where(id => !acknowledged.Contains(id))]));
+    }
+
+    /// <summary>
+    /// Marks the unit's messages among <paramref name="ids"/> acknowledged (again, harmlessly, when they were) and tells
+    /// each sender; <c>Told</c> is false when the rows are stored but an event could not be published, which acknowledging
+    /// again heals.
+    /// </summary>
+    private static async Task<(HashSet<Guid> Acknowledged, bool Told)> AcknowledgeAsync(
+        string unitId, IReadOnlyCollection<Guid> ids, NpgsqlDataSource db, IPublishEndpoint publish, Pseudonymizer pseudonyms,
+        TimeProvider clock, HttpContext http, CancellationToken cancellationToken)
+    {
+        List<AcknowledgedRow> rows;
+        await using (var connection = await db.OpenConnectionAsync(cancellationToken))
+        {
+            rows = (await connection.QueryAsync<AcknowledgedRow>(
+                """
+                UPDATE inbox SET acknowledged_at = COALESCE(acknowledged_at, @now), fetched_at = COALESCE(fetched_at, @now)
+                WHERE message_id = ANY(@ids) AND receiving_unit = @unitId AND withdrawn_at IS NULL AND body_deleted_at IS NULL
+                RETURNING message_id AS MessageId, sending_unit AS SendingUnit, receiving_unit AS ReceivingUnit, purpose AS Purpose,
+                          categories AS Categories, subject_id AS SubjectId, basis AS Basis, acknowledged_at AS AcknowledgedAt
+                """,
+                new { unitId, ids = ids.ToArray(), now = clock.GetUtcNow() })).ToList();
+        }
 
         try
         {
-            // As for one message: a lost event is healed by acknowledging again, which tells the sender again.
             var actingSystem = http.User.ClientId();
             await Task.WhenAll(rows.Select(row => publish.Publish(
                 new DisclosureStatusChanged
@@ -257,16 +245,19 @@ internal static class InboxApi
                     OccurredAt = row.AcknowledgedAt,
                 },
                 cancellationToken)));
+            return ([.. rows.Select(r => r.MessageId)], true);
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {
-            http.Response.Headers.RetryAfter = "5";
-            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Try again shortly",
-                detail: "The acknowledgements are stored but their senders could not all be told yet. Acknowledge again to retry.");
+            return ([.. rows.Select(r => r.MessageId)], false);
         }
+    }
 
-        var acknowledged = rows.Select(r => r.MessageId).ToHashSet();
-        return TypedResults.Ok(new AcknowledgementResult([.. ids.Where(acknowledged.Contains)], [.. ids.Where(id => !acknowledged.Contains(id))]));
+    private static ProblemHttpResult SendersNotTold(HttpContext http)
+    {
+        http.Response.Headers.RetryAfter = "5";
+        return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Try again shortly",
+            detail: "The acknowledgement is stored but the sender could not be told yet. Acknowledge again to retry.");
     }
 
     private sealed class AcknowledgedRow
