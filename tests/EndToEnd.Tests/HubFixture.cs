@@ -76,4 +76,35 @@ public sealed class HubFixture : IAsyncLifetime
             timeout ?? TimeSpan.FromSeconds(30),
             last => $"{statusUrl} did not reach {status}; last seen: {(last.ValueKind == JsonValueKind.Undefined ? "nothing" : last.ToString())}",
             TimeSpan.FromMilliseconds(100));
+
+    /// <summary>
+    /// The cursor of the last item waiting in the demo social-services unit's inbox, or null when none waits: where a
+    /// test that lists the inbox starts, so that what other tests left unacknowledged does not hold it back.
+    /// </summary>
+    public static async Task<string?> InboxEndAsync(HttpClient social)
+    {
+        string? after = null;
+        while (true)
+        {
+            var page = await social.GetFromJsonAsync<JsonElement>($"{DemoRequests.InboxPath}?limit=500{(after is null ? "" : "&after=" + after)}");
+            var items = page.GetProperty("items").EnumerateArray().ToList();
+            if (items.Count == 0)
+            {
+                return after;
+            }
+
+            after = items[^1].GetProperty("cursor").GetString();
+        }
+    }
+
+    /// <summary>A referral about a new subject with its guardian's consent, submitted by BVC: its message id and status URL.</summary>
+    public static async Task<(Guid Id, string StatusUrl)> SubmitConsentedReferralAsync(HttpClient bvc)
+    {
+        var subject = NewSubject();
+        (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow))).StatusCode.ShouldBe(System.Net.HttpStatusCode.Created);
+        var submitted = await bvc.PostAsJsonAsync(DemoRequests.ReferralPath, DemoRequests.Referral(subject));
+        submitted.StatusCode.ShouldBe(System.Net.HttpStatusCode.Accepted);
+        var body = await submitted.Content.ReadFromJsonAsync<JsonElement>();
+        return (body.GetProperty("messageId").GetGuid(), body.GetProperty("statusUrl").GetString()!);
+    }
 }

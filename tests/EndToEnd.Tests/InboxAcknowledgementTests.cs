@@ -24,7 +24,7 @@ public sealed class InboxAcknowledgementTests(HubFixture hub)
         var sent = new List<(Guid Id, string StatusUrl)>();
         for (var i = 0; i < 3; i++)
         {
-            sent.Add(await DeliverAsync(bvc));
+            sent.Add(await HubFixture.SubmitConsentedReferralAsync(bvc));
         }
 
         foreach (var (_, statusUrl) in sent)
@@ -56,7 +56,7 @@ public sealed class InboxAcknowledgementTests(HubFixture hub)
     public async Task AnotherUnitsSystem_AcknowledgesNothingInThisInbox()
     {
         using var bvc = hub.Client(DemoRequests.ChildHealthClient);
-        var (id, statusUrl) = await DeliverAsync(bvc);
+        var (id, statusUrl) = await HubFixture.SubmitConsentedReferralAsync(bvc);
         await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Delivered");
 
         // The sender's system, at the receiver's inbox: refused at the unit, whatever it names.
@@ -74,6 +74,9 @@ public sealed class InboxAcknowledgementTests(HubFixture hub)
     [InlineData("""{"messageIds": ["19850101-1234"]}""")]
     [InlineData("""{"messageIds": "7d1f8c3e-1b2a-4c5d-9e8f-0a1b2c3d4e5f"}""")]
     [InlineData("""null""")]
+    [InlineData("""{"messageIds": ["\u0000"]}""")]
+    [InlineData("""{"messageIds": [null]}""")]
+    [InlineData("""{"messageIds": [{"id": "19850101-1234"}]}""")]
     public async Task ABodyThatNamesNoValidListOfMessages_IsRefusedWithABoundedProblem(string body)
     {
         using var social = hub.Client(DemoRequests.SocialServicesClient);
@@ -88,7 +91,7 @@ public sealed class InboxAcknowledgementTests(HubFixture hub)
     {
         using var bvc = hub.Client(DemoRequests.ChildHealthClient);
         using var social = hub.Client(DemoRequests.SocialServicesClient);
-        var (id, statusUrl) = await DeliverAsync(bvc);
+        var (id, statusUrl) = await HubFixture.SubmitConsentedReferralAsync(bvc);
         await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Delivered");
 
         var ids = Enumerable.Range(0, 100).Select(_ => Guid.NewGuid()).Prepend(id).ToArray();
@@ -96,15 +99,5 @@ public sealed class InboxAcknowledgementTests(HubFixture hub)
         response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         await Task.Delay(TimeSpan.FromSeconds(2), Ct);
         (await bvc.GetFromJsonAsync<JsonElement>(statusUrl, Ct)).GetProperty("status").GetString().ShouldBe("Delivered");
-    }
-
-    private static async Task<(Guid Id, string StatusUrl)> DeliverAsync(HttpClient bvc)
-    {
-        var subject = HubFixture.NewSubject();
-        (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), Ct)).StatusCode.ShouldBe(HttpStatusCode.Created);
-        var submitted = await bvc.PostAsJsonAsync(DemoRequests.ReferralPath, DemoRequests.Referral(subject), Ct);
-        submitted.StatusCode.ShouldBe(HttpStatusCode.Accepted);
-        var body = await submitted.Content.ReadFromJsonAsync<JsonElement>(Ct);
-        return (body.GetProperty("messageId").GetGuid(), body.GetProperty("statusUrl").GetString()!);
     }
 }

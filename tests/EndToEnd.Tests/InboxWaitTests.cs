@@ -23,13 +23,13 @@ public sealed class InboxWaitTests(HubFixture hub)
     {
         using var bvc = hub.Client(DemoRequests.ChildHealthClient);
         using var social = hub.Client(DemoRequests.SocialServicesClient);
-        var first = await DeliverAsync(bvc);
+        var (first, _) = await HubFixture.SubmitConsentedReferralAsync(bvc);
         var cursor = await CursorOfAsync(social, first);
 
         var waited = Stopwatch.StartNew();
         var listing = social.GetFromJsonAsync<JsonElement>($"{DemoRequests.InboxPath}?limit=500&after={cursor}&wait=20", Ct);
         await Task.Delay(TimeSpan.FromSeconds(1), Ct);
-        var second = await DeliverAsync(bvc);
+        var (second, _) = await HubFixture.SubmitConsentedReferralAsync(bvc);
         var page = await listing;
         waited.Stop();
 
@@ -55,6 +55,11 @@ public sealed class InboxWaitTests(HubFixture hub)
     [InlineData("-1")]
     [InlineData("21")]
     [InlineData("86400")]
+    [InlineData("2147483648")]
+    [InlineData("abc")]
+    [InlineData("%00")]
+    [InlineData("1.5")]
+    [InlineData("1&wait=2")]
     public async Task Wait_OutsideItsRange_IsRefusedWithAProblem(string wait)
     {
         using var social = hub.Client(DemoRequests.SocialServicesClient);
@@ -89,7 +94,7 @@ public sealed class InboxWaitTests(HubFixture hub)
         var subject = HubFixture.NewSubject();
         var created = await (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), Ct))
             .Content.ReadFromJsonAsync<JsonElement>(Ct);
-        var end = await InboxEndAsync(social);
+        var end = await HubFixture.InboxEndAsync(social);
 
         // The receiving system asks to wait, then goes away (a timeout, a restart) before anything arrives.
         using (var gaveUp = CancellationTokenSource.CreateLinkedTokenSource(Ct))
@@ -112,31 +117,6 @@ public sealed class InboxWaitTests(HubFixture hub)
         await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Withdrawn");
     }
 
-    /// <summary>The cursor of the last item waiting in the unit's inbox, or null when none waits.</summary>
-    private static async Task<string?> InboxEndAsync(HttpClient social)
-    {
-        string? after = null;
-        while (true)
-        {
-            var page = await social.GetFromJsonAsync<JsonElement>($"{DemoRequests.InboxPath}?limit=500{(after is null ? "" : "&after=" + after)}", Ct);
-            var items = page.GetProperty("items").EnumerateArray().ToList();
-            if (items.Count == 0)
-            {
-                return after;
-            }
-
-            after = items[^1].GetProperty("cursor").GetString();
-        }
-    }
-
-    private static async Task<Guid> DeliverAsync(HttpClient bvc)
-    {
-        var subject = HubFixture.NewSubject();
-        (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), Ct)).StatusCode.ShouldBe(HttpStatusCode.Created);
-        var submitted = await bvc.PostAsJsonAsync(DemoRequests.ReferralPath, DemoRequests.Referral(subject), Ct);
-        submitted.StatusCode.ShouldBe(HttpStatusCode.Accepted);
-        return (await submitted.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("messageId").GetGuid();
-    }
 
     /// <summary>The cursor of the message once it is in the inbox (looking for up to 60 s), or null.</summary>
     private static async Task<string?> CursorOfAsync(HttpClient social, Guid messageId, string? after = null)

@@ -34,7 +34,7 @@ public sealed class RevocationTests(HubFixture hub)
         // has fetched some messages, not others, and is fetching while the revocation lands.
         // It starts where the inbox ends now: what other tests left unacknowledged there would otherwise hold the slow
         // fetcher back from this test's own messages until after the revocation.
-        var start = await InboxEndAsync(social);
+        var start = await HubFixture.InboxEndAsync(social);
         var fetcher = Task.Run(async () =>
         {
             var after = start;
@@ -175,21 +175,4 @@ public sealed class RevocationTests(HubFixture hub)
             .Where(n => n.GetProperty("consentId").GetGuid() == consentId)
             .SelectMany(n => n.GetProperty("messageIds").EnumerateArray().Select(m => m.GetGuid()))
             .ToHashSet();
-
-    /// <summary>The cursor of the last item in the unit's inbox, or null when it is empty.</summary>
-    private static async Task<string?> InboxEndAsync(HttpClient social)
-    {
-        string? after = null;
-        while (true)
-        {
-            var page = await social.GetFromJsonAsync<JsonElement>($"{DemoRequests.InboxPath}?limit=500{(after is null ? "" : "&after=" + after)}", Ct);
-            var items = page.GetProperty("items").EnumerateArray().ToList();
-            if (items.Count == 0)
-            {
-                return after;
-            }
-
-            after = items[^1].GetProperty("cursor").GetString();
-        }
-    }
 }
