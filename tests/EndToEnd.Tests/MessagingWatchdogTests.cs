@@ -182,6 +182,65 @@ public sealed class MessagingWatchdogTests(HubFixture hub) : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// RabbitMQ keeps nacking a channel's publishes to the one quorum queue that had no leader, while the same channel's
+    /// publishes elsewhere are confirmed. A consumer that sends to both, retrying its message, confirms one send and has
+    /// the other nacked, again and again: the broken destination must still be found.
+    /// </summary>
+    [Fact]
+    public async Task PublishesRejectedAtOneDestination_AreWedged_ThoughAnotherConfirmsMeanwhile()
+    {
+        var watchdog = NewWatchdog();
+        var full = $"{queue}.full";
+        var open = $"{queue}.open";
+        await using var connection = await new ConnectionFactory
+        {
+            HostName = hub.Hub.Rabbit.Host,
+            Port = hub.Hub.Rabbit.AmqpPort,
+            VirtualHost = hub.Hub.VirtualHost,
+            UserName = user,
+            Password = password,
+        }.CreateConnectionAsync(Ct);
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: Ct);
+        await channel.ExchangeDeclareAsync(full, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: Ct);
+        await channel.ExchangeDeclareAsync(open, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: Ct);
+        await channel.QueueDeclareAsync(full, durable: true, exclusive: false, autoDelete: false,
+            arguments: new Dictionary<string, object?> { ["x-max-length"] = 0, ["x-overflow"] = "reject-publish" }, cancellationToken: Ct);
+        await channel.QueueDeclareAsync(open, durable: true, exclusive: false, autoDelete: false, cancellationToken: Ct);
+        await channel.QueueBindAsync(full, full, routingKey: string.Empty, cancellationToken: Ct);
+        await channel.QueueBindAsync(open, open, routingKey: string.Empty, cancellationToken: Ct);
+        var bus = NewBus(watchdog);
+        bus.ConnectSendObserver(watchdog);
+        await bus.StartAsync(Ct);
+        try
+        {
+            var toFull = await bus.GetSendEndpoint(new Uri($"exchange:{full}"));
+            var toOpen = await bus.GetSendEndpoint(new Uri($"exchange:{open}"));
+            var wedged = (await Eventually.MatchAsync(
+                async () =>
+                {
+                    await SendWithinAsync(toOpen);
+                    await Should.ThrowAsync<Exception>(() => SendWithinAsync(toFull, TimeSpan.FromSeconds(5)));
+                    await SendWithinAsync(toOpen);
+                    return await watchdog.CheckAsync(Ct);
+                },
+                found => found is not null, TimeSpan.FromSeconds(20),
+                _ => "every publish to one destination nacked: that destination is broken whatever the others do; the watchdog found no wedge within 20 s",
+                TimeSpan.FromMilliseconds(200), Ct))!;
+            wedged.Endpoint.AbsolutePath.ShouldEndWith(full);
+            wedged.Why.ShouldContain("rejected every publish");
+        }
+        finally
+        {
+            await StopAsync(bus);
+            foreach (var name in new[] { full, open })
+            {
+                await channel.QueueDeleteAsync(name, cancellationToken: CancellationToken.None);
+                await channel.ExchangeDeleteAsync(name, cancellationToken: CancellationToken.None);
+            }
+        }
+    }
+
     private MessagingWatchdog NewWatchdog() =>
         new(NullLogger<MessagingWatchdog>.Instance, new ApplicationLifetime(NullLogger<ApplicationLifetime>.Instance),
             Options.Create(new RabbitMqOptions

@@ -32,9 +32,10 @@ namespace FamiljecentralHub.ServiceDefaults.Messaging;
 /// It also watches sends. RabbitMQ 3.10 rejects (nacks) every publish on a channel that once published to a quorum
 /// queue while the queue had no leader, also after it has one again, while a new channel is served at once (after a
 /// cluster node loss, for minutes; QuorumLossTests shows it); the service answers 503 to every submission meanwhile.
-/// No queue here has a length limit, so a nack is never back-pressure: publishes nacked for <see cref="NackedFor"/>
-/// with none confirmed in between (to any destination: a restart is for a service that can send nothing) stop the
-/// service the same way. (A memory alarm blocks publishes, and a broker that is down refuses the connection: neither
+/// No queue here has a length limit, so a nack is never back-pressure: publishes to one destination nacked for
+/// <see cref="NackedFor"/> with none to it confirmed in between stop the service the same way. (Per destination: the
+/// broker goes on confirming the same channel's publishes elsewhere, and a consumer whose message sends to two places,
+/// tried again and again, would otherwise have one confirmed and the other nacked for ever.) (A memory alarm blocks publishes, and a broker that is down refuses the connection: neither
 /// is a nack, and neither restarts anything.)
 /// </para>
 /// </summary>
@@ -53,7 +54,7 @@ public sealed partial class MessagingWatchdog(
     private readonly ConcurrentDictionary<ReceiveContext, InFlight> inFlight = new(ReferenceEqualityComparer.Instance);
     private readonly ConcurrentDictionary<Uri, Endpoint> endpoints = new();
     private readonly Lock sends = new();
-    private NackStreak? nacks;
+    private readonly Dictionary<Uri, NackStreak> nacks = [];
     private IConnection? connection;
     private IChannel? channel;
 
@@ -126,27 +127,33 @@ public sealed partial class MessagingWatchdog(
 
     Task ISendObserver.PostSend<T>(SendContext<T> context)
     {
-        lock (sends)
+        if (context.DestinationAddress is { } destination)
         {
-            nacks = null;
+            lock (sends)
+            {
+                nacks.Remove(destination);
+            }
         }
         return Task.CompletedTask;
     }
 
     Task ISendObserver.SendFault<T>(SendContext<T> context, Exception exception)
     {
-        if (IsNack(exception))
+        if (IsNack(exception) && context.DestinationAddress is { } destination)
         {
             lock (sends)
             {
-                nacks ??= new NackStreak(Stopwatch.GetTimestamp());
-                nacks.Count++;
-                nacks.Destination = context.DestinationAddress;
+                if (!nacks.TryGetValue(destination, out var streak))
+                {
+                    nacks[destination] = streak = new NackStreak(Stopwatch.GetTimestamp());
+                }
+                streak.Count++;
             }
         }
         return Task.CompletedTask;
     }
 
+    /// <summary>A publish the broker nacked; a mandatory one returned as unroutable is not one.</summary>
     private static bool IsNack(Exception? exception)
     {
         for (; exception is not null; exception = exception.InnerException)
@@ -204,17 +211,20 @@ public sealed partial class MessagingWatchdog(
     internal async Task<Wedge?> CheckAsync(CancellationToken cancellationToken) =>
         FindStuckMessage() ?? FindNackedSends() ?? await FindIdleWithBacklogAsync(cancellationToken);
 
-    /// <summary>Publishes nacked for <see cref="NackedFor"/>, at least three of them, and none confirmed since.</summary>
+    /// <summary>Publishes to one destination nacked for <see cref="NackedFor"/>, at least three of them, and none to it confirmed since.</summary>
     private Wedge? FindNackedSends()
     {
         lock (sends)
         {
-            if (nacks is not { Count: >= 3 } streak || Stopwatch.GetElapsedTime(streak.Since) < NackedFor)
+            foreach (var (destination, streak) in nacks)
             {
-                return null;
+                if (streak.Count >= 3 && Stopwatch.GetElapsedTime(streak.Since) >= NackedFor)
+                {
+                    return new Wedge(destination, string.Create(CultureInfo.InvariantCulture,
+                        $"the broker has rejected every publish for {NackedFor.TotalSeconds:0} s ({streak.Count} in a row, none confirmed)"));
+                }
             }
-            return new Wedge(streak.Destination!, string.Create(CultureInfo.InvariantCulture,
-                $"the broker has rejected every publish for {NackedFor.TotalSeconds:0} s ({streak.Count} in a row, none confirmed)"));
+            return null;
         }
     }
 
@@ -306,8 +316,6 @@ public sealed partial class MessagingWatchdog(
         public long Since { get; } = since;
 
         public int Count { get; set; }
-
-        public Uri? Destination { get; set; }
     }
 
     private sealed class InFlight(ChannelContext channel, Uri endpoint)
