@@ -29,7 +29,7 @@ public sealed class BrokerClusterTests(ClusterHubFixture fixture) : IClassFixtur
 
         var subject = HubFixture.NewSubject();
         (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), Ct)).StatusCode.ShouldBe(HttpStatusCode.Created);
-        await ReferAndWaitUntilDeliveredAsync(bvc, subject, "cluster-1");
+        await ReferAndWaitUntilDeliveredAsync(hub, bvc, subject, "cluster-1");
 
         // The worst node to lose: the hub declared the gate's queue through node 1, so its leader is there, and
         // every service connects to node 1 first, so the gate's consumer is there too.
@@ -38,7 +38,7 @@ public sealed class BrokerClusterTests(ClusterHubFixture fixture) : IClassFixtur
         await leader.KillAsync(Ct);
         (await hub.QueueLeaderAsync(GateQueue, Ct)).ShouldNotBe(leader);
 
-        await ReferAndWaitUntilDeliveredAsync(bvc, subject, "cluster-2");
+        await ReferAndWaitUntilDeliveredAsync(hub, bvc, subject, "cluster-2");
         (await ConnectionNodesAsync(hub, "consent")).ShouldNotContain(leader.NodeName);
     }
 
@@ -68,7 +68,7 @@ public sealed class BrokerClusterTests(ClusterHubFixture fixture) : IClassFixtur
     /// Submits a referral, retrying with the same idempotency key while the sender cannot get the broker's confirm
     /// (503, while it reconnects) or is down (502, while it restarts), and waits until it is delivered.
     /// </summary>
-    internal static async Task ReferAndWaitUntilDeliveredAsync(HttpClient sender, string subject, string idempotencyKey, int acceptWithinSeconds = 60)
+    internal static async Task ReferAndWaitUntilDeliveredAsync(Hub hub, HttpClient sender, string subject, string idempotencyKey, int acceptWithinSeconds = 60)
     {
         var key = $"{idempotencyKey}-{Guid.NewGuid():N}";
         var (_, statusUrl) = await Eventually.MatchAsync(
@@ -92,8 +92,17 @@ public sealed class BrokerClusterTests(ClusterHubFixture fixture) : IClassFixtur
             TimeSpan.FromMilliseconds(500), Ct);
 
         // A gate whose consumer was wedged by the lost node is restarted by its watchdog only after 35 s without
-        // progress, 10 s of grace and a start: on a busy machine that alone may take a minute.
-        var delivered = await HubFixture.WaitForStatusAsync(sender, statusUrl!, "Delivered", TimeSpan.FromSeconds(120));
+        // progress, 10 s of grace and a start: on a busy machine that alone may take a minute, and the receiver may need
+        // the same after it. What a stall leaves is in the failure message (ClusterDiagnostics).
+        JsonElement delivered;
+        try
+        {
+            delivered = await HubFixture.WaitForStatusAsync(sender, statusUrl!, "Delivered", TimeSpan.FromSeconds(240));
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}{Environment.NewLine}{await ClusterDiagnostics.DescribeAsync(hub, Ct)}", e);
+        }
         delivered.GetProperty("basis").GetString().ShouldBe("consent");
     }
 }

@@ -83,6 +83,59 @@ public sealed class MessagingWatchdogTests(HubFixture hub) : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// A consumer that has done its work, whose message is then neither acknowledged nor faulted on an open channel:
+    /// what follows the consumer (the outbox's sends waiting for a confirm, the acknowledgement) hangs. The database does
+    /// not come into it (a consumer held up by the database has not finished), so this is a wedge, not a slow message.
+    /// A filter that waits after the consumer stands in for the send that hangs.
+    /// </summary>
+    [Fact]
+    public async Task MessageConsumedButNeitherAcknowledgedNorFaulted_IsWedged()
+    {
+        var watchdog = NewWatchdog();
+        var consumed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var bus = NewBus(watchdog, endpoint =>
+        {
+            endpoint.UseFilter(new HangAfterConsumer(release.Task));
+            endpoint.Handler<WatchdogProbe>(_ =>
+            {
+                consumed.TrySetResult();
+                return Task.CompletedTask;
+            });
+        });
+        await bus.StartAsync(Ct);
+        try
+        {
+            var endpoint = await bus.GetSendEndpoint(new Uri($"queue:{queue}"));
+            await SendWithinAsync(endpoint);
+            await consumed.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+            var since = Stopwatch.StartNew();
+
+            var wedged = await WaitForWedgeAsync(watchdog, "a message consumed and then neither acknowledged nor faulted is a wedged endpoint");
+            since.Elapsed.ShouldBeGreaterThanOrEqualTo(Limit - TimeSpan.FromMilliseconds(100), "not before the limit");
+            wedged.Endpoint.AbsolutePath.ShouldEndWith(queue);
+            wedged.Why.ShouldContain("neither acknowledged nor faulted");
+        }
+        finally
+        {
+            release.TrySetResult();
+            await StopAsync(bus);
+        }
+    }
+
+    /// <summary>Lets the consumer run, then holds the message until released, deaf to cancellation.</summary>
+    private sealed class HangAfterConsumer(Task release) : IFilter<ConsumeContext>
+    {
+        public async Task Send(ConsumeContext context, IPipe<ConsumeContext> next)
+        {
+            await next.Send(context);
+            await release;
+        }
+
+        public void Probe(ProbeContext context) => context.CreateFilterScope("hang-after-consumer");
+    }
+
     [Fact]
     public async Task EndpointThatReceivesNothingWhileItsQueueFills_IsWedged_ButABusyOneIsNot()
     {

@@ -27,7 +27,7 @@ public sealed class QuorumLossTests(ClusterHubFixture fixture) : IClassFixture<C
         using var bvc = fixture.Client(DemoRequests.ChildHealthClient);
         var subject = HubFixture.NewSubject();
         (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), Ct)).StatusCode.ShouldBe(HttpStatusCode.Created);
-        await BrokerClusterTests.ReferAndWaitUntilDeliveredAsync(bvc, subject, "quorum-1");
+        await BrokerClusterTests.ReferAndWaitUntilDeliveredAsync(hub, bvc, subject, "quorum-1");
 
         // Two of the queue's three members gone: no leader. The sender reconnects to the last node and publishes there.
         var leader = await hub.QueueLeaderAsync(GateQueue, Ct);
@@ -48,7 +48,7 @@ public sealed class QuorumLossTests(ClusterHubFixture fixture) : IClassFixture<C
             TimeSpan.FromMilliseconds(500), Ct);
 
         await follower.StartAsync(Ct);
-        await BrokerClusterTests.ReferAndWaitUntilDeliveredAsync(bvc, subject, "quorum-2", acceptWithinSeconds: 120);
+        await BrokerClusterTests.ReferAndWaitUntilDeliveredAsync(hub, bvc, subject, "quorum-2", acceptWithinSeconds: 120);
 
         await leader.StartAsync(Ct);
     }

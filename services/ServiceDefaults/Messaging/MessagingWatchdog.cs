@@ -21,7 +21,9 @@ namespace FamiljecentralHub.ServiceDefaults.Messaging;
 /// <para>
 /// The watchdog notices both. It follows every message from the broker until it is acknowledged or faulted: one still
 /// in flight <see cref="WedgedAfter"/> after its channel closed can no longer be acknowledged (the broker has already
-/// put it back in the queue). And it asks the broker, over a connection of its own, how many messages wait in each of
+/// put it back in the queue), and one whose consumer finished <see cref="WedgedAfter"/> ago without it being
+/// acknowledged or faulted since is held by something after the consumer that hangs (a send waiting for a confirm that
+/// never comes), whatever its channel says. And it asks the broker, over a connection of its own, how many messages wait in each of
 /// the service's queues: messages waiting for <see cref="IdleAfter"/> while the endpoint, with nothing in flight,
 /// receives none, mean nobody here consumes them. Either way the service is wedged, and the watchdog stops it with
 /// exit code <see cref="WedgedExitCode"/> for its supervisor to start afresh. That is a crash, and the hub is built to
@@ -36,7 +38,8 @@ namespace FamiljecentralHub.ServiceDefaults.Messaging;
 /// <see cref="NackedFor"/> with none to it confirmed in between stop the service the same way. (Per destination: the
 /// broker goes on confirming the same channel's publishes elsewhere, and a consumer whose message sends to two places,
 /// tried again and again, would otherwise have one confirmed and the other nacked for ever.) (A memory alarm blocks publishes, and a broker that is down refuses the connection: neither
-/// is a nack, and neither restarts anything.)
+/// is a nack; a consumer's sends blocked for longer than <see cref="WedgedAfter"/> restart the service as any hang
+/// after a consumer does, which only costs a start.)
 /// </para>
 /// </summary>
 public sealed partial class MessagingWatchdog(
@@ -110,6 +113,7 @@ public sealed partial class MessagingWatchdog(
         if (inFlight.TryGetValue(context.ReceiveContext, out var message))
         {
             message.Stage = "consumed, not yet acknowledged";
+            message.ConsumedAt ??= Stopwatch.GetTimestamp();
         }
         return Task.CompletedTask;
     }
@@ -228,12 +232,22 @@ public sealed partial class MessagingWatchdog(
         }
     }
 
-    /// <summary>A message in flight on a channel that has been closed for <see cref="WedgedAfter"/>.</summary>
+    /// <summary>
+    /// A message in flight on a channel that has been closed for <see cref="WedgedAfter"/>; or one whose consumer finished
+    /// <see cref="WedgedAfter"/> ago and that is neither acknowledged nor faulted since, on any channel: what follows
+    /// the consumer (the outbox's sends, the acknowledgement) hangs. A message held up by the database is not one: its
+    /// consumer has not finished.
+    /// </summary>
     private Wedge? FindStuckMessage()
     {
         var now = Stopwatch.GetTimestamp();
         foreach (var message in inFlight.Values)
         {
+            if (message.ConsumedAt is { } consumedAt && Stopwatch.GetElapsedTime(consumedAt, now) >= WedgedAfter)
+            {
+                return new Wedge(message.Endpoint, string.Create(CultureInfo.InvariantCulture,
+                    $"a message was consumed {WedgedAfter.TotalSeconds:0} s ago and is neither acknowledged nor faulted ({inFlight.Count} in flight)"));
+            }
             if (message.IsOpen)
             {
                 continue;
@@ -326,6 +340,9 @@ public sealed partial class MessagingWatchdog(
 
         /// <summary>How far the message got; for the log, to tell a consumer that hangs from a settlement that does.</summary>
         public string Stage { get; set; } = "in the consumer";
+
+        /// <summary>When its consumer first finished with it (a retry of what follows runs the consumer again).</summary>
+        public long? ConsumedAt { get; set; }
 
         /// <summary>When the watchdog first saw the channel closed (it cannot know when it closed).</summary>
         public long? ClosedSeenAt { get; set; }
