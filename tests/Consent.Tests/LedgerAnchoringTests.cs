@@ -113,6 +113,20 @@ public sealed class LedgerAnchoringTests(PostgresFixture postgres) : IClassFixtu
         await ledger.Db.DisposeAsync();
     }
 
+    [Theory]
+    [InlineData("Host=db;Database=consent;Username=auditor", 262144)]
+    [InlineData("Host=db;Database=consent;Username=auditor;Read Buffer Size=8192", 8192)]
+    [InlineData("Host=db;Database=consent;Username=auditor;read buffer size=65536", 65536)]
+    public void VerifyLedger_Connection_ReadsInLargeBuffersUnlessConfiguredOtherwise(string configured, int readBuffer)
+    {
+        var connection = new NpgsqlConnectionStringBuilder(LedgerCommand.ConnectionFor(configured));
+
+        connection.ReadBufferSize.ShouldBe(readBuffer);
+        connection.Host.ShouldBe("db");
+        connection.Database.ShouldBe("consent");
+        connection.Username.ShouldBe("auditor");
+    }
+
     [Fact]
     public async Task VerifyLedger_UntouchedLedgerWithCheckpoints_PassesAndSaysWhatIsAnchored()
     {

@@ -42,10 +42,10 @@ internal sealed class LedgerBenchmark(TextWriter output)
         var connectionString = await postgres.NewEmptyDatabaseAsync(cancellationToken);
         await using var db = NpgsqlDataSource.Create(connectionString);
         await SchemaMigrations.ApplyAsync(db, typeof(DecisionLedger).Assembly, NullLoggerFactory.Instance, cancellationToken);
-        // For experiments with the verifier's connection settings, e.g. HUB_BENCH_LEDGER_CONNECTION="Read Buffer Size=262144"
-        // (verify-ledger takes them from its connection string); unset, the defaults verify-ledger runs with.
-        var verifyConnection = new NpgsqlConnectionStringBuilder(connectionString + ";" + Environment.GetEnvironmentVariable("HUB_BENCH_LEDGER_CONNECTION"));
-        await using var verifyDb = NpgsqlDataSource.Create(verifyConnection.ConnectionString);
+        // The connection verify-ledger makes of its configured one; for experiments with its settings, e.g.
+        // HUB_BENCH_LEDGER_CONNECTION="Read Buffer Size=8192" (Npgsql's default), which is then as if configured.
+        await using var verifyDb = NpgsqlDataSource.Create(LedgerCommand.ConnectionFor(
+            new NpgsqlConnectionStringBuilder(connectionString + ";" + Environment.GetEnvironmentVariable("HUB_BENCH_LEDGER_CONNECTION")).ConnectionString));
         output.WriteLine($"Schema applied by the consent service's migrations; generating {options.Entries:N0} entries over {options.Subjects:N0} subjects ...");
 
         var generator = new LedgerChainGenerator(options.Entries, options.Subjects, options.Seed);
