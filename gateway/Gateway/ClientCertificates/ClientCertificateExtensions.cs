@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using FamiljecentralHub.Gateway.Configuration;
+using FamiljecentralHub.Gateway.Limits;
 using Microsoft.AspNetCore.Authentication.Certificate;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
@@ -62,9 +63,13 @@ internal static class ClientCertificateExtensions
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.Limits.MaxRequestBodyBytes;
 
+            var connectionLimits = new ConnectionLimits(options.Limits.MaxConnections, options.Limits.MaxConnectionsPerAddress,
+                kestrel.ApplicationServices.GetRequiredService<ILogger<ConnectionLimits>>());
             Listen(kestrel, new Uri(options.Url!), listen =>
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
+                // Before the TLS handshake, so a connection beyond the limits costs no handshake.
+                listen.Use(connectionLimits.Middleware);
                 listen.UseHttps(https =>
                 {
                     https.ServerCertificate = serverCertificate;

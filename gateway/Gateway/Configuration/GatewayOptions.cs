@@ -49,4 +49,13 @@ internal sealed class GatewayLimitsOptions
     /// connection, say) made a TLS connection of its own, and a moment's slowness made hundreds at once.
     /// </summary>
     public int ConnectionsPerInstance { get; set; } = 32;
+
+    /// <summary>
+    /// Client connections open at once, in all; one beyond is closed as it is accepted (ConnectionLimits). Client
+    /// systems keep a few each, so this is room for hundreds of them.
+    /// </summary>
+    public int MaxConnections { get; set; } = 2048;
+
+    /// <summary>Client connections open at once from one address (an integration platform's many systems behind one).</summary>
+    public int MaxConnectionsPerAddress { get; set; } = 512;
 }

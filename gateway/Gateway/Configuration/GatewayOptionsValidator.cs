@@ -47,6 +47,15 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             failures.Add("Gateway:Limits:ConnectionsPerInstance must be positive.");
         }
 
+        if (options.Limits.MaxConnections <= 0 || options.Limits.MaxConnectionsPerAddress <= 0)
+        {
+            failures.Add("Gateway:Limits:MaxConnections and MaxConnectionsPerAddress must be positive.");
+        }
+        else if (options.Limits.MaxConnectionsPerAddress > options.Limits.MaxConnections)
+        {
+            failures.Add("Gateway:Limits:MaxConnectionsPerAddress must not be above MaxConnections.");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Security;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
@@ -124,12 +125,30 @@ public class GatewayFixture : IAsyncLifetime
         GC.SuppressFinalize(this);
     }
 
-    /// <summary>An HTTPS client presenting <paramref name="certificate"/> (or none) and trusting only the demo CA.</summary>
-    public HttpClient CreateClient(X509Certificate2? certificate)
+    /// <summary>
+    /// An HTTPS client presenting <paramref name="certificate"/> (or none) and trusting only the demo CA; its connections
+    /// come from <paramref name="from"/> when given (another loopback address, as another host would).
+    /// </summary>
+    public HttpClient CreateClient(X509Certificate2? certificate, IPAddress? from = null)
     {
         var handler = new SocketsHttpHandler
         {
             PooledConnectionLifetime = TimeSpan.FromMinutes(1),
+            ConnectCallback = from is null ? null : async (context, cancellationToken) =>
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    socket.Bind(new IPEndPoint(from, 0));
+                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
             SslOptions = new SslClientAuthenticationOptions
             {
                 // Always offer the certificate, even when the server's list of acceptable CAs does not name its
@@ -143,7 +162,7 @@ public class GatewayFixture : IAsyncLifetime
         return new HttpClient(handler) { BaseAddress = GatewayUrl, DefaultRequestVersion = HttpVersion.Version11 };
     }
 
-    public HttpClient CreateClient(string clientId) => CreateClient(Pki.LoadClientCertificate(clientId));
+    public HttpClient CreateClient(string clientId, IPAddress? from = null) => CreateClient(Pki.LoadClientCertificate(clientId), from);
 
     public CallerTokenValidator CallerTokenValidator(string audience) => new(Pki.CallerTokenPublicKeyPath, audience);
 
