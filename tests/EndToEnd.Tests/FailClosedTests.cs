@@ -57,6 +57,7 @@ public sealed class FailClosedTests(PrivateHubFixture fixture) : IClassFixture<P
         var subject = HubFixture.NewSubject();
         (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), Ct)).StatusCode.ShouldBe(HttpStatusCode.Created);
 
+        var restartsBefore = new[] { "consent", "social-services" }.ToDictionary(service => service, service => hub.Services[service].Restarts);
         var user = $"nack-fault-{Guid.NewGuid():N}";
         var password = Guid.NewGuid().ToString("N");
         var refusing = $"nack-fault-{Guid.NewGuid():N}";
@@ -75,7 +76,8 @@ public sealed class FailClosedTests(PrivateHubFixture fixture) : IClassFixture<P
         {
             submitted = await bvc.PostAsJsonAsync(DemoRequests.ReferralPath, DemoRequests.Referral(subject), Ct);
             // Longer than every bounded retry (0.1 + 0.5 + 2 + 5 + 10 s): a message parked in an error queue stays there.
-            await Task.Delay(TimeSpan.FromSeconds(22), Ct);
+            // And longer than the watchdog lets a destination be nacked (30 s) with the redeliveries about 20 s apart.
+            await Task.Delay(TimeSpan.FromSeconds(60), Ct);
         }
         finally
         {
@@ -87,5 +89,8 @@ public sealed class FailClosedTests(PrivateHubFixture fixture) : IClassFixture<P
         var body = await submitted.Content.ReadFromJsonAsync<JsonElement>(Ct);
         var delivered = await HubFixture.WaitForStatusAsync(bvc, body.GetProperty("statusUrl").GetString()!, "Delivered", TimeSpan.FromSeconds(90));
         delivered.GetProperty("basis").GetString().ShouldBe("consent");
+        // Their watchdogs took the nacked status events for a broken channel and started them afresh.
+        hub.Services["consent"].Restarts.ShouldBeGreaterThan(restartsBefore["consent"], "the gate's Permitted was nacked for a minute");
+        hub.Services["social-services"].Restarts.ShouldBeGreaterThan(restartsBefore["social-services"], "the receiver's Delivered was nacked for a minute");
     }
 }

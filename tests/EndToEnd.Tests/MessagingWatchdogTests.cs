@@ -236,6 +236,60 @@ public sealed class MessagingWatchdogTests(HubFixture hub) : IAsyncLifetime
     }
 
     /// <summary>
+    /// A publish is not a send to MassTransit's observers: a consumer's status event, published and nacked by the broker
+    /// for good, went unseen by a watchdog that watched sends only, and the receiver retried it for minutes without a
+    /// restart (a CI run of QuorumLossTests). The watchdog is connected as the services connect it.
+    /// </summary>
+    [Fact]
+    public async Task PublishesTheBrokerKeepsRejecting_AreWedged()
+    {
+        var watchdog = NewWatchdog();
+        var full = $"{queue}.published";
+        await using var connection = await new ConnectionFactory
+        {
+            HostName = hub.Hub.Rabbit.Host,
+            Port = hub.Hub.Rabbit.AmqpPort,
+            VirtualHost = hub.Hub.VirtualHost,
+            UserName = user,
+            Password = password,
+        }.CreateConnectionAsync(Ct);
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: Ct);
+        var bus = NewBus(watchdog, configure: cfg => cfg.Message<WatchdogProbe>(m => m.SetEntityName(full)));
+        bus.ConnectSendObserver(watchdog);
+        bus.ConnectPublishObserver(watchdog);
+        await bus.StartAsync(Ct);
+        try
+        {
+            await PublishWithinAsync(bus);
+            await channel.QueueDeclareAsync(full, durable: true, exclusive: false, autoDelete: false,
+                arguments: new Dictionary<string, object?> { ["x-max-length"] = 0, ["x-overflow"] = "reject-publish" }, cancellationToken: Ct);
+            await channel.QueueBindAsync(full, full, routingKey: string.Empty, cancellationToken: Ct);
+
+            var wedged = (await Eventually.MatchAsync(
+                async () =>
+                {
+                    await Should.ThrowAsync<Exception>(() => PublishWithinAsync(bus, TimeSpan.FromSeconds(5)));
+                    return await watchdog.CheckAsync(Ct);
+                },
+                found => found is not null, TimeSpan.FromSeconds(20),
+                _ => "every publish nacked, none confirmed; the watchdog found no wedge within 20 s",
+                TimeSpan.FromMilliseconds(200), Ct))!;
+            wedged.Endpoint.AbsolutePath.ShouldEndWith(full);
+            wedged.Why.ShouldContain("rejected every publish");
+
+            await channel.QueueDeleteAsync(full, cancellationToken: Ct);
+            await PublishWithinAsync(bus);
+            (await watchdog.CheckAsync(Ct)).ShouldBeNull("a confirmed publish ends the streak");
+        }
+        finally
+        {
+            await StopAsync(bus);
+            await channel.QueueDeleteAsync(full, cancellationToken: CancellationToken.None);
+            await channel.ExchangeDeleteAsync(full, cancellationToken: CancellationToken.None);
+        }
+    }
+
+    /// <summary>
     /// RabbitMQ keeps nacking a channel's publishes to the one quorum queue that had no leader, while the same channel's
     /// publishes elsewhere are confirmed. A consumer that sends to both, retrying its message, confirms one send and has
     /// the other nacked, again and again: the broken destination must still be found.
@@ -310,10 +364,12 @@ public sealed class MessagingWatchdogTests(HubFixture hub) : IAsyncLifetime
             NackedFor = Limit,
         };
 
-    private IBusControl NewBus(MessagingWatchdog watchdog, Action<IRabbitMqReceiveEndpointConfigurator>? endpoint = null)
+    private IBusControl NewBus(
+        MessagingWatchdog watchdog, Action<IRabbitMqReceiveEndpointConfigurator>? endpoint = null, Action<IRabbitMqBusFactoryConfigurator>? configure = null)
     {
         var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
         {
+            configure?.Invoke(cfg);
             cfg.Host(hub.Hub.Rabbit.Host, (ushort)hub.Hub.Rabbit.AmqpPort, hub.Hub.VirtualHost, h =>
             {
                 h.Username(user);
@@ -335,6 +391,14 @@ public sealed class MessagingWatchdogTests(HubFixture hub) : IAsyncLifetime
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         bounded.CancelAfter(within ?? TimeSpan.FromSeconds(30));
         await send.Send(new WatchdogProbe(Guid.NewGuid()), bounded.Token);
+    }
+
+    /// <summary>A publish that never completes fails the test instead of holding up the whole run.</summary>
+    private static async Task PublishWithinAsync(IBus bus, TimeSpan? within = null)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        bounded.CancelAfter(within ?? TimeSpan.FromSeconds(30));
+        await bus.Publish(new WatchdogProbe(Guid.NewGuid()), bounded.Token);
     }
 
     /// <summary>Checks every 200 ms for twice the limit that no wedge is found.</summary>

@@ -139,6 +139,7 @@ public static class MessagingExtensions
         builder.Services.AddReceiveObserver(sp => sp.GetRequiredService<MessagingWatchdog>());
         builder.Services.AddReceiveEndpointObserver(sp => sp.GetRequiredService<MessagingWatchdog>());
         builder.Services.AddSendObserver(sp => sp.GetRequiredService<MessagingWatchdog>());
+        builder.Services.AddPublishObserver(sp => sp.GetRequiredService<MessagingWatchdog>());
         return builder;
     }
 

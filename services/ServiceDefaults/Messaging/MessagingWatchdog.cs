@@ -23,28 +23,28 @@ namespace FamiljecentralHub.ServiceDefaults.Messaging;
 /// in flight <see cref="WedgedAfter"/> after its channel closed can no longer be acknowledged (the broker has already
 /// put it back in the queue), and one whose consumer finished <see cref="WedgedAfter"/> ago without it being
 /// acknowledged or faulted since is held by something after the consumer that hangs (a send waiting for a confirm that
-/// never comes), whatever its channel says. And it asks the broker, over a connection of its own, how many messages wait in each of
-/// the service's queues: messages waiting for <see cref="IdleAfter"/> while the endpoint, with nothing in flight,
+/// never comes), whatever its channel says. And it asks the broker, over a connection of its own, how many messages
+/// wait in each of the service's queues: messages waiting for <see cref="IdleAfter"/> while the endpoint, with nothing in flight,
 /// receives none, mean nobody here consumes them. Either way the service is wedged, and the watchdog stops it with
 /// exit code <see cref="WedgedExitCode"/> for its supervisor to start afresh. That is a crash, and the hub is built to
 /// survive crashes: redelivered messages meet the inbox and the ledger, which make a second handling harmless.
 /// Messages held up by a database outage are in flight on an open channel, and are left alone.
 /// </para>
 /// <para>
-/// It also watches sends. RabbitMQ 3.10 rejects (nacks) every publish on a channel that once published to a quorum
+/// It also watches sends and publishes. RabbitMQ 3.10 rejects (nacks) every publish on a channel that once published to a quorum
 /// queue while the queue had no leader, also after it has one again, while a new channel is served at once (after a
 /// cluster node loss, for minutes; QuorumLossTests shows it); the service answers 503 to every submission meanwhile.
 /// No queue here has a length limit, so a nack is never back-pressure: publishes to one destination nacked for
 /// <see cref="NackedFor"/> with none to it confirmed in between stop the service the same way. (Per destination: the
 /// broker goes on confirming the same channel's publishes elsewhere, and a consumer whose message sends to two places,
-/// tried again and again, would otherwise have one confirmed and the other nacked for ever.) (A memory alarm blocks publishes, and a broker that is down refuses the connection: neither
-/// is a nack; a consumer's sends blocked for longer than <see cref="WedgedAfter"/> restart the service as any hang
-/// after a consumer does, which only costs a start.)
+/// tried again and again, would otherwise have one confirmed and the other nacked for ever.) A memory alarm blocks
+/// publishes, and a broker that is down refuses the connection: neither is a nack; a consumer's sends blocked for longer
+/// than <see cref="WedgedAfter"/> restart the service as any hang after a consumer does, which only costs a start.
 /// </para>
 /// </summary>
 public sealed partial class MessagingWatchdog(
     ILogger<MessagingWatchdog> logger, IHostApplicationLifetime lifetime, IOptions<RabbitMqOptions> options)
-    : BackgroundService, IReceiveObserver, IReceiveEndpointObserver, ISendObserver
+    : BackgroundService, IReceiveObserver, IReceiveEndpointObserver, ISendObserver, IPublishObserver
 {
     /// <summary>EX_TEMPFAIL from sysexits.h: a temporary failure, start again.</summary>
     public const int WedgedExitCode = 75;
@@ -129,9 +129,21 @@ public sealed partial class MessagingWatchdog(
 
     Task ISendObserver.PreSend<T>(SendContext<T> context) => Task.CompletedTask;
 
-    Task ISendObserver.PostSend<T>(SendContext<T> context)
+    Task ISendObserver.PostSend<T>(SendContext<T> context) => Confirmed(context.DestinationAddress);
+
+    Task ISendObserver.SendFault<T>(SendContext<T> context, Exception exception) => Failed(context.DestinationAddress, exception);
+
+    // A publish is not a send to MassTransit's observers: the status events are published, and a watchdog that watched
+    // sends only never saw them nacked (a receiver retried one for minutes without a restart).
+    Task IPublishObserver.PrePublish<T>(PublishContext<T> context) => Task.CompletedTask;
+
+    Task IPublishObserver.PostPublish<T>(PublishContext<T> context) => Confirmed(context.DestinationAddress);
+
+    Task IPublishObserver.PublishFault<T>(PublishContext<T> context, Exception exception) => Failed(context.DestinationAddress, exception);
+
+    private Task Confirmed(Uri? destination)
     {
-        if (context.DestinationAddress is { } destination)
+        if (destination is not null)
         {
             lock (sends)
             {
@@ -141,9 +153,9 @@ public sealed partial class MessagingWatchdog(
         return Task.CompletedTask;
     }
 
-    Task ISendObserver.SendFault<T>(SendContext<T> context, Exception exception)
+    private Task Failed(Uri? destination, Exception exception)
     {
-        if (IsNack(exception) && context.DestinationAddress is { } destination)
+        if (destination is not null && IsNack(exception))
         {
             lock (sends)
             {

@@ -53,7 +53,7 @@ public static class LedgerCommand
 
     /// <summary>
     /// The configured connection with a 256 KiB read buffer unless it sets one: the walk reads the whole table (about
-    /// 350 bytes an entry), and with Npgsql's 8 KiB default a third of its CPU went to taking it in (docs/benchmarks.md).
+    /// 350 bytes an entry), and larger reads than Npgsql's 8 KiB took 5-6 % off its time and CPU (docs/benchmarks.md).
     /// </summary>
     public static string ConnectionFor(string configured)
     {
