@@ -186,19 +186,11 @@ public sealed class MessagingWatchdogTests(HubFixture hub) : IAsyncLifetime
     {
         var watchdog = NewWatchdog();
         var exchange = $"{queue}.in";
-        await using var connection = await new ConnectionFactory
-        {
-            HostName = hub.Hub.Rabbit.Host,
-            Port = hub.Hub.Rabbit.AmqpPort,
-            VirtualHost = hub.Hub.VirtualHost,
-            UserName = user,
-            Password = password,
-        }.CreateConnectionAsync(Ct);
+        await using var connection = await ConnectAsync();
         await using var channel = await connection.CreateChannelAsync(cancellationToken: Ct);
         // Room for one message, and the broker nacks every publish beyond it.
         await channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: Ct);
-        await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false,
-            arguments: new Dictionary<string, object?> { ["x-max-length"] = 1, ["x-overflow"] = "reject-publish" }, cancellationToken: Ct);
+        await DeclareRefusingQueueAsync(channel, queue, room: 1);
         await channel.QueueBindAsync(queue, exchange, routingKey: string.Empty, cancellationToken: Ct);
         var bus = NewBus(watchdog);
         bus.ConnectSendObserver(watchdog);
@@ -245,14 +237,7 @@ public sealed class MessagingWatchdogTests(HubFixture hub) : IAsyncLifetime
     {
         var watchdog = NewWatchdog();
         var full = $"{queue}.published";
-        await using var connection = await new ConnectionFactory
-        {
-            HostName = hub.Hub.Rabbit.Host,
-            Port = hub.Hub.Rabbit.AmqpPort,
-            VirtualHost = hub.Hub.VirtualHost,
-            UserName = user,
-            Password = password,
-        }.CreateConnectionAsync(Ct);
+        await using var connection = await ConnectAsync();
         await using var channel = await connection.CreateChannelAsync(cancellationToken: Ct);
         var bus = NewBus(watchdog, configure: cfg => cfg.Message<WatchdogProbe>(m => m.SetEntityName(full)));
         bus.ConnectSendObserver(watchdog);
@@ -261,8 +246,7 @@ public sealed class MessagingWatchdogTests(HubFixture hub) : IAsyncLifetime
         try
         {
             await PublishWithinAsync(bus);
-            await channel.QueueDeclareAsync(full, durable: true, exclusive: false, autoDelete: false,
-                arguments: new Dictionary<string, object?> { ["x-max-length"] = 0, ["x-overflow"] = "reject-publish" }, cancellationToken: Ct);
+            await DeclareRefusingQueueAsync(channel, full);
             await channel.QueueBindAsync(full, full, routingKey: string.Empty, cancellationToken: Ct);
 
             var wedged = (await Eventually.MatchAsync(
@@ -300,19 +284,11 @@ public sealed class MessagingWatchdogTests(HubFixture hub) : IAsyncLifetime
         var watchdog = NewWatchdog();
         var full = $"{queue}.full";
         var open = $"{queue}.open";
-        await using var connection = await new ConnectionFactory
-        {
-            HostName = hub.Hub.Rabbit.Host,
-            Port = hub.Hub.Rabbit.AmqpPort,
-            VirtualHost = hub.Hub.VirtualHost,
-            UserName = user,
-            Password = password,
-        }.CreateConnectionAsync(Ct);
+        await using var connection = await ConnectAsync();
         await using var channel = await connection.CreateChannelAsync(cancellationToken: Ct);
         await channel.ExchangeDeclareAsync(full, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: Ct);
         await channel.ExchangeDeclareAsync(open, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: Ct);
-        await channel.QueueDeclareAsync(full, durable: true, exclusive: false, autoDelete: false,
-            arguments: new Dictionary<string, object?> { ["x-max-length"] = 0, ["x-overflow"] = "reject-publish" }, cancellationToken: Ct);
+        await DeclareRefusingQueueAsync(channel, full);
         await channel.QueueDeclareAsync(open, durable: true, exclusive: false, autoDelete: false, cancellationToken: Ct);
         await channel.QueueBindAsync(full, full, routingKey: string.Empty, cancellationToken: Ct);
         await channel.QueueBindAsync(open, open, routingKey: string.Empty, cancellationToken: Ct);
@@ -347,6 +323,22 @@ public sealed class MessagingWatchdogTests(HubFixture hub) : IAsyncLifetime
             }
         }
     }
+
+    /// <summary>The test's own broker user on the hub's virtual host, for declaring what the bus under test meets.</summary>
+    private Task<IConnection> ConnectAsync() =>
+        new ConnectionFactory
+        {
+            HostName = hub.Hub.Rabbit.Host,
+            Port = hub.Hub.Rabbit.AmqpPort,
+            VirtualHost = hub.Hub.VirtualHost,
+            UserName = user,
+            Password = password,
+        }.CreateConnectionAsync(Ct);
+
+    /// <summary>A queue with room for <paramref name="room"/> messages, beyond which the broker nacks every publish to it.</summary>
+    private static Task DeclareRefusingQueueAsync(IChannel channel, string name, int room = 0) =>
+        channel.QueueDeclareAsync(name, durable: true, exclusive: false, autoDelete: false,
+            arguments: new Dictionary<string, object?> { ["x-max-length"] = room, ["x-overflow"] = "reject-publish" }, cancellationToken: Ct);
 
     private MessagingWatchdog NewWatchdog() =>
         new(NullLogger<MessagingWatchdog>.Instance, new ApplicationLifetime(NullLogger<ApplicationLifetime>.Instance),
