@@ -290,6 +290,34 @@ public sealed class DecisionLedgerTests(PostgresFixture postgres) : IClassFixtur
         await writer.StopAsync(Ct);
     }
 
+    /// <summary>
+    /// A forged acknowledgement that reaches the writer in the same batch as the receiver's true one, and ahead of it, must
+    /// not take its place: the forger would otherwise keep the true step out of the ledger for good.
+    /// </summary>
+    [Fact]
+    public async Task Append_AForgedLifecycleEntryAheadOfTheTrueOneInOneBatch_LeavesTheTrueOneRecorded()
+    {
+        await using var db = await postgres.NewDatabaseAsync();
+        var (writer, connection) = await StartAsync(db);
+        var id = Guid.CreateVersion7();
+        await writer.AppendAsync(Entry(id), Ct);
+
+        // Hold the chain lock so that the writer blocks on a first entry while the two queue up behind it as one batch.
+        await connection.ExecuteAsync("SELECT pg_advisory_lock(7349120002)");
+        var blocker = writer.AppendAsync(Entry(), Ct);
+        await Task.Delay(200, Ct);
+        var acknowledgement = Entry(id) with { Kind = LedgerKind.Acknowledgement, Outcome = LedgerOutcome.Acknowledged };
+        var forged = writer.AppendAsync(acknowledgement with { ReceivingUnit = "rosengard-oppna-forskolan", ActingSystem = "forged-system" }, Ct);
+        var truthful = writer.AppendAsync(acknowledgement with { ActingSystem = "socialtjanst-system" }, Ct);
+        await connection.ExecuteAsync("SELECT pg_advisory_unlock(7349120002)");
+        await blocker;
+
+        await Should.ThrowAsync<UnpermittedLifecycleException>(() => forged);
+        (await truthful).ActingSystem.ShouldBe("socialtjanst-system");
+        (await connection.QuerySingleAsync<string>("SELECT acting_system FROM ledger WHERE kind = 'acknowledgement'")).ShouldBe("socialtjanst-system");
+        await writer.StopAsync(Ct);
+    }
+
     /// <summary>A refused entry batched with others by chance takes none of them with it.</summary>
     [Fact]
     public async Task Append_AnUnpermittedEntryAmongOthers_FailsAlone()

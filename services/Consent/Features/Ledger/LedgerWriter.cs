@@ -51,9 +51,9 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
             try
             {
                 var written = await WriteAsync(batch.Select(p => p.Entry).ToList(), stoppingToken);
-                foreach (var p in batch)
+                for (var i = 0; i < batch.Count; i++)
                 {
-                    Settle(p, written);
+                    Settle(batch[i], written[i]);
                 }
             }
             catch (PostgresException ex) when (!ex.IsTransient && batch.Count > 1)
@@ -81,7 +81,7 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
     {
         try
         {
-            Settle(p, await WriteAsync([p.Entry], cancellationToken));
+            Settle(p, (await WriteAsync([p.Entry], cancellationToken))[0]);
         }
         catch (Exception ex)
         {
@@ -89,9 +89,9 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
         }
     }
 
-    private static void Settle(Pending p, Dictionary<(Guid, string), LedgerEntry?> written)
+    private static void Settle(Pending p, LedgerEntry? written)
     {
-        if (written[(p.Entry.MessageId, p.Entry.KindText)] is { } entry)
+        if (written is { } entry)
         {
             p.Result.TrySetResult(entry);
         }
@@ -101,21 +101,25 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
         }
     }
 
-    /// <returns>Each entry's key with the entry in the ledger, or null for a lifecycle entry its message's permit does not cover.</returns>
-    private async Task<Dictionary<(Guid, string), LedgerEntry?>> WriteAsync(List<LedgerEntry> entries, CancellationToken cancellationToken)
+    /// <returns>
+    /// For each entry, in order, the entry of its kind in the ledger, or null for a lifecycle entry its message's permit does
+    /// not cover. A refused entry holds no place: the true one of the same kind later in the batch is still written.
+    /// </returns>
+    private async Task<LedgerEntry?[]> WriteAsync(List<LedgerEntry> entries, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(@ChainLock)", new { ChainLock }, tx);
 
         // By the kind's text: a conflict's kind is one per refused digest.
-        var result = new Dictionary<(Guid, string), LedgerEntry?>();
+        var inLedger = new Dictionary<(Guid, string), LedgerEntry>();
+        var result = new LedgerEntry?[entries.Count];
         var existing = await connection.QueryAsync<LedgerRow>(
             $"SELECT {DecisionLedger.Columns} FROM ledger WHERE message_id = ANY(@ids)",
             new { ids = entries.Select(e => e.MessageId).Distinct().ToArray() }, tx);
         foreach (var e in existing)
         {
-            result[(e.MessageId, e.Kind)] = e.RequireEntry();
+            inLedger[(e.MessageId, e.Kind)] = e.RequireEntry();
         }
 
         var head = await connection.QuerySingleOrDefaultAsync<ChainHead>(
@@ -123,16 +127,17 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
         var seq = head?.Seq ?? 0;
         var prevHash = head?.Hash ?? new byte[32];
         await using var inserts = new NpgsqlBatch(connection, tx);
-        foreach (var entry in entries)
+        for (var i = 0; i < entries.Count; i++)
         {
-            if (result.ContainsKey((entry.MessageId, entry.KindText)))
+            var entry = entries[i];
+            if (inLedger.TryGetValue((entry.MessageId, entry.KindText), out var first))
             {
-                continue; // already in the ledger, or earlier in this batch
+                result[i] = first; // already in the ledger, or earlier in this batch
+                continue;
             }
 
-            if (IsLifecycle(entry.Kind) && !IsCoveredByPermit(entry, result.GetValueOrDefault((entry.MessageId, DecisionKind))))
+            if (IsLifecycle(entry.Kind) && !IsCoveredByPermit(entry, inLedger.GetValueOrDefault((entry.MessageId, DecisionKind))))
             {
-                result[(entry.MessageId, entry.KindText)] = null;
                 continue;
             }
 
@@ -141,7 +146,7 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
             var linked = entry with { Seq = ++seq, At = at, PrevHash = prevHash };
             linked = linked with { Hash = linked.ComputeHash(prevHash) };
             prevHash = linked.Hash;
-            result[(entry.MessageId, entry.KindText)] = linked;
+            inLedger[(entry.MessageId, entry.KindText)] = result[i] = linked;
             inserts.BatchCommands.Add(Insert(linked));
         }
 
