@@ -69,6 +69,41 @@ public sealed class ConsentAuthorityTests(HubFixture hub)
         await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Refused");
     }
 
+    /// <summary>
+    /// A receiver that names itself a sending unit too, beside the unit it wants disclosures from, is still not that
+    /// unit's discloser: each sending unit's secrecy is broken only by a consent that unit's own system records or widens.
+    /// </summary>
+    [Fact]
+    public async Task Record_OrWiden_NamingAnotherUnitsDisclosures_Is403AndTheSendersReferralIsRefused()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var preschool = hub.Client("forskola-system");
+        var subject = HubFixture.NewSubject();
+
+        var joint = ConsentBody(subject, Preschool, Preschool, Preschool);
+        joint["sendingUnits"] = new JsonArray(Preschool, Bvc);
+        var recorded = await preschool.PostAsJsonAsync(DemoRequests.ConsentPath, joint, Ct);
+        // Its own consent to disclose to social services, then widened to BVC's disclosures to itself.
+        var own = ConsentBody(subject, Preschool, Social, Preschool);
+        var id = await RecordAsync(preschool, own);
+        var widened = own.DeepClone().AsObject();
+        widened["sendingUnits"] = new JsonArray(Preschool, Bvc);
+        widened["receivingUnits"] = new JsonArray(Social, Preschool);
+        widened["expectedVersion"] = 1;
+        var changed = await preschool.PutAsJsonAsync($"{DemoRequests.ConsentPath}/{id}", widened, Ct);
+
+        recorded.StatusCode.ShouldBe(HttpStatusCode.Forbidden, await recorded.Content.ReadAsStringAsync(Ct));
+        changed.StatusCode.ShouldBe(HttpStatusCode.Forbidden, await changed.Content.ReadAsStringAsync(Ct));
+        (await recorded.Content.ReadAsStringAsync(Ct)).ShouldNotContain(subject);
+        var referral = await bvc.PostAsJsonAsync($"/child-health/units/{Bvc}/referrals", new
+        {
+            receivingUnit = Preschool, subjectId = subject, categories = new[] { "FamilySituation" }, reason = "Föräldragrupp.", actingUser = "SE2321000016-BVC1",
+        }, Ct);
+        referral.StatusCode.ShouldBe(HttpStatusCode.Accepted, await referral.Content.ReadAsStringAsync(Ct));
+        var statusUrl = (await referral.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("statusUrl").GetString()!;
+        await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Refused");
+    }
+
     [Fact]
     public async Task Change_ByTheReceivingUnit_CannotTurnANoIntoYesNorAddCategories()
     {

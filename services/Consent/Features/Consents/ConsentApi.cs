@@ -76,11 +76,15 @@ internal static class ConsentApi
             return NotYourUnit(record.RecordingUnit);
         }
 
-        if (!record.SendingUnits.Contains(record.RecordingUnit))
+        // Each sending unit's secrecy is broken by that unit: a receiver naming itself a sender too, beside the unit it
+        // wants disclosures from, is not that unit's discloser.
+        var notActedFor = record.SendingUnits.FirstOrDefault(unit => !caller.ActsFor(unit));
+        if (!record.SendingUnits.Contains(record.RecordingUnit) || notActedFor is not null)
         {
-            AccessRefusals.MarkCurrent(AccessRefusals.DiscloserOnly, record.RecordingUnit);
+            AccessRefusals.MarkCurrent(AccessRefusals.DiscloserOnly, notActedFor ?? record.RecordingUnit);
             return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Only a disclosing unit records a consent",
-                detail: "Secrecy is broken by the unit that discloses: record the consent from one of its sending units.");
+                detail: "Secrecy is broken by the unit that discloses: record the consent from one of its sending units, " +
+                    "and name as sending units only units your client system acts for.");
         }
 
         record = record with { Change = ConsentChange.Recorded, ActingSystem = caller.ClientId() };
@@ -175,7 +179,7 @@ internal static class ConsentApi
         }
 
         var narrowing = ConsentNarrowing.IsNarrowing(current, record, gate);
-        if (!narrowing && !Discloses(current, record, record.RecordingUnit))
+        if (!narrowing && !Discloses(current, record, caller, record.RecordingUnit))
         {
             return OnlyTheDiscloserWidens();
         }
@@ -240,7 +244,7 @@ internal static class ConsentApi
             Change = ConsentChange.Revoked,
             ActingSystem = caller.ClientId(),
         };
-        if (!ConsentNarrowing.IsNarrowing(current, revoked, gate) && !Discloses(current, revoked, revoked.RecordingUnit))
+        if (!ConsentNarrowing.IsNarrowing(current, revoked, gate) && !Discloses(current, revoked, caller, revoked.RecordingUnit))
         {
             return OnlyTheDiscloserWidens();
         }
@@ -275,9 +279,12 @@ internal static class ConsentApi
             : ConsentReader.None;
     }
 
-    /// <summary>The recording unit discloses under the consent both as it stood and as it will stand.</summary>
-    private static bool Discloses(ConsentRecord before, ConsentRecord after, string unit) =>
-        before.SendingUnits.Contains(unit) && after.SendingUnits.Contains(unit);
+    /// <summary>
+    /// The recording unit discloses under the consent both as it stood and as it will stand, and the caller acts for every
+    /// unit that will disclose under it: a change that lets more through does so for each of its sending units.
+    /// </summary>
+    private static bool Discloses(ConsentRecord before, ConsentRecord after, ClaimsPrincipal caller, string unit) =>
+        before.SendingUnits.Contains(unit) && after.SendingUnits.Contains(unit) && after.SendingUnits.All(caller.ActsFor);
 
     private static ValidationProblem Invalid(Dictionary<string, string[]> errors, int omitted, string title) =>
         TypedResults.ValidationProblem(errors, title: title, extensions: omitted > 0
