@@ -46,6 +46,17 @@ public sealed class ConsentValidatorTests
         message.ShouldNotContain(subject);
     }
 
+    /// <summary>A window started while the subject was a child does not let a guardian consent for them once they are of age.</summary>
+    [Fact]
+    public void Validate_AGuardian_ForASubjectOfAgeToday_IsRejectedThoughTheWindowStartedEarlier()
+    {
+        var subject = Generators.WithCheckDigit(2008, 10, 15, 238);
+
+        Errors(Valid(subject) with { ValidFrom = Now.AddDays(-330), ValidUntil = Now.AddDays(20) }).ShouldContainKey("grantors[0]");
+        Errors(Valid(subject, new GrantorRequest { Role = GrantorRole.Subject, Name = "Den unga vuxna", Answer = ConsentAnswer.Yes, IdentityNumber = subject })
+            with { ValidFrom = Now.AddDays(-330), ValidUntil = Now.AddDays(20) }).ShouldBeEmpty();
+    }
+
     [Fact]
     public void Validate_CoordinationNumber_IsAccepted()
     {

@@ -171,7 +171,10 @@ internal static class DomainOracle
             return false;
         }
 
-        var entitled = c.Grantors.Where(g => g.Role != GrantorRole.FosterParent && (g.Role != GrantorRole.Subject || SubjectMayConsent(c, d.Purpose, receiver))).ToList();
+        // Custody, and every other authority to consent for a child, ends when the subject turns 18.
+        var ofAge = AgeOn(c.SubjectId, now.UtcDateTime) >= 18;
+        var entitled = c.Grantors.Where(g => g.Role != GrantorRole.FosterParent
+            && (g.Role == GrantorRole.Subject ? SubjectMayConsent(c, d.Purpose, receiver) : !ofAge)).ToList();
         var guardians = entitled.Count(g => g.Role is GrantorRole.Guardian or GrantorRole.TemporaryGuardian or GrantorRole.SpeciallyAppointedGuardian);
         return entitled.Count > 0
             && (!c.BothGuardiansRequired || guardians >= 2)
@@ -186,18 +189,24 @@ internal static class DomainOracle
     /// </summary>
     public static bool SubjectMayConsent(ConsentRecord c, Purpose purpose, Unit receiver)
     {
-        var digits = c.SubjectId.Replace("-", "", StringComparison.Ordinal);
+        var given = (c.ValidFrom.UtcTicks < c.RecordedAt.UtcTicks ? c.ValidFrom : c.RecordedAt).UtcDateTime;
+        var age = AgeOn(c.SubjectId, given);
+        return age >= 18 || (age >= 15 && purpose == Purpose.Referral && receiver.Operation == OperationType.PreventiveSocialServices);
+    }
+
+    /// <summary>The subject's age in whole years on the day, read from the number itself; -1 when it is no number.</summary>
+    private static int AgeOn(string subjectId, DateTime on)
+    {
+        var digits = subjectId.Replace("-", "", StringComparison.Ordinal);
         if (digits.Length != 12 || !digits.All(char.IsAsciiDigit))
         {
-            return false;
+            return -1;
         }
 
         var year = int.Parse(digits[..4], System.Globalization.CultureInfo.InvariantCulture);
         var month = int.Parse(digits[4..6], System.Globalization.CultureInfo.InvariantCulture);
         var day = int.Parse(digits[6..8], System.Globalization.CultureInfo.InvariantCulture);
         day = day > 60 ? day - 60 : day;
-        var given = (c.ValidFrom.UtcTicks < c.RecordedAt.UtcTicks ? c.ValidFrom : c.RecordedAt).UtcDateTime;
-        var age = given.Year - year - (given.Month < month || (given.Month == month && given.Day < day) ? 1 : 0);
-        return age >= 18 || (age >= 15 && purpose == Purpose.Referral && receiver.Operation == OperationType.PreventiveSocialServices);
+        return on.Year - year - (on.Month < month || (on.Month == month && on.Day < day) ? 1 : 0);
     }
 }

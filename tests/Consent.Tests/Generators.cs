@@ -154,9 +154,13 @@ internal static class Generators
                     FamilyCentre: centre, DesignatedAssessors: assessors);
     }
 
-    /// <summary>A personal identity number or (one in ten) a co-ordination number, 12 digits with a valid Luhn check digit.</summary>
+    /// <summary>
+    /// A personal identity number or (one in ten) a co-ordination number, 12 digits with a valid Luhn check digit; four in
+    /// five of a child (subjects are mostly children, and the guardians' consent stops counting at 18), and some of the
+    /// children turning 18 within a consent's window.
+    /// </summary>
     public static Gen<string> PersonalIdentityNumbers =>
-        from year in Gen.Choose(1975, 2026)
+        from year in Gen.Frequency((4, Gen.Choose(2008, 2026)), (1, Gen.Choose(1975, 2007)))
         from month in Gen.Choose(1, 12)
         from day in Gen.Choose(1, 28)
         from serial in Gen.Choose(0, 999)

@@ -28,6 +28,27 @@ public sealed class SecrecyGateTests
         withConsent.Basis.ShouldBe(consentNeeded ? "consent" : "same-secrecy-area");
     }
 
+    /// <summary>
+    /// Custody ends at 18 (domain.md section 3: an adult consents for themself): a guardian's yes, given while the subject
+    /// was a child, is not relied on from the subject's 18th birthday, however long the consent's window runs.
+    /// </summary>
+    [Fact]
+    public void Decide_AGuardiansConsent_StopsCountingWhenTheSubjectComesOfAge()
+    {
+        var subject = Generators.WithCheckDigit(2008, 10, 15, 238);
+        var consent = ConsentFor("bvc", "social") with { SubjectId = subject, ValidFrom = Now.AddDays(-330), RecordedAt = Now.AddDays(-330) };
+        var disclosure = Disclosure("bvc", "social") with { SubjectId = subject };
+
+        var before = Gate.Decide(disclosure, [consent], new DateTimeOffset(2026, 10, 14, 12, 0, 0, TimeSpan.Zero));
+        var after = Gate.Decide(disclosure, [consent], Now);
+        var ownConsent = Gate.Decide(disclosure, [consent with { Grantors = [new Grantor(GrantorRole.Subject, "Den unga vuxna", ConsentAnswer.Yes)] }], Now);
+
+        before.Permitted.ShouldBeTrue("the subject was 17");
+        after.Permitted.ShouldBeFalse();
+        after.Reasons.ShouldContain("grantor 1 (Guardian) consented for a child who is of age from 2026-10-15");
+        ownConsent.Permitted.ShouldBeTrue("an adult consents for themself");
+    }
+
     [Fact]
     public void Decide_NoConsent_RefusesWithAReasonTheSenderCanActOn()
     {

@@ -100,6 +100,35 @@ public sealed class ConsentChangeTests(HubFixture hub)
         status.GetProperty("reasons").EnumerateArray().Select(r => r.GetString()).ShouldContain(r => r!.Contains("is no longer a guardian"));
     }
 
+    /// <summary>
+    /// After a custody change the receiver may not "narrow" the consent by rewriting the former guardian's number: compared
+    /// without the change the two versions look alike, but the new one would give the former guardian's yes back its force.
+    /// </summary>
+    [Fact]
+    public async Task CustodyChange_ThenAReceiversChangeOfTheGrantorsNumber_Is403AndTheGateStillRefuses()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        var guardian = NewGuardian();
+        var (consentId, consent) = await RecordAsync(bvc, subject, guardian);
+        (await social.PostAsJsonAsync(CustodyPath, Custody(subject, guardian, DemoRequests.SocialServicesUnit, "SE2321000016-SOC1"), Ct))
+            .StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        var rewritten = consent.DeepClone().AsObject();
+        rewritten["grantors"]![0]!["identityNumber"] = NewGuardian();
+        rewritten["expectedVersion"] = 1;
+        rewritten["recordingUnit"] = DemoRequests.SocialServicesUnit;
+        rewritten["recordedBy"] = "SE2321000016-SOC1";
+        var unnumbered = rewritten.DeepClone().AsObject();
+        unnumbered["grantors"]![0]!.AsObject().Remove("identityNumber");
+
+        (await social.PutAsJsonAsync($"{DemoRequests.ConsentPath}/{consentId}", rewritten, Ct)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await social.PutAsJsonAsync($"{DemoRequests.ConsentPath}/{consentId}", unnumbered, Ct)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        var refused = await SubmitAsync(bvc, subject, Support);
+        await HubFixture.WaitForStatusAsync(bvc, $"{SentPath}/{refused}", "Refused");
+    }
+
     [Fact]
     public async Task CustodyChange_BadInputOrAStranger_IsRefusedAndRepeatsNoNumber()
     {

@@ -178,7 +178,8 @@ internal static class ConsentApi
             return Invalid(new() { ["subjectId"] = ["a consent cannot be moved to another subject"] }, 0, "The consent is not valid");
         }
 
-        var narrowing = ConsentNarrowing.IsNarrowing(current, record, gate);
+        var marked = await store.WithCustodyAsync(pseudonyms.For(record.SubjectId), [current, record], cancellationToken);
+        var narrowing = ConsentNarrowing.IsNarrowing(marked[0], marked[1], gate);
         if (!narrowing && !Discloses(current, record, caller, record.RecordingUnit))
         {
             return OnlyTheDiscloserWidens();

@@ -38,14 +38,18 @@ public static class ConsentNarrowing
         }
 
         // What the grantors' answers cover depends on the purpose and on the receiver's operation (a child's own consent
-        // reaches only some), so it is compared for each: the gate's own reading of a consent, not a second one.
+        // reaches only some), and on whether the subject is of age (a guardian's yes no longer counts, the subject's own
+        // does), so it is compared for each: the gate's own reading of a consent, not a second one.
         foreach (var purpose in after.Purposes.Distinct())
         {
             foreach (var receiver in Receivers)
             {
-                if (!gate.Coverage(after, purpose, receiver).IsSubsetOf(gate.Coverage(before, purpose, receiver)))
+                foreach (var ofAge in (bool[])[false, true])
                 {
-                    return false;
+                    if (!gate.Coverage(after, purpose, receiver, ofAge).IsSubsetOf(gate.Coverage(before, purpose, receiver, ofAge)))
+                    {
+                        return false;
+                    }
                 }
             }
         }

@@ -67,15 +67,29 @@ public sealed class ConsentStore(NpgsqlDataSource db, Pseudonymizer pseudonyms)
             return consents;
         }
 
-        // The earliest change told for each grantor is the one that counts.
-        var changes = (await connection.QueryAsync<GrantorChange>(
+        var changes = await CustodyChangesAsync(connection, subjectPseudonym);
+        return changes.Count == 0 ? consents : consents.Select(c => WithCustody(c, changes)).ToList();
+    }
+
+    /// <summary>
+    /// The consents (all about one subject) with their grantors marked as <see cref="CurrentForSubjectAsync"/> marks them:
+    /// a change is judged on what the gate reads, so that rewriting a former guardian's number cannot pass for narrowing.
+    /// </summary>
+    public async Task<IReadOnlyList<ConsentRecord>> WithCustodyAsync(string subjectPseudonym, IReadOnlyList<ConsentRecord> consents, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        var changes = await CustodyChangesAsync(connection, subjectPseudonym);
+        return changes.Count == 0 ? consents : consents.Select(c => WithCustody(c, changes)).ToList();
+    }
+
+    /// <summary>The earliest change told for each grantor, which is the one that counts.</summary>
+    private static async Task<Dictionary<string, DateTimeOffset>> CustodyChangesAsync(NpgsqlConnection connection, string subjectPseudonym) =>
+        (await connection.QueryAsync<GrantorChange>(
             """
             SELECT grantor_pseudonym AS Grantor, min(no_longer_guardian_from) AS "From" FROM custody_changes
             WHERE subject_pseudonym = @subjectPseudonym GROUP BY grantor_pseudonym
             """,
             new { subjectPseudonym })).ToDictionary(c => c.Grantor, c => c.From, StringComparer.Ordinal);
-        return changes.Count == 0 ? consents : consents.Select(c => WithCustody(c, changes)).ToList();
-    }
 
     private ConsentRecord WithCustody(ConsentRecord c, Dictionary<string, DateTimeOffset> changes) => c with
     {

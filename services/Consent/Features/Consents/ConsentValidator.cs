@@ -120,7 +120,7 @@ public sealed class ConsentValidator(OrganisationRegistry registry, LegalBasisCa
 
         // The day the consent was given: it cannot be given after it is recorded, nor after it starts to apply.
         var givenOn = DateOnly.FromDateTime((validFrom < now ? validFrom : now).UtcDateTime);
-        var grantors = Grantors(r, subjectOk ? subject : null, givenOn, purposes, categories, receiving.Units, problems);
+        var grantors = Grantors(r, subjectOk ? subject : null, givenOn, DateOnly.FromDateTime(now.UtcDateTime), purposes, categories, receiving.Units, problems);
         if (problems.Any)
         {
             return new ConsentValidation(null, problems.ToDictionary(), problems.Omitted);
@@ -350,7 +350,7 @@ public sealed class ConsentValidator(OrganisationRegistry registry, LegalBasisCa
     }
 
     private List<Grantor> Grantors(
-        RecordConsentRequest r, PersonalIdentityNumber? subject, DateOnly givenOn, List<Contracts.Disclosures.Purpose> purposes,
+        RecordConsentRequest r, PersonalIdentityNumber? subject, DateOnly givenOn, DateOnly today, List<Contracts.Disclosures.Purpose> purposes,
         List<Contracts.Disclosures.InformationCategory> categories, List<Unit> receiving, Problems problems)
     {
         if (r.Grantors is not { Count: > 0 })
@@ -431,7 +431,8 @@ public sealed class ConsentValidator(OrganisationRegistry registry, LegalBasisCa
             foreach (var (g, i) in grantors)
             {
                 var field = $"grantors[{i}]";
-                if (age >= ChildsOwnConsentRule.AdultAge && g.Role != GrantorRole.Subject)
+                // Nor, once the subject is of age, for a child that was: a window starting earlier does not bring custody back.
+                if ((age >= ChildsOwnConsentRule.AdultAge || s.AgeOn(today) >= ChildsOwnConsentRule.AdultAge) && g.Role != GrantorRole.Subject)
                 {
                     problems.Add(field, "an adult consents for themself");
                 }

@@ -172,25 +172,27 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
     /// any instant of its window; empty when it lets nothing through (revoked, a "no", no entitled grantor). The one
     /// reading of a consent's answers, shared with <see cref="ConsentNarrowing"/>.
     /// </summary>
-    public IReadOnlySet<InformationCategory> Coverage(ConsentRecord c, Purpose purpose, OperationType receiver) =>
+    /// <param name="subjectOfAge">Read as when the subject is of age (no one consents for them any more), or as before.
+    /// A version is narrower than another only when it is in both readings: the instants before and after the 18th birthday.</param>
+    public IReadOnlySet<InformationCategory> Coverage(ConsentRecord c, Purpose purpose, OperationType receiver, bool subjectOfAge = false) =>
         c.State != ConsentState.Active || c.Grantors.Any(g => g.Answer == ConsentAnswer.No)
             ? new HashSet<InformationCategory>()
-            : Covered(c, purpose, receiver, receiverId: null, at: null, out _);
+            : Covered(c, purpose, receiver, receiverId: null, at: null, out _, subjectOfAge);
 
     /// <param name="at">The instant of the disclosure; null for any instant of the consent's window, where a grantor the
     /// hub was told no longer acts for the subject counts as gone (the narrower reading).</param>
+    /// <param name="subjectOfAge">Without an instant: whether to read the consent as when its subject is of age.</param>
     private HashSet<InformationCategory> Covered(
-        ConsentRecord c, Purpose purpose, OperationType receiver, string? receiverId, DateTimeOffset? at, out string? failure)
+        ConsentRecord c, Purpose purpose, OperationType receiver, string? receiverId, DateTimeOffset? at, out string? failure, bool subjectOfAge = false)
     {
         failure = null;
         var answered = c.Grantors.Select((g, i) => (g, i)).Where(x => x.g.Answer != ConsentAnswer.No).ToList();
         // A grantor who no longer has custody is not relied on from then (domain.md section 3): their yes no longer counts.
+        // Nor is anyone who consented for a child once the child is of age: an adult consents for themself.
         // Their "no" still stands (CheckConsents): lifting it would let more through, which only a disclosing unit may do.
-        var gone = answered.FirstOrDefault(x => NoLongerActs(x.g, at));
-        var custodyReason = gone.g is null
-            ? null
-            : $"grantor {gone.i + 1} ({gone.g.Role}) is no longer a guardian from {gone.g.NoLongerGuardianFrom!.Value.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}";
-        var answering = answered.Where(x => !NoLongerActs(x.g, at) && NotEntitled(c, x.g, purpose, receiver, receiverId) is null).Select(x => x.g).ToList();
+        var gone = answered.FirstOrDefault(x => NoLongerActs(c, x.g, at, subjectOfAge));
+        var custodyReason = gone.g is null ? null : NoLongerActsReason(c, gone.g, gone.i);
+        var answering = answered.Where(x => !NoLongerActs(c, x.g, at, subjectOfAge) && NotEntitled(c, x.g, purpose, receiver, receiverId) is null).Select(x => x.g).ToList();
         if (answering.Count == 0)
         {
             // A child's own answer that the law does not let stand, or a custody change, is the reason worth telling the sender.
@@ -255,8 +257,32 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
             : $"a child's own consent cannot cover {purpose} to {(receiverId is null ? receiver.ToString() : $"unit {receiverId}")} ({rule.Id})";
     }
 
-    private static bool NoLongerActs(Grantor g, DateTimeOffset? at) =>
-        g.NoLongerGuardianFrom is { } from && (at is null || at >= from);
+    /// <param name="at">null for any instant of the consent's window: a grantor the hub was told no longer has custody
+    /// counts as gone, and one consenting on the subject's behalf as <paramref name="subjectOfAge"/> says.</param>
+    private static bool NoLongerActs(ConsentRecord c, Grantor g, DateTimeOffset? at, bool subjectOfAge) =>
+        (g.NoLongerGuardianFrom is { } from && (at is null || at >= from))
+        || (OfAgeFrom(c, g) is { } ofAge && (at is { } instant ? instant >= ofAge : subjectOfAge));
+
+    private static string NoLongerActsReason(ConsentRecord c, Grantor g, int index) =>
+        g.NoLongerGuardianFrom is { } from && (OfAgeFrom(c, g) is not { } ofAge || from <= ofAge)
+            ? $"grantor {index + 1} ({g.Role}) is no longer a guardian from {from.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}"
+            : $"grantor {index + 1} ({g.Role}) consented for a child who is of age from {OfAgeFrom(c, g)!.Value.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}";
+
+    /// <summary>
+    /// For anyone consenting on a subject's behalf, the day the subject turns 18 (the start of it, UTC), when custody and
+    /// every other authority over a child end; null for the subject's own answer, or a subject whose age cannot be read.
+    /// </summary>
+    private static DateTimeOffset? OfAgeFrom(ConsentRecord c, Grantor g)
+    {
+        if (g.Role == GrantorRole.Subject || !PersonalIdentityNumber.TryParse(c.SubjectId, out var subject, out _))
+        {
+            return null;
+        }
+
+        // The first day AgeOn counts 18 (for one born on 29 February, the 28th in a common year).
+        var day = subject.Value.BirthDate.AddYears(ChildsOwnConsentRule.AdultAge);
+        return new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+    }
 
     public static bool IsGuardian(GrantorRole role) =>
         role is GrantorRole.Guardian or GrantorRole.TemporaryGuardian or GrantorRole.SpeciallyAppointedGuardian;
