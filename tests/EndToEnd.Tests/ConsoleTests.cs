@@ -51,6 +51,26 @@ public sealed partial class ConsoleTests(HubFixture hub)
         await AcknowledgeAsync(municipal);
     }
 
+    /// <summary>
+    /// A refusal never reveals to the receiver that a message existed (domain.md section 5): the receiving principal's
+    /// operators do not find a message refused on its way to one of their units, nor its trail; the sender's do.
+    /// </summary>
+    [Fact]
+    public async Task Refused_IsNotShownToTheReceivingPrincipalsOperators()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        var refused = await SendAsync(bvc, DemoRequests.ReferralPath, DemoRequests.Referral(HubFixture.NewSubject()), "Refused");
+
+        using var sender = hub.Client("ops-region-skane");
+        await Eventually.TrueAsync(async () => (await sender.GetStringAsync($"{Console}/search?messageId={refused}", Ct)).Contains($"/messages/{refused}", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(20), "the sender's principal does not find its refused referral", cancellationToken: Ct);
+        using var receiver = hub.Client("ops-malmo-stad");
+        (await receiver.GetStringAsync($"{Console}/search?messageId={refused}", Ct)).ShouldNotContain($"/messages/{refused}");
+        (await receiver.GetAsync($"{Console}/messages/{refused}", Ct)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await receiver.GetStringAsync($"/ops/messages/{refused}", Ct)).ShouldNotContain(refused.ToString());
+        (await receiver.GetStringAsync($"{Console}/", Ct)).ShouldNotContain("no consent covers Referral from unit rosengard-bvc");
+    }
+
     [Fact]
     public async Task SearchByIdentityNumber_BecomesThePseudonym_AndTheNumberIsInNoUrlOrPage()
     {

@@ -86,6 +86,30 @@ public sealed class FhirExportTests(HubFixture hub)
         (await social.PostAsync($"{DemoRequests.InboxPath}/{messageId}/acknowledge", null, Ct)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
     }
 
+    /// <summary>
+    /// A refusal never reveals to the receiver that a message existed (domain.md section 5): the receiving unit's log
+    /// follow-up is of what was disclosed to it, so a referral refused on its way there is not among its entries.
+    /// </summary>
+    [Fact]
+    public async Task AuditEvents_ForTheReceivingUnit_LeaveOutWhatWasRefusedOnItsWayThere()
+    {
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        using var staff = hub.Client(Staff);
+        var from = DateTimeOffset.UtcNow.AddSeconds(-1).ToString("O");
+        var sent = await social.PostAsJsonAsync($"/social-services/units/{DemoRequests.SocialServicesUnit}/referrals", new
+        {
+            receivingUnit = DemoRequests.ChildHealthUnit, subjectId = HubFixture.NewSubject(), categories = new[] { "FamilySituation" },
+            reason = "Familjen önskar kontakt med BVC.", actingUser = "SE2321000016-SOC1",
+        }, Ct);
+        sent.StatusCode.ShouldBe(HttpStatusCode.Accepted, await sent.Content.ReadAsStringAsync(Ct));
+        var messageId = (await sent.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("messageId").GetGuid();
+        await HubFixture.WaitForStatusAsync(social, $"/social-services/units/{DemoRequests.SocialServicesUnit}/sent/{messageId}", "Refused");
+
+        var page = await staff.GetStringAsync($"{AuditEventsPath}?unit={DemoRequests.ChildHealthUnit}&from={Uri.EscapeDataString(from)}&count=500", Ct);
+
+        page.ShouldNotContain(messageId.ToString());
+    }
+
     [Fact]
     public async Task AuditEvents_WithoutTheDutyOrForAnotherUnit_AreRefused()
     {

@@ -3,6 +3,7 @@ using System.Net;
 using System.Security.Claims;
 using System.Text;
 using System.Text.RegularExpressions;
+using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.Contracts.Operations;
 using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
@@ -244,11 +245,15 @@ public static partial class ErrorQueueApi
         return sameOrigin ? null : TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "A request from another site is not accepted");
     }
 
-    /// <summary>A copy whose units the registry does not know is the hub's operators' alone to see.</summary>
+    /// <summary>
+    /// A copy whose units the registry does not know is the hub's operators' alone to see. The receiving principal sees
+    /// only deliveries, which the gate has permitted: a submission not yet decided, or a status event, may be about a
+    /// message that is refused, and a refusal never reveals to the receiver that a message existed (domain.md section 5).
+    /// </summary>
     private static bool Sees(string scope, ErrorCopy copy, OrganisationRegistry registry) =>
         scope == OperatorScopes.Hub
         || registry.FindUnit(copy.SendingUnit)?.Principal == scope
-        || registry.FindUnit(copy.ReceivingUnit)?.Principal == scope;
+        || (copy.MessageType == nameof(DeliverDisclosure) && registry.FindUnit(copy.ReceivingUnit)?.Principal == scope);
 
     private static long? Age(ErrorCopy copy, DateTimeOffset now) =>
         DateTimeOffset.TryParse(copy.FaultedAt, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? (long)(now - at).TotalSeconds : null;

@@ -257,6 +257,12 @@ public sealed record ChainVerification(long EntriesChecked, long? FirstBrokenSeq
 /// </summary>
 public sealed class DecisionLedger
 {
+    /// <summary>
+    /// For SQL: an entry the receiving unit's side may see. A refusal never reveals to the receiver that a message existed
+    /// (domain.md section 5), nor does another body under a decided id; the sending side sees both.
+    /// </summary>
+    internal static readonly string LetThrough = $"outcome NOT IN ('{LedgerText.Of(LedgerOutcome.Refused)}', '{LedgerText.Of(LedgerOutcome.Conflict)}')";
+
     internal const string Columns = """
         seq AS Seq, message_id AS MessageId, kind AS Kind, outcome AS Outcome, sending_unit AS SendingUnit,
         receiving_unit AS ReceivingUnit, acting_system AS ActingSystem, acting_user AS ActingUser,

@@ -14,10 +14,16 @@ internal sealed record OperatorScope(string Name, string[]? Units)
     /// <summary>Every message: the hub's own operations staff.</summary>
     public bool All => Units is null;
 
-    /// <summary>For SQL: <c>(@All OR sending_unit = ANY(@Units) OR receiving_unit = ANY(@Units))</c>.</summary>
+    /// <summary>For SQL, with <see cref="Filter"/>.</summary>
     public string[] UnitList => Units ?? [];
 
-    public const string Filter = "(@All OR sending_unit = ANY(@UnitList) OR receiving_unit = ANY(@UnitList))";
+    /// <summary>
+    /// For a row of <c>messages</c> or <c>message_events</c>. On the receiving side only what was let through: a refusal
+    /// never reveals to the receiver that a message existed (domain.md section 5), nor does another body under a decided
+    /// id (a conflict), so neither is shown to the receiving principal's operators.
+    /// </summary>
+    public const string Filter =
+        "(@All OR sending_unit = ANY(@UnitList) OR (receiving_unit = ANY(@UnitList) AND status NOT IN ('Refused', 'Conflict')))";
 
     public static OperatorScope Of(ClaimsPrincipal caller, OrganisationRegistry registry) => caller.Operates() switch
     {
@@ -25,7 +31,4 @@ internal sealed record OperatorScope(string Name, string[]? Units)
         { } principal => new(principal, [.. registry.Document.Units.Where(unit => unit.Principal == principal).Select(unit => unit.Id)]),
         null => new("none", []),
     };
-
-    public bool Sees(string sendingUnit, string receivingUnit) =>
-        All || Units!.Contains(sendingUnit, StringComparer.Ordinal) || Units!.Contains(receivingUnit, StringComparer.Ordinal);
 }
