@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Dapper;
+using FamiljecentralHub.LocalHub.Clients;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
 using FamiljecentralHub.Tests.Support;
 using Microsoft.Extensions.Options;
@@ -44,6 +45,12 @@ public sealed class ConsoleDeadLetterTests(HubFixture hub)
             var sent = await preschool.SendAsync(request, Ct);
             sent.StatusCode.ShouldBe(HttpStatusCode.Accepted);
             var messageId = (await sent.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("messageId").GetGuid();
+            // And BVC's report about the same child: the region sends, the municipality would receive once it is decided.
+            using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+            var fromBvc = await bvc.PostAsJsonAsync($"/child-health/units/{DemoRequests.ChildHealthUnit}/reports-of-concern",
+                new { receivingUnit = Intake, subjectId = subject, concern = "Barnet har blåmärken.", actingUser = "SE2321000016-BVC1" }, Ct);
+            fromBvc.StatusCode.ShouldBe(HttpStatusCode.Accepted);
+            var bvcMessageId = (await fromBvc.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("messageId").GetGuid();
 
             using var hubOps = hub.Client("ops-console");
             using var municipal = hub.Client("ops-malmo-stad");
@@ -53,8 +60,12 @@ public sealed class ConsoleDeadLetterTests(HubFixture hub)
             listing.ShouldContain(pseudonym);
             listing.ShouldNotContain(subject);
             listing.ShouldNotContain("slag hemma");
+            await Eventually.MatchAsync(() => region.GetStringAsync("/consent/errors", Ct), l => l.Contains(bvcMessageId.ToString(), StringComparison.Ordinal),
+                TimeSpan.FromSeconds(90), _ => "the region's report never reached the gate's error queue", TimeSpan.FromSeconds(2), Ct);
             (await municipal.GetStringAsync("/consent/errors", Ct)).ShouldContain(messageId.ToString());
             (await region.GetStringAsync("/consent/errors", Ct)).ShouldNotContain(messageId.ToString(), customMessage: "neither unit is the region's");
+            // Not decided yet, so it may yet be refused: the receiving principal is not shown that it exists.
+            (await municipal.GetStringAsync("/consent/errors", Ct)).ShouldNotContain(bvcMessageId.ToString(), customMessage: "an undecided submission to the municipality");
 
             // The region's operator cannot redrive it either; a form from another site is refused; a free-text reason too.
             (await RedriveAsync(region, messageId, "cause-fixed")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
@@ -76,6 +87,8 @@ public sealed class ConsoleDeadLetterTests(HubFixture hub)
 
             var redriven = await RedriveAsync(municipal, messageId, "cause-fixed", "INC-4711");
             redriven.StatusCode.ShouldBe(HttpStatusCode.OK, await redriven.Content.ReadAsStringAsync(Ct));
+            (await RedriveAsync(municipal, bvcMessageId, "cause-fixed")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+            (await RedriveAsync(region, bvcMessageId, "cause-fixed")).StatusCode.ShouldBe(HttpStatusCode.OK);
             var actionId = (await redriven.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("actionId").GetGuid();
 
             // Decided again and delivered to the intake; the action is in the ledger with who and why.
@@ -83,6 +96,8 @@ public sealed class ConsoleDeadLetterTests(HubFixture hub)
             await Eventually.MatchAsync(() => social.GetAsync($"/social-services/units/{Intake}/inbox/{messageId}", Ct), r => r.StatusCode == HttpStatusCode.OK,
                 TimeSpan.FromSeconds(30), r => $"the redriven report was not delivered ({r?.StatusCode})", cancellationToken: Ct);
             (await social.PostAsync($"/social-services/units/{Intake}/inbox/{messageId}/acknowledge", null, Ct)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+            await Eventually.MatchAsync(() => social.PostAsync($"/social-services/units/{Intake}/inbox/{bvcMessageId}/acknowledge", null, Ct),
+                r => r.StatusCode == HttpStatusCode.NoContent, TimeSpan.FromSeconds(30), r => $"BVC's redriven report was not delivered ({r?.StatusCode})", cancellationToken: Ct);
             await using var ledger = new NpgsqlConnection(hub.Hub.ConnectionString("consent"));
             var entry = await Eventually.MatchAsync(
                 () => ledger.QuerySingleOrDefaultAsync<OperatorEntry>(
