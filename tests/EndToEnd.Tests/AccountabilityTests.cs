@@ -140,6 +140,11 @@ public sealed class AccountabilityTests(HubFixture hub)
         (await bvc.GetAsync($"/consent/accountability/units/{DemoRequests.ChildHealthUnit}/reviews", Ct)).StatusCode.ShouldBe(HttpStatusCode.Forbidden, "no duty");
         var counts = await ops.GetFromJsonAsync<JsonElement>("/consent/accountability/reviews/overdue", Ct);
         counts.EnumerateArray().Single(c => c.GetProperty("unit").GetString() == DemoRequests.ChildHealthUnit).GetProperty("open").GetInt32().ShouldBeGreaterThanOrEqualTo(1);
+        // A unit's system without the duty learns nothing of any unit's reports; a principal's operators only of their units.
+        (await bvc.GetAsync("/consent/accountability/reviews/overdue", Ct)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        using var municipalOps = hub.Client("ops-malmo-stad");
+        var municipalCounts = await municipalOps.GetFromJsonAsync<JsonElement>("/consent/accountability/reviews/overdue", Ct);
+        municipalCounts.EnumerateArray().Select(c => c.GetProperty("unit").GetString()).ShouldNotContain(DemoRequests.ChildHealthUnit);
 
         var note = "Anmälan gjord enligt rutin; samråd med chef.";
         var reviewed = await staff.PostAsJsonAsync($"/consent/accountability/reviews/{report}", new { note, reviewedBy = StaffUser }, Ct);

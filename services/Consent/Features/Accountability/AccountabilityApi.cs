@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Security.Cryptography;
 using FamiljecentralHub.Consent.Features.Consents;
 using FamiljecentralHub.Consent.Features.Ledger;
+using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
 using FamiljecentralHub.ServiceDefaults.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -152,10 +153,24 @@ internal static class AccountabilityApi
 
     /// <summary>
     /// Numbers per unit, no message ids, no subjects: a count says that a unit has flagged disclosures waiting, nothing of
-    /// whom they are about. A caller with the review duty sees its own units; any other caller (the ops console) every unit.
+    /// whom they are about, though a count that rises just after a report of concern says which unit reported. So a caller
+    /// with the review duty sees its own units, a principal's operators its units, the hub's operators every unit, and a
+    /// unit's system without the duty nothing.
     /// </summary>
-    private static async Task<Ok<IReadOnlyList<UnitReviewCount>>> Overdue(ClaimsPrincipal caller, ReviewQueue queue, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await queue.CountAsync(caller.HasDuty(Duties.DisclosureReview) ? caller.Units() : null, cancellationToken));
+    private static async Task<Results<Ok<IReadOnlyList<UnitReviewCount>>, ProblemHttpResult>> Overdue(
+        ClaimsPrincipal caller, ReviewQueue queue, OrganisationRegistry registry, CancellationToken cancellationToken)
+    {
+        var operates = caller.Operates();
+        if (!caller.HasDuty(Duties.DisclosureReview) && operates is null)
+        {
+            return NoDuty();
+        }
+
+        IReadOnlyList<string>? units = caller.HasDuty(Duties.DisclosureReview) ? caller.Units()
+            : operates == OperatorScopes.Hub ? null
+            : [.. registry.Document.Units.Where(unit => unit.Principal == operates).Select(unit => unit.Id)];
+        return TypedResults.Ok(await queue.CountAsync(units, cancellationToken));
+    }
 
     private static async Task<Results<Ok<FollowUpReport>, ValidationProblem, ProblemHttpResult>> FollowUp(
         FollowUpRequest? request, ClaimsPrincipal caller, AccountabilityValidator validator, LogFollowUps followUps, LedgerWriter ledger,
