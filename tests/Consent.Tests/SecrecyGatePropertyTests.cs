@@ -254,7 +254,7 @@ public sealed class SecrecyGatePropertyTests
             ["refused, expired"] = Count((d, _) => !d.Permitted && d.Reasons.Any(r => r.StartsWith("consent expired", StringComparison.Ordinal))),
             ["refused, not yet valid"] = Count((d, _) => !d.Permitted && d.Reasons.Any(r => r.StartsWith("consent is not valid until", StringComparison.Ordinal))),
             ["refused, only foster parents"] = Count((d, _) => !d.Permitted && d.Reasons.Any(r => r.StartsWith("no grantor entitled", StringComparison.Ordinal))),
-            ["refused, the subject of age"] = Count((d, _) => !d.Permitted && d.Reasons.Any(r => r.Contains("consented for a child who is of age", StringComparison.Ordinal))),
+            ["refused, the subject of age"] = Count((d, _) => !d.Permitted && d.Reasons.Any(r => r.Contains("consented for a child who is now of age", StringComparison.Ordinal))),
             ["refused, claim failed"] = Count((d, _) => !d.Permitted && d.Reasons.Any(r => r.StartsWith("basis ", StringComparison.Ordinal))),
         };
 

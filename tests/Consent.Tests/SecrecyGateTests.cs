@@ -44,8 +44,10 @@ public sealed class SecrecyGateTests
         var ownConsent = Gate.Decide(disclosure, [consent with { Grantors = [new Grantor(GrantorRole.Subject, "Den unga vuxna", ConsentAnswer.Yes)] }], Now);
 
         before.Permitted.ShouldBeTrue("the subject was 17");
+        Gate.Decide(disclosure, [consent], new DateTimeOffset(2026, 10, 14, 21, 30, 0, TimeSpan.Zero)).Permitted.ShouldBeTrue("23:30 in Sweden, the day before");
+        Gate.Decide(disclosure, [consent], new DateTimeOffset(2026, 10, 14, 22, 30, 0, TimeSpan.Zero)).Permitted.ShouldBeFalse("00:30 on the birthday in Sweden");
         after.Permitted.ShouldBeFalse();
-        after.Reasons.ShouldContain("grantor 1 (Guardian) consented for a child who is of age from 2026-10-15");
+        after.Reasons.ShouldContain("grantor 1 (Guardian) consented for a child who is now of age");
         ownConsent.Permitted.ShouldBeTrue("an adult consents for themself");
     }
 

@@ -129,6 +129,31 @@ public sealed class ConsentChangeTests(HubFixture hub)
         await HubFixture.WaitForStatusAsync(bvc, $"{SentPath}/{refused}", "Refused");
     }
 
+    /// <summary>
+    /// A custody change dated ahead leaves the guardian's yes counting until then: a receiver's change that adds a category
+    /// is a widening for those days, though read with the change applied both versions cover nothing.
+    /// </summary>
+    [Fact]
+    public async Task CustodyChangeDatedAhead_ThenAReceiversChangeAddingACategory_Is403()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        var guardian = NewGuardian();
+        var (consentId, consent) = await RecordAsync(bvc, subject, guardian);
+        var ahead = Custody(subject, guardian, DemoRequests.SocialServicesUnit, "SE2321000016-SOC1");
+        ahead["noLongerGuardianFrom"] = DateTimeOffset.UtcNow.AddDays(30).ToString("O");
+        (await social.PostAsJsonAsync(CustodyPath, ahead, Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        var wider = consent.DeepClone().AsObject();
+        wider["categories"] = new JsonArray("FamilySituation", "ParentingSupport", "ChildHealth");
+        wider["expectedVersion"] = 1;
+        wider["recordingUnit"] = DemoRequests.SocialServicesUnit;
+        wider["recordedBy"] = "SE2321000016-SOC1";
+
+        (await social.PutAsJsonAsync($"{DemoRequests.ConsentPath}/{consentId}", wider, Ct)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+    }
+
     [Fact]
     public async Task CustodyChange_BadInputOrAStranger_IsRefusedAndRepeatsNoNumber()
     {

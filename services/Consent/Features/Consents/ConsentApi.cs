@@ -178,8 +178,10 @@ internal static class ConsentApi
             return Invalid(new() { ["subjectId"] = ["a consent cannot be moved to another subject"] }, 0, "The consent is not valid");
         }
 
+        // Narrowing both as recorded and as the gate reads it with custody changes applied: the second alone would miss a
+        // widening for the days before a custody change dated ahead, the first alone a former guardian's number rewritten.
         var marked = await store.WithCustodyAsync(pseudonyms.For(record.SubjectId), [current, record], cancellationToken);
-        var narrowing = ConsentNarrowing.IsNarrowing(marked[0], marked[1], gate);
+        var narrowing = ConsentNarrowing.IsNarrowing(current, record, gate) && ConsentNarrowing.IsNarrowing(marked[0], marked[1], gate);
         if (!narrowing && !Discloses(current, record, caller, record.RecordingUnit))
         {
             return OnlyTheDiscloserWidens();

@@ -120,7 +120,10 @@ public sealed class ConsentValidator(OrganisationRegistry registry, LegalBasisCa
 
         // The day the consent was given: it cannot be given after it is recorded, nor after it starts to apply.
         var givenOn = DateOnly.FromDateTime((validFrom < now ? validFrom : now).UtcDateTime);
-        var grantors = Grantors(r, subjectOk ? subject : null, givenOn, DateOnly.FromDateTime(now.UtcDateTime), purposes, categories, receiving.Units, problems);
+        // A new consent is judged on the subject's age today as well; a change is not, so that a consent made while the
+        // subject was a child can still be narrowed once they are of age (the gate counts no guardian's yes by then anyway).
+        DateOnly? today = version == 1 ? DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, SecrecyGate.Sweden).DateTime) : null;
+        var grantors = Grantors(r, subjectOk ? subject : null, givenOn, today, purposes, categories, receiving.Units, problems);
         if (problems.Any)
         {
             return new ConsentValidation(null, problems.ToDictionary(), problems.Omitted);
@@ -350,7 +353,7 @@ public sealed class ConsentValidator(OrganisationRegistry registry, LegalBasisCa
     }
 
     private List<Grantor> Grantors(
-        RecordConsentRequest r, PersonalIdentityNumber? subject, DateOnly givenOn, DateOnly today, List<Contracts.Disclosures.Purpose> purposes,
+        RecordConsentRequest r, PersonalIdentityNumber? subject, DateOnly givenOn, DateOnly? today, List<Contracts.Disclosures.Purpose> purposes,
         List<Contracts.Disclosures.InformationCategory> categories, List<Unit> receiving, Problems problems)
     {
         if (r.Grantors is not { Count: > 0 })
@@ -432,7 +435,7 @@ public sealed class ConsentValidator(OrganisationRegistry registry, LegalBasisCa
             {
                 var field = $"grantors[{i}]";
                 // Nor, once the subject is of age, for a child that was: a window starting earlier does not bring custody back.
-                if ((age >= ChildsOwnConsentRule.AdultAge || s.AgeOn(today) >= ChildsOwnConsentRule.AdultAge) && g.Role != GrantorRole.Subject)
+                if ((age >= ChildsOwnConsentRule.AdultAge || (today is { } day && s.AgeOn(day) >= ChildsOwnConsentRule.AdultAge)) && g.Role != GrantorRole.Subject)
                 {
                     problems.Add(field, "an adult consents for themself");
                 }

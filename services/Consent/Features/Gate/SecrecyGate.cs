@@ -266,10 +266,10 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
     private static string NoLongerActsReason(ConsentRecord c, Grantor g, int index) =>
         g.NoLongerGuardianFrom is { } from && (OfAgeFrom(c, g) is not { } ofAge || from <= ofAge)
             ? $"grantor {index + 1} ({g.Role}) is no longer a guardian from {from.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}"
-            : $"grantor {index + 1} ({g.Role}) consented for a child who is of age from {OfAgeFrom(c, g)!.Value.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}";
+            : $"grantor {index + 1} ({g.Role}) consented for a child who is now of age"; // no date: it would give the birth date
 
     /// <summary>
-    /// For anyone consenting on a subject's behalf, the day the subject turns 18 (the start of it, UTC), when custody and
+    /// For anyone consenting on a subject's behalf, the start of the day the subject turns 18 in Sweden, when custody and
     /// every other authority over a child end; null for the subject's own answer, or a subject whose age cannot be read.
     /// </summary>
     private static DateTimeOffset? OfAgeFrom(ConsentRecord c, Grantor g)
@@ -279,10 +279,14 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
             return null;
         }
 
-        // The first day AgeOn counts 18 (for one born on 29 February, the 28th in a common year).
-        var day = subject.Value.BirthDate.AddYears(ChildsOwnConsentRule.AdultAge);
-        return new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        // The first day AgeOn counts 18 (for one born on 29 February, the 28th in a common year), from local midnight:
+        // midnight UTC would let a guardian's yes count for the first hour or two of the birthday.
+        var day = subject.Value.BirthDate.AddYears(ChildsOwnConsentRule.AdultAge).ToDateTime(TimeOnly.MinValue);
+        return new DateTimeOffset(day, Sweden.GetUtcOffset(day));
     }
+
+    /// <summary>Where the hub's subjects come of age.</summary>
+    internal static readonly TimeZoneInfo Sweden = TimeZoneInfo.FindSystemTimeZoneById("Europe/Stockholm");
 
     public static bool IsGuardian(GrantorRole role) =>
         role is GrantorRole.Guardian or GrantorRole.TemporaryGuardian or GrantorRole.SpeciallyAppointedGuardian;
