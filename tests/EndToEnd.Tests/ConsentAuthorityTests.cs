@@ -46,6 +46,18 @@ public sealed class ConsentAuthorityTests(HubFixture hub)
         return (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetGuid();
     }
 
+    /// <summary>BVC refers the subject to open preschool, and the gate refuses it: no consent open preschool wrote counts.</summary>
+    private static async Task ReferralToPreschoolIsRefusedAsync(HttpClient bvc, string subject)
+    {
+        var referral = await bvc.PostAsJsonAsync($"/child-health/units/{Bvc}/referrals", new
+        {
+            receivingUnit = Preschool, subjectId = subject, categories = new[] { "FamilySituation" }, reason = "Föräldragrupp.", actingUser = "SE2321000016-BVC1",
+        }, Ct);
+        referral.StatusCode.ShouldBe(HttpStatusCode.Accepted, await referral.Content.ReadAsStringAsync(Ct));
+        var statusUrl = (await referral.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("statusUrl").GetString()!;
+        await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Refused");
+    }
+
     [Fact]
     public async Task Record_ByTheReceivingUnit_Is403AndTheSendersReferralIsRefused()
     {
@@ -60,13 +72,7 @@ public sealed class ConsentAuthorityTests(HubFixture hub)
         asItself.StatusCode.ShouldBe(HttpStatusCode.Forbidden, await asItself.Content.ReadAsStringAsync(Ct));
         asBvc.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
         (await asItself.Content.ReadAsStringAsync(Ct)).ShouldNotContain(subject);
-        var referral = await bvc.PostAsJsonAsync($"/child-health/units/{Bvc}/referrals", new
-        {
-            receivingUnit = Preschool, subjectId = subject, categories = new[] { "FamilySituation" }, reason = "Föräldragrupp.", actingUser = "SE2321000016-BVC1",
-        }, Ct);
-        referral.StatusCode.ShouldBe(HttpStatusCode.Accepted, await referral.Content.ReadAsStringAsync(Ct));
-        var statusUrl = (await referral.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("statusUrl").GetString()!;
-        await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Refused");
+        await ReferralToPreschoolIsRefusedAsync(bvc, subject);
     }
 
     /// <summary>
@@ -95,13 +101,7 @@ public sealed class ConsentAuthorityTests(HubFixture hub)
         recorded.StatusCode.ShouldBe(HttpStatusCode.Forbidden, await recorded.Content.ReadAsStringAsync(Ct));
         changed.StatusCode.ShouldBe(HttpStatusCode.Forbidden, await changed.Content.ReadAsStringAsync(Ct));
         (await recorded.Content.ReadAsStringAsync(Ct)).ShouldNotContain(subject);
-        var referral = await bvc.PostAsJsonAsync($"/child-health/units/{Bvc}/referrals", new
-        {
-            receivingUnit = Preschool, subjectId = subject, categories = new[] { "FamilySituation" }, reason = "Föräldragrupp.", actingUser = "SE2321000016-BVC1",
-        }, Ct);
-        referral.StatusCode.ShouldBe(HttpStatusCode.Accepted, await referral.Content.ReadAsStringAsync(Ct));
-        var statusUrl = (await referral.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("statusUrl").GetString()!;
-        await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Refused");
+        await ReferralToPreschoolIsRefusedAsync(bvc, subject);
     }
 
     [Fact]

@@ -115,11 +115,8 @@ public sealed class ConsentChangeTests(HubFixture hub)
         (await social.PostAsJsonAsync(CustodyPath, Custody(subject, guardian, DemoRequests.SocialServicesUnit, "SE2321000016-SOC1"), Ct))
             .StatusCode.ShouldBe(HttpStatusCode.OK);
 
-        var rewritten = consent.DeepClone().AsObject();
+        var rewritten = SocialServicesChange(consent);
         rewritten["grantors"]![0]!["identityNumber"] = NewGuardian();
-        rewritten["expectedVersion"] = 1;
-        rewritten["recordingUnit"] = DemoRequests.SocialServicesUnit;
-        rewritten["recordedBy"] = "SE2321000016-SOC1";
         var unnumbered = rewritten.DeepClone().AsObject();
         unnumbered["grantors"]![0]!.AsObject().Remove("identityNumber");
 
@@ -145,11 +142,8 @@ public sealed class ConsentChangeTests(HubFixture hub)
         ahead["noLongerGuardianFrom"] = DateTimeOffset.UtcNow.AddDays(30).ToString("O");
         (await social.PostAsJsonAsync(CustodyPath, ahead, Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
 
-        var wider = consent.DeepClone().AsObject();
+        var wider = SocialServicesChange(consent);
         wider["categories"] = new JsonArray("FamilySituation", "ParentingSupport", "ChildHealth");
-        wider["expectedVersion"] = 1;
-        wider["recordingUnit"] = DemoRequests.SocialServicesUnit;
-        wider["recordedBy"] = "SE2321000016-SOC1";
 
         (await social.PutAsJsonAsync($"{DemoRequests.ConsentPath}/{consentId}", wider, Ct)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
     }
@@ -370,14 +364,21 @@ public sealed class ConsentChangeTests(HubFixture hub)
         return ((await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetGuid(), consent);
     }
 
+    /// <summary>The first version as the receiver, social services, would send it back changed.</summary>
+    private static JsonObject SocialServicesChange(JsonObject consent)
+    {
+        var changed = consent.DeepClone().AsObject();
+        changed["expectedVersion"] = 1;
+        changed["recordingUnit"] = DemoRequests.SocialServicesUnit;
+        changed["recordedBy"] = "SE2321000016-SOC1";
+        return changed;
+    }
+
     /// <summary>The guardian limits the consent to parenting support: a receiving unit may narrow, so the receiver records it.</summary>
     private static Task<HttpResponseMessage> NarrowAsync(HttpClient social, Guid consentId, JsonObject consent)
     {
-        var narrowed = consent.DeepClone().AsObject();
+        var narrowed = SocialServicesChange(consent);
         narrowed["categories"] = new JsonArray("ParentingSupport");
-        narrowed["expectedVersion"] = 1;
-        narrowed["recordingUnit"] = DemoRequests.SocialServicesUnit;
-        narrowed["recordedBy"] = "SE2321000016-SOC1";
         narrowed["changeReason"] = "Vårdnadshavaren begränsar samtycket till föräldrastöd";
         return social.PutAsJsonAsync($"{DemoRequests.ConsentPath}/{consentId}", narrowed, Ct);
     }
