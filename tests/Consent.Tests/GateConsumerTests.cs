@@ -1,3 +1,4 @@
+using Dapper;
 using FamiljecentralHub.Consent.Features.Gate;
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.Contracts.Organisation;
@@ -14,6 +15,7 @@ namespace FamiljecentralHub.Consent.Tests;
 public sealed class GateConsumerTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>, IAsyncLifetime
 {
     private static readonly string FromChildHealth = Queues.SubmissionExchangeOf(Queues.ServiceFor(OperationType.ChildHealth));
+    private static readonly string FromOpenPreschool = Queues.SubmissionExchangeOf(Queues.ServiceFor(OperationType.OpenPreschool));
     private static readonly string SocialServicesDeliveries = Queues.DeliveryExchangeOf(Queues.ServiceFor(OperationType.PreventiveSocialServices));
 
     private GateHarness gate = null!;
@@ -90,16 +92,69 @@ public sealed class GateConsumerTests(PostgresFixture postgres) : IClassFixture<
         Deliveries(d.MessageId).Select(sent => sent.Delivery.Basis).ShouldBe(["consent", "consent"]);
     }
 
+    /// <summary>
+    /// A service that guessed another unit's Idempotency-Key (a sequence, a time) can compute the id of that unit's next
+    /// message. Submitting under it through its own way in, naming the other unit, must not take that id's decision:
+    /// the true submission is decided and delivered when it comes.
+    /// </summary>
     [Fact]
-    public async Task Submit_ThroughAnotherOperationsWayIn_IsRefusedAndNothingDelivered()
+    public async Task Submit_ThroughAnotherOperationsWayIn_TakesNoDecision_AndTheTrueSubmissionIsStillDelivered()
     {
         await gate.Consents.AddVersionAsync(TestOrganisation.ConsentFor("bvc", "social"), TestContext.Current.CancellationToken);
-        var d = TestOrganisation.Disclosure("bvc", "social");
+        var d = KeyedDisclosure("bvc", "social", "referral-0042");
 
-        await gate.SubmitAsync(d, Queues.SubmissionExchangeOf(Queues.ServiceFor(OperationType.OpenPreschool)));
+        await gate.SubmitAsync(d with { Content = """{"forged":true}""" }, FromOpenPreschool);
+        await gate.SubmitAsync(d, FromChildHealth);
 
-        (await StatusOf(d.MessageId)).Reasons.ShouldBe(["submitted through another operation's way in"]);
-        Deliveries(d.MessageId).ShouldBeEmpty();
+        (await StatusOf(d.MessageId)).Status.ShouldBe(DisclosureStatus.Permitted);
+        Deliveries(d.MessageId).ShouldHaveSingleItem().Delivery.Disclosure.Content.ShouldBe(d.Content);
+        (await LedgerOf(d.MessageId)).ShouldBe([("conflict", SubmitDisclosureConsumer.AnotherWayInReason), ("permitted", null)]);
+        Announced(d.MessageId).ShouldBe([DisclosureStatus.Permitted], "the impostor is told to no status view");
+    }
+
+    /// <summary>
+    /// The same guess, submitted for a unit of the impostor's own under the other unit's id, through its own way in:
+    /// the id is not derived for its unit, so it takes no decision either.
+    /// </summary>
+    [Theory]
+    [InlineData("its own key's digest")]
+    [InlineData("the guessed key's digest")]
+    [InlineData("no digest")]
+    public async Task Submit_UnderAnIdDerivedForAnotherUnit_TakesNoDecision_AndTheTrueSubmissionIsStillDelivered(string digest)
+    {
+        await gate.Consents.AddVersionAsync(TestOrganisation.ConsentFor("bvc", "social"), TestContext.Current.CancellationToken);
+        await gate.Consents.AddVersionAsync(TestOrganisation.ConsentFor("forskola", "social"), TestContext.Current.CancellationToken);
+        var d = KeyedDisclosure("bvc", "social", "referral-0043");
+        var impostor = KeyedDisclosure("forskola", "social", "anything") with
+        {
+            MessageId = d.MessageId,
+            KeyDigest = digest switch
+            {
+                "its own key's digest" => IdempotentMessageId.KeyDigest("anything"),
+                "the guessed key's digest" => d.KeyDigest,
+                _ => null,
+            },
+        };
+
+        await gate.SubmitAsync(impostor, FromOpenPreschool);
+        await gate.SubmitAsync(d, FromChildHealth);
+
+        (await StatusOf(d.MessageId)).Status.ShouldBe(DisclosureStatus.Permitted);
+        Deliveries(d.MessageId).ShouldHaveSingleItem().Delivery.Disclosure.SendingUnit.ShouldBe("bvc");
+        (await LedgerOf(d.MessageId)).ShouldBe([("conflict", SubmitDisclosureConsumer.IdNotTheSendersReason), ("permitted", null)]);
+        Announced(d.MessageId).ShouldBe([DisclosureStatus.Permitted]);
+    }
+
+    [Fact]
+    public async Task Submit_UnderItsOwnKeyedId_IsDecided()
+    {
+        await gate.Consents.AddVersionAsync(TestOrganisation.ConsentFor("forskola", "social"), TestContext.Current.CancellationToken);
+        var d = KeyedDisclosure("forskola", "social", "k-1");
+
+        await gate.SubmitAsync(d, FromOpenPreschool);
+
+        (await StatusOf(d.MessageId)).Status.ShouldBe(DisclosureStatus.Permitted);
+        Deliveries(d.MessageId).ShouldHaveSingleItem();
     }
 
     [Fact]
@@ -175,6 +230,24 @@ public sealed class GateConsumerTests(PostgresFixture postgres) : IClassFixture<
         }
 
         throw new TimeoutException($"no status {status} for {messageId}");
+    }
+
+    private static SubmitDisclosure KeyedDisclosure(string from, string to, string key) => TestOrganisation.Disclosure(from, to) with
+    {
+        MessageId = IdempotentMessageId.For(from, key),
+        KeyDigest = IdempotentMessageId.KeyDigest(key),
+    };
+
+    /// <summary>The statuses the gate announced for the message, once the bus has gone quiet.</summary>
+    private List<DisclosureStatus> Announced(Guid messageId) =>
+        [.. Harness.Published.Select<DisclosureStatusChanged>(m => m.Context.Message.MessageId == messageId).Select(m => m.Context.Message.Status)];
+
+    /// <summary>The message's ledger entries in order: outcome and first reason (for conflicts only).</summary>
+    private async Task<List<(string Outcome, string? Reason)>> LedgerOf(Guid messageId)
+    {
+        await using var connection = await gate.Db.OpenConnectionAsync(TestContext.Current.CancellationToken);
+        return [.. await connection.QueryAsync<(string, string?)>(
+            "SELECT outcome, CASE WHEN outcome = 'conflict' THEN reasons[1] END FROM ledger WHERE message_id = @messageId ORDER BY seq", new { messageId })];
     }
 
     private List<(Uri Exchange, DeliverDisclosure Delivery)> Deliveries(Guid messageId) =>

@@ -34,6 +34,7 @@ public sealed class BenchmarkHarnessTests(HubFixture hub)
         run.CpuPerReferral["consent"].ShouldBeGreaterThan(0, "the gate's CPU is read from /proc");
         run.CpuPerReferral["gateway"].ShouldBeGreaterThan(0);
         run.CpuPerReferral[ProcessCpu.Machine].ShouldBeGreaterThan(0);
+        run.SwitchesPerReferral.ShouldBeGreaterThan(0, "the machine's context switches are read from /proc/stat");
         benchmark.MemoryByRate[20]["consent"].ShouldBeGreaterThan(10, "the gate's resident memory in MiB");
     }
 }

@@ -1,9 +1,14 @@
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Dapper;
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.LocalHub.Clients;
+using FamiljecentralHub.ServiceDefaults.Disclosures;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.Tests.Support;
 using FamiljecentralHub.Topology;
+using Npgsql;
 using RabbitMQ.Client.Events;
 using RabbitMQ.Client.Exceptions;
 using RabbitMQ.Client;
@@ -192,23 +197,63 @@ public sealed class BrokerBoundaryTests(HubFixture fixture)
 
     /// <summary>
     /// A service may write only to its own way in, so the gate knows which service submitted: one that claims another
-    /// operation's unit is refused, even where that unit could have shared without consent (MVC and BVC Rosengård are
-    /// one care unit, so the same message from maternity care itself would be permitted).
+    /// operation's unit takes no decision, even where that unit could have shared without consent (MVC and BVC Rosengård
+    /// are one care unit, so the same message from maternity care itself would be permitted). Nor does it take the id:
+    /// a compromised child health that guessed maternity care's next Idempotency-Key and computed the id from it, then
+    /// submitted under that id first (in maternity care's name, or in its own to maternity care, which one care unit
+    /// would permit), cannot keep maternity care's true birth handover out, and maternity care's status view shows only
+    /// its own message.
     /// </summary>
-    [Fact]
-    public async Task Submit_ThroughItsOwnWayInClaimingAnotherOperationsUnit_IsRefusedByTheGate()
+    [Theory]
+    [InlineData("rosengard-mvc", DemoRequests.ChildHealthUnit)]
+    [InlineData(DemoRequests.ChildHealthUnit, "rosengard-mvc")]
+    public async Task Submit_ThroughItsOwnWayInUnderMaternityCaresNextId_TakesNoDecision_AndTheTrueHandoverIsDelivered(string sendingUnit, string receivingUnit)
     {
-        await using var connection = await ConnectAsync(Intruder);
-        await using var channel = await OpenConfirmingChannelAsync(connection);
-        var forged = Delivery("child-health").Disclosure with { Purpose = Purpose.BirthHandover };
+        var key = $"handover-{Guid.NewGuid():N}";
+        var id = IdempotentMessageId.For("rosengard-mvc", key);
+        var forged = Delivery("child-health").Disclosure with
+        {
+            MessageId = id,
+            KeyDigest = IdempotentMessageId.KeyDigest(key),
+            SendingUnit = sendingUnit,
+            ReceivingUnit = receivingUnit,
+            Purpose = Purpose.BirthHandover,
+        };
+        await using (var connection = await ConnectAsync(Intruder))
+        await using (var channel = await OpenConfirmingChannelAsync(connection))
+        {
+            await PublishAsync(channel, $"submissions.{Intruder}", "", forged);
+        }
 
-        await PublishAsync(channel, $"submissions.{Intruder}", "", forged);
-
+        await Eventually.MatchAsync(() => LedgerAsync(id), entries => entries.Count > 0, TimeSpan.FromSeconds(30),
+            entries => $"the gate never recorded the forged submission {id}", TimeSpan.FromMilliseconds(100), Ct);
+        (await LedgerAsync(id)).ShouldBe(["conflict"], "recorded for review, without taking the id's decision");
         using var mvc = fixture.Client("mvc-ehr");
-        var refused = await HubFixture.WaitForStatusAsync(mvc, $"/maternity-care/units/rosengard-mvc/sent/{forged.MessageId}", "Refused");
-        refused.GetProperty("reasons").EnumerateArray().Select(r => r.GetString()).ShouldContain("submitted through another operation's way in");
+        (await mvc.GetAsync($"/maternity-care/units/rosengard-mvc/sent/{id}", Ct)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/maternity-care/units/rosengard-mvc/birth-handovers")
+        {
+            Content = JsonContent.Create(new { receivingUnit = DemoRequests.ChildHealthUnit, subjectId = HubFixture.NewSubject(), newborn = "Frisk flicka, 3 600 g.", actingUser = "SE2321000016-MVC1" }),
+        };
+        request.Headers.Add("Idempotency-Key", key);
+        var accepted = await mvc.SendAsync(request, Ct);
+        accepted.StatusCode.ShouldBe(HttpStatusCode.Accepted, await accepted.Content.ReadAsStringAsync(Ct));
+        (await accepted.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("messageId").GetGuid().ShouldBe(id);
+
+        var delivered = await HubFixture.WaitForStatusAsync(mvc, $"/maternity-care/units/rosengard-mvc/sent/{id}", "Delivered");
+        delivered.GetProperty("receivingUnit").GetString().ShouldBe(DemoRequests.ChildHealthUnit);
+        (await LedgerAsync(id)).ShouldBe(["conflict", "permitted", "delivered"]);
         using var bvc = fixture.Client(DemoRequests.ChildHealthClient);
-        (await bvc.GetAsync($"/child-health/units/{DemoRequests.ChildHealthUnit}/inbox/{forged.MessageId}", Ct)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        var item = await bvc.GetFromJsonAsync<JsonElement>($"/child-health/units/{DemoRequests.ChildHealthUnit}/inbox/{id}", Ct);
+        item.GetProperty("sendingUnit").GetString().ShouldBe("rosengard-mvc");
+        (await mvc.GetAsync($"/maternity-care/units/rosengard-mvc/inbox/{id}", Ct)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+
+    /// <summary>The outcomes the ledger holds for the message, in order.</summary>
+    private async Task<List<string>> LedgerAsync(Guid messageId)
+    {
+        await using var connection = new NpgsqlConnection(fixture.Hub.ConnectionString("consent"));
+        return [.. await connection.QueryAsync<string>("SELECT outcome FROM ledger WHERE message_id = @messageId ORDER BY seq", new { messageId })];
     }
 
     /// <summary>Opens a fresh channel, runs the operation and expects the broker to close the channel with ACCESS_REFUSED.</summary>

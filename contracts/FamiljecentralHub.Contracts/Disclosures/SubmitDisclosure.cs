@@ -7,6 +7,13 @@ namespace FamiljecentralHub.Contracts.Disclosures;
 public sealed record SubmitDisclosure
 {
     public required Guid MessageId { get; init; }
+
+    /// <summary>
+    /// For an id derived from the client's Idempotency-Key, the key's SHA-256 (never the key): the gate derives the id
+    /// again from the sending unit and this, and takes no decision on a submission whose id is not its unit's. Null for
+    /// an id without a key (random).
+    /// </summary>
+    public byte[]? KeyDigest { get; init; }
     public required string SendingUnit { get; init; }
     public required string ReceivingUnit { get; init; }
     public required Purpose Purpose { get; init; }

@@ -25,7 +25,7 @@ public sealed record BacklogResult(
 public sealed record RunResult(
     double Rate, int Run, int Sent, int Accepted, int Permitted, int Acknowledged, int Refused, int Lost, double Offered,
     Percentiles SubmitLatency, Percentiles SeenLatency, Percentiles AcknowledgedLatency, Percentiles DeliveredLatency, Percentiles DecidedLatency,
-    IReadOnlyDictionary<string, double> CpuPerReferral);
+    IReadOnlyDictionary<string, double> CpuPerReferral, double SwitchesPerReferral);
 
 public sealed record Percentiles(double P50, double P95, double P99, double Max)
 {
@@ -284,7 +284,8 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output,
             Percentiles.Of(permitted.Where(s => acknowledged.ContainsKey(s.MessageId!.Value)).Select(s => Since(s, acknowledged[s.MessageId!.Value]))),
             Percentiles.Of(permitted.Where(s => outcome.Delivered.ContainsKey(s.MessageId!.Value)).Select(s => SinceStamp(s, outcome.Delivered[s.MessageId!.Value]))),
             Percentiles.Of(refused.Where(s => outcome.Refused.ContainsKey(s.MessageId!.Value)).Select(s => SinceStamp(s, outcome.Refused[s.MessageId!.Value]))),
-            used.ToDictionary(pair => pair.Key, pair => completed == 0 ? double.NaN : pair.Value / completed, StringComparer.Ordinal));
+            used.ToDictionary(pair => pair.Key, pair => completed == 0 ? double.NaN : pair.Value / completed, StringComparer.Ordinal),
+            completed == 0 ? double.NaN : ProcessCpu.SwitchesBetween(firstSnapshot, lastSnapshot) / (double)completed);
     }
 
     /// <summary>
@@ -526,5 +527,5 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output,
     private static string Describe(RunResult r) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
         $"  {r.Rate}/s run {r.Run}: offered {r.Offered:0.0}/s, {r.Accepted}/{r.Sent} accepted, {r.Acknowledged}/{r.Permitted} acknowledged, "
         + $"{r.Refused} refused, {r.Lost} lost; seen p50/p99 {r.SeenLatency.P50:0.0}/{r.SeenLatency.P99:0.0} ms, acknowledged p99 {r.AcknowledgedLatency.P99:0.0} ms; "
-        + $"CPU {r.CpuPerReferral.Where(p => p.Key != ProcessCpu.Machine).Sum(p => p.Value):0.00} ms/referral (machine {r.CpuPerReferral[ProcessCpu.Machine]:0.00})");
+        + $"CPU {r.CpuPerReferral.Where(p => p.Key != ProcessCpu.Machine).Sum(p => p.Value):0.00} ms/referral (machine {r.CpuPerReferral[ProcessCpu.Machine]:0.00}), {r.SwitchesPerReferral:0} context switches/referral");
 }

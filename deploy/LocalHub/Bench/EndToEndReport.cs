@@ -20,10 +20,11 @@ internal static class EndToEndReport
         Line(text, "Latencies in ms from each referral's scheduled send time: p50 / p95 / p99 as the median over the runs, with the");
         Line(text, "runs' range of p99 in brackets. Offered: the rate the load generator issued requests at. CPU in ms per referral");
         Line(text, "completed (acknowledged or refused) inside the sending window, summed per process from /proc over that window (hub and");
-        Line(text, "load generator), the runs' median with their range, and the machine's busy time beside it.");
+        Line(text, "load generator), the runs' median with their range, and the machine's busy time beside it; the machine's context");
+        Line(text, "switches per referral completed (/proc/stat), the median of the runs.");
         Line(text, "");
-        Line(text, "| tree | rate /s | runs | offered /s | accepted | acknowledged / permitted | refused | lost | submit (202) p99 | received p50 / p95 / p99 | acknowledged p99 | refusal decided p99 | CPU per referral | machine |");
-        Line(text, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        Line(text, "| tree | rate /s | runs | offered /s | accepted | acknowledged / permitted | refused | lost | submit (202) p99 | received p50 / p95 / p99 | acknowledged p99 | refusal decided p99 | CPU per referral | machine | context switches |");
+        Line(text, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var sweep in sweeps)
         {
             foreach (var point in sweep.Runs.GroupBy(r => r.Rate))
@@ -35,7 +36,7 @@ internal static class EndToEndReport
                     + $"| {Median(runs.Select(r => r.SubmitLatency.P99)):0.0} "
                     + $"| {Median(runs.Select(r => r.SeenLatency.P50)):0.0} / {Median(runs.Select(r => r.SeenLatency.P95)):0.0} / {Median(runs.Select(r => r.SeenLatency.P99)):0.0} [{Range(runs.Select(r => r.SeenLatency.P99))}] "
                     + $"| {Median(runs.Select(r => r.AcknowledgedLatency.P99)):0.0} | {Median(runs.Select(r => r.DecidedLatency.P99)):0.0} "
-                    + $"| {Median(hubCpu):0.00} [{Range(hubCpu, "0.00")}] | {Median(runs.Select(r => r.CpuPerReferral[ProcessCpu.Machine])):0.00} |");
+                    + $"| {Median(hubCpu):0.00} [{Range(hubCpu, "0.00")}] | {Median(runs.Select(r => r.CpuPerReferral[ProcessCpu.Machine])):0.00} | {Median(runs.Select(r => r.SwitchesPerReferral)):0} |");
             }
         }
 

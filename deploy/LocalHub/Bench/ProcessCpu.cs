@@ -16,7 +16,7 @@ internal sealed class ProcessCpu(Hub hub)
     public const string LoadGenerator = "load generator";
 
     /// <summary>Ticks by (pid, start time) with the process's group, and the machine's busy ticks.</summary>
-    public sealed record Snapshot(IReadOnlyDictionary<(int Pid, long Start), (string Group, long Ticks)> Processes, long MachineTicks)
+    public sealed record Snapshot(IReadOnlyDictionary<(int Pid, long Start), (string Group, long Ticks)> Processes, long MachineTicks, long MachineSwitches)
     {
         /// <summary>When it was taken (a Stopwatch timestamp).</summary>
         public long At { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -33,7 +33,7 @@ internal sealed class ProcessCpu(Hub hub)
             }
         }
 
-        return new Snapshot(processes, MachineBusyTicks());
+        return new Snapshot(processes, MachineBusyTicks(), MachineContextSwitches());
     }
 
     /// <summary>
@@ -52,6 +52,12 @@ internal sealed class ProcessCpu(Hub hub)
         used[Machine] = (last.MachineTicks - first.MachineTicks) * MillisecondsPerTick;
         return used;
     }
+
+    /// <summary>
+    /// The machine's context switches between two snapshots (/proc/stat's ctxt). On a virtual machine every switch and
+    /// the wake-up behind it costs far more than on bare metal, so this counts the hops a referral's CPU goes into.
+    /// </summary>
+    public static long SwitchesBetween(Snapshot first, Snapshot last) => last.MachineSwitches - first.MachineSwitches;
 
     /// <summary>
     /// Memory per group in MiB: a single process's resident set (VmRSS), and for a group of processes (PostgreSQL's
@@ -145,6 +151,9 @@ internal sealed class ProcessCpu(Hub hub)
         var cpu = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
         return new[] { 1, 2, 3, 6, 7, 8 }.Sum(i => long.Parse(cpu[i], CultureInfo.InvariantCulture));
     }
+
+    private static long MachineContextSwitches() =>
+        long.Parse(File.ReadLines("/proc/stat").First(l => l.StartsWith("ctxt ", StringComparison.Ordinal))[5..], CultureInfo.InvariantCulture);
 
     private static long MemoryKiB(int pid, string file, string field)
     {

@@ -39,6 +39,7 @@ public sealed class DisclosureSender(
         var message = new SubmitDisclosure
         {
             MessageId = messageId,
+            KeyDigest = string.IsNullOrEmpty(idempotencyKey) ? null : IdempotentMessageId.KeyDigest(idempotencyKey),
             SendingUnit = sendingUnit,
             ReceivingUnit = draft.ReceivingUnit,
             Purpose = draft.Purpose,

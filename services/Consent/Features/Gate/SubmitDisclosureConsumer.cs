@@ -12,6 +12,7 @@ using FamiljecentralHub.ServiceDefaults.Pseudonyms;
 using FamiljecentralHub.ServiceDefaults.Telemetry;
 using FamiljecentralHub.Topology;
 using MassTransit;
+using Microsoft.Extensions.Logging;
 
 namespace FamiljecentralHub.Consent.Features.Gate;
 
@@ -27,15 +28,18 @@ namespace FamiljecentralHub.Consent.Features.Gate;
 /// key past the sender's check, a bug or a breach) is never delivered: it is recorded in the ledger as a conflict and
 /// announced to operations, metadata only.
 /// </summary>
-internal sealed class SubmitDisclosureConsumer(
+internal sealed partial class SubmitDisclosureConsumer(
     ConsentStore consents,
     LedgerWriter ledger,
     SecrecyGate gate,
     OrganisationRegistry registry,
     Pseudonymizer pseudonyms,
-    TimeProvider clock) : IConsumer<SubmitDisclosure>
+    TimeProvider clock,
+    ILogger<SubmitDisclosureConsumer> logger) : IConsumer<SubmitDisclosure>
 {
     internal const string ConflictReason = "another submission was already decided under this message id; this one was not delivered";
+    internal const string AnotherWayInReason = "submitted through another operation's way in";
+    internal const string IdNotTheSendersReason = "its message id is not derived for its sending unit";
 
     private static readonly Counter<long> Decisions = TelemetryExtensions.Meter.CreateCounter<long>("hub.gate.decisions", description: "Gate decisions by outcome, basis and purpose");
 
@@ -51,6 +55,13 @@ internal sealed class SubmitDisclosureConsumer(
         // was first submitted refuses it.
         var now = clock.GetUtcNow();
         var digest = SubmissionDigest.Of(d);
+        if (Impostor(context, d) is { } impostor)
+        {
+            await RecordConflictAsync(context, d, pseudonym, digest, [impostor], decided: null, now);
+            activity?.SetTag("hub.outcome", LedgerText.Of(LedgerOutcome.Conflict));
+            return;
+        }
+
         var decision = WayInRefusal(context, d) is { } refusal
             ? Decision.Refuse([refusal])
             : gate.Decide(d, await consents.CurrentForSubjectAsync(pseudonym, context.CancellationToken), now);
@@ -77,7 +88,9 @@ internal sealed class SubmitDisclosureConsumer(
         }, context.CancellationToken);
         if (!IsTheDecidedSubmission(entry, d, pseudonym, digest))
         {
-            await RecordConflictAsync(context, d, pseudonym, digest, entry, now);
+            await RecordConflictAsync(
+                context, d, pseudonym, digest,
+                [ConflictReason, $"decided digest {(entry.Digest is { } recorded ? Convert.ToHexStringLower(recorded) : "not recorded")}"], entry, now);
             activity?.SetTag("hub.outcome", LedgerText.Of(LedgerOutcome.Conflict));
             return;
         }
@@ -159,10 +172,13 @@ internal sealed class SubmitDisclosureConsumer(
     /// <summary>
     /// One conflict entry per distinct refused body (its kind names the body's digest), so a redelivery of the same
     /// conflicting submission records nothing twice, and every different one is recorded. Metadata only, like every
-    /// ledger entry; the refused submission's content is neither kept nor passed on.
+    /// ledger entry; the refused submission's content is neither kept nor passed on. A conflict takes no decision: the
+    /// id's decision slot stays the true submission's. The sender is told of a conflict with its own decided message;
+    /// an impostor's (<paramref name="decided"/> null) is told to no one who could be its victim, only to the ledger's
+    /// review (flagged) and the gate's metric and log.
     /// </summary>
     private async Task RecordConflictAsync(
-        ConsumeContext<SubmitDisclosure> context, SubmitDisclosure d, string pseudonym, byte[] digest, LedgerEntry decided, DateTimeOffset now)
+        ConsumeContext<SubmitDisclosure> context, SubmitDisclosure d, string pseudonym, byte[] digest, string[] reasons, LedgerEntry? decided, DateTimeOffset now)
     {
         var conflict = await ledger.AppendAsync(new LedgerEntry
         {
@@ -176,12 +192,17 @@ internal sealed class SubmitDisclosureConsumer(
             SubjectPseudonym = pseudonym,
             Purpose = d.Purpose.ToString(),
             Categories = d.Categories.Select(c => c.ToString()).ToArray(),
-            Reasons = [ConflictReason, $"decided digest {(decided.Digest is { } recorded ? Convert.ToHexStringLower(recorded) : "not recorded")}"],
+            Reasons = reasons,
             Review = true,
             At = now,
             Digest = digest,
         }, context.CancellationToken);
         Decisions.Add(1, new("outcome", conflict.OutcomeText), new("basis", "none"), new("purpose", conflict.Purpose));
+        if (decided is null)
+        {
+            LogImpostor(logger, d.MessageId, WayIn.Of(context.ReceiveContext) ?? "none", reasons[0]);
+            return;
+        }
 
         await context.Publish(new DisclosureStatusChanged
         {
@@ -199,26 +220,47 @@ internal sealed class SubmitDisclosureConsumer(
     }
 
     /// <summary>
+    /// A submission that cannot be its sending unit's: it came in through another operation's submission exchange, or
+    /// its id is derived from a key under another unit (<see cref="IdempotentMessageId.BelongsTo"/>). A service that
+    /// guessed another unit's Idempotency-Key could otherwise take that message's decision with a refusal, or decide
+    /// one of its own under that id, and the true submission would then be a conflict, never delivered. So an impostor
+    /// takes no decision and tells no status view: it is recorded as a conflict for review, and the id stays free.
+    /// A submission redriven without its way in is the gate's own error copy, not an impostor (<see cref="WayInRefusal"/>).
+    /// </summary>
+    /// <returns>The reason, or null when the submission may be its sending unit's.</returns>
+    private string? Impostor(ConsumeContext<SubmitDisclosure> context, SubmitDisclosure d)
+    {
+        if (!IdempotentMessageId.BelongsTo(d.MessageId, d.SendingUnit, d.KeyDigest))
+        {
+            return IdNotTheSendersReason;
+        }
+
+        return context.ReceiveContext.TryGetPayload(out RabbitMqBasicConsumeContext? _)
+            && registry.FindUnit(d.SendingUnit) is { } sender
+            && WayIn.Of(context.ReceiveContext) is { } wayIn
+            && wayIn != Queues.SubmissionExchangeOf(Queues.ServiceFor(sender.Operation))
+                ? AnotherWayInReason
+                : null;
+    }
+
+    /// <summary>
     /// The broker lets each operation service write only to its own submission exchange, so the exchange a submission
-    /// came through says which service sent it. A sending unit of another operation means that service is claiming a
-    /// unit that is not its own: a bug or a breach, refused either way. A submission redriven from the gate's error
+    /// came through says which service sent it (<see cref="Impostor"/>). A submission redriven from the gate's error
     /// queue comes back through the redrive exchange, which only the gate's own broker user may write to; its way in is
     /// the one stamped on its error copy when it faulted (<see cref="WayIn"/>). Without that the gate cannot tell who
     /// sent it, and refuses: fail closed.
     /// </summary>
-    /// <returns>The reason to refuse, or null when the way in is the sending unit's own.</returns>
+    /// <returns>The reason to refuse, or null when the gate knows the way it came in.</returns>
     private string? WayInRefusal(ConsumeContext<SubmitDisclosure> context, SubmitDisclosure d)
     {
-        if (!context.ReceiveContext.TryGetPayload(out RabbitMqBasicConsumeContext? _) || registry.FindUnit(d.SendingUnit) is not { } sender)
+        if (!context.ReceiveContext.TryGetPayload(out RabbitMqBasicConsumeContext? _) || registry.FindUnit(d.SendingUnit) is null)
         {
             return null; // not over RabbitMQ, or an unknown unit the gate refuses anyway
         }
 
-        return WayIn.Of(context.ReceiveContext) switch
-        {
-            null => "redriven without the way it first came in",
-            var wayIn when wayIn == Queues.SubmissionExchangeOf(Queues.ServiceFor(sender.Operation)) => null,
-            _ => "submitted through another operation's way in",
-        };
+        return WayIn.Of(context.ReceiveContext) is null ? "redriven without the way it first came in" : null;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Submission {MessageId} through {WayIn} taken as an impostor and recorded as a conflict: {Reason}")]
+    private static partial void LogImpostor(ILogger logger, Guid messageId, string wayIn, string reason);
 }
