@@ -41,6 +41,9 @@ internal sealed partial class SubmitDisclosureConsumer(
     internal const string AnotherWayInReason = "submitted through another operation's way in";
     internal const string IdNotTheSendersReason = "its message id is not derived for its sending unit";
 
+    private static readonly Counter<long> Impostors = TelemetryExtensions.Meter.CreateCounter<long>(
+        "hub.gate.impostors", description: "Submissions that cannot be their sending unit's, taken as a compromised or faulty service's: by reason");
+
     private static readonly Counter<long> Decisions = TelemetryExtensions.Meter.CreateCounter<long>("hub.gate.decisions", description: "Gate decisions by outcome, basis and purpose");
 
     public async Task Consume(ConsumeContext<SubmitDisclosure> context)
@@ -57,7 +60,8 @@ internal sealed partial class SubmitDisclosureConsumer(
         var digest = SubmissionDigest.Of(d);
         if (Impostor(context, d) is { } impostor)
         {
-            await RecordConflictAsync(context, d, pseudonym, digest, [impostor], decided: null, now);
+            // The way in names the service that sent it (an exchange name, metadata): the review's first question.
+            await RecordConflictAsync(context, d, pseudonym, digest, [impostor, $"came in through {WayIn.Of(context.ReceiveContext) ?? "no known way in"}"], decided: null, now);
             activity?.SetTag("hub.outcome", LedgerText.Of(LedgerOutcome.Conflict));
             return;
         }
@@ -103,7 +107,8 @@ internal sealed partial class SubmitDisclosureConsumer(
         {
             await context.SendToQueue(
                 Queues.DeliveriesOf(Queues.ServiceFor(receiver.Operation)),
-                new DeliverDisclosure { Disclosure = d, Basis = entry.Basis!, ConsentId = entry.ConsentId, PermittedAt = entry.At },
+                // The key's digest was for the gate's check: the receiver has no use for it.
+                new DeliverDisclosure { Disclosure = d with { KeyDigest = null }, Basis = entry.Basis!, ConsentId = entry.ConsentId, PermittedAt = entry.At },
                 d.MessageId);
         }
 
@@ -200,6 +205,7 @@ internal sealed partial class SubmitDisclosureConsumer(
         Decisions.Add(1, new("outcome", conflict.OutcomeText), new("basis", "none"), new("purpose", conflict.Purpose));
         if (decided is null)
         {
+            Impostors.Add(1, new KeyValuePair<string, object?>("reason", reasons[0] == AnotherWayInReason ? "another-way-in" : "id-not-derived"));
             LogImpostor(logger, d.MessageId, WayIn.Of(context.ReceiveContext) ?? "none", reasons[0]);
             return;
         }
