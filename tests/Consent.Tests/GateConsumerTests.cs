@@ -4,6 +4,7 @@ using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.Contracts.Organisation;
 using FamiljecentralHub.ServiceDefaults.Disclosures;
 using FamiljecentralHub.Topology;
+using FamiljecentralHub.Tests.Support;
 using MassTransit.Testing;
 
 namespace FamiljecentralHub.Consent.Tests;
@@ -40,7 +41,7 @@ public sealed class GateConsumerTests(PostgresFixture postgres) : IClassFixture<
         await gate.SubmitAsync(d, FromChildHealth);
 
         (await StatusOf(d.MessageId)).Status.ShouldBe(DisclosureStatus.Permitted);
-        var (exchange, delivery) = Deliveries(d.MessageId).ShouldHaveSingleItem();
+        var (exchange, delivery) = (await DeliveriesAsync(d.MessageId)).ShouldHaveSingleItem();
         exchange.AbsolutePath.ShouldEndWith(SocialServicesDeliveries);
         delivery.Basis.ShouldBe("consent");
         SubmissionDigest.Of(delivery.Disclosure).ShouldBe(SubmissionDigest.Of(d));
@@ -70,7 +71,7 @@ public sealed class GateConsumerTests(PostgresFixture postgres) : IClassFixture<
 
         var conflict = await StatusOf(first.MessageId, DisclosureStatus.Conflict);
         conflict.Reasons.ShouldBe([SubmitDisclosureConsumer.ConflictReason]);
-        Deliveries(first.MessageId).ShouldHaveSingleItem().Delivery.Disclosure.Content.ShouldBe(first.Content);
+        (await DeliveriesAsync(first.MessageId)).ShouldHaveSingleItem().Delivery.Disclosure.Content.ShouldBe(first.Content);
     }
 
     /// <summary>A redelivery of the very submission decided is delivered again, with the same decision.</summary>
@@ -89,7 +90,7 @@ public sealed class GateConsumerTests(PostgresFixture postgres) : IClassFixture<
         var statuses = Harness.Published.SelectAsync<DisclosureStatusChanged>(m => m.Context.Message.MessageId == d.MessageId, TestContext.Current.CancellationToken);
         (await AsyncEnumerable.ToListAsync(AsyncEnumerable.Take(statuses, 2), TestContext.Current.CancellationToken))
             .Select(m => m.Context.Message.Status).ShouldBe([DisclosureStatus.Permitted, DisclosureStatus.Permitted]);
-        Deliveries(d.MessageId).Select(sent => sent.Delivery.Basis).ShouldBe(["consent", "consent"]);
+        (await DeliveriesAsync(d.MessageId, 2)).Select(sent => sent.Delivery.Basis).ShouldBe(["consent", "consent"]);
     }
 
     /// <summary>
@@ -107,7 +108,7 @@ public sealed class GateConsumerTests(PostgresFixture postgres) : IClassFixture<
         await gate.SubmitAsync(d, FromChildHealth);
 
         (await StatusOf(d.MessageId)).Status.ShouldBe(DisclosureStatus.Permitted);
-        Deliveries(d.MessageId).ShouldHaveSingleItem().Delivery.Disclosure.Content.ShouldBe(d.Content);
+        (await DeliveriesAsync(d.MessageId)).ShouldHaveSingleItem().Delivery.Disclosure.Content.ShouldBe(d.Content);
         (await LedgerOf(d.MessageId)).ShouldBe([("conflict", SubmitDisclosureConsumer.AnotherWayInReason), ("permitted", null)]);
         Announced(d.MessageId).ShouldBe([DisclosureStatus.Permitted], "the impostor is told to no status view");
     }
@@ -140,7 +141,7 @@ public sealed class GateConsumerTests(PostgresFixture postgres) : IClassFixture<
         await gate.SubmitAsync(d, FromChildHealth);
 
         (await StatusOf(d.MessageId)).Status.ShouldBe(DisclosureStatus.Permitted);
-        Deliveries(d.MessageId).ShouldHaveSingleItem().Delivery.Disclosure.SendingUnit.ShouldBe("bvc");
+        (await DeliveriesAsync(d.MessageId)).ShouldHaveSingleItem().Delivery.Disclosure.SendingUnit.ShouldBe("bvc");
         (await LedgerOf(d.MessageId)).ShouldBe([("conflict", SubmitDisclosureConsumer.IdNotTheSendersReason), ("permitted", null)]);
         Announced(d.MessageId).ShouldBe([DisclosureStatus.Permitted]);
     }
@@ -154,7 +155,7 @@ public sealed class GateConsumerTests(PostgresFixture postgres) : IClassFixture<
         await gate.SubmitAsync(d, FromOpenPreschool);
 
         (await StatusOf(d.MessageId)).Status.ShouldBe(DisclosureStatus.Permitted);
-        Deliveries(d.MessageId).ShouldHaveSingleItem();
+        (await DeliveriesAsync(d.MessageId)).ShouldHaveSingleItem();
     }
 
     [Fact]
@@ -163,7 +164,7 @@ public sealed class GateConsumerTests(PostgresFixture postgres) : IClassFixture<
         await gate.Consents.AddVersionAsync(TestOrganisation.ConsentFor("bvc", "social"), TestContext.Current.CancellationToken);
         var d = TestOrganisation.Disclosure("bvc", "social");
         await gate.SubmitAsync(d, FromChildHealth);
-        var permitted = Deliveries((await StatusOf(d.MessageId)).MessageId).ShouldHaveSingleItem().Delivery;
+        var permitted = (await DeliveriesAsync((await StatusOf(d.MessageId)).MessageId)).ShouldHaveSingleItem().Delivery;
 
         await gate.RedeliverAsync(permitted with { Basis = "made-up" }, Queues.RedeliveryExchangeOf(Queues.ServiceFor(OperationType.PreventiveSocialServices)));
 
@@ -180,7 +181,7 @@ public sealed class GateConsumerTests(PostgresFixture postgres) : IClassFixture<
         await gate.Consents.AddVersionAsync(TestOrganisation.ConsentFor("bvc", "social"), TestContext.Current.CancellationToken);
         var d = TestOrganisation.Disclosure("bvc", "social");
         await gate.SubmitAsync(d, FromChildHealth);
-        var permitted = Deliveries((await StatusOf(d.MessageId)).MessageId).ShouldHaveSingleItem().Delivery;
+        var permitted = (await DeliveriesAsync((await StatusOf(d.MessageId)).MessageId)).ShouldHaveSingleItem().Delivery;
 
         await gate.RedeliverAsync(permitted, Queues.RedeliveryExchangeOf(Queues.ServiceFor(OperationType.OpenPreschool)));
 
@@ -194,7 +195,7 @@ public sealed class GateConsumerTests(PostgresFixture postgres) : IClassFixture<
         await gate.Consents.AddVersionAsync(TestOrganisation.ConsentFor("bvc", "social"), TestContext.Current.CancellationToken);
         var d = TestOrganisation.Disclosure("bvc", "social");
         await gate.SubmitAsync(d, FromChildHealth);
-        var permitted = Deliveries((await StatusOf(d.MessageId)).MessageId).ShouldHaveSingleItem().Delivery;
+        var permitted = (await DeliveriesAsync((await StatusOf(d.MessageId)).MessageId)).ShouldHaveSingleItem().Delivery;
 
         await gate.RedeliverAsync(
             permitted with { Disclosure = d with { Content = """{"altered":true}""" } },
@@ -249,6 +250,11 @@ public sealed class GateConsumerTests(PostgresFixture postgres) : IClassFixture<
         return [.. await connection.QueryAsync<(string, string?)>(
             "SELECT outcome, CASE WHEN outcome = 'conflict' THEN reasons[1] END FROM ledger WHERE message_id = @messageId ORDER BY seq", new { messageId })];
     }
+
+    /// <summary>The message's deliveries once there are <paramref name="count"/>: the gate announces its decision first.</summary>
+    private async Task<List<(Uri Exchange, DeliverDisclosure Delivery)>> DeliveriesAsync(Guid messageId, int count = 1) =>
+        await Eventually.MatchAsync(() => Task.FromResult(Deliveries(messageId)), sent => sent.Count >= count, TimeSpan.FromSeconds(10),
+            sent => $"{sent?.Count ?? 0} of {count} deliveries of {messageId}", TimeSpan.FromMilliseconds(20), TestContext.Current.CancellationToken);
 
     private List<(Uri Exchange, DeliverDisclosure Delivery)> Deliveries(Guid messageId) =>
         [.. gate.Deliveries.Where(sent => sent.Delivery.Disclosure.MessageId == messageId)];

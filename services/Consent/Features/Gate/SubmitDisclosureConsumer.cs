@@ -103,20 +103,9 @@ internal sealed partial class SubmitDisclosureConsumer(
 
         var permitted = entry.Outcome == LedgerOutcome.Permitted;
         activity?.SetTag("hub.outcome", entry.OutcomeText).SetTag("hub.basis", entry.Basis);
-        if (permitted && registry.FindUnit(d.ReceivingUnit) is { } receiver)
-        {
-            await context.SendToQueue(
-                Queues.DeliveriesOf(Queues.ServiceFor(receiver.Operation)),
-                // The key's digest was for the gate's check: the receiver has no use for it.
-                new DeliverDisclosure { Disclosure = d with { KeyDigest = null }, Basis = entry.Basis!, ConsentId = entry.ConsentId, PermittedAt = entry.At },
-                d.MessageId);
-        }
-
-        if (permitted && entry.ConsentId is { } consentId && await NoLongerCoveredAsync(d, pseudonym, consentId, context.CancellationToken) is { } late)
-        {
-            await context.Publish(late);
-        }
-
+        // The decision first, then the delivery (the outbox sends in this order): every queue that takes both, the
+        // sender's status view and Ops', then has the gate's word before the receiver can say anything of the message,
+        // and a receiver's step only ever moves what the gate's decision began.
         await context.Publish(new DisclosureStatusChanged
         {
             MessageId = d.MessageId,
@@ -130,6 +119,20 @@ internal sealed partial class SubmitDisclosureConsumer(
             OccurredAt = entry.At,
             SubmittedAt = d.SubmittedAt,
         });
+
+        if (permitted && registry.FindUnit(d.ReceivingUnit) is { } receiver)
+        {
+            await context.SendToQueue(
+                Queues.DeliveriesOf(Queues.ServiceFor(receiver.Operation)),
+                // The key's digest was for the gate's check: the receiver has no use for it.
+                new DeliverDisclosure { Disclosure = d with { KeyDigest = null }, Basis = entry.Basis!, ConsentId = entry.ConsentId, PermittedAt = entry.At },
+                d.MessageId);
+        }
+
+        if (permitted && entry.ConsentId is { } consentId && await NoLongerCoveredAsync(d, pseudonym, consentId, context.CancellationToken) is { } late)
+        {
+            await context.Publish(late);
+        }
     }
 
     /// <summary>
