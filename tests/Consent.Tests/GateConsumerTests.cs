@@ -146,6 +146,24 @@ public sealed class GateConsumerTests(PostgresFixture postgres) : IClassFixture<
         Announced(d.MessageId).ShouldBe([DisclosureStatus.Permitted]);
     }
 
+    /// <summary>After the true decision, an impostor under the same id changes nothing and tells the sender nothing.</summary>
+    [Fact]
+    public async Task Submit_ThroughAnotherOperationsWayIn_AfterTheTrueDecision_ChangesNothing()
+    {
+        await gate.Consents.AddVersionAsync(TestOrganisation.ConsentFor("bvc", "social"), TestContext.Current.CancellationToken);
+        var d = KeyedDisclosure("bvc", "social", "referral-0044");
+        await gate.SubmitAsync(d, FromChildHealth);
+        (await DeliveriesAsync(d.MessageId)).ShouldHaveSingleItem();
+
+        await gate.SubmitAsync(d with { Content = """{"forged":true}""" }, FromOpenPreschool);
+
+        await Eventually.MatchAsync(() => LedgerOf(d.MessageId), entries => entries.Count == 2, TimeSpan.FromSeconds(10),
+            entries => $"{entries?.Count} ledger entries", cancellationToken: TestContext.Current.CancellationToken);
+        (await LedgerOf(d.MessageId)).ShouldBe([("permitted", null), ("conflict", SubmitDisclosureConsumer.AnotherWayInReason)]);
+        Announced(d.MessageId).ShouldBe([DisclosureStatus.Permitted], "no conflict is announced to the sender of the true message");
+        Deliveries(d.MessageId).ShouldHaveSingleItem().Delivery.Disclosure.Content.ShouldBe(d.Content);
+    }
+
     [Fact]
     public async Task Submit_UnderItsOwnKeyedId_IsDecided()
     {

@@ -103,23 +103,6 @@ internal sealed partial class SubmitDisclosureConsumer(
 
         var permitted = entry.Outcome == LedgerOutcome.Permitted;
         activity?.SetTag("hub.outcome", entry.OutcomeText).SetTag("hub.basis", entry.Basis);
-        // The decision first, then the delivery (the outbox sends in this order): every queue that takes both, the
-        // sender's status view and Ops', then has the gate's word before the receiver can say anything of the message,
-        // and a receiver's step only ever moves what the gate's decision began.
-        await context.Publish(new DisclosureStatusChanged
-        {
-            MessageId = d.MessageId,
-            Status = permitted ? DisclosureStatus.Permitted : DisclosureStatus.Refused,
-            SendingUnit = d.SendingUnit,
-            ReceivingUnit = d.ReceivingUnit,
-            Purpose = d.Purpose,
-            SubjectPseudonym = pseudonym,
-            Basis = entry.Basis,
-            Reasons = entry.Reasons,
-            OccurredAt = entry.At,
-            SubmittedAt = d.SubmittedAt,
-        });
-
         if (permitted && registry.FindUnit(d.ReceivingUnit) is { } receiver)
         {
             await context.SendToQueue(
@@ -133,6 +116,20 @@ internal sealed partial class SubmitDisclosureConsumer(
         {
             await context.Publish(late);
         }
+
+        await context.Publish(new DisclosureStatusChanged
+        {
+            MessageId = d.MessageId,
+            Status = permitted ? DisclosureStatus.Permitted : DisclosureStatus.Refused,
+            SendingUnit = d.SendingUnit,
+            ReceivingUnit = d.ReceivingUnit,
+            Purpose = d.Purpose,
+            SubjectPseudonym = pseudonym,
+            Basis = entry.Basis,
+            Reasons = entry.Reasons,
+            OccurredAt = entry.At,
+            SubmittedAt = d.SubmittedAt,
+        });
     }
 
     /// <summary>
@@ -182,8 +179,8 @@ internal sealed partial class SubmitDisclosureConsumer(
     /// conflicting submission records nothing twice, and every different one is recorded. Metadata only, like every
     /// ledger entry; the refused submission's content is neither kept nor passed on. A conflict takes no decision: the
     /// id's decision slot stays the true submission's. The sender is told of a conflict with its own decided message;
-    /// an impostor's (<paramref name="decided"/> null) is told to no one who could be its victim, only to the ledger's
-    /// review (flagged) and the gate's metric and log.
+    /// an impostor's (<paramref name="decided"/> null) is told to no one who could be its victim: it is in the ledger
+    /// (flagged), in its own counter (alerted on) and in the log, by message id.
     /// </summary>
     private async Task RecordConflictAsync(
         ConsumeContext<SubmitDisclosure> context, SubmitDisclosure d, string pseudonym, byte[] digest, string[] reasons, LedgerEntry? decided, DateTimeOffset now)
@@ -233,7 +230,7 @@ internal sealed partial class SubmitDisclosureConsumer(
     /// its id is derived from a key under another unit (<see cref="IdempotentMessageId.BelongsTo"/>). A service that
     /// guessed another unit's Idempotency-Key could otherwise take that message's decision with a refusal, or decide
     /// one of its own under that id, and the true submission would then be a conflict, never delivered. So an impostor
-    /// takes no decision and tells no status view: it is recorded as a conflict for review, and the id stays free.
+    /// takes no decision and tells no status view: it is recorded as a conflict, and the id stays free.
     /// A submission redriven without its way in is the gate's own error copy, not an impostor (<see cref="WayInRefusal"/>).
     /// </summary>
     /// <returns>The reason, or null when the submission may be its sending unit's.</returns>

@@ -16,15 +16,7 @@ namespace FamiljecentralHub.Ops.Features.Flows;
 /// name or an identity number, only unit ids, purposes, statuses and the subject's pseudonym. A step is written once
 /// whatever the order or number of its events, so the writes of many events share one commit (<see cref="GroupCommit"/>).
 /// </summary>
-/// <remarks>
-/// Only the gate's steps begin a message's trail, and with it the two units every later step must name: a receiving
-/// service's step is taken only after the gate's permit between the same units. A message id can be guessed (from a
-/// guessable Idempotency-Key), and a compromised receiver must not begin the trail first and so keep the true message's
-/// steps out. A receiver's step ahead of the gate's decision (two services publish them) is retried, and parked if the
-/// decision never comes.
-/// </remarks>
-internal sealed class FlowConsumer(GroupCommit writes, NpgsqlDataSource db, OrganisationRegistry registry, ILogger<FlowConsumer> logger)
-    : IConsumer<DisclosureStatusChanged>
+internal sealed class FlowConsumer(GroupCommit writes, OrganisationRegistry registry, ILogger<FlowConsumer> logger) : IConsumer<DisclosureStatusChanged>
 {
     public async Task Consume(ConsumeContext<DisclosureStatusChanged> context)
     {
@@ -36,9 +28,6 @@ internal sealed class FlowConsumer(GroupCommit writes, NpgsqlDataSource db, Orga
 
         var sender = registry.FindUnit(e.SendingUnit);
         var receiver = registry.FindUnit(e.ReceivingUnit);
-        // Accept has checked that the broker vouches for this publisher.
-        var publisher = StatusRoutes.Parse(StatusEventOrigin.RoutingKeyOf(context.ReceiveContext))?.Publisher;
-        var fromGate = publisher == Catalogue.Consent.Name;
         // One row per message and status: a redelivered event changes nothing. The step and the message's row in one
         // statement, one round trip: the row moves only with a step that was new.
         var moved = await writes.ExecuteAsync(new GroupedStatement(e.MessageId,
@@ -49,16 +38,11 @@ internal sealed class FlowConsumer(GroupCommit writes, NpgsqlDataSource db, Orga
                 SELECT @MessageId, @Status, @SendingUnit, @ReceivingUnit, @SendingOperation, @ReceivingOperation,
                        @FamilyCentre, @Purpose, @SubjectPseudonym, @Basis, @Reasons, @OccurredAt, @Publisher, @SubmittedAt
                 -- Every step of one message is between the same two units: a step naming others is not a step of this message.
-                -- A gate's conflict names the other body's units by design: it says that body was not delivered. A receiver
-                -- speaks only of what the gate permitted between the same units.
-                WHERE CASE WHEN @FromGate
-                           THEN @Status = 'Conflict'
-                                OR NOT EXISTS (SELECT 1 FROM message_events
-                                               WHERE message_id = @MessageId AND status <> 'Conflict'
-                                                 AND (sending_unit <> @SendingUnit OR receiving_unit <> @ReceivingUnit))
-                           ELSE EXISTS (SELECT 1 FROM message_events
-                                        WHERE message_id = @MessageId AND status = 'Permitted'
-                                          AND sending_unit = @SendingUnit AND receiving_unit = @ReceivingUnit) END
+                -- A conflict names the other body's units by design: it says that body was not delivered.
+                WHERE @Status = 'Conflict'
+                   OR NOT EXISTS (SELECT 1 FROM message_events
+                                  WHERE message_id = @MessageId AND status <> 'Conflict'
+                                    AND (sending_unit <> @SendingUnit OR receiving_unit <> @ReceivingUnit))
                 ON CONFLICT (message_id, status) DO NOTHING
                 RETURNING 1)
             INSERT INTO messages (message_id, sending_unit, receiving_unit, sending_operation, receiving_operation, family_centre, purpose,
@@ -87,32 +71,17 @@ internal sealed class FlowConsumer(GroupCommit writes, NpgsqlDataSource db, Orga
                 GroupedParameter.Of("Basis", e.Basis),
                 GroupedParameter.Of("Reasons", e.Reasons.ToArray()),
                 GroupedParameter.Of("OccurredAt", e.OccurredAt),
-                GroupedParameter.Of("Publisher", publisher),
-                GroupedParameter.Of("FromGate", fromGate),
+                // Accept has checked that the broker vouches for this publisher.
+                GroupedParameter.Of("Publisher", StatusRoutes.Parse(StatusEventOrigin.RoutingKeyOf(context.ReceiveContext))?.Publisher),
                 GroupedParameter.Of("SubmittedAt", e.SubmittedAt),
             ]),
             context.CancellationToken);
-        if (moved == 0 && !fromGate && !await DecidedAsync(e.MessageId, context.CancellationToken))
-        {
-            throw new MetadataOnlyException($"Status {e.Status} of message {e.MessageId} came before the gate's decision: retried until it is in");
-        }
-
         if (moved > 0)
         {
             // Once per message and status (a new step moves the message's row), whatever the redeliveries. Purpose, basis
             // and status only: never a unit's subject, nor the pseudonym (domain.md section 8).
             Messages.Add(1, new("status", e.Status.ToString()), new("purpose", e.Purpose.ToString()), new("basis", e.Basis ?? "none"));
         }
-    }
-
-    /// <summary>Whether the gate's decision on the message is in the trail (a receiver's step that moved nothing is then a repeat, or not this message's).</summary>
-    private async Task<bool> DecidedAsync(Guid messageId, CancellationToken cancellationToken)
-    {
-        await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        await using var command = new NpgsqlCommand(
-            "SELECT EXISTS (SELECT 1 FROM message_events WHERE message_id = @id AND status IN ('Permitted', 'Refused'))", connection);
-        command.Parameters.Add(GroupedParameter.Of("id", messageId));
-        return await command.ExecuteScalarAsync(cancellationToken) is true;
     }
 
     private static readonly Counter<long> Messages = TelemetryExtensions.Meter.CreateCounter<long>(
