@@ -269,7 +269,7 @@ public sealed class GateConsumerTests(PostgresFixture postgres) : IClassFixture<
             "SELECT outcome, CASE WHEN outcome = 'conflict' THEN reasons[1] END FROM ledger WHERE message_id = @messageId ORDER BY seq", new { messageId })];
     }
 
-    /// <summary>The message's deliveries once there are <paramref name="count"/>: the gate announces its decision first.</summary>
+    /// <summary>The message's deliveries once there are <paramref name="count"/>, as the outbox sends them once the decision is in the ledger.</summary>
     private async Task<List<(Uri Exchange, DeliverDisclosure Delivery)>> DeliveriesAsync(Guid messageId, int count = 1) =>
         await Eventually.MatchAsync(() => Task.FromResult(Deliveries(messageId)), sent => sent.Count >= count, TimeSpan.FromSeconds(10),
             sent => $"{sent?.Count ?? 0} of {count} deliveries of {messageId}", TimeSpan.FromMilliseconds(20), TestContext.Current.CancellationToken);
