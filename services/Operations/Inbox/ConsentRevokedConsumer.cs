@@ -34,7 +34,7 @@ internal sealed class ConsentRevokedConsumer(NpgsqlDataSource db, OrganisationRe
         var now = clock.GetUtcNow();
         await using var connection = await db.OpenConnectionAsync(context.CancellationToken);
         await using var tx = await connection.BeginTransactionAsync(context.CancellationToken);
-        await connection.ExecuteAsync(ConsentLock.Sql, new { consentId }, tx);
+        await connection.ExecuteAsync(ConsentLock.Sql, new { ConsentId = consentId }, tx);
         await connection.ExecuteAsync(
             "INSERT INTO revoked_consents (consent_id, revoked_at) VALUES (@consentId, @RevokedAt) ON CONFLICT DO NOTHING",
             new { consentId, revoked.RevokedAt }, tx);
@@ -70,7 +70,7 @@ internal sealed class ConsentRevokedConsumer(NpgsqlDataSource db, OrganisationRe
         var now = clock.GetUtcNow();
         await using var connection = await db.OpenConnectionAsync(context.CancellationToken);
         await using var tx = await connection.BeginTransactionAsync(context.CancellationToken);
-        await connection.ExecuteAsync(ConsentLock.Sql, new { consentId }, tx);
+        await connection.ExecuteAsync(ConsentLock.Sql, new { ConsentId = consentId }, tx);
         await connection.ExecuteAsync(
             """
             INSERT INTO withdrawn_deliveries (message_id, consent_id, withdrawn_at)

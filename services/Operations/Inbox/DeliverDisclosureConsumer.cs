@@ -25,17 +25,15 @@ internal sealed class DeliverDisclosureConsumer(
     public async Task Consume(ConsumeContext<DeliverDisclosure> context)
     {
         var d = context.Message.Disclosure;
-        await using var connection = await db.OpenConnectionAsync(context.CancellationToken);
-        await using var tx = await connection.BeginTransactionAsync(context.CancellationToken);
-        if (context.Message.ConsentId is { } consentId)
-        {
-            // Serialised with ConsentRevokedConsumer on the same consent: either the revocation (or the change that took
-            // this delivery's cover) sees this row and withdraws it, or this sees it and does not store.
-            await connection.ExecuteAsync(ConsentLock.Sql, new { consentId }, tx);
-        }
-
+        var locked = context.Message.ConsentId is not null;
         var digest = SubmissionDigest.Of(d);
-        var stored = await connection.QuerySingleOrDefaultAsync<StoredRow>(
+        // Serialised with ConsentRevokedConsumer on the same consent: either the revocation (or the change that took this
+        // delivery's cover) sees this row and withdraws it, or this sees it and does not store. The lock and the insert go
+        // as one command, which PostgreSQL runs as one transaction (committed before it answers): one round trip.
+        StoredRow? stored;
+        await using (var connection = await db.OpenConnectionAsync(context.CancellationToken))
+        await using (var results = await connection.QueryMultipleAsync(new CommandDefinition(
+            (locked ? ConsentLock.Sql + ";\n" : "") +
             """
             WITH inserted AS (
                 INSERT INTO inbox (message_id, receiving_unit, sending_unit, purpose, categories, subject_id, content, basis,
@@ -72,8 +70,15 @@ internal sealed class DeliverDisclosureConsumer(
                 Now = clock.GetUtcNow(),
                 Digest = digest,
             },
-            tx);
-        await tx.CommitAsync(context.CancellationToken);
+            cancellationToken: context.CancellationToken)))
+        {
+            if (locked)
+            {
+                await results.ReadAsync();
+            }
+
+            stored = await results.ReadSingleOrDefaultAsync<StoredRow>();
+        } // disposed: the command's transaction has committed, or this threw
 
         if (stored is { Same: false })
         {
@@ -134,5 +139,5 @@ internal sealed class DeliverDisclosureConsumer(
 internal static class ConsentLock
 {
     /// <summary>A transaction-scoped lock per consent, shared by delivery and revocation.</summary>
-    public const string Sql = "SELECT pg_advisory_xact_lock(hashtextextended(@consentId::text, 7349120003))";
+    public const string Sql = "SELECT pg_advisory_xact_lock(hashtextextended(@ConsentId::text, 7349120003))";
 }

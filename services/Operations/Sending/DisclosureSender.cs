@@ -134,13 +134,17 @@ public sealed class DisclosureSender(
         brief.CancelAfter(TimeSpan.FromSeconds(2));
         try
         {
+            // With a key, a later request with the same key and request is answered from the key's row, without publishing
+            // again. Both writes as one command: one round trip and one commit.
             await using var connection = await db.OpenConnectionAsync(brief.Token);
             await connection.ExecuteAsync(
                 """
                 INSERT INTO sent_messages (message_id, sending_unit, receiving_unit, purpose, subject_pseudonym, status, status_rank, submitted_at, updated_at)
                 VALUES (@MessageId, @SendingUnit, @ReceivingUnit, @Purpose, @Pseudonym, 'Submitted', 0, @SubmittedAt, @SubmittedAt)
                 ON CONFLICT (message_id) DO UPDATE SET submitted_at = COALESCE(sent_messages.submitted_at, excluded.submitted_at)
-                """,
+                """ + (confirmedKey
+                    ? ";\nUPDATE idempotency_keys SET confirmed_at = @SubmittedAt WHERE message_id = @MessageId AND confirmed_at IS NULL"
+                    : ""),
                 new
                 {
                     message.MessageId,
@@ -150,13 +154,6 @@ public sealed class DisclosureSender(
                     Pseudonym = pseudonyms.For(message.SubjectId),
                     message.SubmittedAt,
                 });
-            if (confirmedKey)
-            {
-                // A later request with the same key and request is answered from here, without publishing again.
-                await connection.ExecuteAsync(
-                    "UPDATE idempotency_keys SET confirmed_at = @SubmittedAt WHERE message_id = @MessageId AND confirmed_at IS NULL",
-                    new { message.MessageId, message.SubmittedAt });
-            }
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {

@@ -119,9 +119,10 @@ public sealed class GroupCommit(NpgsqlDataSource db) : BackgroundService
 
     private async Task<int[]> WriteAsync(List<Pending> batch, CancellationToken cancellationToken)
     {
+        // No BEGIN and COMMIT of our own: a batch is sent with one Sync, so PostgreSQL runs it as one implicit
+        // transaction, committed (and flushed) before it answers, or rolled back whole at its first error. One round trip.
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
-        await using var statements = new NpgsqlBatch(connection, tx);
+        await using var statements = new NpgsqlBatch(connection);
         foreach (var p in batch)
         {
             // Copies: a parameter belongs to one command, and a refused batch is written again statement by statement.
@@ -135,9 +136,7 @@ public sealed class GroupCommit(NpgsqlDataSource db) : BackgroundService
         }
 
         await statements.ExecuteNonQueryAsync(cancellationToken);
-        var affected = statements.BatchCommands.Select(static (NpgsqlBatchCommand c) => c.RecordsAffected).ToArray();
-        await tx.CommitAsync(cancellationToken);
-        return affected;
+        return [.. statements.BatchCommands.Select(static (NpgsqlBatchCommand c) => c.RecordsAffected)];
     }
 
     private sealed record Pending(GroupedStatement Statement, TaskCompletionSource<int> Result);

@@ -83,7 +83,9 @@ public static class MessagingExtensions
                 // receive endpoint waits for it and never reconnects. The message stays unacknowledged and comes again.
                 // What does not heed the limit (it happens inside MassTransit) is the MessagingWatchdog's to end.
                 endpoint.UseTimeout(t => t.Timeout = TimeSpan.FromSeconds(30));
-                endpoint.UseInMemoryOutbox(context);
+                // The sends wait for their confirms together, not one after another: a consumer's messages go to
+                // different queues and consumers, whose order no one can rely on anyway.
+                endpoint.UseInMemoryOutbox(context, o => o.ConcurrentMessageDelivery = true);
             });
             x.UsingRabbitMq((context, cfg) =>
             {

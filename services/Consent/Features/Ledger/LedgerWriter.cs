@@ -9,7 +9,7 @@ namespace FamiljecentralHub.Consent.Features.Ledger;
 /// <summary>
 /// The one writer of the hash chain in this process. A chain is a sequence, so appends cannot run in parallel; instead
 /// of every consumer taking the chain lock for its own transaction, entries queue here and are written in batches:
-/// one lock, one head read, one round trip of inserts and one commit for up to <see cref="MaxBatch"/> entries. Each
+/// one round trip for the lock and the reads, one of inserts and one commit for up to <see cref="MaxBatch"/> entries. Each
 /// caller's task completes only after its batch is committed. Several gate processes still serialise on the
 /// database's advisory lock, so the chain stays one chain.
 /// </summary>
@@ -109,21 +109,30 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
-        await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(@ChainLock)", new { ChainLock }, tx);
 
-        // By the kind's text: a conflict's kind is one per refused digest.
-        var inLedger = new Dictionary<(Guid, string), LedgerEntry>();
-        var result = new LedgerEntry?[entries.Count];
-        var existing = await connection.QueryAsync<LedgerRow>(
-            $"SELECT {DecisionLedger.Columns} FROM ledger WHERE message_id = ANY(@ids)",
-            new { ids = entries.Select(e => e.MessageId).Distinct().ToArray() }, tx);
-        foreach (var e in existing)
+        // The chain's lock, then what the ledger already holds for these messages and the chain's head, as one command
+        // (one round trip): PostgreSQL runs its statements in order, each reading what was committed before it, so both
+        // reads see every batch committed before the lock was granted.
+        ChainHead? head;
+        var inLedger = new Dictionary<(Guid, string), LedgerEntry>(); // by the kind's text: a conflict's kind is one per refused digest
+        await using (var reads = await connection.QueryMultipleAsync(new CommandDefinition(
+            $"""
+            SELECT pg_advisory_xact_lock(@ChainLock);
+            SELECT {DecisionLedger.Columns} FROM ledger WHERE message_id = ANY(@ids);
+            SELECT seq AS Seq, hash AS Hash FROM ledger ORDER BY seq DESC LIMIT 1
+            """,
+            new { ChainLock, ids = entries.Select(e => e.MessageId).Distinct().ToArray() }, tx, cancellationToken: cancellationToken)))
         {
-            inLedger[(e.MessageId, e.Kind)] = e.RequireEntry();
+            await reads.ReadAsync();
+            foreach (var e in await reads.ReadAsync<LedgerRow>())
+            {
+                inLedger[(e.MessageId, e.Kind)] = e.RequireEntry();
+            }
+
+            head = await reads.ReadSingleOrDefaultAsync<ChainHead>();
         }
 
-        var head = await connection.QuerySingleOrDefaultAsync<ChainHead>(
-            "SELECT seq AS Seq, hash AS Hash FROM ledger ORDER BY seq DESC LIMIT 1", transaction: tx);
+        var result = new LedgerEntry?[entries.Count];
         var seq = head?.Seq ?? 0;
         var prevHash = head?.Hash ?? new byte[32];
         await using var inserts = new NpgsqlBatch(connection, tx);
