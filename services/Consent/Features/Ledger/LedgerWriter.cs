@@ -13,8 +13,15 @@ namespace FamiljecentralHub.Consent.Features.Ledger;
 /// caller's task completes only after its batch is committed. Several gate processes still serialise on the
 /// database's advisory lock, so the chain stays one chain.
 /// </summary>
-public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
+public sealed class LedgerWriter(NpgsqlDataSource db, TimeSpan linger = default) : BackgroundService
 {
+    /// <summary>
+    /// The service key of the writer for what happens after a decision (deliveries, withdrawals, acknowledgements): no one
+    /// waits on those entries, so its batches linger to gather more of them. Decisions keep the writer that does not wait.
+    /// Both writers take the database's chain lock, so the chain stays one chain.
+    /// </summary>
+    public const string Lifecycle = "lifecycle";
+
     private const int MaxBatch = 256;
     private const long ChainLock = 7349120002;
 
@@ -43,9 +50,11 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
         while (await pending.Reader.WaitToReadAsync(stoppingToken))
         {
             batch.Clear();
-            while (batch.Count < MaxBatch && pending.Reader.TryRead(out var item))
+            Take(batch);
+            if (linger > TimeSpan.Zero && batch.Count < MaxBatch)
             {
-                batch.Add(item);
+                await Task.Delay(linger, stoppingToken);
+                Take(batch);
             }
 
             try
@@ -74,6 +83,14 @@ public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
                     p.Result.TrySetException(ex);
                 }
             }
+        }
+    }
+
+    private void Take(List<Pending> batch)
+    {
+        while (batch.Count < MaxBatch && pending.Reader.TryRead(out var item))
+        {
+            batch.Add(item);
         }
     }
 
