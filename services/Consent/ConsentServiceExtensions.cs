@@ -7,8 +7,6 @@ using FamiljecentralHub.ServiceDefaults.Data;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.Topology;
 using MassTransit;
-using Microsoft.Extensions.Hosting;
-using Npgsql;
 
 namespace FamiljecentralHub.Consent;
 
@@ -23,11 +21,8 @@ internal static class ConsentServiceExtensions
         builder.Services.AddSingleton<ConsentStore>();
         builder.Services.AddSingleton<DecisionLedger>();
         builder.AddHubDatabase(typeof(ConsentServiceExtensions).Assembly);
-        builder.Services.AddSingleton<LedgerWriter>(sp => new(sp.GetRequiredService<NpgsqlDataSource>()));
+        builder.Services.AddSingleton<LedgerWriter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LedgerWriter>());
-        builder.Services.AddKeyedSingleton(LedgerWriter.Lifecycle, (sp, _) => new LedgerWriter(sp.GetRequiredService<NpgsqlDataSource>(), linger: TimeSpan.FromMilliseconds(20)));
-        // Not AddHostedService: it adds one hosted service per implementation type, and this is the second LedgerWriter.
-        builder.Services.AddSingleton<IHostedService>(sp => sp.GetRequiredKeyedService<LedgerWriter>(LedgerWriter.Lifecycle));
         builder.Services.AddSingleton<RevocationAnnouncer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RevocationAnnouncer>());
         builder.Services.AddSingleton<CoverageWithdrawals>();

@@ -39,8 +39,7 @@ public static class OperationServiceExtensions
         builder.Services.AddInboxWaits();
         // A delivery parked in the error queue is reported to its sender as DeliveryFailed.
         builder.Services.AddSingleton<IParkedMessageObserver, DeliveryFailedAnnouncer>();
-        // The sender's status view: a status a few milliseconds later, one commit for the events of that time.
-        builder.AddGroupCommit(linger: TimeSpan.FromMilliseconds(10));
+        builder.AddGroupCommit();
         builder.AddHubMessaging(x =>
         {
             x.AddConsumer<DeliverDisclosureConsumer>().Endpoint(e =>

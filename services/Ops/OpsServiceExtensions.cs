@@ -10,8 +10,7 @@ internal static class OpsServiceExtensions
     public static WebApplicationBuilder AddOpsServices(this WebApplicationBuilder builder)
     {
         builder.AddHubDatabase(typeof(OpsServiceExtensions).Assembly);
-        // Operations watch flows by the second: one commit for every step of 20 ms.
-        builder.AddGroupCommit(linger: TimeSpan.FromMilliseconds(20));
+        builder.AddGroupCommit();
         builder.AddHubMessaging(x => x.AddConsumer<FlowConsumer, FlowConsumerDefinition>());
         return builder;
     }

@@ -70,36 +70,6 @@ public sealed class GroupCommitTests(PostgresFixture postgres) : IClassFixture<P
     }
 
     [Fact]
-    public async Task StatementsThatComeWithinTheLinger_ShareOneCommit_AndEachCallerIsAnsweredAfterIt()
-    {
-        await using var db = await NewTableAsync();
-        var writer = new GroupCommit(db, linger: TimeSpan.FromMilliseconds(300));
-        await writer.StartAsync(Ct);
-        try
-        {
-            // One at a time, each after the writer has taken the one before: without a linger each is its own batch.
-            var ids = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid()).ToArray();
-            var tasks = new List<Task<int>>();
-            foreach (var id in ids)
-            {
-                tasks.Add(writer.ExecuteAsync(Statement(id, 1), Ct));
-                await Task.Delay(20, Ct);
-            }
-
-            Assert.All(await Task.WhenAll(tasks), affected => Assert.Equal(1, affected));
-            await using var connection = await db.OpenConnectionAsync(Ct);
-            // A row's xmin is the transaction that wrote it: one for all five, and they are all there when answered.
-            var transactions = (await connection.QueryAsync<string>("SELECT xmin::text FROM steps WHERE id = ANY(@ids)", new { ids })).ToList();
-            Assert.Equal(ids.Length, transactions.Count);
-            Assert.Single(transactions.Distinct());
-        }
-        finally
-        {
-            await writer.StopAsync(Ct);
-        }
-    }
-
-    [Fact]
     public async Task ADatabaseThatCannotBeReached_FailsEveryCaller_AndTheWriterGoesOn()
     {
         await using var db = await NewTableAsync();

@@ -14,9 +14,8 @@ public sealed record GroupedStatement(Guid Key, string Sql, IReadOnlyList<Npgsql
 /// <summary>
 /// Group commit for the views that events feed (a sender's status view, Ops's trail of steps). A consumer hands its
 /// statement here and waits; the statements waiting are sent as one batch in one transaction, so up to
-/// <see cref="MaxBatch"/> events cost one round trip and one commit (one WAL flush) instead of one each. A batch may
-/// wait a few milliseconds after its first statement for more (the linger): under light load, a single statement waits
-/// that long; without a linger it waits for nothing.
+/// <see cref="MaxBatch"/> events cost one round trip and one commit (one WAL flush) instead of one each. Under light
+/// load a batch is a single statement and waits for nothing.
 /// <list type="bullet">
 /// <item>No loss: a caller's task completes only after its batch is committed, so its message is acknowledged only
 /// then. A batch that fails (the database down, a deadlock) fails every caller in it: nothing of it is committed and
@@ -28,7 +27,7 @@ public sealed record GroupedStatement(Guid Key, string Sql, IReadOnlyList<Npgsql
 /// a service take row locks in one order. Statements of one key keep their order of arrival.</item>
 /// </list>
 /// </summary>
-public sealed class GroupCommit(NpgsqlDataSource db, TimeSpan linger = default) : BackgroundService
+public sealed class GroupCommit(NpgsqlDataSource db) : BackgroundService
 {
     public const int MaxBatch = 128;
 
@@ -54,13 +53,9 @@ public sealed class GroupCommit(NpgsqlDataSource db, TimeSpan linger = default) 
             while (await pending.Reader.WaitToReadAsync(stoppingToken))
             {
                 batch.Clear();
-                Take(batch);
-                if (linger > TimeSpan.Zero && batch.Count < MaxBatch)
+                while (batch.Count < MaxBatch && pending.Reader.TryRead(out var item))
                 {
-                    // The events that come within the linger join this batch: each waits a few milliseconds longer for a
-                    // view no one reads at once, and saves its own round trip, commit and the wake-ups of both.
-                    await Task.Delay(linger, stoppingToken);
-                    Take(batch);
+                    batch.Add(item);
                 }
 
                 // A stable sort: one key's statements keep their order of arrival.
@@ -99,14 +94,6 @@ public sealed class GroupCommit(NpgsqlDataSource db, TimeSpan linger = default) 
             {
                 left.Result.TrySetException(stopped);
             }
-        }
-    }
-
-    private void Take(List<Pending> batch)
-    {
-        while (batch.Count < MaxBatch && pending.Reader.TryRead(out var item))
-        {
-            batch.Add(item);
         }
     }
 
@@ -170,13 +157,10 @@ public static class GroupedParameter
 
 public static class GroupCommitExtensions
 {
-    /// <summary>
-    /// The service's <see cref="GroupCommit"/> writer, for consumers that feed a view (after AddHubDatabase); a batch
-    /// waits <paramref name="linger"/> after its first statement for others to join it.
-    /// </summary>
-    public static IHostApplicationBuilder AddGroupCommit(this IHostApplicationBuilder builder, TimeSpan linger)
+    /// <summary>The service's <see cref="GroupCommit"/> writer, for consumers that feed a view (after AddHubDatabase).</summary>
+    public static IHostApplicationBuilder AddGroupCommit(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddSingleton(sp => new GroupCommit(sp.GetRequiredService<NpgsqlDataSource>(), linger));
+        builder.Services.AddSingleton<GroupCommit>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<GroupCommit>());
         return builder;
     }

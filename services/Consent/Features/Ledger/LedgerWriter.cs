@@ -13,15 +13,8 @@ namespace FamiljecentralHub.Consent.Features.Ledger;
 /// caller's task completes only after its batch is committed. Several gate processes still serialise on the
 /// database's advisory lock, so the chain stays one chain.
 /// </summary>
-public sealed class LedgerWriter(NpgsqlDataSource db, TimeSpan linger = default) : BackgroundService
+public sealed class LedgerWriter(NpgsqlDataSource db) : BackgroundService
 {
-    /// <summary>
-    /// The service key of the writer for what happens after a decision (deliveries, withdrawals, acknowledgements): no one
-    /// waits on those entries, so its batches linger to gather more of them. Decisions keep the writer that does not wait.
-    /// Both writers take the database's chain lock, so the chain stays one chain.
-    /// </summary>
-    public const string Lifecycle = "lifecycle";
-
     private const int MaxBatch = 256;
     private const long ChainLock = 7349120002;
 
@@ -50,11 +43,9 @@ public sealed class LedgerWriter(NpgsqlDataSource db, TimeSpan linger = default)
         while (await pending.Reader.WaitToReadAsync(stoppingToken))
         {
             batch.Clear();
-            Take(batch);
-            if (linger > TimeSpan.Zero && batch.Count < MaxBatch)
+            while (batch.Count < MaxBatch && pending.Reader.TryRead(out var item))
             {
-                await Task.Delay(linger, stoppingToken);
-                Take(batch);
+                batch.Add(item);
             }
 
             try
@@ -83,14 +74,6 @@ public sealed class LedgerWriter(NpgsqlDataSource db, TimeSpan linger = default)
                     p.Result.TrySetException(ex);
                 }
             }
-        }
-    }
-
-    private void Take(List<Pending> batch)
-    {
-        while (batch.Count < MaxBatch && pending.Reader.TryRead(out var item))
-        {
-            batch.Add(item);
         }
     }
 

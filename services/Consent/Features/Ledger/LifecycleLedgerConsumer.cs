@@ -3,7 +3,6 @@ using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.Topology;
 using MassTransit;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace FamiljecentralHub.Consent.Features.Ledger;
@@ -12,8 +11,7 @@ namespace FamiljecentralHub.Consent.Features.Ledger;
 /// Writes what happened after the decision into the same ledger: the delivery to the receiving unit, a withdrawal
 /// after revocation, the receiver's acknowledgement. One entry of each kind per message, whatever the redeliveries.
 /// </summary>
-internal sealed partial class LifecycleLedgerConsumer(
-    [FromKeyedServices(LedgerWriter.Lifecycle)] LedgerWriter ledger, OrganisationRegistry registry, ILogger<LifecycleLedgerConsumer> logger)
+internal sealed partial class LifecycleLedgerConsumer(LedgerWriter ledger, OrganisationRegistry registry, ILogger<LifecycleLedgerConsumer> logger)
     : IConsumer<DisclosureStatusChanged>
 {
     /// <summary>The statuses recorded here; decisions the gate writes itself.</summary>
