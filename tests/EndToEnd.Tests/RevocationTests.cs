@@ -2,8 +2,10 @@ using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using System.Net;
 using System.Text.Json;
+using Dapper;
 using FamiljecentralHub.LocalHub.Clients;
 using FamiljecentralHub.Tests.Support;
+using Npgsql;
 
 namespace FamiljecentralHub.EndToEnd.Tests;
 
@@ -130,6 +132,53 @@ public sealed class RevocationTests(HubFixture hub)
         statuses.Values.ShouldContain("Delivered", "some messages were fetched before the revocation");
         statuses.Values.ShouldContain("Withdrawn", "some messages were still unfetched at the revocation");
     }
+
+    [Fact]
+    public async Task Delivery_WhileARevocationHoldsItsConsentsLock_WaitsForIt_AndThenStoresNothing()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        var subject = HubFixture.NewSubject();
+        var created = await (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), Ct))
+            .Content.ReadFromJsonAsync<JsonElement>(Ct);
+        var consentId = created.GetProperty("id").GetGuid();
+
+        // In the receiving service's database, a transaction takes the consent's lock as a revocation does, first.
+        await using var db = NpgsqlDataSource.Create(hub.Hub.AdminConnectionString("social-services"));
+        await using var revocation = await db.OpenConnectionAsync(Ct);
+        await using var tx = await revocation.BeginTransactionAsync(Ct);
+        await revocation.ExecuteAsync(ConsentLockSql, new { consentId }, tx);
+
+        var submitted = await bvc.PostAsJsonAsync(DemoRequests.ReferralPath, DemoRequests.Referral(subject), Ct);
+        submitted.StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        var body = await submitted.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        var messageId = body.GetProperty("messageId").GetGuid();
+
+        // The delivery takes the same lock before it writes, so it waits for this transaction.
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                await using var look = await db.OpenConnectionAsync(Ct);
+                return await look.ExecuteScalarAsync<long>(
+                    """
+                    SELECT count(*) FROM pg_locks
+                    WHERE locktype = 'advisory' AND NOT granted
+                      AND ((classid::bigint << 32) | objid::bigint) = hashtextextended(@consentId::text, 7349120003)
+                    """, new { consentId }) > 0;
+            },
+            TimeSpan.FromSeconds(20), "the delivery never waited for the consent's lock", cancellationToken: Ct);
+        (await revocation.ExecuteScalarAsync<long>("SELECT count(*) FROM inbox WHERE message_id = @messageId", new { messageId }, tx)).ShouldBe(0);
+
+        // The revocation lands under the lock; once it commits, the delivery reads it and stores nothing.
+        await revocation.ExecuteAsync("INSERT INTO revoked_consents (consent_id, revoked_at) VALUES (@consentId, now())", new { consentId }, tx);
+        await tx.CommitAsync(Ct);
+
+        await HubFixture.WaitForStatusAsync(bvc, body.GetProperty("statusUrl").GetString()!, "Withdrawn");
+        await using var check = await db.OpenConnectionAsync(Ct);
+        (await check.ExecuteScalarAsync<long>("SELECT count(*) FROM inbox WHERE message_id = @messageId", new { messageId })).ShouldBe(0);
+    }
+
+    /// <summary>The receiving service's per-consent lock, as its delivery and revocation consumers take it.</summary>
+    private const string ConsentLockSql = "SELECT pg_advisory_xact_lock(hashtextextended(@consentId::text, 7349120003))";
 
     private static async Task<Guid> SubmitAsync(HttpClient bvc, string subject)
     {

@@ -47,6 +47,42 @@ public sealed class GroupCommitTests(PostgresFixture postgres) : IClassFixture<P
     }
 
     [Fact]
+    public async Task ABatchTheDatabaseRefuses_CommitsNothingOfItsFirstTry()
+    {
+        await using var db = await NewTableAsync();
+        await using (var setup = await db.OpenConnectionAsync(Ct))
+        {
+            await setup.ExecuteAsync("CREATE TABLE writes (id uuid NOT NULL, n int NOT NULL CHECK (n >= 0))");
+        }
+
+        var writer = new GroupCommit(db);
+        // Not idempotent on purpose: a row written twice shows a first try that committed part of its batch. The refused
+        // statement has the greatest key, so every other statement runs before it in the batch.
+        var ids = Enumerable.Range(0, 20).Select(_ => Guid.NewGuid()).Order().ToArray();
+        var tasks = ids.Select((id, i) => writer.ExecuteAsync(
+            new GroupedStatement(id, "INSERT INTO writes (id, n) VALUES (@Id, @N)", [GroupedParameter.Of("Id", id), GroupedParameter.Of("N", i == ids.Length - 1 ? -1 : i)]),
+            Ct)).ToArray();
+        await writer.StartAsync(Ct);
+        try
+        {
+            await Assert.ThrowsAsync<PostgresException>(() => tasks[^1]);
+            foreach (var task in tasks[..^1])
+            {
+                Assert.Equal(1, await task);
+            }
+
+            await using var connection = await db.OpenConnectionAsync(Ct);
+            var written = (await connection.QueryAsync<(Guid Id, long Times)>("SELECT id, count(*) FROM writes GROUP BY id")).ToList();
+            Assert.Equal(ids[..^1].ToHashSet(), written.Select(w => w.Id).ToHashSet());
+            Assert.All(written, w => Assert.Equal(1, w.Times));
+        }
+        finally
+        {
+            await writer.StopAsync(Ct);
+        }
+    }
+
+    [Fact]
     public async Task StatementsOfOneKey_InOneBatch_RunInTheOrderTheyCame()
     {
         await using var db = await NewTableAsync();
