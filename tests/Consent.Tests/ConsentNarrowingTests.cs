@@ -85,6 +85,30 @@ public sealed class ConsentNarrowingTests
         Narrows(before, after).ShouldBeTrue(name);
     }
 
+    /// <summary>
+    /// A "no" lets nothing through, but a version stays within its consent's situation: a receiver that could record a "no"
+    /// naming itself a sending unit would become the consent's discloser (reading it whole, and holding the "no" against
+    /// the unit that recorded it), and one naming other units or purposes would veto disclosures it has no say in.
+    /// </summary>
+    [Theory]
+    [InlineData("a recorded no naming the receiver a sending unit")]
+    [InlineData("a recorded no naming another receiving unit")]
+    [InlineData("a recorded no for another purpose")]
+    public void IsNarrowing_RecordedNoBeyondTheConsentsUnitsOrPurposes_IsNot(string name)
+    {
+        var no = WithAnswer(Base, 1, ConsentAnswer.No);
+        var after = name switch
+        {
+            "a recorded no naming the receiver a sending unit" => no with { SendingUnits = ["social"], ReceivingUnits = ["bvc"] },
+            "a recorded no naming another receiving unit" => no with { ReceivingUnits = ["social", "forskola"] },
+            "a recorded no for another purpose" => no with { Purposes = [Purpose.Referral, Purpose.JointPlan] },
+            _ => throw new ArgumentOutOfRangeException(nameof(name)),
+        };
+
+        Narrows(Base, after).ShouldBeFalse(name);
+        Narrows(no, after).ShouldBeFalse(name + ", after a no within the consent");
+    }
+
     [Fact]
     public void IsNarrowing_ChildsOwnConsentToAJointPlan_WidenedByAGuardiansYes_IsNot()
     {

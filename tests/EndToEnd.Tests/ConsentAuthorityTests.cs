@@ -158,6 +158,87 @@ public sealed class ConsentAuthorityTests(HubFixture hub)
         history[1].GetProperty("recordingUnit").GetString().ShouldBe(Social, "each version says who made it");
     }
 
+    /// <summary>
+    /// A receiver's "no" that names itself the sending unit (and the discloser the receiver), or reaches beyond the consent's
+    /// units or purposes, is no narrowing: it is 403 and adds no version, the receiver still reads the minimal view only, and
+    /// the discloser still reads its consent whole.
+    /// </summary>
+    [Fact]
+    public async Task Change_ByTheReceivingUnit_ARecordedNoBeyondTheConsentsSituation_Is403()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        var body = ConsentBody(subject, Bvc, Social, Bvc);
+        var id = await RecordAsync(bvc, body);
+        var url = $"{DemoRequests.ConsentPath}/{id}";
+        JsonObject No(Action<JsonObject> change)
+        {
+            var no = ConsentBody(subject, Bvc, Social, Social, new { role = "Guardian", name = "x", answer = "No" });
+            no["recordedBy"] = "SE2120001579-SOC7";
+            no["journalReference"] = "x";
+            no["situation"] = "x";
+            no["expectedVersion"] = 1;
+            change(no);
+            return no;
+        }
+
+        var changes = new Dictionary<string, JsonObject>
+        {
+            ["the receiver as the sending unit"] = No(b => { b["sendingUnits"] = new JsonArray(Social); b["receivingUnits"] = new JsonArray(Bvc); }),
+            ["the receiver beside the sending unit"] = No(b => b["sendingUnits"] = new JsonArray(Bvc, Social)),
+            ["another receiving unit"] = No(b => b["receivingUnits"] = new JsonArray(Social, Preschool)),
+            ["another purpose"] = No(b => b["purposes"] = new JsonArray("Referral", "JointPlan")),
+        };
+
+        foreach (var (name, change) in changes)
+        {
+            var response = await social.PutAsJsonAsync(url, change, Ct);
+            response.StatusCode.ShouldBe(HttpStatusCode.Forbidden, $"{name}: {await response.Content.ReadAsStringAsync(Ct)}");
+        }
+
+        var history = await social.GetFromJsonAsync<JsonElement>(url + "/history", Ct);
+        history.GetArrayLength().ShouldBe(1, "a refused change adds no version");
+        history.ToString().ShouldNotContain("Vårdnadshavare 1");
+        history.ToString().ShouldNotContain("BVC-journal");
+        (await social.GetAsync(url + "/fhir", Ct)).StatusCode.ShouldBe(HttpStatusCode.Forbidden, "the receiver never exports the consent");
+        (await bvc.GetFromJsonAsync<JsonElement>(url, Ct)).GetProperty("subjectId").GetString().ShouldBe(subject, "the discloser reads its consent whole");
+    }
+
+    /// <summary>
+    /// A receiver that sends a change with a guessed identity number learns nothing from the answer: a wrong subject is
+    /// refused as any widening is, not as a malformed change, so the consent's subject cannot be found by trying numbers.
+    /// </summary>
+    [Fact]
+    public async Task Change_ByTheReceivingUnit_AnswersAWrongSubjectAsItAnswersTheRightOne()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        var body = ConsentBody(subject, Bvc, Social, Bvc);
+        var id = await RecordAsync(bvc, body);
+        var url = $"{DemoRequests.ConsentPath}/{id}";
+        var right = body.DeepClone().AsObject();
+        right["categories"] = new JsonArray("FamilySituation", "ParentingSupport", "ChildHealth");
+        right["recordingUnit"] = Social;
+        right["expectedVersion"] = 1;
+        var wrong = right.DeepClone().AsObject();
+        wrong["subjectId"] = HubFixture.NewSubject();
+
+        var rightAnswer = await social.PutAsJsonAsync(url, right, Ct);
+        var wrongAnswer = await social.PutAsJsonAsync(url, wrong, Ct);
+
+        rightAnswer.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        wrongAnswer.StatusCode.ShouldBe(rightAnswer.StatusCode, await wrongAnswer.Content.ReadAsStringAsync(Ct));
+        var (a, b) = (await rightAnswer.Content.ReadFromJsonAsync<JsonElement>(Ct), await wrongAnswer.Content.ReadFromJsonAsync<JsonElement>(Ct));
+        b.GetProperty("title").GetString().ShouldBe(a.GetProperty("title").GetString());
+        b.GetProperty("detail").GetString().ShouldBe(a.GetProperty("detail").GetString());
+        // The discloser itself is told plainly.
+        var moved = wrong.DeepClone().AsObject();
+        moved["recordingUnit"] = Bvc;
+        (await bvc.PutAsJsonAsync(url, moved, Ct)).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+    }
+
     [Fact]
     public async Task Read_ByAUnitNamedOnlyAsReceiver_GivesTheMinimalViewOnly()
     {

@@ -75,6 +75,30 @@ public sealed class ConsentChangeTests(HubFixture hub)
         await AcknowledgeAsync(social, [fetched]);
     }
 
+    /// <summary>
+    /// The other guardian's "no", recorded by the discloser as a consent of its own, vetoes the situation the first consent
+    /// let through, at once: what the receiving system has not fetched is withdrawn, as a narrowing withdraws it.
+    /// </summary>
+    [Fact]
+    public async Task NewConsentWithANo_WithdrawsAnUnfetchedDeliveryTheFirstConsentLetThrough()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        await RecordAsync(bvc, subject);
+        var delivered = await SubmitAsync(bvc, subject, Support);
+        await HubFixture.WaitForStatusAsync(bvc, $"{SentPath}/{delivered}", "Delivered");
+
+        var no = JsonSerializer.SerializeToNode(DemoRequests.Consent(subject, DateTimeOffset.UtcNow))!.AsObject();
+        no["grantors"] = JsonSerializer.SerializeToNode(new[] { new { role = "Guardian", name = "Vårdnadshavare 2", answer = "No" } });
+        var response = await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, no, Ct);
+        response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync(Ct));
+
+        await HubFixture.WaitForStatusAsync(bvc, $"{SentPath}/{delivered}", "Withdrawn");
+        (await social.GetAsync($"{DemoRequests.InboxPath}/{delivered}", Ct)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await StatusAsync(bvc, await SubmitAsync(bvc, subject, Support), final: true)).ShouldBe("Refused");
+    }
+
     [Fact]
     public async Task CustodyChange_StopsTheGateRelyingOnTheFormerGuardianAndWithdraws()
     {

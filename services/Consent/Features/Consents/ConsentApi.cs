@@ -62,8 +62,8 @@ internal static class ConsentApi
     }
 
     private static async Task<Results<Created<ConsentCreated>, ValidationProblem, ProblemHttpResult>> Record(
-        RecordConsentRequest? request, ClaimsPrincipal caller, ConsentValidator validator, ConsentStore store, ConsentLedger ledger, TimeProvider clock,
-        CancellationToken cancellationToken)
+        RecordConsentRequest? request, ClaimsPrincipal caller, ConsentValidator validator, ConsentStore store, ConsentLedger ledger,
+        CoverageWithdrawals withdrawals, Pseudonymizer pseudonyms, TimeProvider clock, CancellationToken cancellationToken)
     {
         var validation = validator.Validate(request, Guid.CreateVersion7(), 1, clock.GetUtcNow());
         if (validation.Record is not { } record)
@@ -90,6 +90,13 @@ internal static class ConsentApi
         record = record with { Change = ConsentChange.Recorded, ActingSystem = caller.ClientId() };
         await store.AddVersionAsync(record, cancellationToken);
         await ledger.RecordAsync(record, cancellationToken);
+        if (record.Grantors.Any(g => g.Answer == ConsentAnswer.No))
+        {
+            // A "no" vetoes the subject's other consents for its situation from now on (domain.md section 3: a change takes
+            // effect at once), so what they let through and the receiving system has not fetched is withdrawn.
+            await withdrawals.TrySweepVersionAsync(record, pseudonyms.For(record.SubjectId), cancellationToken);
+        }
+
         return TypedResults.Created($"/consent/consents/{record.Id}", new ConsentCreated(record.Id, record.Version));
     }
 
@@ -173,18 +180,25 @@ internal static class ConsentApi
             return VersionConflict(current.Version);
         }
 
-        if (record.SubjectId != current.SubjectId)
-        {
-            return Invalid(new() { ["subjectId"] = ["a consent cannot be moved to another subject"] }, 0, "The consent is not valid");
-        }
-
         // Narrowing both as recorded and as the gate reads it with custody changes applied: the second alone would miss a
         // widening for the days before a custody change dated ahead, the first alone a former guardian's number rewritten.
-        var marked = await store.WithCustodyAsync(pseudonyms.For(record.SubjectId), [current, record], cancellationToken);
-        var narrowing = ConsentNarrowing.IsNarrowing(current, record, gate) && ConsentNarrowing.IsNarrowing(marked[0], marked[1], gate);
+        // Another subject is no narrowing, and a receiver is told so only as it is told of any widening: a plainer answer
+        // would let it find whom the consent is about by trying identity numbers.
+        var narrowing = ConsentNarrowing.IsNarrowing(current, record, gate);
+        if (narrowing)
+        {
+            var marked = await store.WithCustodyAsync(pseudonyms.For(record.SubjectId), [current, record], cancellationToken);
+            narrowing = ConsentNarrowing.IsNarrowing(marked[0], marked[1], gate);
+        }
+
         if (!narrowing && !Discloses(current, record, caller, record.RecordingUnit))
         {
             return OnlyTheDiscloserWidens();
+        }
+
+        if (record.SubjectId != current.SubjectId)
+        {
+            return Invalid(new() { ["subjectId"] = ["a consent cannot be moved to another subject"] }, 0, "The consent is not valid");
         }
 
         record = record with { Change = narrowing ? ConsentChange.Narrowed : ConsentChange.Changed, ActingSystem = caller.ClientId() };

@@ -9,7 +9,10 @@ namespace FamiljecentralHub.Consent.Features.Consents;
 /// consent names may narrow or revoke it (a guardian may withdraw wherever they are). A change is narrowing when every
 /// disclosure the gate would permit with the new version beside any other consents of the subject, it would also permit
 /// with the old one: no permit of the new version is missing from the old, and no recorded "no" of the old version, which
-/// vetoes every consent for its situation, loses any of its reach.
+/// vetoes every consent for its situation, loses any of its reach. And a version stays within its consent's situation
+/// (domain.md section 3: a new situation needs a new consent): one that names a unit or purpose the consent did not, even
+/// in a "no", is no narrowing; otherwise a receiver could name itself a disclosing unit, and so read the consent whole and
+/// hold its "no" against the real discloser, or veto disclosures between units that never gave it a say.
 /// </summary>
 public static class ConsentNarrowing
 {
@@ -17,7 +20,7 @@ public static class ConsentNarrowing
 
     public static bool IsNarrowing(ConsentRecord before, ConsentRecord after, SecrecyGate gate)
     {
-        if (after.SubjectId != before.SubjectId)
+        if (after.SubjectId != before.SubjectId || !WithinSituation(before, after))
         {
             return false;
         }
@@ -64,8 +67,12 @@ public static class ConsentNarrowing
 
     /// <summary>Every sending unit, receiving unit, purpose and instant of <paramref name="inner"/> is also <paramref name="outer"/>'s.</summary>
     private static bool WideAs(ConsentRecord outer, ConsentRecord inner) =>
+        WithinSituation(outer, inner)
+        && (inner.ValidFrom >= inner.ValidUntil || (outer.ValidFrom <= inner.ValidFrom && inner.ValidUntil <= outer.ValidUntil));
+
+    /// <summary>Every sending unit, receiving unit and purpose of <paramref name="inner"/> is also <paramref name="outer"/>'s.</summary>
+    private static bool WithinSituation(ConsentRecord outer, ConsentRecord inner) =>
         inner.SendingUnits.ToHashSet(StringComparer.Ordinal).IsSubsetOf(outer.SendingUnits)
         && inner.ReceivingUnits.ToHashSet(StringComparer.Ordinal).IsSubsetOf(outer.ReceivingUnits)
-        && inner.Purposes.ToHashSet().IsSubsetOf(outer.Purposes)
-        && (inner.ValidFrom >= inner.ValidUntil || (outer.ValidFrom <= inner.ValidFrom && inner.ValidUntil <= outer.ValidUntil));
+        && inner.Purposes.ToHashSet().IsSubsetOf(outer.Purposes);
 }

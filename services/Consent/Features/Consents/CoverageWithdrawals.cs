@@ -8,10 +8,11 @@ using Npgsql;
 namespace FamiljecentralHub.Consent.Features.Consents;
 
 /// <summary>
-/// A consent change that narrows, and a custody change, bite like a revocation (domain.md section 3: "revocation or
-/// change takes effect at once"): every delivery the gate permitted under the consent that the gate would not permit now,
-/// with the subject's consents as they stand, is announced to its receiving service, which withdraws it if the receiving
-/// system has not fetched it and lists it in a notice if it has (<c>ConsentRevokedConsumer</c>). Coverage is the gate's
+/// A consent change that narrows, a new consent with a recorded "no", and a custody change, bite like a revocation
+/// (domain.md section 3: "revocation or change takes effect at once"): every delivery the gate permitted under the
+/// consent that the gate would not permit now, with the subject's consents as they stand, is announced to its receiving
+/// service, which withdraws it if the receiving system has not fetched it and lists it in a notice if it has
+/// (<c>ConsentRevokedConsumer</c>). Coverage is the gate's
 /// own decision (<see cref="SecrecyGate.Decide"/>), not a second reading; a delivery under a statutory basis has no
 /// consent behind it and is never looked at. A permit given on consents read just before the change, but in the ledger
 /// only after the sweep read it, the gate withdraws itself: it decides again once its permit is in the ledger
@@ -44,11 +45,16 @@ public sealed class CoverageWithdrawals(
         }
     }
 
-    /// <summary>Versions after the first that still permit something and were not swept yet, oldest first.</summary>
+    /// <summary>
+    /// Active versions not swept yet, oldest first: every change, and a first version with a recorded "no" (it vetoes the
+    /// subject's other consents for its situation).
+    /// </summary>
     internal static string PendingVersionsSql(CatchUpPasses.Pass pass) => $"""
         SELECT v.consent_id AS ConsentId, v.version AS Version, v.subject_pseudonym AS SubjectPseudonym, v.recorded_at AS At
         FROM consent_versions v
-        WHERE v.version > 1 AND v.state = 'Active' AND v.recorded_at < now() - interval '2 seconds'
+        WHERE (v.version > 1 OR EXISTS (SELECT 1 FROM jsonb_array_elements(v.record->'grantors') g WHERE g->>'answer' = 'No'))
+          AND v.state = 'Active'
+          AND v.recorded_at < now() - interval '2 seconds'
           {(pass == CatchUpPasses.Pass.Recent ? CatchUpPasses.RecentVersions : "")}
           AND NOT EXISTS (SELECT 1 FROM coverage_sweeps s WHERE s.change_id = v.consent_id AND s.version = v.version)
         ORDER BY v.recorded_at LIMIT {CatchUpPasses.Limit}
@@ -72,7 +78,7 @@ public sealed class CoverageWithdrawals(
             try
             {
                 await using var connection = await db.OpenConnectionAsync(stoppingToken);
-                // Versions after the first that still permit something; a revocation has its own announcer. Custody changes
+                // Active versions that may have taken cover away; a revocation has its own announcer. Custody changes
                 // once they are in effect. The fast path gets a moment first. One pass reads both.
                 var pass = passes.Next();
                 var versions = (await connection.QueryAsync<PendingVersion>(PendingVersionsSql(pass))).AsList();
