@@ -125,6 +125,14 @@ public sealed class ConsentValidatorHygieneTests
     public void Validate_HsaIdWhoseSuffixIsAnIdentityNumber_IsRefused() =>
         Errors(Valid() with { RecordedBy = "SE2321000016-" + Child }).ShouldContainKey("recordedBy");
 
+    /// <summary>An organisation number shaped like a personal identity number (a sole trader's is one) is not taken into the ledger.</summary>
+    [Theory]
+    [InlineData("SE" + "2403152388" + "-BVC1")]
+    [InlineData("SE16" + "2403152388" + "-BVC1")]
+    [InlineData("SE1212121212-1")]
+    public void Validate_HsaIdUnderAnIdentityNumber_IsRefused(string hsaId) =>
+        Errors(Valid() with { RecordedBy = hsaId }).ShouldContainKey("recordedBy");
+
     [Fact]
     public void Validate_NewlinesInTheSituation_AreFreeTextNotControlCharacters() =>
         Errors(Valid() with { Situation = "Första samtalet.\r\nAndra samtalet.\tUppföljning." }).ShouldBeEmpty();

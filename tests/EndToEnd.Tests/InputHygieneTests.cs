@@ -232,6 +232,8 @@ public sealed class InputHygieneTests(HubFixture hub)
         PlantedDigits,
         PlantedNumber,
         "SE2321000016-" + PlantedDigits,
+        "SE" + PlantedDigits[2..] + "-BVC1",
+        "SE16" + PlantedDigits[2..] + "-BVC1",
         new string('A', 200_000),
         "Anna Andersson",
         "SE2321000016-BVC1\n",
