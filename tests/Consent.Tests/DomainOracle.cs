@@ -77,7 +77,7 @@ internal static class DomainOracle
             true,
             Accepts(sender, receiver, d.Purpose),
             SameArea(sender, kinds[sender.Principal], receiver),
-            NonConsentBases(d, sender, kinds[sender.Principal], receiver),
+            NonConsentBases(d, sender, kinds[sender.Principal], receiver, s.Now),
             recordedNo,
             qualifying);
     }
@@ -109,13 +109,15 @@ internal static class DomainOracle
 
     /// <summary>
     /// Section 4, items 2 to 5. The mandatory report is the law's own basis: it holds for every report of concern to the
-    /// intake, claimed or not. The others hold only when claimed, for the right pair, with what the law requires shown.
+    /// intake about a child (the duty is to report that a child is harmed), claimed or not; a subject whose number cannot be
+    /// read counts as a child. The others hold only when claimed, for the right pair, with what the law requires shown.
     /// </summary>
-    public static IReadOnlySet<string> NonConsentBases(SubmitDisclosure d, Unit sender, PrincipalKind senderKind, Unit receiver)
+    public static IReadOnlySet<string> NonConsentBases(SubmitDisclosure d, Unit sender, PrincipalKind senderKind, Unit receiver, DateTimeOffset now)
     {
         var bases = new HashSet<string>();
         var toIntake = receiver.Operation == OperationType.SocialServicesIntake;
-        if (d.Purpose == Purpose.ReportOfConcern && toIntake)
+        var aboutAChild = AgeOn(d.SubjectId, now.UtcDateTime) < 18;
+        if (d.Purpose == Purpose.ReportOfConcern && toIntake && aboutAChild)
         {
             bases.Add(ReportOfConcern);
         }
@@ -134,7 +136,7 @@ internal static class DomainOracle
             && claim.Assessor is not null && (sender.DesignatedAssessors ?? []).Any(a => a == claim.Assessor);
         var valid = claim.Basis switch
         {
-            ReportOfConcern => d.Purpose == Purpose.ReportOfConcern && toIntake,
+            ReportOfConcern => d.Purpose == Purpose.ReportOfConcern && toIntake && aboutAChild,
             ProtectFromHealthCare => fromHealthCare && toSocialServices && justified,
             ProtectFromSocialServices => fromSocialServices && toHealthCare && justified,
             HarmAssessment => senderKind is PrincipalKind.Region or PrincipalKind.Municipality && assessed,
@@ -195,7 +197,7 @@ internal static class DomainOracle
     }
 
     /// <summary>The subject's age in whole years on the day, read from the number itself; -1 when it is no number.</summary>
-    private static int AgeOn(string subjectId, DateTime on)
+    internal static int AgeOn(string subjectId, DateTime on)
     {
         var digits = subjectId.Replace("-", "", StringComparison.Ordinal);
         if (digits.Length != 12 || !digits.All(char.IsAsciiDigit))

@@ -72,12 +72,12 @@ public sealed class SecrecyGatePropertyTests
     });
 
     /// <summary>
-    /// Property 3: a report of concern to the intake is never blocked, whatever consents say (a recorded "no" included)
-    /// and whatever the sender claimed, and it is recorded as a report of concern and flagged for review (section 4.2),
-    /// inside one secrecy area too.
+    /// Property 3: a report of concern about a child to the intake is never blocked, whatever consents say (a recorded "no"
+    /// included) and whatever the sender claimed, and it is recorded as a report of concern and flagged for review
+    /// (section 4.2), inside one secrecy area too.
     /// </summary>
     [Fact]
-    public void Decide_ReportOfConcernToIntake_IsPermittedWhateverConsentsSayAndFlaggedForReview() => Check(Generators.ReportOfConcernScenarios, s =>
+    public void Decide_ReportOfConcernAboutAChildToIntake_IsPermittedWhateverConsentsSayAndFlaggedForReview() => Check(Generators.ReportOfConcernScenarios, s =>
     {
         var decision = s.Decide();
 

@@ -163,6 +163,46 @@ public sealed class SecrecyGateTests
         Gate.Decide(Disclosure("bvc", "social", basis: new ClaimedBasis { Basis = "report-of-concern" }), [], Now).Permitted.ShouldBeFalse();
     }
 
+    /// <summary>
+    /// The duty to report is about a child (SoL 14:1): a "report of concern" about the expectant parent herself does not
+    /// override her own recorded "no", claimed as a report of concern or not; for the expected child, the protective basis
+    /// with its written justification lets it through, recorded under that basis and flagged.
+    /// </summary>
+    [Fact]
+    public void Decide_ReportOfConcernAboutAnAdult_IsNoMandatoryReport()
+    {
+        var herNo = ConsentFor("mvc", "intake", Purpose.ReportOfConcern, grantors: [new Grantor(GrantorRole.Subject, "Den blivande mamman", ConsentAnswer.No)])
+            with { SubjectId = Adult };
+        var report = Disclosure("mvc", "intake", Purpose.ReportOfConcern, [InformationCategory.Pregnancy, InformationCategory.ParentHealth]) with { SubjectId = Adult };
+
+        var unclaimed = Gate.Decide(report, [herNo], Now);
+        var claimed = Gate.Decide(report with { ClaimedBasis = new ClaimedBasis { Basis = "report-of-concern" } }, [herNo], Now);
+        var protective = Gate.Decide(report with
+        {
+            ClaimedBasis = new ClaimedBasis { Basis = "protect-child-from-health-care", Justification = "Insats behövs till skydd för det väntade barnet." },
+        }, [herNo], Now);
+
+        unclaimed.Permitted.ShouldBeFalse();
+        unclaimed.Reasons.ShouldContain(r => r.Contains("report about a child", StringComparison.Ordinal));
+        claimed.Permitted.ShouldBeFalse();
+        protective.Permitted.ShouldBeTrue(string.Join(" | ", protective.Reasons));
+        protective.Basis.ShouldBe("protect-child-from-health-care");
+        protective.FlaggedForReview.ShouldBeTrue();
+    }
+
+    [Fact]
+    public void Decide_ReportOfConcernAboutATeenager_IsStillAMandatoryReport()
+    {
+        var decision = Gate.Decide(Disclosure("mvc", "intake", Purpose.ReportOfConcern) with { SubjectId = Teenager }, [], Now);
+
+        decision.Permitted.ShouldBeTrue();
+        decision.Basis.ShouldBe("report-of-concern");
+    }
+
+    [Fact]
+    public void Decide_NoInformationCategory_IsRefusedWhateverTheConsent() =>
+        Gate.Decide(Disclosure("bvc", "social", categories: []), [ConsentFor("bvc", "social")], Now).Permitted.ShouldBeFalse();
+
     [Fact]
     public void Decide_ProtectChildBasis_NeedsAWrittenJustification()
     {

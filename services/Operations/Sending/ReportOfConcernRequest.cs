@@ -3,7 +3,8 @@ using FamiljecentralHub.Contracts.Disclosures;
 namespace FamiljecentralHub.Operations.Sending;
 
 /// <summary>
-/// Orosanmälan to the social committee's intake unit: the law's own basis, needing no consent. The only message type
+/// Orosanmälan to the social committee's intake unit: about a child, the law's own basis, needing no consent (about the
+/// expectant parent, for the expected child, it claims the protective basis with a justification). The only message type
 /// whose subject may be known by name alone (a visitor at the open preschool): then <see cref="Child"/> says who the
 /// child is, inside the body only, and the message gets a stand-in subject id (<see cref="UnidentifiedSubject"/>).
 /// </summary>

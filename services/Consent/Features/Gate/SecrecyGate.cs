@@ -35,6 +35,13 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
             return Decision.Refuse([notAccepted]);
         }
 
+        // Consent is given category by category, so a message that names none would be covered by any consent for its units
+        // and purpose, whatever it carries. The sending services always name them; this holds against one that does not.
+        if (d.Categories is not { Count: > 0 })
+        {
+            return Decision.Refuse(["the message names no information category"]);
+        }
+
         // Only a report of concern may name a child its sender cannot yet identify (the duty to report does not wait
         // for a personal identity number); everything else must say whom it is about.
         if (d.Purpose != Purpose.ReportOfConcern && !PersonalIdentityNumber.TryParse(d.SubjectId, out _, out _))
@@ -42,10 +49,14 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
             return Decision.Refuse(["the subject is not identified by a personal identity or co-ordination number"]);
         }
 
-        // A report of concern is the law's own basis: it needs no claim, no other claim can replace it, no consent can
-        // stop it, and every one is flagged for review (even inside one secrecy area).
+        // A report of concern about a child is the law's own basis: it needs no claim, no other claim can replace it, no
+        // consent can stop it, and every one is flagged for review (even inside one secrecy area). The duty is to report
+        // that a child is harmed (SoL 14:1), so a subject of age (the expectant parent included) is decided like any other
+        // disclosure: her own consent, or for the expected child the protective basis with its written justification.
         var mandatoryReport = bases.Of(BasisKind.MandatoryReport);
-        if (d.Purpose == Purpose.ReportOfConcern && mandatoryReport.AppliesTo(d.Purpose, sender, registry.PrincipalOf(sender).Kind, receiver))
+        var aboutAnAdult = IsOfAge(d.SubjectId, now);
+        if (d.Purpose == Purpose.ReportOfConcern && !aboutAnAdult
+            && mandatoryReport.AppliesTo(d.Purpose, sender, registry.PrincipalOf(sender).Kind, receiver))
         {
             return Decision.Permit(mandatoryReport.Id, review: true);
         }
@@ -56,9 +67,14 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
         }
 
         var reasons = new List<string>();
+        if (d.Purpose == Purpose.ReportOfConcern && aboutAnAdult)
+        {
+            reasons.Add($"basis {mandatoryReport.Id} is for a report about a child, and the subject is of age");
+        }
+
         if (d.ClaimedBasis is { } claim)
         {
-            var (decision, failure) = CheckClaim(claim, d.Purpose, sender, receiver);
+            var (decision, failure) = CheckClaim(claim, d.Purpose, sender, receiver, aboutAnAdult);
             if (decision is not null)
             {
                 return decision;
@@ -74,7 +90,7 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
     private static string? AcceptsPurpose(Unit sender, Unit receiver, Purpose purpose) =>
         AcceptedPurposes.Accepts(sender, receiver, purpose) ? null : $"unit {receiver.Id} does not accept {purpose} from unit {sender.Id}";
 
-    private (Decision? Decision, string? Failure) CheckClaim(ClaimedBasis claim, Purpose purpose, Unit sender, Unit receiver)
+    private (Decision? Decision, string? Failure) CheckClaim(ClaimedBasis claim, Purpose purpose, Unit sender, Unit receiver, bool aboutAnAdult)
     {
         // Reasons go to the ledger, the status view and ops: they name catalogue ids only, never the sender's own text.
         var basis = bases.Find(claim.Basis);
@@ -95,7 +111,8 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
 
         return basis.Kind switch
         {
-            BasisKind.MandatoryReport => (Decision.Permit(basis.Id, review: true), null),
+            BasisKind.MandatoryReport => aboutAnAdult ? (null, $"basis {basis.Id} is for a report about a child, and the subject is of age")
+                : (Decision.Permit(basis.Id, review: true), null),
             BasisKind.ProtectChild => string.IsNullOrWhiteSpace(claim.Justification)
                 ? (null, $"basis {basis.Id} requires a written justification")
                 : (Decision.Permit(basis.Id, review: true), null),
@@ -284,6 +301,14 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
         var day = subject.Value.BirthDate.AddYears(ChildsOwnConsentRule.AdultAge).ToDateTime(TimeOnly.MinValue);
         return new DateTimeOffset(day, Sweden.GetUtcOffset(day));
     }
+
+    /// <summary>
+    /// Whether the subject is 18 or older on this day in Sweden; false for one whose number cannot be read (only a report of
+    /// concern may name such a subject: a child its sender cannot identify yet).
+    /// </summary>
+    private static bool IsOfAge(string subjectId, DateTimeOffset now) =>
+        PersonalIdentityNumber.TryParse(subjectId, out var subject, out _)
+        && subject.Value.AgeOn(DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, Sweden).DateTime)) >= ChildsOwnConsentRule.AdultAge;
 
     /// <summary>Where the hub's subjects come of age.</summary>
     internal static readonly TimeZoneInfo Sweden = TimeZoneInfo.FindSystemTimeZoneById("Europe/Stockholm");
