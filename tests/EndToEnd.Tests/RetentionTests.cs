@@ -78,6 +78,33 @@ public sealed class RetentionTests(ShortRetentionHubFixture hub) : IClassFixture
         (await social.GetAsync($"{DemoRequests.InboxPath}/{messageId}", Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
     }
 
+    /// <summary>What the sender showed for a harm assessment is kept with the body, and goes with it.</summary>
+    [Fact]
+    public async Task AcknowledgedBody_PastItsRetention_TakesItsBasisEvidenceWithIt()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        var submitted = await bvc.PostAsJsonAsync(DemoRequests.ReferralPath, new
+        {
+            receivingUnit = DemoRequests.SocialServicesUnit, subjectId = subject, categories = new[] { "ParentingSupport" },
+            reason = "Föräldrastöd; bedömt utan men.", actingUser = "SE2321000016-BVC1",
+            basis = new { basis = "harm-assessment", assessmentReference = "BVC-journal 2026-11-28 anteckning 6", assessor = "SE2321000016-BVC9" },
+        }, Ct);
+        submitted.StatusCode.ShouldBe(HttpStatusCode.Accepted, await submitted.Content.ReadAsStringAsync(Ct));
+        var body = await submitted.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        var messageId = body.GetProperty("messageId").GetGuid();
+        await HubFixture.WaitForStatusAsync(bvc, body.GetProperty("statusUrl").GetString()!, "Delivered");
+        (await RowAsync(messageId)).ShouldNotBeNull().HasEvidence.ShouldBeTrue("kept with the body until it is deleted");
+
+        (await social.PostAsync($"{DemoRequests.InboxPath}/{messageId}/acknowledge", null, Ct)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+
+        var row = await Eventually.MatchAsync(() => RowAsync(messageId), r => r?.BodyDeletedAt is not null, TimeSpan.FromSeconds(20),
+            r => $"the acknowledged body was not deleted ({r})", cancellationToken: Ct);
+        row!.HasContent.ShouldBeFalse();
+        row.HasEvidence.ShouldBeFalse("the justification and references are free text, deleted with the body");
+    }
+
     [Fact]
     public async Task WithdrawnBody_IsDeletedAtOnce_InTheWithdrawal()
     {
@@ -114,7 +141,7 @@ public sealed class RetentionTests(ShortRetentionHubFixture hub) : IClassFixture
         await connection.OpenAsync(Ct);
         await using var command = new NpgsqlCommand(
             """
-            SELECT content IS NOT NULL, subject_id IS NOT NULL, purpose, acknowledged_at, withdrawn_at, body_deleted_at
+            SELECT content IS NOT NULL, subject_id IS NOT NULL, purpose, acknowledged_at, withdrawn_at, body_deleted_at, basis_evidence IS NOT NULL
             FROM inbox WHERE message_id = @id
             """, connection);
         command.Parameters.AddWithValue("id", messageId);
@@ -123,9 +150,10 @@ public sealed class RetentionTests(ShortRetentionHubFixture hub) : IClassFixture
             ? new InboxRow(reader.GetBoolean(0), reader.GetBoolean(1), reader.GetString(2),
                 reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3),
                 reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4),
-                reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5))
+                reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5), reader.GetBoolean(6))
             : null;
     }
 
-    private sealed record InboxRow(bool HasContent, bool HasSubject, string Purpose, DateTimeOffset? AcknowledgedAt, DateTimeOffset? WithdrawnAt, DateTimeOffset? BodyDeletedAt);
+    private sealed record InboxRow(
+        bool HasContent, bool HasSubject, string Purpose, DateTimeOffset? AcknowledgedAt, DateTimeOffset? WithdrawnAt, DateTimeOffset? BodyDeletedAt, bool HasEvidence);
 }

@@ -63,4 +63,33 @@ public sealed class ReferralRequestTests
 
         errors["receivingUnit"].ShouldBe(["a unit cannot send to itself"]);
     }
+
+    [Fact]
+    public void Validate_AWellFormedClaimedBasis_TravelsInTheDraft()
+    {
+        var basis = new ClaimedBasis { Basis = "harm-assessment", AssessmentReference = "BVC-journal 2026-11-28 anteckning 4", Assessor = "SE2321000016-BVC9" };
+
+        var (draft, errors) = SendingApi.Validate(Valid with { Basis = basis }, Bvc, Registry);
+
+        errors.ShouldBeEmpty();
+        draft!.Basis.ShouldBe(basis);
+    }
+
+    /// <summary>A claimed basis's shape is checked before it travels to the gate and on to the receiver; nothing is repeated.</summary>
+    [Theory]
+    [InlineData("basis.basis", "Harm Assessment", null, null)]
+    [InlineData("basis.basis", "", null, null)]
+    [InlineData("basis.assessmentReference", "harm-assessment", "x", null)]
+    [InlineData("basis.assessor", "harm-assessment", "J-1", "Anna Andersson")]
+    [InlineData("basis.assessor", "harm-assessment", "J-1", "SE2403152388-BVC9")]
+    public void Validate_AMalformedClaimedBasis_IsRefusedByField(string field, string id, string? reference, string? assessor)
+    {
+        var basis = new ClaimedBasis { Basis = id, AssessmentReference = reference == "x" ? new string('x', 201) : reference, Assessor = assessor };
+
+        var (draft, errors) = SendingApi.Validate(Valid with { Basis = basis }, Bvc, Registry);
+
+        draft.ShouldBeNull();
+        errors.Keys.ShouldBe([field]);
+        string.Join(" ", errors[field]).ShouldNotContain(assessor ?? "Harm Assessment");
+    }
 }

@@ -37,9 +37,9 @@ internal sealed class DeliverDisclosureConsumer(
             """
             WITH inserted AS (
                 INSERT INTO inbox (message_id, receiving_unit, sending_unit, purpose, categories, subject_id, content, basis,
-                                   consent_id, trace_id, submitted_at, delivered_at, digest)
+                                   basis_evidence, consent_id, trace_id, submitted_at, delivered_at, digest)
                 SELECT @MessageId, @ReceivingUnit, @SendingUnit, @Purpose, @Categories, @SubjectId, @Content::jsonb, @Basis,
-                       @ConsentId, @TraceId, @SubmittedAt, @Now, @Digest
+                       @BasisEvidence::jsonb, @ConsentId, @TraceId, @SubmittedAt, @Now, @Digest
                 WHERE NOT EXISTS (SELECT 1 FROM revoked_consents WHERE consent_id = @ConsentId)
                   AND NOT EXISTS (SELECT 1 FROM withdrawn_deliveries WHERE message_id = @MessageId)
                 ON CONFLICT (message_id) DO NOTHING
@@ -64,6 +64,7 @@ internal sealed class DeliverDisclosureConsumer(
                 d.SubjectId,
                 d.Content,
                 context.Message.Basis,
+                BasisEvidence = BasisEvidence.StoredOf(context.Message),
                 context.Message.ConsentId,
                 TraceId = TelemetryExtensions.CurrentTraceId(),
                 d.SubmittedAt,

@@ -24,6 +24,7 @@ public sealed record InboxItem(
     string SubjectId,
     JsonElement Content,
     string Basis,
+    BasisEvidence? BasisEvidence,
     DateTimeOffset SubmittedAt,
     DateTimeOffset DeliveredAt,
     DateTimeOffset? AcknowledgedAt,
@@ -45,7 +46,8 @@ internal static class InboxApi
     // Shared with the webhook dispatcher, so a push carries exactly what a pull returns.
     internal const string Columns = """
         seq AS Seq, message_id AS MessageId, sending_unit AS SendingUnit, receiving_unit AS ReceivingUnit, purpose AS Purpose,
-        categories AS Categories, subject_id AS SubjectId, content::text AS Content, basis AS Basis, submitted_at AS SubmittedAt,
+        categories AS Categories, subject_id AS SubjectId, content::text AS Content, basis AS Basis,
+        basis_evidence::text AS BasisEvidence, submitted_at AS SubmittedAt,
         delivered_at AS DeliveredAt, acknowledged_at AS AcknowledgedAt, trace_id AS TraceId
         """;
 
@@ -287,6 +289,7 @@ internal static class InboxApi
         public string SubjectId { get; init; } = "";
         public string Content { get; init; } = "{}";
         public string Basis { get; init; } = "";
+        public string? BasisEvidence { get; init; }
         public DateTimeOffset SubmittedAt { get; init; }
         public DateTimeOffset DeliveredAt { get; init; }
         public DateTimeOffset? AcknowledgedAt { get; init; }
@@ -295,6 +298,6 @@ internal static class InboxApi
         public InboxItem ToItem() => new(
             Seq.ToString(System.Globalization.CultureInfo.InvariantCulture), MessageId, SendingUnit, ReceivingUnit, Enum.Parse<Purpose>(Purpose),
             Categories.Select(Enum.Parse<InformationCategory>).ToList(), SubjectId, JsonDocument.Parse(Content).RootElement.Clone(), Basis,
-            SubmittedAt, DeliveredAt, AcknowledgedAt, TraceId);
+            Inbox.BasisEvidence.Read(BasisEvidence), SubmittedAt, DeliveredAt, AcknowledgedAt, TraceId);
     }
 }

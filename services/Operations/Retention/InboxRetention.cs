@@ -85,7 +85,7 @@ internal sealed partial class InboxRetention(
                           AND (cardinality(@purposes) = 0 OR purpose = ANY(@purposes)) AND NOT (purpose = ANY(@except))
                         ORDER BY acknowledged_at LIMIT @batch FOR UPDATE SKIP LOCKED),
                     deleted AS (
-                        UPDATE inbox SET content = NULL, subject_id = NULL, body_deleted_at = @now
+                        UPDATE inbox SET content = NULL, subject_id = NULL, basis_evidence = NULL, body_deleted_at = @now
                         FROM due WHERE inbox.seq = due.seq
                         RETURNING inbox.receiving_unit, inbox.purpose)
                     SELECT receiving_unit AS ReceivingUnit, purpose AS Purpose, count(*) AS Count FROM deleted GROUP BY 1, 2

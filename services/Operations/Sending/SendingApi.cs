@@ -88,6 +88,8 @@ internal static class SendingApi
             errors["actingUser"] = [actingUserError];
         }
 
+        ValidateBasis(request.Basis, errors);
+
         var body = request.Compose(errors);
         if (errors.Count > 0 || body is null)
         {
@@ -95,6 +97,34 @@ internal static class SendingApi
         }
 
         return (new DisclosureDraft(receiving!.Id, request.Purpose, body.Categories, subject, body.Content, request.Basis, request.ActingUser), errors);
+    }
+
+    /// <summary>
+    /// A claimed basis is the gate's to judge, but its shape is checked here: it travels to the gate and, when the gate
+    /// permits on it, to the receiver with the message. The assessor is a person in their role, so an HSA id, as the acting
+    /// user is. Errors never repeat the input.
+    /// </summary>
+    internal static void ValidateBasis(ClaimedBasis? basis, Dictionary<string, string[]> errors)
+    {
+        if (basis is null)
+        {
+            return;
+        }
+
+        if (string.IsNullOrEmpty(basis.Basis) || basis.Basis.Length > 64 || !basis.Basis.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-'))
+        {
+            errors["basis.basis"] = ["must be the id of a legal basis, e.g. protect-child-from-health-care (docs/secrecy-gate.md)"];
+        }
+
+        if (basis.AssessmentReference is { Length: > 200 })
+        {
+            errors["basis.assessmentReference"] = ["must be a journal reference of at most 200 characters"];
+        }
+
+        if (basis.Assessor is not null && HsaId.Check(basis.Assessor) is not null)
+        {
+            errors["basis.assessor"] = ["must be the designated assessor's HSA id, e.g. SE2321000016-BVC9, never a personal identity number"];
+        }
     }
 
     internal static Unit? ValidateReceivingUnit(string? receivingUnit, string sendingUnit, OrganisationRegistry registry, Dictionary<string, string[]> errors)
