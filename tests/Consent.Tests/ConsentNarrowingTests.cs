@@ -25,6 +25,7 @@ public sealed class ConsentNarrowingTests
     [
         "no to yes", "partial to yes", "another category", "another receiving unit", "another sending unit", "another purpose", "longer validity",
         "earlier start", "both guardians no longer required", "a grantor who said no removed", "revoking a recorded no", "another subject",
+        "a grantor's identity number dropped", "a grantor's identity number changed",
     ];
 
     private static (ConsentRecord Before, ConsentRecord After) Widening(string name) => name switch
@@ -41,8 +42,14 @@ public sealed class ConsentNarrowingTests
         "a grantor who said no removed" => (WithAnswer(Base, 1, ConsentAnswer.No), Base with { Grantors = [Base.Grantors[0]] }),
         "revoking a recorded no" => (WithAnswer(Base, 1, ConsentAnswer.No), WithAnswer(Base, 1, ConsentAnswer.No) with { State = ConsentState.Revoked }),
         "another subject" => (Base, Base with { SubjectId = Teenager }),
+        "a grantor's identity number dropped" => (Numbered("198503152343"), Base),
+        "a grantor's identity number changed" => (Numbered("198503152343"), Numbered("198503152350")),
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
+
+    /// <summary>Base with the first guardian's identity number recorded, as a custody change would find her by it.</summary>
+    private static ConsentRecord Numbered(string number) =>
+        Base with { Grantors = [Base.Grantors[0] with { IdentityNumber = number }, Base.Grantors[1]] };
 
     [Theory]
     [MemberData(nameof(Widenings))]

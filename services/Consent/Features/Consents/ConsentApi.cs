@@ -156,8 +156,17 @@ internal static class ConsentApi
             return NotFound();
         }
 
-        // A change does not restart the consent: without a new validFrom it keeps the one it had.
-        var validation = validator.Validate(request is null ? null : request with { ValidFrom = request.ValidFrom ?? current.ValidFrom },
+        // A change does not restart the consent: without a new validFrom it keeps the one it had. And a unit named only as
+        // a receiver changes the consent of its own subject, whatever its body says (it may leave the number out): its view
+        // leaves the identity number out, and an answer that turned on the number it sent would let it find whom the consent
+        // is about by trying numbers.
+        var receiverOnly = Reader(caller, current) != ConsentReader.Discloser;
+        var validation = validator.Validate(
+            request is null ? null : request with
+            {
+                ValidFrom = request.ValidFrom ?? current.ValidFrom,
+                SubjectId = receiverOnly ? current.SubjectId : request.SubjectId,
+            },
             id, current.Version + 1, clock.GetUtcNow());
         if (validation.Record is not { } record)
         {
@@ -180,25 +189,18 @@ internal static class ConsentApi
             return VersionConflict(current.Version);
         }
 
-        // Narrowing both as recorded and as the gate reads it with custody changes applied: the second alone would miss a
-        // widening for the days before a custody change dated ahead, the first alone a former guardian's number rewritten.
-        // Another subject is no narrowing, and a receiver is told so only as it is told of any widening: a plainer answer
-        // would let it find whom the consent is about by trying identity numbers.
-        var narrowing = ConsentNarrowing.IsNarrowing(current, record, gate);
-        if (narrowing)
-        {
-            var marked = await store.WithCustodyAsync(pseudonyms.For(record.SubjectId), [current, record], cancellationToken);
-            narrowing = ConsentNarrowing.IsNarrowing(marked[0], marked[1], gate);
-        }
-
-        if (!narrowing && !Discloses(current, record, caller, record.RecordingUnit))
-        {
-            return OnlyTheDiscloserWidens();
-        }
-
         if (record.SubjectId != current.SubjectId)
         {
             return Invalid(new() { ["subjectId"] = ["a consent cannot be moved to another subject"] }, 0, "The consent is not valid");
+        }
+
+        // Narrowing both as recorded and as the gate reads it with custody changes applied: the second alone would miss a
+        // widening for the days before a custody change dated ahead, the first alone a former guardian's number rewritten.
+        var marked = await store.WithCustodyAsync(pseudonyms.For(record.SubjectId), [current, record], cancellationToken);
+        var narrowing = ConsentNarrowing.IsNarrowing(current, record, gate) && ConsentNarrowing.IsNarrowing(marked[0], marked[1], gate);
+        if (!narrowing && !Discloses(current, record, caller, record.RecordingUnit))
+        {
+            return OnlyTheDiscloserWidens();
         }
 
         record = record with { Change = narrowing ? ConsentChange.Narrowed : ConsentChange.Changed, ActingSystem = caller.ClientId() };

@@ -20,7 +20,7 @@ public static class ConsentNarrowing
 
     public static bool IsNarrowing(ConsentRecord before, ConsentRecord after, SecrecyGate gate)
     {
-        if (after.SubjectId != before.SubjectId || !WithinSituation(before, after))
+        if (after.SubjectId != before.SubjectId || !WithinSituation(before, after) || !SameGrantorsSayYes(before, after))
         {
             return false;
         }
@@ -55,6 +55,29 @@ public static class ConsentNarrowing
                     }
                 }
             }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Every answer of the new version that lets something through is one the old version had from the same grantor (role
+    /// and identity number). A grantor re-numbered, or left without the number, looks alike to the gate today, but a custody
+    /// change the hub is told of later finds a grantor by that number: the former guardian's yes would stay in force.
+    /// </summary>
+    private static bool SameGrantorsSayYes(ConsentRecord before, ConsentRecord after)
+    {
+        // Each old answer stands for one grantor only: two guardians without numbers are not one with a number.
+        var unmatched = before.Grantors.Where(b => b.Answer != ConsentAnswer.No).ToList();
+        foreach (var g in after.Grantors.Where(g => g.Answer != ConsentAnswer.No))
+        {
+            var match = unmatched.FindIndex(b => b.Role == g.Role && string.Equals(b.IdentityNumber, g.IdentityNumber, StringComparison.Ordinal));
+            if (match < 0)
+            {
+                return false;
+            }
+
+            unmatched.RemoveAt(match);
         }
 
         return true;
