@@ -53,6 +53,7 @@ internal sealed class GateHarness : IAsyncDisposable
             .AddSingleton(db)
             .AddSingleton(TestOrganisation.Registry)
             .AddSingleton(TestOrganisation.Gate)
+            .AddSingleton(TestOrganisation.Bases)
             .AddSingleton(Options.Create(new PseudonymOptions { Key = Convert.ToBase64String(new byte[32]) }))
             .AddSingleton<Pseudonymizer>()
             .AddSingleton<ConsentStore>()

@@ -67,6 +67,34 @@ public sealed class LegalBasisTests(HubFixture hub)
     }
 
     /// <summary>
+    /// A claim the gate does not rely on carries nothing to the receiver: a sender that "claims" consent, with a
+    /// justification and an assessor, is permitted on the consent it has, and the receiver sees no evidence of a claim.
+    /// </summary>
+    [Fact]
+    public async Task AClaimTheGateDidNotRelyOn_CarriesNoEvidence()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), Ct)).StatusCode.ShouldBe(HttpStatusCode.Created);
+
+        var response = await bvc.PostAsJsonAsync(DemoRequests.ReferralPath, new
+        {
+            receivingUnit = DemoRequests.SocialServicesUnit, subjectId = subject, categories = new[] { "ParentingSupport" },
+            reason = "Föräldrastöd.", actingUser = "SE2321000016-BVC1",
+            basis = new { basis = "consent", justification = "Jag intygar att allt är i sin ordning.", assessor = "SE2321000016-BVC9" },
+        }, Ct);
+        var (messageId, statusUrl) = await AcceptedAsync(response);
+        var delivered = await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Delivered");
+        var item = await social.GetFromJsonAsync<JsonElement>($"{DemoRequests.InboxPath}/{messageId}", Ct);
+
+        delivered.GetProperty("basis").GetString().ShouldBe("consent");
+        item.GetProperty("basisEvidence").ValueKind.ShouldBe(JsonValueKind.Null);
+        item.ToString().ShouldNotContain("Jag intygar");
+        (await social.PostAsync($"{DemoRequests.InboxPath}/{messageId}/acknowledge", null, Ct)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+    }
+
+    /// <summary>
     /// Maternity care's concern for the expected child is about the expectant parent, who is of age: as a report of concern
     /// alone it is refused (the duty to report is about a child), and she is not told of any "no" of hers being overridden;
     /// with the protective basis (OSL 25:12) and its justification it reaches the intake, recorded under that basis, with

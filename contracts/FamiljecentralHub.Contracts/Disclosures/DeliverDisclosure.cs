@@ -15,4 +15,10 @@ public sealed record DeliverDisclosure
     public Guid? ConsentId { get; init; }
 
     public required DateTimeOffset PermittedAt { get; init; }
+
+    /// <summary>
+    /// What the sender showed for the basis, set by the gate only when it permitted on the statutory basis the sender
+    /// claimed (domain.md section 4): the receiver keeps it with the body. Never a claim the gate did not rely on.
+    /// </summary>
+    public ClaimedBasis? Evidence { get; init; }
 }

@@ -16,12 +16,11 @@ public sealed record BasisEvidence(string? Justification, string? AssessmentRefe
     };
 
     /// <summary>
-    /// The stored form (jsonb) of what the sender claimed, when the gate permitted on that very basis and it showed
-    /// something; null otherwise (a claim the gate did not rely on is not the disclosure's basis).
+    /// The stored form (jsonb) of the evidence the gate hands on with a delivery (only for the statutory basis it permitted
+    /// on, as claimed), when there is any; null otherwise.
     /// </summary>
     public static string? StoredOf(DeliverDisclosure delivery) =>
-        delivery.Disclosure.ClaimedBasis is { } claim && claim.Basis == delivery.Basis
-            && (claim.Justification ?? claim.AssessmentReference ?? claim.Assessor) is not null
+        delivery.Evidence is { } claim && (claim.Justification ?? claim.AssessmentReference ?? claim.Assessor) is not null
             ? JsonSerializer.Serialize(new BasisEvidence(claim.Justification, claim.AssessmentReference, claim.Assessor), Json)
             : null;
 

@@ -98,6 +98,16 @@ public sealed class LegalBasisCatalog
 
     public LegalBasisDocument Document { get; }
 
+    /// <summary>
+    /// The sender's claim, when the basis the gate permitted on is the statutory one it claimed: what the receiver is shown
+    /// of why it may have the message. A claim of consent or of the same secrecy area is never one the gate relies on.
+    /// </summary>
+    public ClaimedBasis? EvidenceFor(SubmitDisclosure d, string? permittedOn) =>
+        d.ClaimedBasis is { } claim && claim.Basis == permittedOn
+        && Find(claim.Basis)?.Kind is BasisKind.MandatoryReport or BasisKind.ProtectChild or BasisKind.HarmAssessment or BasisKind.NotUnauthorisedDisclosure
+            ? claim
+            : null;
+
     /// <summary>Required: without it no child's own consent could be judged, and the gate would have to guess.</summary>
     public ChildsOwnConsentRule ChildsOwnConsent => Document.ChildsOwnConsent!;
 

@@ -20,7 +20,8 @@ namespace FamiljecentralHub.Consent.Features.Gate;
 /// differs from the permit) is parked in the gate's own error queue for its operator to see, and delivered nowhere.
 /// </summary>
 internal sealed class RedeliverDisclosureConsumer(
-    NpgsqlDataSource db, DecisionLedger ledger, OrganisationRegistry registry, Pseudonymizer pseudonyms) : IConsumer<DeliverDisclosure>
+    NpgsqlDataSource db, DecisionLedger ledger, LegalBasisCatalog bases, OrganisationRegistry registry, Pseudonymizer pseudonyms)
+    : IConsumer<DeliverDisclosure>
 {
     public async Task Consume(ConsumeContext<DeliverDisclosure> context)
     {
@@ -46,7 +47,10 @@ internal sealed class RedeliverDisclosureConsumer(
 
         await context.SendToQueue(
             Queues.DeliveriesOf(Queues.ServiceFor(receiver.Operation)),
-            new DeliverDisclosure { Disclosure = d, Basis = permit.Basis!, ConsentId = permit.ConsentId, PermittedAt = permit.At },
+            new DeliverDisclosure
+            {
+                Disclosure = d, Basis = permit.Basis!, ConsentId = permit.ConsentId, PermittedAt = permit.At, Evidence = bases.EvidenceFor(d, permit.Basis),
+            },
             d.MessageId);
     }
 }

@@ -32,6 +32,7 @@ internal sealed partial class SubmitDisclosureConsumer(
     ConsentStore consents,
     LedgerWriter ledger,
     SecrecyGate gate,
+    LegalBasisCatalog bases,
     OrganisationRegistry registry,
     Pseudonymizer pseudonyms,
     TimeProvider clock,
@@ -108,7 +109,11 @@ internal sealed partial class SubmitDisclosureConsumer(
             await context.SendToQueue(
                 Queues.DeliveriesOf(Queues.ServiceFor(receiver.Operation)),
                 // The key's digest was for the gate's check: the receiver has no use for it.
-                new DeliverDisclosure { Disclosure = d with { KeyDigest = null }, Basis = entry.Basis!, ConsentId = entry.ConsentId, PermittedAt = entry.At },
+                new DeliverDisclosure
+                {
+                    Disclosure = d with { KeyDigest = null }, Basis = entry.Basis!, ConsentId = entry.ConsentId, PermittedAt = entry.At,
+                    Evidence = bases.EvidenceFor(d, entry.Basis),
+                },
                 d.MessageId);
         }
 
