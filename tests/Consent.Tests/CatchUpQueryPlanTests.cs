@@ -144,3 +144,54 @@ public sealed class CatchUpPassesTests
         lookBack.ShouldBeGreaterThanOrEqualTo(CatchUpPasses.RecentCovers + TimeSpan.FromMinutes(5));
     }
 }
+
+/// <summary>
+/// Which consent versions the sweeper takes up (<see cref="CoverageWithdrawals.PendingVersionsSql"/>): every change, and a
+/// first version with a recorded "no", until swept; and one dated ahead again once it takes effect, since a "no" vetoes
+/// only from its start.
+/// </summary>
+public sealed class PendingSweepsTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task PendingVersions_AreChangesAndNos_NotYetSweptSinceTheyTookEffect()
+    {
+        await using var db = await postgres.NewDatabaseAsync();
+        await using var connection = await db.OpenConnectionAsync(Ct);
+        // name, version, answer, starts (relative to now), recorded, swept (null: never)
+        var versions = new (string Name, int Version, string Answer, string Starts, string Recorded, string? Swept)[]
+        {
+            ("a no dated ahead, swept when recorded", 1, "No", "1 day", "-1 hour", "-1 hour"),
+            ("a no that has taken effect since its sweep", 1, "No", "-10 minutes", "-2 hours", "-2 hours"),
+            ("a no in effect when swept", 1, "No", "-3 hours", "-2 hours", "-2 hours"),
+            ("a no never swept", 1, "No", "-1 hour", "-1 hour", null),
+            ("a first yes", 1, "Yes", "-1 hour", "-1 hour", null),
+            ("a change never swept", 2, "Yes", "-1 hour", "-1 hour", null),
+            ("a change swept", 2, "Yes", "-1 hour", "-1 hour", "-50 minutes"),
+        };
+        foreach (var v in versions)
+        {
+            await connection.ExecuteAsync(
+                """
+                INSERT INTO consent_versions (consent_id, version, subject_pseudonym, state, record, recorded_at)
+                VALUES (md5(@Name)::uuid, @Version, 'p', 'Active',
+                        jsonb_build_object('grantors', jsonb_build_array(jsonb_build_object('answer', @Answer)),
+                                           'validFrom', now() + @Starts::interval),
+                        now() + @Recorded::interval);
+                INSERT INTO coverage_sweeps (change_id, version, swept_at)
+                SELECT md5(@Name)::uuid, @Version, now() + @Swept::interval WHERE @Swept IS NOT NULL;
+                """,
+                new { v.Name, v.Version, v.Answer, v.Starts, v.Recorded, v.Swept });
+        }
+
+        var pending = (await connection.QueryAsync<Guid>(
+            $"SELECT ConsentId FROM ({CoverageWithdrawals.PendingVersionsSql(CatchUpPasses.Pass.All)}) p")).ToHashSet();
+        var names = versions.Where(v => pending.Contains(Md5Guid(v.Name))).Select(v => v.Name).ToList();
+
+        names.ShouldBe(["a no that has taken effect since its sweep", "a no never swept", "a change never swept"], ignoreOrder: true);
+    }
+
+    private static Guid Md5Guid(string text) =>
+        Guid.Parse(Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.UTF8.GetBytes(text))));
+}

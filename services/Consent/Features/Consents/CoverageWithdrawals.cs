@@ -47,7 +47,10 @@ public sealed class CoverageWithdrawals(
 
     /// <summary>
     /// Active versions not swept yet, oldest first: every change, and a first version with a recorded "no" (it vetoes the
-    /// subject's other consents for its situation).
+    /// subject's other consents for its situation). A version dated ahead is swept once when recorded (what it replaced
+    /// stops covering then) and once more when it takes effect (a "no" vetoes from then): a version counts as swept when a
+    /// sweep decided at or after its start, or, while its start is ahead, when any did. Such a start is found by a pass
+    /// over everything (hourly), since a recent pass reads only what was recorded lately.
     /// </summary>
     internal static string PendingVersionsSql(CatchUpPasses.Pass pass) => $"""
         SELECT v.consent_id AS ConsentId, v.version AS Version, v.subject_pseudonym AS SubjectPseudonym, v.recorded_at AS At
@@ -56,7 +59,9 @@ public sealed class CoverageWithdrawals(
           AND v.state = 'Active'
           AND v.recorded_at < now() - interval '2 seconds'
           {(pass == CatchUpPasses.Pass.Recent ? CatchUpPasses.RecentVersions : "")}
-          AND NOT EXISTS (SELECT 1 FROM coverage_sweeps s WHERE s.change_id = v.consent_id AND s.version = v.version)
+          AND NOT EXISTS (
+              SELECT 1 FROM coverage_sweeps s WHERE s.change_id = v.consent_id AND s.version = v.version
+                AND (s.swept_at >= (v.record->>'validFrom')::timestamptz OR (v.record->>'validFrom')::timestamptz > now()))
         ORDER BY v.recorded_at LIMIT {CatchUpPasses.Limit}
         """;
 
@@ -108,28 +113,31 @@ public sealed class CoverageWithdrawals(
     {
         // The announcement's id: one per consent version, like the ledger entry's.
         var changeId = Ledger.ConsentLedger.EntryId(consentId, version);
-        await SweepAsync(subjectPseudonym, consentId, changeId, at, cancellationToken);
-        await MarkSweptAsync(consentId, version, cancellationToken);
+        var decidedAt = clock.GetUtcNow();
+        await SweepAsync(subjectPseudonym, consentId, changeId, at, decidedAt, cancellationToken);
+        await MarkSweptAsync(consentId, version, decidedAt, cancellationToken);
     }
 
     private async Task SweepCustodyAsync(Guid changeId, string subjectPseudonym, DateTimeOffset at, CancellationToken cancellationToken)
     {
         // Every consent of the subject: the one reading (the gate's) says which still cover what they let through.
-        await SweepAsync(subjectPseudonym, null, changeId, at, cancellationToken);
-        await MarkSweptAsync(changeId, 0, cancellationToken);
+        var decidedAt = clock.GetUtcNow();
+        await SweepAsync(subjectPseudonym, null, changeId, at, decidedAt, cancellationToken);
+        await MarkSweptAsync(changeId, 0, decidedAt, cancellationToken);
     }
 
     /// <param name="consentId">The consent that changed, or null for every consent of the subject.</param>
-    private async Task SweepAsync(string subjectPseudonym, Guid? consentId, Guid changeId, DateTimeOffset at, CancellationToken cancellationToken)
+    /// <param name="now">The instant the gate decides every permit again at: the sweep is recorded as of it.</param>
+    private async Task SweepAsync(
+        string subjectPseudonym, Guid? consentId, Guid changeId, DateTimeOffset at, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var consents = await store.CurrentForSubjectAsync(subjectPseudonym, cancellationToken);
-        // A recorded "no" vetoes every consent for its situation (SecrecyGate), so a version with one reaches them all.
-        var all = consentId is null
-            || consents.Any(c => c.Id == consentId && c.State == ConsentState.Active && c.Grantors.Any(g => g.Answer == ConsentAnswer.No));
-        var now = clock.GetUtcNow();
+        // A recorded "no" vetoes every consent for its situation (SecrecyGate), so a version with one reaches every other
+        // consent's permits in that situation (its own units and purposes); other permits are not its to decide again.
+        var veto = consents.FirstOrDefault(c => c.Id == consentId && c.State == ConsentState.Active && c.Grantors.Any(g => g.Answer == ConsentAnswer.No));
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         // A revoked consent is the revocation's to withdraw, all of it.
-        foreach (var consent in consents.Where(c => c.State == ConsentState.Active && (all || c.Id == consentId)))
+        foreach (var consent in consents.Where(c => c.State == ConsentState.Active && (consentId is null || veto is not null || c.Id == consentId)))
         {
             var permits = await connection.QueryAsync<Permit>(
                 """
@@ -141,7 +149,9 @@ public sealed class CoverageWithdrawals(
                 ORDER BY l.seq
                 """,
                 new { consent.Id });
-            var uncovered = permits.Where(p => !gate.Decide(p.AsSubmission(consent.SubjectId, now), consents, now).Permitted).ToList();
+            var uncovered = permits
+                .Where(p => consent.Id == consentId || veto is null || p.In(veto))
+                .Where(p => !gate.Decide(p.AsSubmission(consent.SubjectId, now), consents, now).Permitted).ToList();
             if (uncovered.Count == 0)
             {
                 continue;
@@ -166,12 +176,12 @@ public sealed class CoverageWithdrawals(
         }
     }
 
-    private async Task MarkSweptAsync(Guid changeId, int version, CancellationToken cancellationToken)
+    private async Task MarkSweptAsync(Guid changeId, int version, DateTimeOffset decidedAt, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(
-            "INSERT INTO coverage_sweeps (change_id, version, swept_at) VALUES (@changeId, @version, now()) ON CONFLICT DO NOTHING",
-            new { changeId, version });
+            "INSERT INTO coverage_sweeps (change_id, version, swept_at) VALUES (@changeId, @version, @decidedAt) ON CONFLICT DO NOTHING",
+            new { changeId, version, decidedAt });
     }
 
     /// <summary>The id of the withdrawal the gate makes itself of a permit that lost its cover while it was decided.</summary>
@@ -207,6 +217,10 @@ public sealed class CoverageWithdrawals(
         public string ReceivingUnit { get; init; } = "";
         public string Purpose { get; init; } = "";
         public string[] Categories { get; init; } = [];
+
+        /// <summary>Whether this permit lies in the situation of <paramref name="veto"/>: its sending unit, receiving unit and purpose.</summary>
+        public bool In(ConsentRecord veto) =>
+            veto.SendingUnits.Contains(SendingUnit) && veto.ReceivingUnits.Contains(ReceivingUnit) && veto.Purposes.Contains(Enum.Parse<Purpose>(Purpose));
 
         /// <summary>The permitted submission as the gate decides it again: the ledger's metadata and the consent's subject.</summary>
         public SubmitDisclosure AsSubmission(string subjectId, DateTimeOffset now) => new()
