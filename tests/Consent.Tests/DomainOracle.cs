@@ -116,7 +116,7 @@ internal static class DomainOracle
     {
         var bases = new HashSet<string>();
         var toIntake = receiver.Operation == OperationType.SocialServicesIntake;
-        var aboutAChild = AgeOn(d.SubjectId, now.UtcDateTime) < 18;
+        var aboutAChild = AgeOn(d.SubjectId, SwedishDay(now)) < 18;
         if (d.Purpose == Purpose.ReportOfConcern && toIntake && aboutAChild)
         {
             bases.Add(ReportOfConcern);
@@ -174,7 +174,7 @@ internal static class DomainOracle
         }
 
         // Custody, and every other authority to consent for a child, ends when the subject turns 18.
-        var ofAge = AgeOn(c.SubjectId, now.UtcDateTime) >= 18;
+        var ofAge = AgeOn(c.SubjectId, SwedishDay(now)) >= 18;
         var entitled = c.Grantors.Where(g => g.Role != GrantorRole.FosterParent
             && (g.Role == GrantorRole.Subject ? SubjectMayConsent(c, d.Purpose, receiver) : !ofAge)).ToList();
         var guardians = entitled.Count(g => g.Role is GrantorRole.Guardian or GrantorRole.TemporaryGuardian or GrantorRole.SpeciallyAppointedGuardian);
@@ -195,6 +195,10 @@ internal static class DomainOracle
         var age = AgeOn(c.SubjectId, given);
         return age >= 18 || (age >= 15 && purpose == Purpose.Referral && receiver.Operation == OperationType.PreventiveSocialServices);
     }
+
+    /// <summary>The day it is in Sweden, where the subjects come of age at local midnight.</summary>
+    internal static DateTime SwedishDay(DateTimeOffset now) =>
+        TimeZoneInfo.ConvertTime(now, TimeZoneInfo.FindSystemTimeZoneById("Europe/Stockholm")).DateTime;
 
     /// <summary>The subject's age in whole years on the day, read from the number itself; -1 when it is no number.</summary>
     internal static int AgeOn(string subjectId, DateTime on)

@@ -447,7 +447,7 @@ internal static class Generators
 
     /// <summary>Reports of concern about a child (the duty to report is about a child), to the intake.</summary>
     public static Gen<Scenario> ReportOfConcernScenarios =>
-        from s in ScenariosOf(ReportsOfConcernToIntake).Where(s => DomainOracle.AgeOn(s.Request.SubjectId, s.Now.UtcDateTime) < 18)
+        from s in ScenariosOf(ReportsOfConcernToIntake).Where(s => DomainOracle.AgeOn(s.Request.SubjectId, DomainOracle.SwedishDay(s.Now)) < 18)
         from no in Consent(s.Organisation, s.Request, new Guid("0000000a-0000-0000-0000-00000000000a"))
         from withNo in Gen.Elements(false, true)
         select withNo ? s with { Consents = [.. s.Consents, RecordedNo(no, s)] } : s;

@@ -80,7 +80,10 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
                 return decision;
             }
 
-            reasons.Add(failure!);
+            if (!reasons.Contains(failure!))
+            {
+                reasons.Add(failure!); // a report of concern about an adult that claims the mandatory report says so once
+            }
         }
 
         var consentDecision = CheckConsents(d, receiver, consents, now, reasons);
