@@ -207,8 +207,9 @@ public sealed class ConsentAuthorityTests(HubFixture hub)
 
     /// <summary>
     /// A receiver that sends a change with a guessed identity number learns nothing from the answer: its change is of the
-    /// consent's own subject whatever the number, so a widening is 403 and a narrowing 200 for the right number, a wrong one
-    /// and none alike, and the consent stays its subject's.
+    /// consent's own subject whatever the number, so a widening is 403 and a narrowing 200 for the right number and a wrong
+    /// one alike, the body's checks echo only what it sent (a grantor numbered as the subject is refused alike), and the
+    /// consent stays its subject's.
     /// </summary>
     [Fact]
     public async Task Change_ByTheReceivingUnit_AnswersAlikeWhateverSubjectItNames()
@@ -219,7 +220,7 @@ public sealed class ConsentAuthorityTests(HubFixture hub)
         var body = ConsentBody(subject, Bvc, Social, Bvc);
         var id = await RecordAsync(bvc, body);
         var url = $"{DemoRequests.ConsentPath}/{id}";
-        JsonObject Change(string? subjectId, int version, bool widen)
+        JsonObject Change(string subjectId, int version, bool widen)
         {
             var change = body.DeepClone().AsObject();
             change["subjectId"] = subjectId;
@@ -233,17 +234,20 @@ public sealed class ConsentAuthorityTests(HubFixture hub)
             return change;
         }
 
-        var widenings = new[] { subject, HubFixture.NewSubject(), null };
-        foreach (var guess in widenings)
+        var other = HubFixture.NewSubject();
+        foreach (var guess in new[] { subject, other })
         {
-            (await social.PutAsJsonAsync(url, Change(guess, 1, widen: true), Ct)).StatusCode.ShouldBe(HttpStatusCode.Forbidden, guess ?? "no number");
+            (await social.PutAsJsonAsync(url, Change(guess, 1, widen: true), Ct)).StatusCode.ShouldBe(HttpStatusCode.Forbidden, guess);
+            var numbered = Change(HubFixture.NewSubject(), 1, widen: false);
+            numbered["grantors"] = JsonSerializer.SerializeToNode(new[] { new { role = "Guardian", name = "Vårdnadshavare 1", answer = "Yes", identityNumber = guess } });
+            (await social.PutAsJsonAsync(url, numbered, Ct)).StatusCode.ShouldBe(HttpStatusCode.Forbidden, $"a grantor numbered {guess}");
         }
 
         var version = 1;
-        foreach (var guess in new[] { HubFixture.NewSubject(), null, subject })
+        foreach (var guess in new[] { other, subject })
         {
             var response = await social.PutAsJsonAsync(url, Change(guess, version++, widen: false), Ct);
-            response.StatusCode.ShouldBe(HttpStatusCode.OK, $"{guess ?? "no number"}: {await response.Content.ReadAsStringAsync(Ct)}");
+            response.StatusCode.ShouldBe(HttpStatusCode.OK, $"{guess}: {await response.Content.ReadAsStringAsync(Ct)}");
         }
 
         (await bvc.GetFromJsonAsync<JsonElement>(url, Ct)).GetProperty("subjectId").GetString().ShouldBe(subject, "the consent stays its subject's");

@@ -156,21 +156,20 @@ internal static class ConsentApi
             return NotFound();
         }
 
-        // A change does not restart the consent: without a new validFrom it keeps the one it had. And a unit named only as
-        // a receiver changes the consent of its own subject, whatever its body says (it may leave the number out): its view
-        // leaves the identity number out, and an answer that turned on the number it sent would let it find whom the consent
-        // is about by trying numbers.
-        var receiverOnly = Reader(caller, current) != ConsentReader.Discloser;
-        var validation = validator.Validate(
-            request is null ? null : request with
-            {
-                ValidFrom = request.ValidFrom ?? current.ValidFrom,
-                SubjectId = receiverOnly ? current.SubjectId : request.SubjectId,
-            },
+        // A change does not restart the consent: without a new validFrom it keeps the one it had.
+        var validation = validator.Validate(request is null ? null : request with { ValidFrom = request.ValidFrom ?? current.ValidFrom },
             id, current.Version + 1, clock.GetUtcNow());
         if (validation.Record is not { } record)
         {
             return Invalid(validation.Errors, validation.Omitted, "The consent is not valid");
+        }
+
+        // A unit named only as a receiver never sees whom the consent is about, so its change is of the consent's own
+        // subject, whatever number it sent: the body is checked as sent (its errors can only echo what the receiver wrote)
+        // and no answer turns on whether the number was right, or a receiver could find the subject by trying numbers.
+        if (Reader(caller, current) != ConsentReader.Discloser)
+        {
+            record = record with { SubjectId = current.SubjectId };
         }
 
         if (!caller.ActsFor(record.RecordingUnit))
