@@ -28,6 +28,13 @@ public sealed class CatchUpPasses(TimeProvider clock)
     public const string RecentVersions = $"AND v.recorded_at >= now() - interval '{RecentInterval}'";
 
     /// <summary>
+    /// The sweeper's recent pass over consent versions (<c>v</c>): recorded lately, or starting lately (a version dated
+    /// ahead, whose "no" vetoes only from its start); served by consent_versions_by_time and consent_versions_by_start.
+    /// </summary>
+    public const string RecentVersionsOrStarts =
+        $"AND (v.recorded_at >= now() - interval '{RecentInterval}' OR v.valid_from BETWEEN now() - interval '{RecentInterval}' AND now())";
+
+    /// <summary>
     /// A recent pass's condition on custody changes (<c>c</c>): recorded lately, or taking effect lately (one recorded
     /// long ago for a date that has just come); served by the two time indexes of custody_changes.
     /// </summary>

@@ -21,8 +21,8 @@ public sealed class ConsentStore(NpgsqlDataSource db, Pseudonymizer pseudonyms)
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         var inserted = await connection.ExecuteAsync(
             """
-            INSERT INTO consent_versions (consent_id, version, subject_pseudonym, state, record, recorded_at)
-            VALUES (@Id, @Version, @Pseudonym, @State, @Record::jsonb, @RecordedAt)
+            INSERT INTO consent_versions (consent_id, version, subject_pseudonym, state, record, recorded_at, valid_from)
+            VALUES (@Id, @Version, @Pseudonym, @State, @Record::jsonb, @RecordedAt, @ValidFrom)
             ON CONFLICT (consent_id, version) DO NOTHING
             """,
             new
@@ -33,6 +33,7 @@ public sealed class ConsentStore(NpgsqlDataSource db, Pseudonymizer pseudonyms)
                 State = record.State.ToString(),
                 Record = JsonSerializer.Serialize(record, Json),
                 record.RecordedAt,
+                record.ValidFrom,
             });
         return inserted == 1;
     }

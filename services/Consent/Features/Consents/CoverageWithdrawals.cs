@@ -49,8 +49,8 @@ public sealed class CoverageWithdrawals(
     /// Active versions not swept yet, oldest first: every change, and a first version with a recorded "no" (it vetoes the
     /// subject's other consents for its situation). A version dated ahead is swept once when recorded (what it replaced
     /// stops covering then) and once more when it takes effect (a "no" vetoes from then): a version counts as swept when a
-    /// sweep decided at or after its start, or, while its start is ahead, when any did. Such a start is found by a pass
-    /// over everything (hourly), since a recent pass reads only what was recorded lately.
+    /// sweep decided at or after its start, or, while its start is ahead, when any did. A recent pass reads what was
+    /// recorded or started lately.
     /// </summary>
     internal static string PendingVersionsSql(CatchUpPasses.Pass pass) => $"""
         SELECT v.consent_id AS ConsentId, v.version AS Version, v.subject_pseudonym AS SubjectPseudonym, v.recorded_at AS At
@@ -58,7 +58,7 @@ public sealed class CoverageWithdrawals(
         WHERE (v.version > 1 OR EXISTS (SELECT 1 FROM jsonb_array_elements(v.record->'grantors') g WHERE g->>'answer' = 'No'))
           AND v.state = 'Active'
           AND v.recorded_at < now() - interval '2 seconds'
-          {(pass == CatchUpPasses.Pass.Recent ? CatchUpPasses.RecentVersions : "")}
+          {(pass == CatchUpPasses.Pass.Recent ? CatchUpPasses.RecentVersionsOrStarts : "")}
           AND NOT EXISTS (
               SELECT 1 FROM coverage_sweeps s WHERE s.change_id = v.consent_id AND s.version = v.version
                 AND (s.swept_at >= (v.record->>'validFrom')::timestamptz OR (v.record->>'validFrom')::timestamptz > now()))
