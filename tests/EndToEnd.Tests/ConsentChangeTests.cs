@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -22,8 +21,6 @@ public sealed class ConsentChangeTests(HubFixture hub)
     private const string CustodyPath = "/consent/custody-changes";
     private const string SentPath = $"/child-health/units/{DemoRequests.ChildHealthUnit}/sent";
     private const string NoticesPath = $"/social-services/units/{DemoRequests.SocialServicesUnit}/notices";
-
-    private static int nextGuardian = Random.Shared.Next(0, 700);
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -105,7 +102,7 @@ public sealed class ConsentChangeTests(HubFixture hub)
         using var bvc = hub.Client(DemoRequests.ChildHealthClient);
         using var social = hub.Client(DemoRequests.SocialServicesClient);
         var subject = HubFixture.NewSubject();
-        var guardian = NewGuardian();
+        var guardian = HubFixture.NewAdult();
         var (consentId, _) = await RecordAsync(bvc, subject, guardian);
         var delivered = await SubmitAsync(bvc, subject, Both);
         await HubFixture.WaitForStatusAsync(bvc, $"{SentPath}/{delivered}", "Delivered");
@@ -134,13 +131,13 @@ public sealed class ConsentChangeTests(HubFixture hub)
         using var bvc = hub.Client(DemoRequests.ChildHealthClient);
         using var social = hub.Client(DemoRequests.SocialServicesClient);
         var subject = HubFixture.NewSubject();
-        var guardian = NewGuardian();
+        var guardian = HubFixture.NewAdult();
         var (consentId, consent) = await RecordAsync(bvc, subject, guardian);
         (await social.PostAsJsonAsync(CustodyPath, Custody(subject, guardian, DemoRequests.SocialServicesUnit, "SE2321000016-SOC1"), Ct))
             .StatusCode.ShouldBe(HttpStatusCode.OK);
 
         var rewritten = SocialServicesChange(consent);
-        rewritten["grantors"]![0]!["identityNumber"] = NewGuardian();
+        rewritten["grantors"]![0]!["identityNumber"] = HubFixture.NewAdult();
         var unnumbered = rewritten.DeepClone().AsObject();
         unnumbered["grantors"]![0]!.AsObject().Remove("identityNumber");
 
@@ -160,7 +157,7 @@ public sealed class ConsentChangeTests(HubFixture hub)
         using var bvc = hub.Client(DemoRequests.ChildHealthClient);
         using var social = hub.Client(DemoRequests.SocialServicesClient);
         var subject = HubFixture.NewSubject();
-        var guardian = NewGuardian();
+        var guardian = HubFixture.NewAdult();
         var (consentId, consent) = await RecordAsync(bvc, subject, guardian);
         var ahead = Custody(subject, guardian, DemoRequests.SocialServicesUnit, "SE2321000016-SOC1");
         ahead["noLongerGuardianFrom"] = DateTimeOffset.UtcNow.AddDays(30).ToString("O");
@@ -178,7 +175,7 @@ public sealed class ConsentChangeTests(HubFixture hub)
         using var bvc = hub.Client(DemoRequests.ChildHealthClient);
         using var preschool = hub.Client("forskola-system");
         var subject = HubFixture.NewSubject();
-        var guardian = NewGuardian();
+        var guardian = HubFixture.NewAdult();
         await RecordAsync(bvc, subject, guardian);
         var good = Custody(subject, guardian, DemoRequests.ChildHealthUnit, "SE2321000016-BVC1");
 
@@ -192,7 +189,7 @@ public sealed class ConsentChangeTests(HubFixture hub)
         invalidBody.ShouldNotContain(guardian[..^1]);
 
         var stranger = good.DeepClone().AsObject();
-        stranger["grantorId"] = NewGuardian();
+        stranger["grantorId"] = HubFixture.NewAdult();
         (await bvc.PostAsJsonAsync(CustodyPath, stranger, Ct)).StatusCode.ShouldBe(HttpStatusCode.NotFound, "no consent records that grantor");
 
         var otherUnit = good.DeepClone().AsObject();
@@ -232,7 +229,7 @@ public sealed class ConsentChangeTests(HubFixture hub)
         using var bvc = hub.Client(DemoRequests.ChildHealthClient);
         using var social = hub.Client(DemoRequests.SocialServicesClient);
         var subject = HubFixture.NewSubject();
-        var guardian = NewGuardian();
+        var guardian = HubFixture.NewAdult();
         var (consentId, _) = await RecordAsync(bvc, subject, guardian);
 
         var race = await RaceAsync(subject, () => social.PostAsJsonAsync(
@@ -428,13 +425,6 @@ public sealed class ConsentChangeTests(HubFixture hub)
         ["journalReference"] = "Beslut om vårdnad, anteckning 7",
     };
 
-    /// <summary>A made-up adult's number, distinct per test, with a correct check digit.</summary>
-    private static string NewGuardian()
-    {
-        var serial = 200 + (Interlocked.Increment(ref nextGuardian) % 700);
-        var nine = string.Create(CultureInfo.InvariantCulture, $"850315{serial:000}");
-        return string.Create(CultureInfo.InvariantCulture, $"19{nine}{DemoIdentityNumbers.CheckDigit(nine)}");
-    }
 
     private static async Task<Guid> SubmitAsync(HttpClient bvc, string subject, string kind)
     {

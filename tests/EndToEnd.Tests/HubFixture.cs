@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Http.Json;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
@@ -22,6 +23,7 @@ namespace FamiljecentralHub.EndToEnd.Tests;
 public sealed class HubFixture : IAsyncLifetime
 {
     private static int nextSubject = Random.Shared.Next(0, 100_000);
+    private static int nextAdult = Random.Shared.Next(0, 700);
 
     public Hub Hub { get; private set; } = null!;
 
@@ -63,6 +65,14 @@ public sealed class HubFixture : IAsyncLifetime
         new(DirectHandler(certificate)) { BaseAddress = Hub.ServiceUrl(service) };
 
     public static string NewSubject() => DemoIdentityNumbers.Child(Interlocked.Increment(ref nextSubject));
+
+    /// <summary>A made-up adult's number (a guardian, an expectant parent), distinct per call, with a correct check digit.</summary>
+    public static string NewAdult()
+    {
+        var serial = 200 + (Interlocked.Increment(ref nextAdult) % 700);
+        var nine = string.Create(CultureInfo.InvariantCulture, $"850315{serial:000}");
+        return string.Create(CultureInfo.InvariantCulture, $"19{nine}{DemoIdentityNumbers.CheckDigit(nine)}");
+    }
 
     /// <summary>Polls the sender's status view until the message reaches <paramref name="status"/> (or a final one).</summary>
     public static async Task<JsonElement> WaitForStatusAsync(HttpClient sender, string statusUrl, string status, TimeSpan? timeout = null) =>

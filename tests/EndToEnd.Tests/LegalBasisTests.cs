@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -18,8 +17,6 @@ public sealed class LegalBasisTests(HubFixture hub)
     private const string Preschool = "rosengard-oppna-forskolan";
     private const string Intake = "malmo-mottagning";
     private const string MvcUnit = "rosengard-mvc";
-
-    private static int nextAdult = Random.Shared.Next(0, 700);
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -105,7 +102,7 @@ public sealed class LegalBasisTests(HubFixture hub)
     {
         using var mvc = hub.Client("mvc-ehr");
         using var social = hub.Client(DemoRequests.SocialServicesClient);
-        var mother = NewAdult();
+        var mother = HubFixture.NewAdult();
         const string justification = "Insats behövs till skydd för det väntade barnet: missbruk under graviditeten.";
 
         var (_, unclaimedUrl) = await ReportAsync(mvc, mother, null);
@@ -156,13 +153,5 @@ public sealed class LegalBasisTests(HubFixture hub)
         response.StatusCode.ShouldBe(HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync(Ct));
         var body = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
         return (body.GetProperty("messageId").GetGuid(), body.GetProperty("statusUrl").GetString()!);
-    }
-
-    /// <summary>A made-up expectant parent's number (born 1994), distinct per test, with a correct check digit.</summary>
-    private static string NewAdult()
-    {
-        var serial = 200 + (Interlocked.Increment(ref nextAdult) % 700);
-        var nine = string.Create(CultureInfo.InvariantCulture, $"940721{serial:000}");
-        return string.Create(CultureInfo.InvariantCulture, $"19{nine}{DemoIdentityNumbers.CheckDigit(nine)}");
     }
 }
