@@ -2,7 +2,10 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Dapper;
 using FamiljecentralHub.LocalHub.Clients;
+using FamiljecentralHub.Tests.Support;
+using Npgsql;
 
 namespace FamiljecentralHub.EndToEnd.Tests;
 
@@ -40,9 +43,17 @@ public sealed class InboxAcknowledgementTests(HubFixture hub)
         result.GetProperty("acknowledged").EnumerateArray().Select(e => e.GetGuid()).ShouldBe(sent.Select(s => s.Id));
         result.GetProperty("notInInbox").EnumerateArray().Select(e => e.GetGuid()).ShouldBe([stranger]);
 
-        foreach (var (_, statusUrl) in sent)
+        // Each sender told as if each had been acknowledged alone: its status view, the ledger and Ops' trail.
+        using var ops = hub.Client("ops-console");
+        foreach (var (id, statusUrl) in sent)
         {
             await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Acknowledged");
+            await Eventually.TrueAsync(async () => await AcknowledgementEntriesAsync(id) == 1, TimeSpan.FromSeconds(30),
+                "the ledger did not record the acknowledgement once", cancellationToken: Ct);
+            await Eventually.TrueAsync(
+                async () => (await ops.GetFromJsonAsync<JsonElement>($"/ops/messages/{id}", Ct)).EnumerateArray()
+                    .Any(e => e.GetProperty("status").GetString() == "Acknowledged" && e.GetProperty("receivingUnit").GetString() == DemoRequests.SocialServicesUnit),
+                TimeSpan.FromSeconds(30), "Ops' trail never showed the acknowledgement", cancellationToken: Ct);
         }
 
         // Again: harmless, the same answer.
@@ -50,6 +61,13 @@ public sealed class InboxAcknowledgementTests(HubFixture hub)
         (await again.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("acknowledged").GetArrayLength().ShouldBe(3);
         var page = await social.GetFromJsonAsync<JsonElement>($"{DemoRequests.InboxPath}?limit=500", Ct);
         page.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("messageId").GetGuid()).ShouldNotContain(id => ids.Contains(id));
+    }
+
+    private async Task<long> AcknowledgementEntriesAsync(Guid messageId)
+    {
+        await using var connection = new NpgsqlConnection(hub.Hub.ConnectionString("consent"));
+        return await connection.ExecuteScalarAsync<long>(
+            "SELECT count(*) FROM ledger WHERE message_id = @messageId AND kind = 'acknowledgement'", new { messageId });
     }
 
     [Fact]

@@ -98,6 +98,62 @@ public sealed class StatusEventForgeryTests(HubFixture hub)
         acknowledged.GetProperty("receivingUnit").GetString().ShouldBe(DemoRequests.SocialServicesUnit, "Ops' trail took the forged acknowledgement");
     }
 
+    /// <summary>
+    /// Several events in one message travel under the first one's key, which the broker vouches for: the receiver of two
+    /// referrals may acknowledge the first, but a second change that says something else (a withdrawal no revocation
+    /// made) must not ride in under the key of the first. Each change is held to the key as if it had come alone.
+    /// </summary>
+    [Fact]
+    public async Task SeveralEvents_AChangeThatDisagreesWithTheKey_IsNotTaken_AndTheOthersAre()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        var (first, firstStatus) = await HubFixture.SubmitConsentedReferralAsync(bvc);
+        var (second, secondStatus) = await HubFixture.SubmitConsentedReferralAsync(bvc);
+        await HubFixture.WaitForStatusAsync(bvc, firstStatus, "Delivered");
+        await HubFixture.WaitForStatusAsync(bvc, secondStatus, "Delivered");
+
+        // As the receiving service would say them: the subject's pseudonym as the gate's permit has it.
+        var events = new DisclosureStatusesChanged
+        {
+            Changes =
+            [
+                Event(first, "Acknowledged") with { SubjectPseudonym = await PermittedSubjectAsync(first), ActingSystem = DemoRequests.SocialServicesClient },
+                Event(second, "Withdrawn") with { SubjectPseudonym = await PermittedSubjectAsync(second) },
+            ],
+        };
+        await using (var connection = await RawAmqp.ConnectAsync(hub.Hub, "social-services", Ct))
+        await using (var channel = await RawAmqp.OpenConfirmingChannelAsync(connection, Ct))
+        {
+            var key = StatusRoutes.Key("social-services", "child-health", DemoRequests.ChildHealthUnit, "Acknowledged");
+            await RawAmqp.PublishAsync(channel, Queues.StatusExchange, key, events, Guid.NewGuid(), Ct);
+        }
+
+        // The first is taken by all three: the sender's view, the ledger and Ops' trail.
+        await HubFixture.WaitForStatusAsync(bvc, firstStatus, "Acknowledged");
+        await Eventually.TrueAsync(async () => (await AcknowledgementsAsync(first)).Count > 0, TimeSpan.FromSeconds(30), "the ledger never recorded the acknowledgement", cancellationToken: Ct);
+        using var ops = hub.Client("ops-console");
+        await Eventually.TrueAsync(async () => (await TrailAsync(ops, first)).Any(e => e.GetProperty("status").GetString() == "Acknowledged"),
+            TimeSpan.FromSeconds(30), "Ops' trail never showed the acknowledgement", cancellationToken: Ct);
+
+        // The second is taken by none: the events of one message are written together, so by now it would have been.
+        (await EntriesAsync(second, "withdrawal")).ShouldBe(0, "the ledger recorded a withdrawal under an acknowledgement's key");
+        (await TrailAsync(ops, second)).ShouldNotContain(e => e.GetProperty("status").GetString() == "Withdrawn", "Ops' trail took it");
+        (await bvc.GetFromJsonAsync<JsonElement>(secondStatus, Ct)).GetProperty("status").GetString().ShouldBe("Delivered", "the sender's view took it");
+    }
+
+    private async Task<string> PermittedSubjectAsync(Guid messageId)
+    {
+        await using var connection = new NpgsqlConnection(hub.Hub.ConnectionString("consent"));
+        return await connection.ExecuteScalarAsync<string>(
+            "SELECT subject_pseudonym FROM ledger WHERE message_id = @messageId AND outcome = 'permitted'", new { messageId }) ?? "";
+    }
+
+    private async Task<long> EntriesAsync(Guid messageId, string kind)
+    {
+        await using var connection = new NpgsqlConnection(hub.Hub.ConnectionString("consent"));
+        return await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM ledger WHERE message_id = @messageId AND kind = @kind", new { messageId, kind });
+    }
+
     private async Task<List<(string ReceivingUnit, string ActingSystem)>> AcknowledgementsAsync(Guid messageId)
     {
         await using var connection = new NpgsqlConnection(hub.Hub.ConnectionString("consent"));

@@ -87,6 +87,29 @@ public sealed class ErrorCopyTests
         copy.ToString().ShouldNotContain("oro hemma");
     }
 
+    /// <summary>Several lifecycle events in one message share a sending unit and status: the copy shows the first's metadata.</summary>
+    [Fact]
+    public void Describe_ParkedLifecycleEvents_ShowsTheFirstChangesMetadata()
+    {
+        DisclosureStatusChanged Change(Guid id) => new()
+        {
+            MessageId = id, Status = DisclosureStatus.Acknowledged, SendingUnit = "bvc", ReceivingUnit = "social", Purpose = Purpose.Referral,
+            SubjectPseudonym = Pseudonyms.For(TestOrganisation.Child), OccurredAt = Now,
+        };
+        var body = JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            messageId = MessageId,
+            messageType = new[] { MessageUrn.ForTypeString<DisclosureStatusesChanged>() },
+            message = new DisclosureStatusesChanged { Changes = [Change(Guid.NewGuid()), Change(Guid.NewGuid())] },
+        }, JsonSerializerOptions.Web);
+
+        var copy = ErrorCopy.Describe("child-health-status_error", MessageId.ToString(), FaultHeaders(), body, Pseudonyms, TestOrganisation.Registry);
+
+        copy.MessageType.ShouldBe("DisclosureStatusesChanged");
+        (copy.SendingUnit, copy.ReceivingUnit, copy.Purpose).ShouldBe(("bvc", "social", "Referral"));
+        copy.Subject.ShouldBe(Pseudonyms.For(TestOrganisation.Child));
+    }
+
     [Fact]
     public void ToString_ParkedSubmission_HoldsNoIdentityNumberNameOrContent()
     {

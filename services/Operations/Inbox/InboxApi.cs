@@ -232,21 +232,26 @@ internal static class InboxApi
         try
         {
             var actingSystem = http.User.ClientId();
-            await Task.WhenAll(rows.Select(row => publish.Publish(
-                new DisclosureStatusChanged
-                {
-                    MessageId = row.MessageId,
-                    Status = DisclosureStatus.Acknowledged,
-                    SendingUnit = row.SendingUnit,
-                    ReceivingUnit = row.ReceivingUnit,
-                    Purpose = Enum.Parse<Purpose>(row.Purpose),
-                    SubjectPseudonym = pseudonyms.For(row.SubjectId),
-                    Basis = row.Basis,
-                    Categories = row.Categories.Select(Enum.Parse<InformationCategory>).ToList(),
-                    ActingSystem = actingSystem,
-                    OccurredAt = row.AcknowledgedAt,
-                },
-                cancellationToken)));
+            var changes = rows.Select(row => new DisclosureStatusChanged
+            {
+                MessageId = row.MessageId,
+                Status = DisclosureStatus.Acknowledged,
+                SendingUnit = row.SendingUnit,
+                ReceivingUnit = row.ReceivingUnit,
+                Purpose = Enum.Parse<Purpose>(row.Purpose),
+                SubjectPseudonym = pseudonyms.For(row.SubjectId),
+                Basis = row.Basis,
+                Categories = row.Categories.Select(Enum.Parse<InformationCategory>).ToList(),
+                ActingSystem = actingSystem,
+                OccurredAt = row.AcknowledgedAt,
+            });
+            // One event per sending unit, not per message: each event is a delivery to the sender's status view, to Ops and
+            // to the ledger, and a page of acknowledgements mostly has one sender.
+            await Task.WhenAll(changes.GroupBy(change => change.SendingUnit)
+                .SelectMany(group => group.Chunk(DisclosureStatusesChanged.MaxChanges))
+                .Select(chunk => chunk is [var alone]
+                    ? publish.Publish(alone, cancellationToken)
+                    : publish.Publish(new DisclosureStatusesChanged { Changes = chunk }, cancellationToken)));
             return ([.. rows.Select(r => r.MessageId)], true);
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)

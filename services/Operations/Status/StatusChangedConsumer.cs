@@ -15,21 +15,25 @@ namespace FamiljecentralHub.Operations.Status;
 /// </summary>
 internal sealed class StatusChangedConsumer(
     GroupCommit writes, OrganisationRegistry registry, OperationDescriptor descriptor, ILogger<StatusChangedConsumer> logger)
-    : IConsumer<DisclosureStatusChanged>
+    : IConsumer<DisclosureStatusChanged>, IConsumer<DisclosureStatusesChanged>
 {
     public async Task Consume(ConsumeContext<DisclosureStatusChanged> context)
     {
-        var e = context.Message;
-        if (registry.FindUnit(e.SendingUnit) is not { } unit || !descriptor.Hosts(unit))
+        if (Hosted(context.Message) && StatusEventOrigin.Accept(context, registry, logger))
         {
-            return; // another service's message
+            await Record(context.Message, context.CancellationToken);
         }
+    }
 
-        if (!StatusEventOrigin.Accept(context, registry, logger))
-        {
-            return;
-        }
+    /// <summary>A page's acknowledgements: written together, so they share the commits of one batch.</summary>
+    public Task Consume(ConsumeContext<DisclosureStatusesChanged> context) =>
+        Task.WhenAll(StatusEventOrigin.Accepted(context, registry, logger).Where(Hosted).Select(e => Record(e, context.CancellationToken)));
 
+    /// <summary>Whether the message is one of this service's units' (another service's is not its to show).</summary>
+    private bool Hosted(DisclosureStatusChanged e) => registry.FindUnit(e.SendingUnit) is { } unit && descriptor.Hosts(unit);
+
+    private async Task Record(DisclosureStatusChanged e, CancellationToken cancellationToken)
+    {
         if (e.Status == DisclosureStatus.Conflict)
         {
             // Another body under this message's id, not delivered: the sender sees when, while the status of the message
@@ -45,7 +49,7 @@ internal sealed class StatusChangedConsumer(
                     updated_at  = GREATEST(sent_messages.updated_at, excluded.updated_at)
                 """,
                 [.. Common(e), GroupedParameter.Of("OccurredAt", e.OccurredAt)]),
-                context.CancellationToken);
+                cancellationToken);
             return;
         }
 
@@ -82,7 +86,7 @@ internal sealed class StatusChangedConsumer(
                 GroupedParameter.Of("WithdrawnAt", e.Status == DisclosureStatus.Withdrawn ? e.OccurredAt : null),
                 GroupedParameter.Of("OccurredAt", e.OccurredAt),
             ]),
-            context.CancellationToken);
+            cancellationToken);
     }
 
     private static IEnumerable<NpgsqlParameter> Common(DisclosureStatusChanged e) =>

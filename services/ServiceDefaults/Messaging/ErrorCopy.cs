@@ -37,6 +37,7 @@ public sealed partial record ErrorCopy(
         (MessageUrn.ForTypeString<SubmitDisclosure>(), nameof(SubmitDisclosure)),
         (MessageUrn.ForTypeString<DeliverDisclosure>(), nameof(DeliverDisclosure)),
         (MessageUrn.ForTypeString<DisclosureStatusChanged>(), nameof(DisclosureStatusChanged)),
+        (MessageUrn.ForTypeString<DisclosureStatusesChanged>(), nameof(DisclosureStatusesChanged)),
         (MessageUrn.ForTypeString<ConsentRevoked>(), nameof(ConsentRevoked)),
     }.ToDictionary(type => type.Item1, type => type.Item2);
 
@@ -110,7 +111,8 @@ public sealed partial record ErrorCopy(
 
     /// <summary>
     /// MassTransit's JSON envelope, as far as it can be read (a message that faulted may well not be), and the object
-    /// that names the disclosure: the message itself, or a delivery's disclosure.
+    /// that names the disclosure: the message itself, a delivery's disclosure, or the first of several lifecycle events
+    /// (which all name its sending unit and status).
     /// </summary>
     private sealed record Envelope(Guid? MessageId, IReadOnlyList<string> MessageTypes, JsonElement? About)
     {
@@ -134,7 +136,10 @@ public sealed partial record ErrorCopy(
                 {
                     about = message.TryGetProperty("disclosure", out var disclosure) && disclosure.ValueKind == JsonValueKind.Object
                         ? disclosure.Clone()
-                        : message.Clone();
+                        : message.TryGetProperty("changes", out var changes) && changes.ValueKind == JsonValueKind.Array
+                            && changes.GetArrayLength() > 0 && changes[0].ValueKind == JsonValueKind.Object
+                            ? changes[0].Clone()
+                            : message.Clone();
                 }
 
                 return new Envelope(messageId, types, about);

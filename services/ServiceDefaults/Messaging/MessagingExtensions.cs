@@ -111,8 +111,10 @@ public static class MessagingExtensions
                 });
                 // Named by the hub, not after the CLR type: the broker's permissions are written against these names.
                 cfg.Message<DisclosureStatusChanged>(m => m.SetEntityName(Queues.StatusExchange));
+                cfg.Message<DisclosureStatusesChanged>(m => m.SetEntityName(Queues.StatusExchange));
                 cfg.Message<ConsentRevoked>(m => m.SetEntityName(Queues.RevocationExchange));
                 cfg.Publish<DisclosureStatusChanged>(p => p.ExchangeType = ExchangeType.Topic);
+                cfg.Publish<DisclosureStatusesChanged>(p => p.ExchangeType = ExchangeType.Topic);
                 // An operator's action on this service's messages goes the same way, for the ledger (StatusRoutes.OperatorsWord).
                 cfg.Message<OperatorActionTaken>(m => m.SetEntityName(Queues.StatusExchange));
                 cfg.Publish<OperatorActionTaken>(p => p.ExchangeType = ExchangeType.Topic);
@@ -122,6 +124,11 @@ public static class MessagingExtensions
                 var registry = context.GetRequiredService<OrganisationRegistry>();
                 cfg.Send<DisclosureStatusChanged>(s => s.UseRoutingKeyFormatter(c => StatusRoutes.Key(
                     self.Name, StatusEventOrigin.SenderServiceOf(registry, c.Message.SendingUnit), c.Message.SendingUnit, c.Message.Status.ToString())));
+                // Several events of one sending unit and status travel under the key of the first; a consumer holds every
+                // change to that key (StatusEventOrigin.Accepted).
+                cfg.Send<DisclosureStatusesChanged>(s => s.UseRoutingKeyFormatter(c => StatusRoutes.Key(
+                    self.Name, StatusEventOrigin.SenderServiceOf(registry, c.Message.Changes[0].SendingUnit), c.Message.Changes[0].SendingUnit,
+                    c.Message.Changes[0].Status.ToString())));
                 cfg.Send<OperatorActionTaken>(s => s.UseRoutingKeyFormatter(c => StatusRoutes.OperatorActionKey(self.Name, c.Message.Scope)));
                 cfg.ConfigureEndpoints(context);
             });

@@ -48,10 +48,13 @@ public static partial class StatusEventOrigin
     /// Null when the event may be taken: its key names a publisher that may say this status about a message to this
     /// receiver, and agrees with the event on the sender and the status. Otherwise why not, as a fixed phrase.
     /// </summary>
-    public static string? Refusal(ConsumeContext<DisclosureStatusChanged> context, OrganisationRegistry registry)
+    public static string? Refusal(ConsumeContext<DisclosureStatusChanged> context, OrganisationRegistry registry) =>
+        Refusal(context.ReceiveContext, context.Message, registry);
+
+    /// <summary>The same for <paramref name="e"/>, one of the changes of the message being received.</summary>
+    public static string? Refusal(ReceiveContext context, DisclosureStatusChanged e, OrganisationRegistry registry)
     {
-        var e = context.Message;
-        if (StatusRoutes.Parse(RoutingKeyOf(context.ReceiveContext)) is not { } key)
+        if (StatusRoutes.Parse(RoutingKeyOf(context)) is not { } key)
         {
             return "no routing key the broker vouches for";
         }
@@ -74,20 +77,53 @@ public static partial class StatusEventOrigin
     /// an attack or a fault in a publisher, and redriving it would change nothing; the warning and the counter say so,
     /// by message id, status and the key's publisher only.
     /// </summary>
-    public static bool Accept(ConsumeContext<DisclosureStatusChanged> context, OrganisationRegistry registry, ILogger logger)
+    public static bool Accept(ConsumeContext<DisclosureStatusChanged> context, OrganisationRegistry registry, ILogger logger) =>
+        Accept(context.ReceiveContext, context.Message, registry, logger);
+
+    /// <summary>
+    /// The changes of <paramref name="context"/>'s message that may be taken, each checked as if it had come alone (the
+    /// key vouches for one sending unit and status, so a change naming others is refused, not the rest with it), each message
+    /// once; none of one with more than <see cref="DisclosureStatusesChanged.MaxChanges"/>.
+    /// </summary>
+    public static IReadOnlyList<DisclosureStatusChanged> Accepted(ConsumeContext<DisclosureStatusesChanged> context, OrganisationRegistry registry, ILogger logger)
     {
-        if (Refusal(context, registry) is not { } reason)
+        var changes = context.Message.Changes ?? [];
+        if (changes.Count > DisclosureStatusesChanged.MaxChanges)
+        {
+            const string reason = "more changes than one event may carry";
+            Refused.Add(changes.Count, new KeyValuePair<string, object?>("reason", reason), new KeyValuePair<string, object?>("publisher", PublisherOf(context.ReceiveContext)));
+            LogBatchRefused(logger, context.MessageId ?? Guid.Empty, PublisherOf(context.ReceiveContext), reason);
+            return [];
+        }
+
+        return [.. changes.Where(e => e is not null && Accept(context.ReceiveContext, e, registry, logger)).DistinctBy(e => e.MessageId)];
+    }
+
+    private static bool Accept(ReceiveContext context, DisclosureStatusChanged e, OrganisationRegistry registry, ILogger logger)
+    {
+        if (Refusal(context, e, registry) is not { } reason)
         {
             return true;
         }
 
-        // A service's name or "unknown": the counter's tags and the log take no word a publisher chose.
-        var publisher = Catalogue.Find(StatusRoutes.Parse(RoutingKeyOf(context.ReceiveContext))?.Publisher ?? "")?.Name ?? "unknown";
-        Refused.Add(1, new KeyValuePair<string, object?>("reason", reason), new KeyValuePair<string, object?>("publisher", publisher));
-        LogRefused(logger, context.Message.MessageId, context.Message.Status, publisher, reason);
+        Refuse(context, e.MessageId, e.Status, reason, logger);
         return false;
     }
 
+    private static void Refuse(ReceiveContext context, Guid messageId, DisclosureStatus status, string reason, ILogger logger)
+    {
+        var publisher = PublisherOf(context);
+        Refused.Add(1, new KeyValuePair<string, object?>("reason", reason), new KeyValuePair<string, object?>("publisher", publisher));
+        LogRefused(logger, messageId, status, publisher, reason);
+    }
+
+    /// <summary>A service's name or "unknown": the counter's tags and the log take no word a publisher chose.</summary>
+    private static string PublisherOf(ReceiveContext context) =>
+        Catalogue.Find(StatusRoutes.Parse(RoutingKeyOf(context))?.Publisher ?? "")?.Name ?? "unknown";
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lifecycle event {MessageId} {Status} from {Publisher} not taken: {Reason}")]
     private static partial void LogRefused(ILogger logger, Guid messageId, DisclosureStatus status, string publisher, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lifecycle events {EventId} from {Publisher} not taken: {Reason}")]
+    private static partial void LogBatchRefused(ILogger logger, Guid eventId, string publisher, string reason);
 }

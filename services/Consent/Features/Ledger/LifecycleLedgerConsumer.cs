@@ -12,21 +12,27 @@ namespace FamiljecentralHub.Consent.Features.Ledger;
 /// after revocation, the receiver's acknowledgement. One entry of each kind per message, whatever the redeliveries.
 /// </summary>
 internal sealed partial class LifecycleLedgerConsumer(LedgerWriter ledger, OrganisationRegistry registry, ILogger<LifecycleLedgerConsumer> logger)
-    : IConsumer<DisclosureStatusChanged>
+    : IConsumer<DisclosureStatusChanged>, IConsumer<DisclosureStatusesChanged>
 {
     /// <summary>The statuses recorded here; decisions the gate writes itself.</summary>
     internal static readonly DisclosureStatus[] Recorded = [DisclosureStatus.Delivered, DisclosureStatus.Withdrawn, DisclosureStatus.Acknowledged];
 
     public async Task Consume(ConsumeContext<DisclosureStatusChanged> context)
     {
-        var e = context.Message;
         // Only from the receiving service (the broker vouches for the publisher's name); the writer then holds the event
         // to the message's permit, so a receiver cannot speak for another receiver's message either.
-        if (!StatusEventOrigin.Accept(context, registry, logger))
+        if (StatusEventOrigin.Accept(context, registry, logger))
         {
-            return;
+            await Record(context.Message, context.CancellationToken);
         }
+    }
 
+    /// <summary>A page's acknowledgements, each held to its permit as if alone: appended together, so they share a batch of the chain.</summary>
+    public Task Consume(ConsumeContext<DisclosureStatusesChanged> context) =>
+        Task.WhenAll(StatusEventOrigin.Accepted(context, registry, logger).Select(e => Record(e, context.CancellationToken)));
+
+    private async Task Record(DisclosureStatusChanged e, CancellationToken cancellationToken)
+    {
         (LedgerKind Kind, LedgerOutcome Outcome)? recorded = e.Status switch
         {
             DisclosureStatus.Delivered => (LedgerKind.Delivery, LedgerOutcome.Delivered),
@@ -41,7 +47,7 @@ internal sealed partial class LifecycleLedgerConsumer(LedgerWriter ledger, Organ
 
         try
         {
-            await ledger.AppendAsync(Entry(e, entry.Kind, entry.Outcome), context.CancellationToken);
+            await ledger.AppendAsync(Entry(e, entry.Kind, entry.Outcome), cancellationToken);
         }
         catch (UnpermittedLifecycleException)
         {

@@ -16,16 +16,23 @@ namespace FamiljecentralHub.Ops.Features.Flows;
 /// name or an identity number, only unit ids, purposes, statuses and the subject's pseudonym. A step is written once
 /// whatever the order or number of its events, so the writes of many events share one commit (<see cref="GroupCommit"/>).
 /// </summary>
-internal sealed class FlowConsumer(GroupCommit writes, OrganisationRegistry registry, ILogger<FlowConsumer> logger) : IConsumer<DisclosureStatusChanged>
+internal sealed class FlowConsumer(GroupCommit writes, OrganisationRegistry registry, ILogger<FlowConsumer> logger)
+    : IConsumer<DisclosureStatusChanged>, IConsumer<DisclosureStatusesChanged>
 {
     public async Task Consume(ConsumeContext<DisclosureStatusChanged> context)
     {
-        var e = context.Message;
-        if (!StatusEventOrigin.Accept(context, registry, logger))
+        if (StatusEventOrigin.Accept(context, registry, logger))
         {
-            return;
+            await Record(context, context.Message);
         }
+    }
 
+    /// <summary>A page's acknowledgements: written together, so they share the commits of one batch.</summary>
+    public Task Consume(ConsumeContext<DisclosureStatusesChanged> context) =>
+        Task.WhenAll(StatusEventOrigin.Accepted(context, registry, logger).Select(e => Record(context, e)));
+
+    private async Task Record(ConsumeContext context, DisclosureStatusChanged e)
+    {
         var sender = registry.FindUnit(e.SendingUnit);
         var receiver = registry.FindUnit(e.ReceivingUnit);
         // One row per message and status: a redelivered event changes nothing. The step and the message's row in one
