@@ -110,6 +110,55 @@ public sealed class FhirExportTests(HubFixture hub)
         page.ShouldNotContain(messageId.ToString());
     }
 
+    /// <summary>
+    /// A consent and a custody change name their receiving unit, but a receiver may learn what a consent permits, never
+    /// whom it is about or who gave it: the receiving unit's log holds what was let through to it, not those.
+    /// </summary>
+    [Fact]
+    public async Task AuditEvents_ForTheReceivingUnit_LeaveOutConsentsAndCustodyChangesNamingIt()
+    {
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        using var staff = hub.Client(Staff);
+        var from = DateTimeOffset.UtcNow.AddSeconds(-1).ToString("O");
+        var subject = HubFixture.NewSubject();
+        var guardian = HubFixture.NewAdult();
+        var recorded = await social.PostAsJsonAsync(DemoRequests.ConsentPath, new
+        {
+            subjectId = subject,
+            grantors = new[] { new { role = "Guardian", name = "Vårdnadshavare 1", answer = "Yes", identityNumber = guardian } },
+            bothGuardiansRequired = false,
+            purposes = new[] { "Referral" },
+            sendingUnits = new[] { DemoRequests.SocialServicesUnit },
+            receivingUnits = new[] { DemoRequests.ChildHealthUnit },
+            categories = new[] { "FamilySituation" },
+            validUntil = DateTimeOffset.UtcNow.AddMonths(6),
+            situation = "Kontakt med BVC efter samtal",
+            journalReference = "Socialtjänstens journal, anteckning 4",
+            recordedBy = "SE2120001579-SOC7",
+            recordingUnit = DemoRequests.SocialServicesUnit,
+        }, Ct);
+        recorded.StatusCode.ShouldBe(HttpStatusCode.Created, await recorded.Content.ReadAsStringAsync(Ct));
+        var consentId = (await recorded.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetGuid();
+        (await social.PostAsJsonAsync("/consent/custody-changes", new
+        {
+            subjectId = subject, grantorId = guardian, recordingUnit = DemoRequests.SocialServicesUnit, recordedBy = "SE2120001579-SOC7",
+        }, Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        var page = await staff.GetStringAsync($"{AuditEventsPath}?unit={DemoRequests.ChildHealthUnit}&from={Uri.EscapeDataString(from)}&count=500", Ct);
+        page.ShouldNotContain(consentId.ToString(), customMessage: "the receiving unit's log named the consent");
+        page.ShouldNotContain("custody-changed");
+
+        // The follow-up's sample is drawn from the same entries: of others' entries, only disclosures let through to it.
+        var followUp = await staff.PostAsJsonAsync("/consent/accountability/follow-ups", new
+        {
+            unit = DemoRequests.ChildHealthUnit, from, to = DateTimeOffset.UtcNow.AddSeconds(1), sampleSize = 500, requestedBy = "SE2321000016-LOGG1",
+        }, Ct);
+        followUp.StatusCode.ShouldBe(HttpStatusCode.OK, await followUp.Content.ReadAsStringAsync(Ct));
+        var sample = (await followUp.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("sample").EnumerateArray()
+            .Where(e => e.GetProperty("sendingUnit").GetString() != DemoRequests.ChildHealthUnit).Select(e => e.GetProperty("kind").GetString()).ToList();
+        sample.ShouldAllBe(kind => kind == "decision" || kind == "delivery" || kind == "withdrawal" || kind == "acknowledgement");
+    }
+
     [Fact]
     public async Task AuditEvents_WithoutTheDutyOrForAnotherUnit_AreRefused()
     {

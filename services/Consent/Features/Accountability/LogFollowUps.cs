@@ -54,7 +54,7 @@ public sealed class LogFollowUps(NpgsqlDataSource db, IOptions<AccountabilityOpt
         var entries = (await connection.QueryAsync<LedgerRow>(new CommandDefinition(
             $"""
             SELECT {DecisionLedger.Columns} FROM ledger
-            WHERE at >= @from AND at < @to AND (sending_unit = @unit OR (receiving_unit = @unit AND {DecisionLedger.LetThrough})) AND kind <> @drawn
+            WHERE at >= @from AND at < @to AND {DecisionLedger.OfUnit} AND kind <> @drawn
             ORDER BY seq
             """,
             // Earlier draws are left out of the population, so drawing again with the same seed finds the same sample.

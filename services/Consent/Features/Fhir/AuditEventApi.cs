@@ -67,7 +67,7 @@ internal static class AuditEventApi
         var rows = (await connection.QueryAsync<LedgerRow>(new CommandDefinition(
             $"""
             SELECT {DecisionLedger.Columns} FROM ledger
-            WHERE (sending_unit = @unit OR (receiving_unit = @unit AND {DecisionLedger.LetThrough})) AND at >= @fromAt AND at < @toAt AND seq > @afterSeq
+            WHERE {DecisionLedger.OfUnit} AND at >= @fromAt AND at < @toAt AND seq > @afterSeq
             ORDER BY seq LIMIT @limit
             """,
             new { unit, fromAt, toAt, afterSeq, limit = pageSize + 1 }, cancellationToken: cancellationToken))).ToList();

@@ -263,6 +263,16 @@ public sealed class DecisionLedger
     /// </summary>
     internal static readonly string LetThrough = $"outcome NOT IN ('{LedgerText.Of(LedgerOutcome.Refused)}', '{LedgerText.Of(LedgerOutcome.Conflict)}')";
 
+    /// <summary>
+    /// For SQL: the entries about <c>@unit</c>'s own side of a disclosure. The disclosing unit sees its disclosures and
+    /// the consents and custody changes it keeps (their entries name it as the sending unit); a receiving unit sees only
+    /// what was let through to it and what became of it. A consent's or custody change's entry names its receiving unit
+    /// too, but a receiver may learn what a consent permits, never whom it is about or who gave it (docs/api.md), nor the
+    /// disclosing unit's reviews of its own decisions.
+    /// </summary>
+    internal static readonly string OfUnit =
+        $"(sending_unit = @unit OR (receiving_unit = @unit AND {LetThrough} AND kind IN ({string.Join(", ", new[] { LedgerKind.Decision, LedgerKind.Delivery, LedgerKind.Withdrawal, LedgerKind.Acknowledgement }.Select(k => $"'{LedgerText.Of(k)}'"))})))";
+
     internal const string Columns = """
         seq AS Seq, message_id AS MessageId, kind AS Kind, outcome AS Outcome, sending_unit AS SendingUnit,
         receiving_unit AS ReceivingUnit, acting_system AS ActingSystem, acting_user AS ActingUser,
