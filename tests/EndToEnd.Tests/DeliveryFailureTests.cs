@@ -80,6 +80,41 @@ public sealed class DeliveryFailureTests(HubFixture hub)
     }
 
     /// <summary>
+    /// A redrive can come long after the decision: the gate decides the message again as things stand now, so one whose
+    /// consent has ended since is not delivered, however its ledger permitted it then.
+    /// </summary>
+    [Fact]
+    public async Task Redrive_AfterTheConsentHasEnded_DeliversNothing()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        var ends = DateTimeOffset.UtcNow.AddSeconds(45);
+        var consent = JsonSerializer.SerializeToNode(DemoRequests.Consent(subject, DateTimeOffset.UtcNow), JsonSerializerOptions.Web)!.AsObject();
+        consent["validUntil"] = ends;
+        (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, consent, Ct)).StatusCode.ShouldBe(HttpStatusCode.Created);
+        var constraint = await PoisonInboxAsync(subject);
+        var submitted = await (await bvc.PostAsJsonAsync(DemoRequests.ReferralPath, DemoRequests.Referral(subject), Ct)).Content.ReadFromJsonAsync<JsonElement>(Ct);
+        var messageId = submitted.GetProperty("messageId").GetGuid();
+        var statusUrl = submitted.GetProperty("statusUrl").GetString()!;
+        await HubFixture.WaitForStatusAsync(bvc, statusUrl, "DeliveryFailed", TimeSpan.FromSeconds(90));
+
+        await CureAsync(constraint);
+        var wait = ends - DateTimeOffset.UtcNow + TimeSpan.FromSeconds(1);
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait, Ct);
+        }
+
+        (await ErrorsAsync("redrive", messageId.ToString())).ExitCode.ShouldBe(0);
+        // Long enough for a redrive to be delivered (the test above sees it within seconds); the gate's retries then park it.
+        await Task.Delay(TimeSpan.FromSeconds(15), Ct);
+        (await social.GetAsync($"{DemoRequests.InboxPath}/{messageId}", Ct)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await bvc.GetFromJsonAsync<JsonElement>(statusUrl, Ct)).GetProperty("status").GetString().ShouldBe("DeliveryFailed");
+        (await LedgerEntriesAsync(messageId, "delivery")).ShouldBe(0);
+    }
+
+    /// <summary>
     /// The receiver's redrive goes back through the gate, which sends again only what its ledger permitted: a receiver
     /// cannot use its redrive way to put a message into its own inbox, nor into another service's.
     /// </summary>

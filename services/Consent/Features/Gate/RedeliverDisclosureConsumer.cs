@@ -1,3 +1,4 @@
+using FamiljecentralHub.Consent.Features.Consents;
 using FamiljecentralHub.Consent.Features.Ledger;
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.ServiceDefaults.Disclosures;
@@ -15,12 +16,14 @@ namespace FamiljecentralHub.Consent.Features.Gate;
 /// (<c>errors redrive</c>). It comes back to the gate, not to the receiver's queue: only the gate may put a message
 /// into a delivery queue, and a redrive must not become a way round it. The gate sends it again only if its ledger
 /// holds a permit for exactly this message (the digest of the submission it decided), with the basis and
-/// consent the ledger recorded, not those of the copy; the receiver then re-checks the consent as on a first arrival.
+/// consent the ledger recorded, not those of the copy, and only if the gate would permit it as things stand now (a consent
+/// may have ended since, a child come of age); the receiver then re-checks the consent as on a first arrival.
 /// Anything else (a delivery the gate never permitted, one put back through another service's way, one whose metadata
 /// differs from the permit) is parked in the gate's own error queue for its operator to see, and delivered nowhere.
 /// </summary>
 internal sealed class RedeliverDisclosureConsumer(
-    NpgsqlDataSource db, DecisionLedger ledger, LegalBasisCatalog bases, OrganisationRegistry registry, Pseudonymizer pseudonyms)
+    NpgsqlDataSource db, DecisionLedger ledger, ConsentStore consents, SecrecyGate gate, LegalBasisCatalog bases, OrganisationRegistry registry,
+    Pseudonymizer pseudonyms, TimeProvider clock)
     : IConsumer<DeliverDisclosure>
 {
     public async Task Consume(ConsumeContext<DeliverDisclosure> context)
@@ -43,6 +46,14 @@ internal sealed class RedeliverDisclosureConsumer(
             || !SubmitDisclosureConsumer.IsTheDecidedSubmission(permit, d, pseudonyms.For(d.SubjectId), SubmissionDigest.Of(d)))
         {
             throw new MetadataOnlyException($"Redelivery of {d.MessageId} refused: the ledger holds no permit for this message.");
+        }
+
+        // A redrive may come long after the decision: the consent may have ended since, or the child come of age so that
+        // a guardian's yes no longer counts. It is decided again as it stands now, and sent only if it would still pass.
+        var again = gate.Decide(d, await consents.CurrentForSubjectAsync(pseudonyms.For(d.SubjectId), context.CancellationToken), clock.GetUtcNow());
+        if (!again.Permitted)
+        {
+            throw new MetadataOnlyException($"Redelivery of {d.MessageId} refused: the gate would not permit it now ({string.Join("; ", again.Reasons)}).");
         }
 
         await context.SendToQueue(
