@@ -1,7 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
 using Dapper;
+using FamiljecentralHub.Consent.Features.Accountability;
 using FamiljecentralHub.Consent.Features.Ledger;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace FamiljecentralHub.Consent.Tests;
@@ -47,6 +49,26 @@ public sealed class DecisionLedgerTests(PostgresFixture postgres) : IClassFixtur
         var verification = await new DecisionLedger().VerifyAsync(connection, Ct);
         verification.Intact.ShouldBeTrue(verification.Problem);
         verification.EntriesChecked.ShouldBe(500);
+        await writer.StopAsync(Ct);
+    }
+
+    /// <summary>
+    /// A review's entry written while its row was lost (a crash between the two commits) vouches for that review's note:
+    /// a later review must not be stored under it, or the ledger would vouch for a note it never saw.
+    /// </summary>
+    [Fact]
+    public async Task Review_OfADecisionWhoseReviewEntryIsAnothers_IsNotStoredUnderIt()
+    {
+        await using var db = await postgres.NewDatabaseAsync();
+        var (writer, connection) = await StartAsync(db);
+        var decision = await writer.AppendAsync(Entry() with { Review = true }, Ct);
+        await writer.AppendAsync(ReviewQueue.Entry(decision, "Granskad: anmälan var befogad.", "SE2321000016-LOGG1", "region-loggranskning", DateTimeOffset.UtcNow), Ct);
+        var queue = new ReviewQueue(db, writer, TestOrganisation.Bases, Options.Create(new AccountabilityOptions()), TimeProvider.System);
+
+        var recorded = await queue.ReviewAsync(decision, "En annan anteckning.", "SE2321000016-LOGG2", "region-loggranskning", Ct);
+
+        recorded.ShouldBeNull();
+        (await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM disclosure_reviews")).ShouldBe(0);
         await writer.StopAsync(Ct);
     }
 

@@ -113,8 +113,18 @@ public sealed class ReviewQueue(NpgsqlDataSource db, LedgerWriter ledger, LegalB
             return null;
         }
 
-        await ledger.AppendAsync(Entry(decision, note, reviewedBy, actingSystem, now), cancellationToken);
-        await tx.CommitAsync(cancellationToken);
+        // Once the entry is queued it will be written, so the row must be committed with it whether or not the client
+        // stays for the answer. And the entry written must be this review's: one left by a review whose row was lost
+        // (a crash between the two commits) vouches for another note, so this one is not stored under it.
+        var entry = Entry(decision, note, reviewedBy, actingSystem, now);
+        var written = await ledger.AppendAsync(entry, CancellationToken.None);
+        if (!written.Reasons.SequenceEqual(entry.Reasons) || written.ActingUser != reviewedBy)
+        {
+            await tx.RollbackAsync(CancellationToken.None);
+            return null;
+        }
+
+        await tx.CommitAsync(CancellationToken.None);
         return new ReviewRecorded(decision.MessageId, now, reviewedBy);
     }
 

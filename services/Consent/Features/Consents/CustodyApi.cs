@@ -69,14 +69,16 @@ internal static class CustodyApi
         await store.AddCustodyChangeAsync(change, cancellationToken);
         // Every consent resting on the grantor is reached, not only those naming the caller's unit: custody is a fact
         // about the family. Each gets its own entry, so the ledger shows it beside that consent's versions and decisions.
+        // The change is stored and the gate already reads it: its entries and sweep are not the client's to cut short by
+        // going away (the request's token), or the ledger would lack what the gate decides on.
         foreach (var consent in resting)
         {
-            await ledger.AppendAsync(Entry(change, consent, grantor!), cancellationToken);
+            await ledger.AppendAsync(Entry(change, consent, grantor!), CancellationToken.None);
         }
 
         if (from <= now)
         {
-            await withdrawals.TrySweepCustodyAsync(change, cancellationToken);
+            await withdrawals.TrySweepCustodyAsync(change, CancellationToken.None);
         }
 
         return TypedResults.Ok(new CustodyChangeRecorded(change.Id, from, resting.Where(c => c.Names(unit)).Select(c => c.Id).ToList()));
