@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using Dapper;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -94,6 +95,24 @@ public sealed class WebhookApiTests(PostgresFixture postgres) : IClassFixture<Po
 
         await using var connection = await db.OpenConnectionAsync(Ct);
         (await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM webhooks")).ShouldBe(0);
+    }
+
+    /// <summary>
+    /// Registration must not map the network behind the hub: a name that does not resolve and one that resolves inside get
+    /// the same answer, or a client could learn which internal names exist.
+    /// </summary>
+    [Fact]
+    public async Task Register_AHostThatDoesNotResolve_IsAnsweredAsOneThatResolvesInside()
+    {
+        var db = await postgres.NewDatabaseAsync();
+        await using var api = await StartApiAsync(db, new WebhookOptions());
+        using var http = new HttpClient();
+
+        var nowhere = await http.PutAsJsonAsync($"{api.Urls.Single()}/units/{Unit}/webhook", new { url = "https://nowhere.test/hook" }, Ct);
+        var inside = await http.PutAsJsonAsync($"{api.Urls.Single()}/units/{Unit}/webhook", new { url = "https://inside.test/hook" }, Ct);
+
+        (await nowhere.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("errors").GetRawText()
+            .ShouldBe((await inside.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("errors").GetRawText());
     }
 
     [Theory]

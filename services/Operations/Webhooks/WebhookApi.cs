@@ -20,7 +20,7 @@ internal static class WebhookApi
     public static void MapWebhookApi(this RouteGroupBuilder units)
     {
         units.MapPut("/webhook", Register)
-            .WithSummary("Registers the unit's webhook: an HTTPS address told (signed, metadata only) when something waits in the inbox.");
+            .WithSummary("Registers the unit's webhook: an HTTPS address pushed each waiting inbox item whole (signed), as the inbox returns it.");
         units.MapGet("/webhook", Get)
             .WithSummary("The unit's webhook registration, without its secret.");
         units.MapDelete("/webhook", Remove)

@@ -116,7 +116,8 @@ internal sealed class WebhookTargetPolicy
 
         if (addresses.Length == 0)
         {
-            return "The webhook host does not resolve.";
+            // The same answer as for an inside address: which names resolve behind the hub is no client's to learn.
+            return NotAllowed;
         }
 
         var plainHttp = uri.Scheme == Uri.UriSchemeHttp;
