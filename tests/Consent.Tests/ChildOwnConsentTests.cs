@@ -46,6 +46,20 @@ public sealed class ChildOwnConsentTests
     private static SubmitDisclosure DisclosureAbout(string subject, string from, string to, Purpose purpose) =>
         Disclosure(from, to, purpose) with { SubjectId = subject };
 
+    /// <summary>
+    /// A birthday begins at Swedish midnight: a consent given at half past midnight in Sweden on the fifteenth birthday
+    /// (still the day before in UTC) is the fifteen-year-old's own, when recorded and when the gate relies on it.
+    /// </summary>
+    [Fact]
+    public void OwnConsent_GivenJustAfterSwedishMidnightOnTheBirthday_IsOfTheBirthday()
+    {
+        var halfPastMidnightInSweden = new DateTimeOffset(2026, 11, 21, 23, 30, 0, TimeSpan.Zero);
+
+        Validator.Validate(Request(FifteenToday, Purpose.Referral, "bvc", "social"), Guid.NewGuid(), 1, halfPastMidnightInSweden).Errors.ShouldBeEmpty();
+        var consent = OwnConsent(FifteenToday, Purpose.Referral, "bvc", "social", givenAt: halfPastMidnightInSweden);
+        Gate.Decide(DisclosureAbout(FifteenToday, "bvc", "social", Purpose.Referral), [consent], Now).Permitted.ShouldBeTrue();
+    }
+
     [Theory]
     [InlineData(Purpose.Referral, "social", true)]               // an open intervention from preventive social services
     [InlineData(Purpose.JointPlan, "social", false)]

@@ -74,6 +74,9 @@ public sealed class ConsentValidatorTests
     {
         Errors(Valid() with { ValidUntil = Now.AddDays(366) }).ShouldContainKey("validUntil");
         Errors(Valid() with { ValidUntil = Now.AddDays(365) }).ShouldBeEmpty();
+        // Counted from when it is given, not from a start set ahead.
+        Errors(Valid() with { ValidFrom = Now.AddYears(3), ValidUntil = Now.AddYears(3).AddDays(300) }).ShouldContainKey("validUntil");
+        Errors(Valid() with { ValidFrom = Now.AddDays(30), ValidUntil = Now.AddDays(365) }).ShouldBeEmpty();
     }
 
     [Fact]
@@ -122,6 +125,18 @@ public sealed class ConsentValidatorTests
     public void Validate_BothGuardiansRequiredWithOneRecorded_IsRejected()
     {
         Errors(Valid() with { BothGuardiansRequired = true }).ShouldContainKey("grantors");
+    }
+
+    /// <summary>Each person answers once: a grantor listed twice (by number, or by name where none is numbered) is refused.</summary>
+    [Fact]
+    public void Validate_TheSameGrantorListedTwice_IsRejected()
+    {
+        GrantorRequest Guardian(string name, string? number = null) =>
+            new() { Role = GrantorRole.Guardian, Name = name, Answer = ConsentAnswer.Yes, IdentityNumber = number };
+
+        Errors(Valid(Child, Guardian("Vårdnadshavare 1", "198001012387"), Guardian("Vårdnadshavare 2", "198001012387"))).ShouldContainKey("grantors[1]");
+        Errors(Valid(Child, Guardian("Vårdnadshavare 1"), Guardian("Vårdnadshavare 1")) with { BothGuardiansRequired = true }).ShouldContainKey("grantors[1]");
+        Errors(Valid(Child, Guardian("Vårdnadshavare 1", "198001012387"), Guardian("Vårdnadshavare 2", "198002022385")) with { BothGuardiansRequired = true }).ShouldBeEmpty();
     }
 
     [Fact]

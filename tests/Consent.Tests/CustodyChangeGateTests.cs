@@ -38,6 +38,24 @@ public sealed class CustodyChangeGateTests
         decision.Reasons.ShouldContain("both guardians must consent, and grantor 2 (Guardian) is no longer a guardian from 2026-11-21");
     }
 
+    /// <summary>Both guardians are two people: one guardian's yes listed twice, by number or by name, is one yes.</summary>
+    [Theory]
+    [InlineData("the same identity number")]
+    [InlineData("the same name, no number")]
+    public void Decide_BothGuardiansRequired_MetByOneGuardianListedTwice_Refuses(string how)
+    {
+        Grantor[] grantors = how == "the same identity number"
+            ? [new(GrantorRole.Guardian, "Vårdnadshavare 1", ConsentAnswer.Yes, IdentityNumber: "198001012387"),
+               new(GrantorRole.Guardian, "Vårdnadshavare 2", ConsentAnswer.Yes, IdentityNumber: "198001012387")]
+            : [Guardian(1), Guardian(1)];
+        var consent = ConsentFor("bvc", "social", both: true, grantors: grantors);
+
+        var decision = Gate.Decide(Disclosure("bvc", "social"), [consent], Now);
+
+        decision.Permitted.ShouldBeFalse();
+        decision.Reasons.ShouldContain("both guardians must consent, and fewer than two have answered yes");
+    }
+
     [Fact]
     public void Decide_OneGuardianSufficesAndTheRemainingOneSaidYes_StillPermits()
     {

@@ -72,7 +72,11 @@ internal static class DomainOracle
         }
 
         var recordedNo = s.Consents.Any(c => ForThisSituation(c, d, s.Now) && c.Grantors.Any(g => g.Answer == ConsentAnswer.No));
-        var qualifying = s.Consents.Where(c => Qualifies(c, d, receiver, s.Now)).Select(c => c.Id).ToHashSet();
+        // Section 3: any no means no consent. A no whose window has ended still answered every yes given before it (or
+        // with it): such a yes is not relied on again; one given after it is the newer word.
+        var lapsedNos = s.Consents.Where(c => Names(c, d) && c.ValidUntil.UtcTicks <= s.Now.UtcTicks && c.Grantors.Any(g => g.Answer == ConsentAnswer.No)).ToList();
+        var qualifying = s.Consents.Where(c => Qualifies(c, d, receiver, s.Now) && !lapsedNos.Any(no => Given(c) <= Given(no)))
+            .Select(c => c.Id).ToHashSet();
         return new Verdict(
             true,
             Accepts(sender, receiver, d.Purpose),
@@ -153,12 +157,19 @@ internal static class DomainOracle
 
     /// <summary>Active, naming this sending unit, this receiving unit and this purpose, and valid at this instant.</summary>
     public static bool ForThisSituation(ConsentRecord c, SubmitDisclosure d, DateTimeOffset now) =>
+        Names(c, d)
+        && c.ValidFrom.UtcTicks <= now.UtcTicks
+        && now.UtcTicks < c.ValidUntil.UtcTicks;
+
+    /// <summary>Active, naming this sending unit, this receiving unit and this purpose, at any time.</summary>
+    private static bool Names(ConsentRecord c, SubmitDisclosure d) =>
         c.State == ConsentState.Active
         && c.SendingUnits.Contains(d.SendingUnit)
         && c.ReceivingUnits.Contains(d.ReceivingUnit)
-        && c.Purposes.Contains(d.Purpose)
-        && c.ValidFrom.UtcTicks <= now.UtcTicks
-        && now.UtcTicks < c.ValidUntil.UtcTicks;
+        && c.Purposes.Contains(d.Purpose);
+
+    /// <summary>When its answers were given: the earlier of its start and its recording.</summary>
+    private static long Given(ConsentRecord c) => Math.Min(c.ValidFrom.UtcTicks, c.RecordedAt.UtcTicks);
 
     /// <summary>
     /// Section 3 and 5(e): no grantor said no; at least one grantor entitled to consent answered (foster parents are not
@@ -177,7 +188,9 @@ internal static class DomainOracle
         var ofAge = AgeOn(c.SubjectId, SwedishDay(now)) >= 18;
         var entitled = c.Grantors.Where(g => g.Role != GrantorRole.FosterParent
             && (g.Role == GrantorRole.Subject ? SubjectMayConsent(c, d.Purpose, receiver) : !ofAge)).ToList();
-        var guardians = entitled.Count(g => g.Role is GrantorRole.Guardian or GrantorRole.TemporaryGuardian or GrantorRole.SpeciallyAppointedGuardian);
+        // Two guardians are two people: one listed twice (the same number, or the same name unnumbered) is one.
+        var guardians = entitled.Where(g => g.Role is GrantorRole.Guardian or GrantorRole.TemporaryGuardian or GrantorRole.SpeciallyAppointedGuardian)
+            .Select(g => g.IdentityNumber ?? g.Name.ToUpperInvariant()).Distinct().Count();
         return entitled.Count > 0
             && (!c.BothGuardiansRequired || guardians >= 2)
             && d.Categories.All(k => c.Categories.Contains(k)
@@ -186,13 +199,12 @@ internal static class DomainOracle
 
     /// <summary>
     /// Section 3 and issue 18: an adult consents for themself; a child who had turned 15 on the day the consent was given
-    /// (the earlier of its start and its recording) may consent alone to a referral to preventive social services (an open
+    /// (the earlier of its start and its recording, the Swedish day) may consent alone to a referral to preventive social services (an open
     /// intervention, SoL 3:6a in the 2001 act), and to nothing else. The age is read from the number itself.
     /// </summary>
     public static bool SubjectMayConsent(ConsentRecord c, Purpose purpose, Unit receiver)
     {
-        var given = (c.ValidFrom.UtcTicks < c.RecordedAt.UtcTicks ? c.ValidFrom : c.RecordedAt).UtcDateTime;
-        var age = AgeOn(c.SubjectId, given);
+        var age = AgeOn(c.SubjectId, SwedishDay(c.ValidFrom.UtcTicks < c.RecordedAt.UtcTicks ? c.ValidFrom : c.RecordedAt));
         return age >= 18 || (age >= 15 && purpose == Purpose.Referral && receiver.Operation == OperationType.PreventiveSocialServices);
     }
 

@@ -32,6 +32,28 @@ public sealed class SecrecyGateTests
     /// Custody ends at 18 (domain.md section 3: an adult consents for themself): a guardian's yes, given while the subject
     /// was a child, is not relied on from the subject's 18th birthday, however long the consent's window runs.
     /// </summary>
+    /// <summary>
+    /// Any no means no consent (domain.md section 3), and the other guardian's no answered the yes given before it: staff
+    /// must give the no an end too, but when it lapses the earlier yes is not relied on again. A yes given after the no
+    /// (asked again, as the guidance says) is the newer word.
+    /// </summary>
+    [Fact]
+    public void Decide_AnotherGuardiansNo_StillAnswersTheEarlierYes_AfterItsWindowEnds()
+    {
+        var yes = ConsentFor("bvc", "social") with { ValidFrom = Now.AddDays(-60), RecordedAt = Now.AddDays(-60) };
+        var no = ConsentFor("bvc", "social", grantors: [new Grantor(GrantorRole.Guardian, "Vårdnadshavare 2", ConsentAnswer.No)]) with
+        {
+            ValidFrom = Now.AddDays(-30), RecordedAt = Now.AddDays(-30), ValidUntil = Now.AddDays(-1),
+        };
+
+        var decision = Gate.Decide(Disclosure("bvc", "social"), [yes, no], Now);
+
+        decision.Permitted.ShouldBeFalse();
+        decision.Reasons.ShouldContain("a grantor answered no on 2026-10-23, after this consent was given");
+        var askedAgain = ConsentFor("bvc", "social") with { ValidFrom = Now.AddHours(-1), RecordedAt = Now.AddHours(-1) };
+        Gate.Decide(Disclosure("bvc", "social"), [yes, no, askedAgain], Now).Permitted.ShouldBeTrue("a yes given after the no is the newer word");
+    }
+
     [Fact]
     public void Decide_AGuardiansConsent_StopsCountingWhenTheSubjectComesOfAge()
     {

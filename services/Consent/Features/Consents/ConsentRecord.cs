@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using FamiljecentralHub.Consent.Features.Gate;
 using FamiljecentralHub.Contracts.Disclosures;
 
 namespace FamiljecentralHub.Consent.Features.Consents;
@@ -104,9 +105,9 @@ public sealed record ConsentRecord
 
     /// <summary>
     /// The day the consent was given, for judging the subject's age: it cannot be given after it is recorded, nor after it
-    /// starts to apply, so the earlier of the two (the UTC date).
+    /// starts to apply, so the earlier of the two (the Swedish calendar day, on which birthdays fall).
     /// </summary>
-    public DateOnly GivenOn() => DateOnly.FromDateTime((ValidFrom < RecordedAt ? ValidFrom : RecordedAt).UtcDateTime);
+    public DateOnly GivenOn() => SecrecyGate.SwedishDay(ValidFrom < RecordedAt ? ValidFrom : RecordedAt);
 
     public bool Names(string unitId) => SendingUnits.Contains(unitId) || ReceivingUnits.Contains(unitId) || RecordingUnit == unitId;
 }

@@ -105,9 +105,11 @@ public sealed class ConsentValidator(OrganisationRegistry registry, LegalBasisCa
         {
             problems.Add("validUntil", "must be after validFrom");
         }
-        else if (validUntil - validFrom > bases.MaxConsentLength)
+        else if (validUntil - (validFrom < now ? validFrom : now) > bases.MaxConsentLength)
         {
-            problems.Add("validUntil", $"a consent may last at most {bases.MaxConsentLength.TotalDays:0} days");
+            // Counted from when it is given (the earlier of its start and now): a consent never valid for unlimited time
+            // cannot be stretched by a start set years ahead.
+            problems.Add("validUntil", $"a consent may last at most {bases.MaxConsentLength.TotalDays:0} days from when it is given");
         }
 
         Text(r.Situation, "situation", MaxSituation, multiline: true, problems, "describe the situation the consent is for");
@@ -119,10 +121,10 @@ public sealed class ConsentValidator(OrganisationRegistry registry, LegalBasisCa
         }
 
         // The day the consent was given: it cannot be given after it is recorded, nor after it starts to apply.
-        var givenOn = DateOnly.FromDateTime((validFrom < now ? validFrom : now).UtcDateTime);
+        var givenOn = SecrecyGate.SwedishDay(validFrom < now ? validFrom : now);
         // A new consent is judged on the subject's age today as well; a change is not, so that a consent made while the
         // subject was a child can still be narrowed once they are of age (the gate counts no guardian's yes by then anyway).
-        DateOnly? today = version == 1 ? DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, SecrecyGate.Sweden).DateTime) : null;
+        DateOnly? today = version == 1 ? SecrecyGate.SwedishDay(now) : null;
         var grantors = Grantors(r, subjectOk ? subject : null, givenOn, today, purposes, categories, receiving.Units, problems);
         if (problems.Any)
         {
@@ -450,7 +452,13 @@ public sealed class ConsentValidator(OrganisationRegistry registry, LegalBasisCa
             }
         }
 
-        if (r.BothGuardiansRequired && grantors.Count(g => SecrecyGate.IsGuardian(g.Grantor.Role)) < 2)
+        // Each person answers once: a grantor listed again would count twice where both guardians must consent.
+        foreach (var again in grantors.GroupBy(g => SecrecyGate.PersonOf(g.Grantor)).SelectMany(same => same.Skip(1)))
+        {
+            problems.Add($"grantors[{again.Index}]", "lists a grantor already listed (the same identity number, or the same name where neither is numbered)");
+        }
+
+        if (r.BothGuardiansRequired && grantors.Where(g => SecrecyGate.IsGuardian(g.Grantor.Role)).Select(g => SecrecyGate.PersonOf(g.Grantor)).Distinct().Count() < 2)
         {
             problems.Add("grantors", "both guardians must be recorded when bothGuardiansRequired is set");
         }

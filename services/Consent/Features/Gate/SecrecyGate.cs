@@ -151,9 +151,14 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
             }
         }
 
+        // Staff must give every consent an end, a "no" too, but the "no" answered every yes given before it: that yes is
+        // not relied on again once the "no" has lapsed, as if it had never been said. A yes given after it is the newer word.
+        var lapsedNos = relevant.Where(c => c.ValidUntil <= now && c.Grantors.Any(g => g.Answer == ConsentAnswer.No)).ToList();
         foreach (var c in relevant)
         {
-            var failure = ConsentFailure(c, d.Purpose, receiver, d.Categories, now);
+            var failure = lapsedNos.FirstOrDefault(no => no.Id != c.Id && GivenAt(c) <= GivenAt(no)) is { } answered
+                ? $"a grantor answered no on {SwedishDay(GivenAt(answered)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}, after this consent was given"
+                : ConsentFailure(c, d.Purpose, receiver, d.Categories, now);
             if (failure is null)
             {
                 return Decision.Permit(bases.Of(BasisKind.Consent).Id, c.Id);
@@ -222,7 +227,7 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
             return [];
         }
 
-        if (c.BothGuardiansRequired && answering.Count(g => IsGuardian(g.Role)) < 2)
+        if (c.BothGuardiansRequired && answering.Where(g => IsGuardian(g.Role)).Select(PersonOf).Distinct().Count() < 2)
         {
             failure = custodyReason is null
                 ? "both guardians must consent, and fewer than two have answered yes"
@@ -311,11 +316,24 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
     /// </summary>
     private static bool IsOfAge(string subjectId, DateTimeOffset now) =>
         PersonalIdentityNumber.TryParse(subjectId, out var subject, out _)
-        && subject.Value.AgeOn(DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, Sweden).DateTime)) >= ChildsOwnConsentRule.AdultAge;
+        && subject.Value.AgeOn(SwedishDay(now)) >= ChildsOwnConsentRule.AdultAge;
 
     /// <summary>Where the hub's subjects come of age.</summary>
     internal static readonly TimeZoneInfo Sweden = TimeZoneInfo.FindSystemTimeZoneById("Europe/Stockholm");
 
+    /// <summary>When a consent version's answers were given: they cannot be given after it is recorded, nor after it applies.</summary>
+    private static DateTimeOffset GivenAt(ConsentRecord c) => c.ValidFrom < c.RecordedAt ? c.ValidFrom : c.RecordedAt;
+
+    /// <summary>The calendar day in Sweden at <paramref name="at"/>: a birthday begins at Swedish midnight, not UTC's.</summary>
+    internal static DateOnly SwedishDay(DateTimeOffset at) => DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(at, Sweden).DateTime);
+
     public static bool IsGuardian(GrantorRole role) =>
         role is GrantorRole.Guardian or GrantorRole.TemporaryGuardian or GrantorRole.SpeciallyAppointedGuardian;
+
+    /// <summary>
+    /// Who a grantor is, for telling two grantors apart: the identity number where one is recorded, else the name (case
+    /// and spacing aside). Both guardians are two people, whatever a record lists.
+    /// </summary>
+    internal static string PersonOf(Grantor g) =>
+        g.IdentityNumber is { } number ? $"#{number}" : string.Join(' ', g.Name.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToUpperInvariant();
 }
