@@ -77,6 +77,8 @@ public sealed class ConsentValidatorTests
         // Counted from when it is given, not from a start set ahead.
         Errors(Valid() with { ValidFrom = Now.AddYears(3), ValidUntil = Now.AddYears(3).AddDays(300) }).ShouldContainKey("validUntil");
         Errors(Valid() with { ValidFrom = Now.AddDays(30), ValidUntil = Now.AddDays(365) }).ShouldBeEmpty();
+        // A change of a consent recorded under the older rule (its start ahead) can still be narrowed.
+        Validator.Validate(Valid() with { ValidFrom = Now.AddDays(90), ValidUntil = Now.AddDays(400) }, Guid.NewGuid(), 2, Now).Errors.ShouldBeEmpty();
     }
 
     [Fact]
@@ -136,6 +138,10 @@ public sealed class ConsentValidatorTests
 
         Errors(Valid(Child, Guardian("Vårdnadshavare 1", "198001012387"), Guardian("Vårdnadshavare 2", "198001012387"))).ShouldContainKey("grantors[1]");
         Errors(Valid(Child, Guardian("Vårdnadshavare 1"), Guardian("Vårdnadshavare 1")) with { BothGuardiansRequired = true }).ShouldContainKey("grantors[1]");
+        // The same name as a reader reads it: a no-break or zero-width space, a compatibility form, or one entry numbered.
+        Errors(Valid(Child, Guardian("Anna Berg"), Guardian("Anna\u00A0Berg"))).ShouldContainKey("grantors[1]");
+        Errors(Valid(Child, Guardian("Anna Berg"), Guardian("Anna B\u200Berg"))).ShouldContainKey("grantors[1]");
+        Errors(Valid(Child, Guardian("Anna Berg", "198001012387"), Guardian("ANNA BERG"))).ShouldContainKey("grantors[1]");
         Errors(Valid(Child, Guardian("Vårdnadshavare 1", "198001012387"), Guardian("Vårdnadshavare 2", "198002022385")) with { BothGuardiansRequired = true }).ShouldBeEmpty();
     }
 

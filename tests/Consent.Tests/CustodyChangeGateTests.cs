@@ -42,12 +42,17 @@ public sealed class CustodyChangeGateTests
     [Theory]
     [InlineData("the same identity number")]
     [InlineData("the same name, no number")]
+    [InlineData("the same name, spaced otherwise")]
     public void Decide_BothGuardiansRequired_MetByOneGuardianListedTwice_Refuses(string how)
     {
-        Grantor[] grantors = how == "the same identity number"
-            ? [new(GrantorRole.Guardian, "Vårdnadshavare 1", ConsentAnswer.Yes, IdentityNumber: "198001012387"),
-               new(GrantorRole.Guardian, "Vårdnadshavare 2", ConsentAnswer.Yes, IdentityNumber: "198001012387")]
-            : [Guardian(1), Guardian(1)];
+        Grantor[] grantors = how switch
+        {
+            "the same identity number" =>
+                [new(GrantorRole.Guardian, "Vårdnadshavare 1", ConsentAnswer.Yes, IdentityNumber: "198001012387"),
+                 new(GrantorRole.Guardian, "Vårdnadshavare 2", ConsentAnswer.Yes, IdentityNumber: "198001012387")],
+            "the same name, no number" => [Guardian(1), Guardian(1)],
+            _ => [new(GrantorRole.Guardian, "Anna Berg", ConsentAnswer.Yes), new(GrantorRole.Guardian, "anna\u00A0\u200Bberg", ConsentAnswer.Yes)],
+        };
         var consent = ConsentFor("bvc", "social", both: true, grantors: grantors);
 
         var decision = Gate.Decide(Disclosure("bvc", "social"), [consent], Now);

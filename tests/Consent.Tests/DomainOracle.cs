@@ -75,7 +75,9 @@ internal static class DomainOracle
         // Section 3: any no means no consent. A no whose window has ended still answered every yes given before it (or
         // with it): such a yes is not relied on again; one given after it is the newer word.
         var lapsedNos = s.Consents.Where(c => Names(c, d) && c.ValidUntil.UtcTicks <= s.Now.UtcTicks && c.Grantors.Any(g => g.Answer == ConsentAnswer.No)).ToList();
-        var qualifying = s.Consents.Where(c => Qualifies(c, d, receiver, s.Now) && !lapsedNos.Any(no => Given(c) <= Given(no)))
+        // A no in a later version was said when that version was recorded (a change keeps the consent's start).
+        var qualifying = s.Consents.Where(c => Qualifies(c, d, receiver, s.Now)
+                && !lapsedNos.Any(no => Given(c) <= (no.Version == 1 ? Given(no) : no.RecordedAt.UtcTicks)))
             .Select(c => c.Id).ToHashSet();
         return new Verdict(
             true,
@@ -188,9 +190,13 @@ internal static class DomainOracle
         var ofAge = AgeOn(c.SubjectId, SwedishDay(now)) >= 18;
         var entitled = c.Grantors.Where(g => g.Role != GrantorRole.FosterParent
             && (g.Role == GrantorRole.Subject ? SubjectMayConsent(c, d.Purpose, receiver) : !ofAge)).ToList();
-        // Two guardians are two people: one listed twice (the same number, or the same name unnumbered) is one.
-        var guardians = entitled.Where(g => g.Role is GrantorRole.Guardian or GrantorRole.TemporaryGuardian or GrantorRole.SpeciallyAppointedGuardian)
-            .Select(g => g.IdentityNumber ?? g.Name.ToUpperInvariant()).Distinct().Count();
+        // Two guardians are two people: one listed twice (the same number, or the same name where not both are numbered)
+        // is one.
+        var guardianList = entitled.Where(g => g.Role is GrantorRole.Guardian or GrantorRole.TemporaryGuardian or GrantorRole.SpeciallyAppointedGuardian).ToList();
+        var guardians = guardianList.Where((g, i) => !guardianList.Take(i).Any(earlier =>
+            earlier.IdentityNumber is not null && g.IdentityNumber is not null
+                ? earlier.IdentityNumber == g.IdentityNumber
+                : string.Equals(earlier.Name, g.Name, StringComparison.OrdinalIgnoreCase))).Count();
         return entitled.Count > 0
             && (!c.BothGuardiansRequired || guardians >= 2)
             && d.Categories.All(k => c.Categories.Contains(k)

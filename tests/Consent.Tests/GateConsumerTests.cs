@@ -1,4 +1,5 @@
 using Dapper;
+using FamiljecentralHub.Consent.Features.Consents;
 using FamiljecentralHub.Consent.Features.Gate;
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.Contracts.Organisation;
@@ -191,6 +192,45 @@ public sealed class GateConsumerTests(PostgresFixture postgres) : IClassFixture<
         var (exchange, again) = Deliveries(d.MessageId).Last();
         exchange.AbsolutePath.ShouldEndWith(SocialServicesDeliveries);
         again.Basis.ShouldBe("consent"); // the ledger's, not the copy's
+    }
+
+    /// <summary>
+    /// A redrive can come long after the decision: a permit on a consent is sent again only while that consent covers it.
+    /// Another consent covering it now was not the basis the ledger recorded (revoking that one would not reach the
+    /// delivery), so it does not stand in.
+    /// </summary>
+    [Fact]
+    public async Task Redeliver_AfterItsConsentWasRevoked_IsRefused_EvenWhenAnotherConsentCoversItNow()
+    {
+        var first = TestOrganisation.ConsentFor("bvc", "social");
+        await gate.Consents.AddVersionAsync(first, TestContext.Current.CancellationToken);
+        var d = TestOrganisation.Disclosure("bvc", "social");
+        await gate.SubmitAsync(d, FromChildHealth);
+        var permitted = (await DeliveriesAsync((await StatusOf(d.MessageId)).MessageId)).ShouldHaveSingleItem().Delivery;
+        await gate.Consents.AddVersionAsync(first with { Version = 2, State = ConsentState.Revoked, RecordedAt = TestOrganisation.Now }, TestContext.Current.CancellationToken);
+        await gate.Consents.AddVersionAsync(TestOrganisation.ConsentFor("bvc", "social"), TestContext.Current.CancellationToken);
+
+        await gate.RedeliverAsync(permitted, Queues.RedeliveryExchangeOf(Queues.ServiceFor(OperationType.PreventiveSocialServices)));
+
+        (await RedeliveryConsumed(d.MessageId)).Exception.ShouldNotBeNull();
+        Deliveries(d.MessageId).Count.ShouldBe(1);
+    }
+
+    /// <summary>A report of concern is never blocked: its permit stands on the law as it was when the gate decided.</summary>
+    [Fact]
+    public async Task Redeliver_AMandatoryReport_StandsWhateverTheConsentsSayNow()
+    {
+        var d = TestOrganisation.Disclosure("bvc", "intake", Purpose.ReportOfConcern);
+        await gate.SubmitAsync(d, FromChildHealth);
+        var permitted = (await DeliveriesAsync((await StatusOf(d.MessageId)).MessageId)).ShouldHaveSingleItem().Delivery;
+        await gate.Consents.AddVersionAsync(
+            TestOrganisation.ConsentFor("bvc", "intake", Purpose.ReportOfConcern, grantors: [new Grantor(GrantorRole.Guardian, "Vårdnadshavare 1", ConsentAnswer.No)]),
+            TestContext.Current.CancellationToken);
+
+        await gate.RedeliverAsync(permitted, Queues.RedeliveryExchangeOf(Queues.ServiceFor(OperationType.SocialServicesIntake)));
+
+        (await RedeliveryConsumed(d.MessageId)).Exception.ShouldBeNull();
+        Deliveries(d.MessageId).Count.ShouldBe(2);
     }
 
     [Fact]

@@ -54,6 +54,25 @@ public sealed class SecrecyGateTests
         Gate.Decide(Disclosure("bvc", "social"), [yes, no, askedAgain], Now).Permitted.ShouldBeTrue("a yes given after the no is the newer word");
     }
 
+    /// <summary>
+    /// A no recorded as a later version of an older consent (a receiver's narrowing keeps the consent's start) was said
+    /// when that version was recorded: it still answers the yes given between the consent's start and the no.
+    /// </summary>
+    [Fact]
+    public void Decide_ANoRecordedAsALaterVersion_AnswersTheYesGivenBeforeIt_NotFromTheConsentsStart()
+    {
+        var older = ConsentFor("bvc", "social") with { ValidFrom = Now.AddDays(-90), RecordedAt = Now.AddDays(-90), ValidUntil = Now.AddDays(-1) };
+        var no = older with
+        {
+            Version = 2, RecordedAt = Now.AddDays(-30), Grantors = [new Grantor(GrantorRole.Guardian, "Vårdnadshavare 1", ConsentAnswer.No)],
+        };
+        var yes = ConsentFor("bvc", "social") with { ValidFrom = Now.AddDays(-60), RecordedAt = Now.AddDays(-60) };
+
+        Gate.Decide(Disclosure("bvc", "social"), [no, yes], Now).Permitted.ShouldBeFalse("the yes was given before the no");
+        Gate.Decide(Disclosure("bvc", "social"), [no with { ValidFrom = Now.AddDays(-200) }, yes], Now).Permitted
+            .ShouldBeFalse("moving the consent's start back does not lift the no");
+    }
+
     [Fact]
     public void Decide_AGuardiansConsent_StopsCountingWhenTheSubjectComesOfAge()
     {

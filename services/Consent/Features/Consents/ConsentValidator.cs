@@ -105,10 +105,11 @@ public sealed class ConsentValidator(OrganisationRegistry registry, LegalBasisCa
         {
             problems.Add("validUntil", "must be after validFrom");
         }
-        else if (validUntil - (validFrom < now ? validFrom : now) > bases.MaxConsentLength)
+        else if (validUntil - (version == 1 && now < validFrom ? now : validFrom) > bases.MaxConsentLength)
         {
-            // Counted from when it is given (the earlier of its start and now): a consent never valid for unlimited time
-            // cannot be stretched by a start set years ahead.
+            // A new consent counts from when it is given (the earlier of its start and now), so a start set years ahead
+            // cannot stretch it. A change counts from its start as before: one recorded under the older rule with a start
+            // ahead must still be narrowable.
             problems.Add("validUntil", $"a consent may last at most {bases.MaxConsentLength.TotalDays:0} days from when it is given");
         }
 
@@ -453,12 +454,12 @@ public sealed class ConsentValidator(OrganisationRegistry registry, LegalBasisCa
         }
 
         // Each person answers once: a grantor listed again would count twice where both guardians must consent.
-        foreach (var again in grantors.GroupBy(g => SecrecyGate.PersonOf(g.Grantor)).SelectMany(same => same.Skip(1)))
+        foreach (var (_, index) in grantors.Where((g, i) => grantors.Take(i).Any(earlier => SecrecyGate.SamePerson(earlier.Grantor, g.Grantor))))
         {
-            problems.Add($"grantors[{again.Index}]", "lists a grantor already listed (the same identity number, or the same name where neither is numbered)");
+            problems.Add($"grantors[{index}]", "lists a grantor already listed (the same identity number, or the same name where not both are numbered)");
         }
 
-        if (r.BothGuardiansRequired && grantors.Where(g => SecrecyGate.IsGuardian(g.Grantor.Role)).Select(g => SecrecyGate.PersonOf(g.Grantor)).Distinct().Count() < 2)
+        if (r.BothGuardiansRequired && SecrecyGate.People(grantors.Select(g => g.Grantor).Where(g => SecrecyGate.IsGuardian(g.Role))) < 2)
         {
             problems.Add("grantors", "both guardians must be recorded when bothGuardiansRequired is set");
         }

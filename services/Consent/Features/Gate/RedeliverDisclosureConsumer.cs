@@ -16,8 +16,8 @@ namespace FamiljecentralHub.Consent.Features.Gate;
 /// (<c>errors redrive</c>). It comes back to the gate, not to the receiver's queue: only the gate may put a message
 /// into a delivery queue, and a redrive must not become a way round it. The gate sends it again only if its ledger
 /// holds a permit for exactly this message (the digest of the submission it decided), with the basis and
-/// consent the ledger recorded, not those of the copy, and only if the gate would permit it as things stand now (a consent
-/// may have ended since, a child come of age); the receiver then re-checks the consent as on a first arrival.
+/// consent the ledger recorded, not those of the copy, and, for a permit on a consent, only while that consent still covers
+/// it (it may have ended since, or the child come of age); the receiver then re-checks the consent as on a first arrival.
 /// Anything else (a delivery the gate never permitted, one put back through another service's way, one whose metadata
 /// differs from the permit) is parked in the gate's own error queue for its operator to see, and delivered nowhere.
 /// </summary>
@@ -48,12 +48,22 @@ internal sealed class RedeliverDisclosureConsumer(
             throw new MetadataOnlyException($"Redelivery of {d.MessageId} refused: the ledger holds no permit for this message.");
         }
 
-        // A redrive may come long after the decision: the consent may have ended since, or the child come of age so that
-        // a guardian's yes no longer counts. It is decided again as it stands now, and sent only if it would still pass.
-        var again = gate.Decide(d, await consents.CurrentForSubjectAsync(pseudonyms.For(d.SubjectId), context.CancellationToken), clock.GetUtcNow());
-        if (!again.Permitted)
+        // A redrive may come long after the decision. A consent may have ended since, or the child come of age so that a
+        // guardian's yes no longer counts: a permit on a consent is sent again only while that very consent still covers
+        // it (decided again over it and every recorded no; another consent covering it now was not the basis the ledger
+        // recorded, and revoking that one would not reach this delivery). A statutory basis was the law's when the gate
+        // decided (a report of concern is never blocked) and the same secrecy area does not lapse: those stand.
+        if (permit.ConsentId is { } consentId)
         {
-            throw new MetadataOnlyException($"Redelivery of {d.MessageId} refused: the gate would not permit it now ({string.Join("; ", again.Reasons)}).");
+            var standing = (await consents.CurrentForSubjectAsync(pseudonyms.For(d.SubjectId), context.CancellationToken))
+                .Where(c => c.Id == consentId || c.Grantors.Any(g => g.Answer == ConsentAnswer.No))
+                .ToList();
+            var again = gate.Decide(d with { ClaimedBasis = null }, standing, clock.GetUtcNow());
+            if (!again.Permitted || again.ConsentId != consentId)
+            {
+                throw new MetadataOnlyException(
+                    $"Redelivery of {d.MessageId} refused: its consent no longer covers it ({string.Join("; ", again.Reasons)}).");
+            }
         }
 
         await context.SendToQueue(

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using FamiljecentralHub.Consent.Features.Consents;
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.Contracts.Organisation;
@@ -156,8 +157,8 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
         var lapsedNos = relevant.Where(c => c.ValidUntil <= now && c.Grantors.Any(g => g.Answer == ConsentAnswer.No)).ToList();
         foreach (var c in relevant)
         {
-            var failure = lapsedNos.FirstOrDefault(no => no.Id != c.Id && GivenAt(c) <= GivenAt(no)) is { } answered
-                ? $"a grantor answered no on {SwedishDay(GivenAt(answered)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}, after this consent was given"
+            var failure = lapsedNos.FirstOrDefault(no => no.Id != c.Id && GivenAt(c) <= NoGivenAt(no)) is { } answered
+                ? $"a grantor answered no on {SwedishDay(NoGivenAt(answered)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}, after this consent was given"
                 : ConsentFailure(c, d.Purpose, receiver, d.Categories, now);
             if (failure is null)
             {
@@ -227,7 +228,7 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
             return [];
         }
 
-        if (c.BothGuardiansRequired && answering.Where(g => IsGuardian(g.Role)).Select(PersonOf).Distinct().Count() < 2)
+        if (c.BothGuardiansRequired && People(answering.Where(g => IsGuardian(g.Role))) < 2)
         {
             failure = custodyReason is null
                 ? "both guardians must consent, and fewer than two have answered yes"
@@ -324,6 +325,13 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
     /// <summary>When a consent version's answers were given: they cannot be given after it is recorded, nor after it applies.</summary>
     private static DateTimeOffset GivenAt(ConsentRecord c) => c.ValidFrom < c.RecordedAt ? c.ValidFrom : c.RecordedAt;
 
+    /// <summary>
+    /// When a version's no was said: as <see cref="GivenAt"/> for a first version, but a change keeps its consent's
+    /// start, so a no recorded by a later version was said when that version was recorded, not before (nor can moving
+    /// the start back lift the no off the yeses given in between).
+    /// </summary>
+    private static DateTimeOffset NoGivenAt(ConsentRecord no) => no.Version == 1 ? GivenAt(no) : no.RecordedAt;
+
     /// <summary>The calendar day in Sweden at <paramref name="at"/>: a birthday begins at Swedish midnight, not UTC's.</summary>
     internal static DateOnly SwedishDay(DateTimeOffset at) => DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(at, Sweden).DateTime);
 
@@ -331,9 +339,40 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
         role is GrantorRole.Guardian or GrantorRole.TemporaryGuardian or GrantorRole.SpeciallyAppointedGuardian;
 
     /// <summary>
-    /// Who a grantor is, for telling two grantors apart: the identity number where one is recorded, else the name (case
-    /// and spacing aside). Both guardians are two people, whatever a record lists.
+    /// Whether two grantors are one person: by identity number where both have one, else by name, read as a reader would
+    /// (Unicode compatibility forms, invisible formatting characters, any spacing and case aside). Both guardians are two
+    /// people, whatever a record lists.
     /// </summary>
-    internal static string PersonOf(Grantor g) =>
-        g.IdentityNumber is { } number ? $"#{number}" : string.Join(' ', g.Name.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToUpperInvariant();
+    internal static bool SamePerson(Grantor a, Grantor b) =>
+        a.IdentityNumber is { } x && b.IdentityNumber is { } y ? x == y : NameAsRead(a.Name) == NameAsRead(b.Name);
+
+    /// <summary>How many people <paramref name="grantors"/> are (<see cref="SamePerson"/>).</summary>
+    internal static int People(IEnumerable<Grantor> grantors)
+    {
+        var people = new List<Grantor>();
+        foreach (var g in grantors.Where(g => !people.Any(p => SamePerson(p, g))))
+        {
+            people.Add(g);
+        }
+
+        return people.Count;
+    }
+
+    private static string NameAsRead(string name)
+    {
+        var read = new StringBuilder(name.Length);
+        foreach (var ch in name.Normalize(NormalizationForm.FormKC))
+        {
+            if (char.IsWhiteSpace(ch))
+            {
+                read.Append(' ');
+            }
+            else if (CharUnicodeInfo.GetUnicodeCategory(ch) != UnicodeCategory.Format)
+            {
+                read.Append(ch);
+            }
+        }
+
+        return string.Join(' ', read.ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToUpperInvariant();
+    }
 }
