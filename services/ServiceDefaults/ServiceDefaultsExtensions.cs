@@ -36,7 +36,8 @@ public static class ServiceDefaultsExtensions
             document.Servers = [new OpenApiServer { Url = "/" + serviceName }];
             return Task.CompletedTask;
         }));
-        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
+        // Named values only: a number is not one of them (the API's vocabulary is its names; BodyInspector refuses the rest).
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(allowIntegerValues: false)));
         builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
         builder.Services.AddOptions<PseudonymOptions>().BindConfiguration(PseudonymOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<Pseudonymizer>();
@@ -71,6 +72,7 @@ public static class ServiceDefaultsExtensions
             }
         });
         app.UseStatusCodePages();
+        app.UseUtf8JsonBodies();
         app.UseAuthentication();
         app.UseCallerRateLimit();
         app.UseAuthorization();

@@ -118,6 +118,23 @@ public sealed class ConsoleDeadLetterTests(HubFixture hub)
         }
     }
 
+    /// <summary>
+    /// A form the framework cannot parse (here more fields than it reads, 1 024) is the operator's mistake or a hostile
+    /// one: a 400 problem, not a 500.
+    /// </summary>
+    [Fact]
+    public async Task Redrive_AFormThatCannotBeRead_Gets400Problem()
+    {
+        using var ops = hub.Client("ops-console");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/consent/errors/redrive")
+        {
+            Content = new FormUrlEncodedContent(Enumerable.Range(0, 1100).Select(_ => new KeyValuePair<string, string>("messageId", Guid.NewGuid().ToString()))),
+        };
+        request.Headers.Add("Sec-Fetch-Site", "same-origin");
+
+        await InputHygieneTests.ShouldBeBoundedProblemAsync(await ops.SendAsync(request, Ct), HttpStatusCode.BadRequest);
+    }
+
     private sealed class OperatorEntry
     {
         public string ActingSystem { get; init; } = "";

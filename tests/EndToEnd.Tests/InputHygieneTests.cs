@@ -114,6 +114,86 @@ public sealed class InputHygieneTests(HubFixture hub)
         await ShouldBeBoundedProblemAsync(response, HttpStatusCode.BadRequest);
     }
 
+    /// <summary>
+    /// The API's vocabulary is its names. A number, a number in quotes or a combination ("A, B", which the converter
+    /// reads as flags whatever the enum) is none of them: stored, it would be ledgered as a number and matched by no rule.
+    /// </summary>
+    [Theory]
+    [InlineData("[99]")]
+    [InlineData("""["99"]""")]
+    [InlineData("""["FamilySituation", 1]""")]
+    public async Task Referral_CategoryNotANamedValue_Gets400AndNothingIsDecided(string categories)
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        var subject = HubFixture.NewSubject();
+        var body = $$"""{"receivingUnit":"{{DemoRequests.SocialServicesUnit}}","subjectId":"{{subject}}","categories":{{categories}},"reason":"Stöd.","actingUser":"{{ActingUser}}"}""";
+
+        var response = await bvc.PostAsync(DemoRequests.ReferralPath, Json(body), Ct);
+
+        await ShouldBeBoundedProblemAsync(response, HttpStatusCode.BadRequest);
+        await ShouldPublishNothingAboutAsync(subject);
+    }
+
+    /// <summary>A log extract's requester decides which proxy rules apply: a number must not stand for a third kind.</summary>
+    [Theory]
+    [InlineData("2")]
+    [InlineData("\"7\"")]
+    public async Task LogExtract_RequesterNotANamedValue_Gets400(string requester)
+    {
+        using var staff = hub.Client("region-loggranskning");
+        var body = $$"""{"subjectId":"{{HubFixture.NewSubject()}}","requester":{{requester}},"protectedIdentity":true,"requestedBy":"SE2321000016-LOGG1"}""";
+
+        var response = await staff.PostAsync("/consent/accountability/log-extracts", Json(body), Ct);
+
+        await ShouldBeBoundedProblemAsync(response, HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task Consent_PurposeOrAnswerNotANamedValue_Gets400()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        var consent = JsonSerializer.SerializeToNode(DemoRequests.Consent(HubFixture.NewSubject(), DateTimeOffset.UtcNow), JsonSerializerOptions.Web)!.AsObject();
+        var withPurpose = consent.DeepClone().AsObject();
+        withPurpose["purposes"] = new System.Text.Json.Nodes.JsonArray("Referral, JointPlan, JointActivityPlanning, ReportOfConcern, CareHandover, BirthHandover");
+        var withAnswer = consent.DeepClone().AsObject();
+        withAnswer["grantors"]![0]!["answer"] = 7;
+
+        await ShouldBeBoundedProblemAsync(await bvc.PostAsync(DemoRequests.ConsentPath, Json(withPurpose.ToJsonString()), Ct), HttpStatusCode.BadRequest);
+        await ShouldBeBoundedProblemAsync(await bvc.PostAsync(DemoRequests.ConsentPath, Json(withAnswer.ToJsonString()), Ct), HttpStatusCode.BadRequest);
+    }
+
+    /// <summary>
+    /// A client that accepts only HTML still gets the problem, and the value that did not bind reaches no log: a problem
+    /// writer that refused would leave the exception to the framework, which logs it whole.
+    /// </summary>
+    [Fact]
+    public async Task Inbox_BadQuery_AcceptingOnlyHtml_Gets400ProblemAndLogsNoValue()
+    {
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{DemoRequests.InboxPath}?limit={PlantedNumber}");
+        request.Headers.Accept.ParseAdd("text/html");
+
+        var response = await social.SendAsync(request, Ct);
+
+        await ShouldBeBoundedProblemAsync(response, HttpStatusCode.BadRequest);
+        hub.Hub.Services["social-services"].LogTail(400).ShouldNotContain(PlantedNumber);
+    }
+
+    [Theory]
+    [InlineData("x-hostile")]
+    [InlineData("utf-7")]
+    public async Task Referral_BodyNotInUtf8_Gets415(string charset)
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        var body = $$"""{"receivingUnit":"{{DemoRequests.SocialServicesUnit}}","subjectId":"{{HubFixture.NewSubject()}}","categories":["FamilySituation"],"reason":"Stöd.","actingUser":"{{ActingUser}}"}""";
+        using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        content.Headers.TryAddWithoutValidation("Content-Type", $"application/json; charset={charset}");
+
+        var response = await bvc.PostAsync(DemoRequests.ReferralPath, content, Ct);
+
+        await ShouldBeBoundedProblemAsync(response, HttpStatusCode.UnsupportedMediaType);
+    }
+
     [Theory]
     [InlineData("""{"receivingUnit":{"a":1}}""")]
     [InlineData("""{"categories":"FamilySituation"}""")]

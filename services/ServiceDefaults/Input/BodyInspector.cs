@@ -6,8 +6,8 @@ namespace FamiljecentralHub.ServiceDefaults.Input;
 
 /// <summary>
 /// Walks a bound request body along the serializer's own contract (the JSON names of exactly the properties that were
-/// bound) and finds what no endpoint should have to handle: refused characters, overlong strings, overlong lists and
-/// null list items. The paths it reports are built from the contract, never from the input. It also collects the
+/// bound) and finds what no endpoint should have to handle: refused characters, overlong strings, overlong lists, null
+/// list items and enum values that are none of the named ones. The paths it reports are built from the contract, never from the input. It also collects the
 /// body's strings, so an answer can be checked for repeating any of them.
 /// </summary>
 /// <remarks>
@@ -37,6 +37,11 @@ internal sealed class BodyInspector(JsonSerializerOptions options)
                 return;
             case JsonElement or System.Text.Json.Nodes.JsonNode:
                 // Free-form JSON is the endpoint's own to check; none of the hub's request types has any.
+                return;
+            case Enum named when !Enum.IsDefined(named.GetType(), named):
+                // The converter reads "A, B" as a combination of values, as for flags, whatever the enum: a value the hub
+                // never named would be stored and ledgered as a number, and matched by nothing the law names.
+                Problems.Add(path, "must be one of the named values");
                 return;
         }
 

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Net.Http.Headers;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FamiljecentralHub.ServiceDefaults.Input;
@@ -25,6 +26,23 @@ public static class InputGuardExtensions
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = InputLimits.MaxRequestBodyBytes);
         return builder;
     }
+
+    /// <summary>
+    /// A JSON body in a charset other than UTF-8 is a 415 before anything reads it: the framework's reader throws an
+    /// exception of its own for a charset it does not know (a 500), and JSON on the wire is UTF-8 (RFC 8259).
+    /// </summary>
+    public static IApplicationBuilder UseUtf8JsonBodies(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        if (MediaTypeHeaderValue.TryParse(context.Request.ContentType, out var media)
+            && (media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || media.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase))
+            && media.Charset.HasValue
+            && !media.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !media.Charset.Equals("utf8", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new BadHttpRequestException("The body's charset is not UTF-8.", StatusCodes.Status415UnsupportedMediaType);
+        }
+
+        await next(context);
+    });
 
     /// <summary>
     /// The route group every API endpoint of a hub service is mapped in: behind <see cref="InputGuard"/>, so no

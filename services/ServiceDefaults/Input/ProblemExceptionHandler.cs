@@ -40,9 +40,19 @@ internal sealed partial class ProblemExceptionHandler(
                     Detail = bad.StatusCode switch
                     {
                         StatusCodes.Status413PayloadTooLarge => "The request body exceeds the allowed size.",
-                        StatusCodes.Status415UnsupportedMediaType => "Send the body as application/json.",
+                        StatusCodes.Status415UnsupportedMediaType => "Send the body as application/json, in UTF-8.",
                         _ => "The request could not be read: a required value is missing or a value is of the wrong type.",
                     },
+                };
+                break;
+            case InvalidDataException:
+            case IOException when http.Request.HasFormContentType:
+                // A form the framework cannot parse: too many fields, a part without its boundary, a body cut short.
+                problem = new ProblemDetails
+                {
+                    Status = StatusCodes.Status400BadRequest,
+                    Title = ReasonPhrases.GetReasonPhrase(StatusCodes.Status400BadRequest),
+                    Detail = "The form could not be read: it is malformed, cut short or has too many fields.",
                 };
                 break;
             default:
@@ -55,7 +65,15 @@ internal sealed partial class ProblemExceptionHandler(
         }
 
         http.Response.StatusCode = problem.Status!.Value;
-        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem });
+        if (await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem }))
+        {
+            return true;
+        }
+
+        // The problem writers take only a client that accepts JSON. Answered anyway: a handler that says no leaves the
+        // exception to the framework, which logs it whole (a binding error quotes the value) and answers with no body.
+        await http.Response.WriteAsJsonAsync(problem, problem.GetType(), json.Value.SerializerOptions, "application/problem+json", cancellationToken);
+        return true;
     }
 
     /// <summary>
