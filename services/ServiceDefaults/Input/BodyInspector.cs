@@ -7,8 +7,8 @@ namespace FamiljecentralHub.ServiceDefaults.Input;
 /// <summary>
 /// Walks a bound request body along the serializer's own contract (the JSON names of exactly the properties that were
 /// bound) and finds what no endpoint should have to handle: refused characters, overlong strings, overlong lists, null
-/// list items and enum values that are none of the named ones. The paths it reports are built from the contract, never from the input. It also collects the
-/// body's strings, so an answer can be checked for repeating any of them.
+/// list items and enum values that are none of the named ones. The paths it reports are built from the contract, never
+/// from the input. It also collects the body's strings, so an answer can be checked for repeating any of them.
 /// </summary>
 /// <remarks>
 /// A check after binding rather than a JsonConverter&lt;string&gt; in the serializer options: a custom converter

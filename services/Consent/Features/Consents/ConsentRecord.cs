@@ -107,7 +107,10 @@ public sealed record ConsentRecord
     /// The day the consent was given, for judging the subject's age: it cannot be given after it is recorded, nor after it
     /// starts to apply, so the earlier of the two (the Swedish calendar day, on which birthdays fall).
     /// </summary>
-    public DateOnly GivenOn() => SecrecyGate.SwedishDay(ValidFrom < RecordedAt ? ValidFrom : RecordedAt);
+    public DateOnly GivenOn() => SecrecyGate.SwedishDay(GivenAt());
+
+    /// <summary>The instant the consent was given at the latest: the earlier of its start and its recording.</summary>
+    public DateTimeOffset GivenAt() => ValidFrom < RecordedAt ? ValidFrom : RecordedAt;
 
     public bool Names(string unitId) => SendingUnits.Contains(unitId) || ReceivingUnits.Contains(unitId) || RecordingUnit == unitId;
 }

@@ -157,7 +157,7 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
         var lapsedNos = relevant.Where(c => c.ValidUntil <= now && c.Grantors.Any(g => g.Answer == ConsentAnswer.No)).ToList();
         foreach (var c in relevant)
         {
-            var failure = lapsedNos.FirstOrDefault(no => no.Id != c.Id && GivenAt(c) <= NoGivenAt(no)) is { } answered
+            var failure = lapsedNos.FirstOrDefault(no => no.Id != c.Id && c.GivenAt() <= NoGivenAt(no)) is { } answered
                 ? $"a grantor answered no on {SwedishDay(NoGivenAt(answered)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}, after this consent was given"
                 : ConsentFailure(c, d.Purpose, receiver, d.Categories, now);
             if (failure is null)
@@ -322,15 +322,12 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
     /// <summary>Where the hub's subjects come of age.</summary>
     internal static readonly TimeZoneInfo Sweden = TimeZoneInfo.FindSystemTimeZoneById("Europe/Stockholm");
 
-    /// <summary>When a consent version's answers were given: they cannot be given after it is recorded, nor after it applies.</summary>
-    private static DateTimeOffset GivenAt(ConsentRecord c) => c.ValidFrom < c.RecordedAt ? c.ValidFrom : c.RecordedAt;
-
     /// <summary>
-    /// When a version's no was said: as <see cref="GivenAt"/> for a first version, but a change keeps its consent's
+    /// When a version's no was said: as <see cref="ConsentRecord.GivenAt"/> for a first version, but a change keeps its consent's
     /// start, so a no recorded by a later version was said when that version was recorded, not before (nor can moving
     /// the start back lift the no off the yeses given in between).
     /// </summary>
-    private static DateTimeOffset NoGivenAt(ConsentRecord no) => no.Version == 1 ? GivenAt(no) : no.RecordedAt;
+    private static DateTimeOffset NoGivenAt(ConsentRecord no) => no.Version == 1 ? no.GivenAt() : no.RecordedAt;
 
     /// <summary>The calendar day in Sweden at <paramref name="at"/>: a birthday begins at Swedish midnight, not UTC's.</summary>
     internal static DateOnly SwedishDay(DateTimeOffset at) => DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(at, Sweden).DateTime);
