@@ -316,8 +316,46 @@ public sealed class WebhookDispatcherTests(PostgresFixture postgres) : IClassFix
         }
     }
 
+    /// <summary>
+    /// One change (a custody change, a "no") that takes cover from several consents' fetched messages makes one notice per
+    /// consent, all with the change's id: a receiver that deduplicates on X-Hub-Delivery, as it is told to, would drop all
+    /// but the first. Each notice has its own key, and the same key again when it is pushed again.
+    /// </summary>
     [Fact]
-    public async Task Push_RevocationNotice_PushedOnceWithConsentAsDeliveryId()
+    public async Task Push_NoticesOfOneChange_EachHaveTheirOwnDeliveryId_KeptWhenPushedAgain()
+    {
+        var db = await postgres.NewDatabaseAsync();
+        await using var receiver = await TestReceiver.StartAsync(Ct);
+        await RegisterAsync(db, receiver.Url);
+        var changeId = Guid.NewGuid();
+        await using (var connection = await db.OpenConnectionAsync(Ct))
+        {
+            foreach (var consentId in new[] { Guid.NewGuid(), Guid.NewGuid() })
+            {
+                await connection.ExecuteAsync(
+                    "INSERT INTO revocation_notices (receiving_unit, consent_id, message_ids, revoked_at, change_id) VALUES (@Unit, @consentId, @ids, now(), @changeId)",
+                    new { Unit, consentId, ids = new[] { Guid.NewGuid() }, changeId });
+            }
+        }
+
+        var dispatcher = Dispatcher(db, FastOptions());
+        await dispatcher.DispatchOnceAsync(Ct);
+        var first = receiver.Requests.Select(r => r.DeliveryId).ToList();
+        await using (var connection = await db.OpenConnectionAsync(Ct))
+        {
+            // As after a push whose 2xx was lost: pushed again.
+            await connection.ExecuteAsync("UPDATE revocation_notices SET pushed_at = NULL");
+        }
+
+        await dispatcher.DispatchOnceAsync(Ct);
+
+        first.Count.ShouldBe(2);
+        first.Distinct().Count().ShouldBe(2, "two notices under one delivery id: the receiver drops the second");
+        receiver.Requests.Skip(2).Select(r => r.DeliveryId).Order().ShouldBe(first.Order(), "a notice pushed again keeps its key");
+    }
+
+    [Fact]
+    public async Task Push_RevocationNotice_PushedOnce()
     {
         var db = await postgres.NewDatabaseAsync();
         await using var receiver = await TestReceiver.StartAsync(Ct);
@@ -337,7 +375,7 @@ public sealed class WebhookDispatcherTests(PostgresFixture postgres) : IClassFix
 
         var push = receiver.Requests.ShouldHaveSingleItem();
         push.Event.ShouldBe("revocation-notice");
-        push.DeliveryId.ShouldBe(consentId.ToString());
+        Guid.TryParse(push.DeliveryId, out _).ShouldBeTrue();
         JsonSerializer.Deserialize<RevocationNotice>(push.Body, WebhookDispatcher.Json)!.MessageIds.ShouldBe([messageId]);
     }
 

@@ -126,11 +126,25 @@ internal sealed class WebhookDispatcher(
         var hooks = await HooksAsync(connection, tx, rows.Select(r => r.ReceivingUnit), cancellationToken);
         var outcomes = await Task.WhenAll(rows.Select(async row => (Seq: row.Cursor, Pushed:
             hooks.TryGetValue(row.ReceivingUnit, out var hook)
-            // A notice is unique per receiving unit and consent (a revocation) or change, so that id is its idempotency key.
-            && await sender.PushAsync(hook, (row.ChangeId ?? row.ConsentId).ToString(), RevocationNoticeEvent, JsonSerializer.Serialize(row.ToNotice(), Json), cancellationToken))));
+            && await sender.PushAsync(hook, NoticeDeliveryId(row), RevocationNoticeEvent, JsonSerializer.Serialize(row.ToNotice(), Json), cancellationToken))));
 
         await RecordAsync(connection, tx, "revocation_notices", "pushed_at = @now", outcomes);
         return rows.Count;
+    }
+
+    /// <summary>
+    /// A notice's idempotency key. A notice is one per receiving unit, consent and change (or revocation): one change
+    /// that takes cover from several consents makes several notices, and one system may take the notices of several
+    /// units at one address, so neither the change's id nor the consent's alone tells them apart. The same on every push.
+    /// </summary>
+    private static string NoticeDeliveryId(NoticeRow row)
+    {
+        var hash = System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes($"revocation-notice:{row.ReceivingUnit}:{row.ConsentId:N}:{row.ChangeId:N}"));
+        var bytes = hash.AsSpan(0, 16).ToArray();
+        bytes[7] = (byte)((bytes[7] & 0x0F) | 0x80); // version 8: application-defined
+        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80); // RFC 9562 variant
+        return new Guid(bytes).ToString();
     }
 
     /// <summary>
