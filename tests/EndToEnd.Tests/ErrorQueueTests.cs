@@ -60,6 +60,12 @@ public sealed class PoisonedReferralsFixture(HubFixture hub) : IAsyncLifetime
     /// <summary>The intruder's error copy as first parked: tests that redrive it may run before the one that reads it.</summary>
     public ParkedMessage IntruderWhenParked { get; private set; } = null!;
 
+    /// <summary>
+    /// The error copy of a referral whose sender put the subject's identity number in the W3C <c>baggage</c> and the
+    /// older <c>Correlation-Context</c> request headers, as first parked.
+    /// </summary>
+    public ParkedMessage WithBaggageWhenParked { get; private set; } = null!;
+
     public Hub Hub => hub.Hub;
 
     public Pseudonymizer Pseudonyms { get; } = new(Options.Create(new PseudonymOptions { Key = hub.Hub.PseudonymKey }));
@@ -86,7 +92,7 @@ public sealed class PoisonedReferralsFixture(HubFixture hub) : IAsyncLifetime
         var referrals = new List<(Guid Id, string StatusUrl)>();
         foreach (var subject in subjects.Take(3))
         {
-            referrals.Add(await ReferAsync(bvc, subject));
+            referrals.Add(await ReferAsync(bvc, subject, baggage: subject == subjects[2]));
         }
 
         var forged = await ForgeAsync(subjects[3]);
@@ -140,6 +146,7 @@ public sealed class PoisonedReferralsFixture(HubFixture hub) : IAsyncLifetime
 
         StatusesWhenParked = statuses;
         IntruderWhenParked = await GateErrorQueuePeek.WaitUntilParkedAsync(Hub, Intruder.MessageId, Ct);
+        WithBaggageWhenParked = await GateErrorQueuePeek.WaitUntilParkedAsync(Hub, StillPoison.MessageId, Ct);
         Listing = await ErrorsAsync();
     }
 
@@ -197,9 +204,18 @@ public sealed class PoisonedReferralsFixture(HubFixture hub) : IAsyncLifetime
         return (await created.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetGuid();
     }
 
-    private static async Task<(Guid Id, string StatusUrl)> ReferAsync(HttpClient bvc, string subject)
+    private static async Task<(Guid Id, string StatusUrl)> ReferAsync(HttpClient bvc, string subject, bool baggage = false)
     {
-        var submitted = await bvc.PostAsJsonAsync(DemoRequests.ReferralPath, DemoRequests.Referral(subject), Ct);
+        using var request = new HttpRequestMessage(HttpMethod.Post, DemoRequests.ReferralPath) { Content = JsonContent.Create(DemoRequests.Referral(subject)) };
+        if (baggage)
+        {
+            // With a trace context of its own: the runtime takes a request's baggage only beside a traceparent.
+            request.Headers.TryAddWithoutValidation("traceparent", $"00-{ActivityTraceId.CreateRandom().ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
+            request.Headers.TryAddWithoutValidation("baggage", $"nin={subject},name=Anna%20Andersson");
+            request.Headers.TryAddWithoutValidation("Correlation-Context", $"nin={subject}");
+        }
+
+        var submitted = await bvc.SendAsync(request, Ct);
         submitted.StatusCode.ShouldBe(HttpStatusCode.Accepted);
         var body = await submitted.Content.ReadFromJsonAsync<JsonElement>(Ct);
         return (body.GetProperty("messageId").GetGuid(), body.GetProperty("statusUrl").GetString()!);
@@ -313,6 +329,28 @@ public sealed class ErrorQueueTests(PoisonedReferralsFixture poison, HubFixture 
         parked.HeadersNamed(FaultReason.Header).ShouldBe(["Npgsql.PostgresException: SQLSTATE 23514 CheckViolation"]);
         parked.HeadersNamed(MassTransit.MessageHeaders.FaultMessage).ShouldBe(["Npgsql.PostgresException: SQLSTATE 23514 CheckViolation"]);
         parked.Headers.Values.ShouldAllBe(value => value == null || !value.Contains(poison.Intruder.Subject));
+    }
+
+    [Fact]
+    public void Parked_ASendersBaggage_IsNotCarriedIntoTheBroker()
+    {
+        // MassTransit copies the current activity's baggage into every message it publishes, and ASP.NET Core fills it
+        // from the request: a client's baggage would ride through the broker into error copies, the consoles that show
+        // them, and every process's activities. Only the trace context is taken from a request.
+        var parked = poison.WithBaggageWhenParked;
+        var headers = string.Join("\n", (parked.Properties.Headers ?? new Dictionary<string, object?>()).Select(h => $"{h.Key}={Flattened(h.Value)}"));
+
+        headers.ShouldNotContain(poison.StillPoison.Subject);
+        headers.ShouldNotContain("Andersson");
+        headers.ShouldNotContain("MT-Activity-Correlation-Context", Case.Insensitive);
+
+        static string Flattened(object? value) => value switch
+        {
+            byte[] bytes => System.Text.Encoding.UTF8.GetString(bytes),
+            IDictionary<string, object?> table => string.Join(",", table.Select(t => $"{t.Key}:{Flattened(t.Value)}")),
+            System.Collections.IEnumerable list and not string => string.Join(",", list.Cast<object?>().Select(Flattened)),
+            _ => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "",
+        };
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using FamiljecentralHub.ServiceDefaults.Telemetry;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace FamiljecentralHub.ServiceDefaults.Tests;
@@ -39,6 +40,40 @@ public sealed class HubTelemetryTests
         span.ShouldNotBeNull();
         span.IsAllDataRequested.ShouldBeTrue();
         span.Recorded.ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task ARequestsBaggage_IsNotTaken_ItsTraceContextIs()
+    {
+        using var host = await StartAsync(otlpEndpoint: null);
+        var traceparent = $"00-{ActivityTraceId.CreateRandom().ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-01";
+        var headers = new Dictionary<string, string>
+        {
+            ["traceparent"] = traceparent,
+            ["tracestate"] = "vendor=value",
+            ["baggage"] = "nin=191212121212",
+            ["Correlation-Context"] = "nin=191212121212",
+        };
+
+        foreach (var propagator in new[] { host.Services.GetRequiredService<DistributedContextPropagator>(), DistributedContextPropagator.Current })
+        {
+            propagator.ExtractTraceIdAndState(headers, Get, out var traceId, out var traceState);
+            traceId.ShouldBe(traceparent);
+            traceState.ShouldBe("vendor=value");
+            (propagator.ExtractBaggage(headers, Get) ?? []).ShouldBeEmpty("a client's baggage would ride in every message MassTransit publishes");
+
+            using var activity = new Activity("outgoing").SetParentId(traceparent).AddBaggage("nin", "191212121212");
+            activity.Start();
+            var injected = new Dictionary<string, string>();
+            propagator.Inject(activity, injected, (carrier, name, value) => ((Dictionary<string, string>)carrier!)[name] = value);
+            injected.Keys.ShouldBe(["traceparent"]);
+        }
+
+        static void Get(object? carrier, string name, out string? value, out IEnumerable<string>? values)
+        {
+            values = null;
+            ((Dictionary<string, string>)carrier!).TryGetValue(name, out value);
+        }
     }
 
     private static async Task<IHost> StartAsync(string? otlpEndpoint)

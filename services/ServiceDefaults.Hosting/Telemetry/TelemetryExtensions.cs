@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -35,6 +36,11 @@ public static class TelemetryExtensions
     public static IHostApplicationBuilder AddHubTelemetry(this IHostApplicationBuilder builder, string serviceName)
     {
         var otlp = !string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        // Trace context only, no baggage: for requests (ASP.NET Core takes the propagator from the container, where the
+        // web host put the runtime's default first) and for outgoing calls (HttpClient and YARP use the process-wide one).
+        DistributedContextPropagator.Current = TraceContextOnlyPropagator.Instance;
+        builder.Services.RemoveAll<DistributedContextPropagator>();
+        builder.Services.AddSingleton<DistributedContextPropagator>(TraceContextOnlyPropagator.Instance);
         var otel = builder.Services.AddOpenTelemetry().ConfigureResource(r => r.AddService(serviceName));
         otel.WithMetrics(m =>
         {
