@@ -57,8 +57,7 @@ public static class BrokerPermissions
         Configure: AnyOf(
             Own(service),                                  // its queues and the exchanges MassTransit names after them
             Exactly(Queues.SubmissionExchangeOf(service)), // MassTransit declares the exchange it sends to
-            Exactly(Queues.StatusExchange),                // ... it publishes to and binds its status queue to
-            Exactly(Queues.RevocationExchange)),           // ... it binds its revocations queue to
+            Exactly(Queues.StatusExchange)),               // ... it publishes to and binds its status queue to
         Write: AnyOf(
             // Its queues as binding destinations and its _error/_skipped queues, but not its delivery queue: who may
             // bind that queue may feed it from an exchange of its own, past the gate.
@@ -67,9 +66,8 @@ public static class BrokerPermissions
             Exactly(Queues.StatusExchange),                // publishes Delivered, DeliveryFailed, Withdrawn, Acknowledged
             WaysBack(service)),                            // puts its error copies back (errors redrive); deliveries via the gate
         Read: AnyOf(
-            Own(service),                                  // consumes its queues, the delivery queue included
-            Exactly(Queues.StatusExchange),                // binds its status queue (for its own units' events)
-            Exactly(Queues.RevocationExchange)));          // binds its revocations queue
+            Own(service),                                  // consumes its queues, the delivery and revocations queues included
+            Exactly(Queues.StatusExchange)));              // binds its status queue (for its own units' events); the deployment binds its revocations queue
 
     private static BrokerPermission Gate(string service) => new(
         Configure: AnyOf(

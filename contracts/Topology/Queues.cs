@@ -123,8 +123,16 @@ public static class Queues
     public static IReadOnlyList<(string Exchange, string Queue)> RedriveBindings { get; } =
         [.. RedrivableQueues.Select(queue => (RedriveExchangeOf(queue), queue))];
 
-    /// <summary>Every binding the deployment declares as the administrator: the boundary and the ways back.</summary>
-    public static IReadOnlyList<(string Exchange, string Queue)> DeploymentBindings { get; } = [.. BoundaryBindings, .. RedriveBindings];
+    /// <summary>
+    /// Each operation service's queue of revocations, bound to the consent service's fanout exchange by the deployment:
+    /// a service that could declare that exchange could also delete it, and every other service's binding with it, so
+    /// that revocations and the withdrawals they make went nowhere, confirmed all the same.
+    /// </summary>
+    public static IReadOnlyList<(string Exchange, string Queue)> RevocationBindings { get; } =
+        [.. OperationServices.Select(service => (RevocationExchange, RevocationsOf(service)))];
+
+    /// <summary>Every binding the deployment declares as the administrator: the boundary, the ways back and the revocations.</summary>
+    public static IReadOnlyList<(string Exchange, string Queue)> DeploymentBindings { get; } = [.. BoundaryBindings, .. RedriveBindings, .. RevocationBindings];
 
     public static bool IsBoundaryQueue(string queue) => BoundaryBindings.Any(binding => binding.Queue == queue);
 

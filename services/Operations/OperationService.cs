@@ -49,7 +49,12 @@ public static class OperationServiceExtensions
                 e.ConfigureConsumeTopology = false;
             });
             x.AddConsumer<StatusChangedConsumer, StatusChangedConsumerDefinition>();
-            x.AddConsumer<ConsentRevokedConsumer>().Endpoint(e => e.Name = Queues.RevocationsOf(descriptor.ServiceName));
+            x.AddConsumer<ConsentRevokedConsumer>().Endpoint(e =>
+            {
+                e.Name = Queues.RevocationsOf(descriptor.ServiceName);
+                // Bound by the deployment (Queues.RevocationBindings): the service may not declare, and so not delete, the exchange.
+                e.ConfigureConsumeTopology = false;
+            });
         });
         return builder;
     }

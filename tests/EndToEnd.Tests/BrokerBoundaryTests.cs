@@ -96,6 +96,22 @@ public sealed class BrokerBoundaryTests(HubFixture fixture)
     }
 
     /// <summary>
+    /// Deleting the revocation exchange would take every service's binding with it; the broker confirms a publish that
+    /// reaches no queue, so each revocation would be recorded as announced and no receiver would withdraw anything.
+    /// </summary>
+    [Theory]
+    [InlineData("delete")]
+    [InlineData("unbind another service's queue")]
+    public async Task Remove_OperationServiceTheRevocationExchangeOrItsBindings_IsRefused(string how)
+    {
+        await using var connection = await ConnectAsync(Intruder);
+
+        await ShouldBeRefusedAsync(connection, channel => how == "delete"
+            ? channel.ExchangeDeleteAsync(Queues.RevocationExchange, cancellationToken: Ct)
+            : channel.QueueUnbindAsync(Queues.RevocationsOf("social-services"), Queues.RevocationExchange, "", cancellationToken: Ct));
+    }
+
+    /// <summary>
     /// Only the gate may put a message back through its redrive exchange: the gate trusts the way in stamped on what
     /// comes through it, which an operation service could otherwise forge.
     /// </summary>

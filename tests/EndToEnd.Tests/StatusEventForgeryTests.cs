@@ -99,6 +99,74 @@ public sealed class StatusEventForgeryTests(HubFixture hub)
     }
 
     /// <summary>
+    /// The broker checks a topic permission on a publish to a topic exchange, not on a message that reaches the status
+    /// exchange another way: through an exchange of the intruder's own bound to it, or dead-lettered into it from a queue
+    /// of its own. Either carries whatever routing key the intruder chose, here the receiver's acknowledgement, with the
+    /// true subject pseudonym and receiver. Only what was published to the status exchange itself is the broker's word.
+    /// </summary>
+    [Theory]
+    [InlineData("bound exchange")]
+    [InlineData("dead-lettered")]
+    public async Task Acknowledged_UnderTheReceiversName_ByAWayRoundTheTopicPermissions_IsNeitherRecordedNorShown(string way)
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var (messageId, statusUrl) = await HubFixture.SubmitConsentedReferralAsync(bvc);
+        await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Delivered");
+
+        var forgedAt = DateTimeOffset.UtcNow.AddHours(-1);
+        var forged = Event(messageId, "Acknowledged") with
+        {
+            SubjectPseudonym = await PermittedSubjectAsync(messageId), ActingSystem = "forged-system", OccurredAt = forgedAt,
+        };
+        var key = StatusRoutes.Key("social-services", "child-health", DemoRequests.ChildHealthUnit, "Acknowledged");
+        var own = $"{Intruder}-forge-{Guid.NewGuid():N}";
+        await using (var connection = await RawAmqp.ConnectAsync(hub.Hub, Intruder, Ct))
+        await using (var channel = await RawAmqp.OpenConfirmingChannelAsync(connection, Ct))
+        {
+            if (way == "bound exchange")
+            {
+                await channel.ExchangeDeclareAsync(own, ExchangeType.Fanout, durable: false, autoDelete: false, cancellationToken: Ct);
+                await channel.ExchangeBindAsync(destination: Queues.StatusExchange, source: own, routingKey: "", cancellationToken: Ct);
+                await RawAmqp.PublishAsync(channel, own, key, forged, Guid.NewGuid(), Ct);
+                await channel.ExchangeDeleteAsync(own, cancellationToken: Ct);
+            }
+            else
+            {
+                await channel.QueueDeclareAsync(own, durable: false, exclusive: false, autoDelete: false, arguments: new Dictionary<string, object?>
+                {
+                    ["x-dead-letter-exchange"] = Queues.StatusExchange,
+                    ["x-dead-letter-routing-key"] = key,
+                    ["x-message-ttl"] = 0,
+                }, cancellationToken: Ct);
+                // Into its own queue through an exchange of its own (no service may publish through the default exchange).
+                await channel.ExchangeDeclareAsync(own, ExchangeType.Fanout, durable: false, autoDelete: false, cancellationToken: Ct);
+                await channel.QueueBindAsync(own, own, "", cancellationToken: Ct);
+                await RawAmqp.PublishAsync(channel, own, "", forged, Guid.NewGuid(), Ct);
+                await Task.Delay(TimeSpan.FromSeconds(1), Ct);
+                await channel.QueueDeleteAsync(own, cancellationToken: Ct);
+                await channel.ExchangeDeleteAsync(own, cancellationToken: Ct);
+            }
+        }
+
+        // Given time to be taken, as the true acknowledgement below is.
+        await Task.Delay(TimeSpan.FromSeconds(3), Ct);
+        var acknowledging = DateTimeOffset.UtcNow;
+        (await social.PostAsync($"{DemoRequests.InboxPath}/{messageId}/acknowledge", null, Ct)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+
+        var status = await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Acknowledged");
+        status.GetProperty("acknowledgedAt").GetDateTimeOffset().ShouldBeGreaterThan(acknowledging.AddSeconds(-5), "the sender's view took the forged time");
+        await Eventually.TrueAsync(async () => (await AcknowledgementsAsync(messageId)).Count > 0, TimeSpan.FromSeconds(30), "the ledger never recorded the acknowledgement", cancellationToken: Ct);
+        (await AcknowledgementsAsync(messageId)).ShouldBe([(DemoRequests.SocialServicesUnit, DemoRequests.SocialServicesClient)], "the ledger recorded the forged acknowledgement");
+
+        using var ops = hub.Client("ops-console");
+        await Eventually.TrueAsync(async () => (await TrailAsync(ops, messageId)).Any(e => e.GetProperty("status").GetString() == "Acknowledged"),
+            TimeSpan.FromSeconds(30), "Ops' trail never showed the acknowledgement", cancellationToken: Ct);
+        var acknowledged = (await TrailAsync(ops, messageId)).Single(e => e.GetProperty("status").GetString() == "Acknowledged");
+        acknowledged.GetProperty("occurredAt").GetDateTimeOffset().ShouldBeGreaterThan(acknowledging.AddSeconds(-5), "Ops' trail took the forged acknowledgement");
+    }
+
+    /// <summary>
     /// Several events in one message travel under the first one's key, which the broker vouches for: the receiver of two
     /// referrals may acknowledge the first, but a second change that says something else (a withdrawal no revocation
     /// made) must not ride in under the key of the first. Each change is held to the key as if it had come alone.

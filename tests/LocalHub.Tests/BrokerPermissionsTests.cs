@@ -111,6 +111,23 @@ public sealed class BrokerPermissionsTests
         MayConfigure(service, redrive).ShouldBeFalse();
     }
 
+    /// <summary>
+    /// Who may declare an exchange may delete it, and with it every binding of every service's queue: revocations, confirmed
+    /// by the broker, would then reach no receiver. The deployment binds each operation service's revocations queue; only
+    /// the gate, which publishes them, may declare the exchange, and no operation service may bind anything to it.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Services))]
+    public void ConfigureOrRead_TheRevocationExchange_OnlyTheGateDeclaresIt(string service)
+    {
+        MayConfigure(service, Queues.RevocationExchange).ShouldBe(service == "consent");
+        MayRead(service, Queues.RevocationExchange).ShouldBeFalse();
+        if (Queues.OperationServices.Contains(service))
+        {
+            Queues.DeploymentBindings.ShouldContain((Queues.RevocationExchange, Queues.RevocationsOf(service)));
+        }
+    }
+
     /// <summary>An error copy keeps the whole message; the way in stamped on it is trusted because only the gate writes there.</summary>
     [Theory]
     [MemberData(nameof(Services))]

@@ -11,7 +11,8 @@ namespace FamiljecentralHub.ServiceDefaults.Messaging;
 /// <summary>
 /// Who published a lifecycle event, and whether that service may say it (docs/broker-permissions.md, "Lifecycle
 /// events"). The routing key names the publisher, and the broker's topic permissions let each service publish under its
-/// own name only, so the key is the broker's word, not the publisher's. A redriven event comes back through its queue's
+/// own name only, so the key of a message published to the status exchange itself is the broker's word, not the
+/// publisher's. A redriven event comes back through its queue's
 /// redrive exchange; its key is then the one stamped on its error copy (<see cref="ErrorCopyFilter"/>), which only the
 /// queue's owner can have written (as with <see cref="WayIn"/>).
 /// </summary>
@@ -33,7 +34,11 @@ public static partial class StatusEventOrigin
 
         if (!Queues.IsRedriveExchange(rabbit.Exchange))
         {
-            return rabbit.RoutingKey;
+            // The broker checks a topic permission only on a publish to the topic exchange itself: a message published to
+            // an exchange of the publisher's own that is bound to it, or dead-lettered into it from a queue of its own,
+            // carries whatever key the publisher chose. Such a message names the first exchange, or carries x-death.
+            var published = rabbit.Exchange == Queues.StatusExchange && rabbit.Properties.Headers?.ContainsKey("x-death") != true;
+            return published ? rabbit.RoutingKey : null;
         }
 
         // As with the way in: exactly one stamp, in any case, or none at all.
