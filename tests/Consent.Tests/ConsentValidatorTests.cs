@@ -82,6 +82,18 @@ public sealed class ConsentValidatorTests
     }
 
     [Fact]
+    public void Validate_TheSubjectRecordedWithAnotherPersonsNumber_IsRejected()
+    {
+        // Else a parent entered as "Subject" passes for the child's own consent, which no custody change reaches.
+        GrantorRequest Self(string number) => new() { Role = GrantorRole.Subject, Name = "Förälder", Answer = ConsentAnswer.Yes, IdentityNumber = number };
+        var errors = Errors(Valid(Adult, Self("198001012387")));
+
+        errors.ShouldContainKey("grantors[0]");
+        errors["grantors[0]"].ShouldNotContain(e => e.Contains("198001012387"));
+        Errors(Valid(Adult, Self(Adult))).ShouldBeEmpty();
+    }
+
+    [Fact]
     public void Validate_UnknownUnit_IsRejected()
     {
         Errors(Valid() with { ReceivingUnits = ["nowhere"] })["receivingUnits[0]"].ShouldContain("is not a unit the hub knows");

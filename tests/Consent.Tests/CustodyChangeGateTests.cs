@@ -16,6 +16,27 @@ public sealed class CustodyChangeGateTests
     private static Grantor Guardian(int n, ConsentAnswer answer = ConsentAnswer.Yes, DateTimeOffset? goneFrom = null) =>
         new(GrantorRole.Guardian, $"Vårdnadshavare {n}", answer) { NoLongerGuardianFrom = goneFrom };
 
+    /// <summary>
+    /// A custody change reaches every consent resting on the guardian, and each gets a ledger entry that its own units see.
+    /// That a unit the consent does not name recorded it (social services, say, for a consent between BVC and open
+    /// preschool) is not theirs to learn: its entry names neither that unit, nor its system, nor its staff.
+    /// </summary>
+    [Fact]
+    public void LedgerEntry_OfAConsentThatDoesNotNameTheRecordingUnit_NamesNoneOfItsOwn()
+    {
+        var consent = ConsentFor("bvc", "forskola", grantors: [new(GrantorRole.Guardian, "Vårdnadshavare 1", ConsentAnswer.Yes, IdentityNumber: "198001012387")]);
+        var change = new CustodyChange(Guid.NewGuid(), "subject-pseudonym", "grantor-pseudonym", Changed, Now, "SE2321000016-SOC1", "social", "socialtjanst-system", "Beslut 7");
+
+        var elsewhere = CustodyApi.Entry(change, consent, "198001012387");
+        var named = CustodyApi.Entry(change with { RecordingUnit = "bvc" }, consent, "198001012387");
+
+        string.Join("|", elsewhere.Reasons).ShouldNotContain("social");
+        elsewhere.ActingSystem.ShouldNotBe("socialtjanst-system");
+        elsewhere.ActingUser.ShouldBeNull();
+        named.Reasons.ShouldContain("recorded at unit bvc");
+        named.ActingSystem.ShouldBe("socialtjanst-system");
+    }
+
     [Fact]
     public void Decide_TheOnlyYesCameFromAFormerGuardian_RefusesNamingTheCustodyChange()
     {

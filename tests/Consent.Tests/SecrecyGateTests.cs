@@ -184,6 +184,26 @@ public sealed class SecrecyGateTests
         Gate.Decide(Disclosure("bvc", "social", categories: [InformationCategory.FamilySituation]), [consent], Now).Permitted.ShouldBeFalse();
     }
 
+    /// <summary>
+    /// One guardian's yes to everything, the other's answer in part recorded as a consent of its own: recorded together,
+    /// the answers are intersected; recorded apart, the partial answer still refuses what it leaves out (domain.md
+    /// section 3, "a disclosure that carries a category outside it is not covered").
+    /// </summary>
+    [Fact]
+    public void Decide_TheOtherGuardiansAnswerInPart_InAConsentOfItsOwn_LimitsTheFirstsYes()
+    {
+        var categories = new[] { InformationCategory.FamilySituation, InformationCategory.ParentingSupport };
+        var yes = ConsentFor("bvc", "social", categories: categories,
+            grantors: [new Grantor(GrantorRole.Guardian, "Vårdnadshavare 1", ConsentAnswer.Yes)]);
+        var partly = ConsentFor("bvc", "social", categories: categories,
+            grantors: [new Grantor(GrantorRole.Guardian, "Vårdnadshavare 2", ConsentAnswer.Partial, [InformationCategory.ParentingSupport])]);
+
+        Gate.Decide(Disclosure("bvc", "social", categories: [InformationCategory.FamilySituation]), [yes, partly], Now).Permitted.ShouldBeFalse();
+        Gate.Decide(Disclosure("bvc", "social", categories: [InformationCategory.FamilySituation]), [partly, yes], Now).Permitted.ShouldBeFalse();
+        Gate.Decide(Disclosure("bvc", "social", categories: [InformationCategory.ParentingSupport]), [yes, partly], Now).Permitted.ShouldBeTrue();
+        Gate.Decide(Disclosure("bvc", "social", categories: [InformationCategory.FamilySituation]), [yes], Now).Permitted.ShouldBeTrue();
+    }
+
     [Fact]
     public void Decide_ReportOfConcernWithARecordedNo_IsNeverBlocked()
     {

@@ -34,6 +34,56 @@ public sealed class ConsentApiTests(HubFixture hub)
         history[1].GetProperty("categories").EnumerateArray().Select(c => c.GetString()).ShouldBe(["ParentingSupport"]);
     }
 
+    /// <summary>
+    /// A change that widens is the consent given again, today: it may last the maximum from today (or from its start, if
+    /// earlier), not from a start moved years ahead, or a guardian's word of today would stand for years to come.
+    /// </summary>
+    [Fact]
+    public async Task Change_ByTheDiscloser_MovingTheWindowYearsAhead_Is400()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        var now = DateTimeOffset.UtcNow;
+        var consent = DemoRequests.Consent(HubFixture.NewSubject(), now);
+        var created = await (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, consent, Ct)).Content.ReadFromJsonAsync<JsonElement>(Ct);
+        var url = $"{DemoRequests.ConsentPath}/{created.GetProperty("id").GetGuid()}";
+        var changed = JsonSerializer.SerializeToNode(consent)!.AsObject();
+        changed["validFrom"] = now.AddYears(3);
+        changed["validUntil"] = now.AddYears(3).AddDays(300);
+        changed["expectedVersion"] = 1;
+        changed["changeReason"] = "Flyttad framåt";
+
+        var response = await bvc.PutAsJsonAsync(url, changed, Ct);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("errors").TryGetProperty("validUntil", out _).ShouldBeTrue();
+        (await bvc.GetFromJsonAsync<JsonElement>(url + "/history", Ct)).GetArrayLength().ShouldBe(1, "nothing was stored");
+
+        // Within the maximum from today, the same change is taken.
+        changed["validFrom"] = now.AddDays(30);
+        changed["validUntil"] = now.AddDays(360);
+        (await bvc.PutAsJsonAsync(url, changed, Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
+    }
+
+    /// <summary>A Swedish system writes its local time, with its offset: the same instants as in UTC, stored as such.</summary>
+    [Fact]
+    public async Task Record_WithTimesInSwedishLocalTime_IsTheSameInstants()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        var from = DateTimeOffset.UtcNow.AddHours(1);
+        var until = from.AddDays(200);
+        var consent = JsonSerializer.SerializeToNode(DemoRequests.Consent(HubFixture.NewSubject(), DateTimeOffset.UtcNow))!.AsObject();
+        consent["validFrom"] = from.ToOffset(TimeSpan.FromHours(1)).ToString("O");
+        consent["validUntil"] = until.ToOffset(TimeSpan.FromHours(2)).ToString("O");
+
+        var response = await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, consent, Ct);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync(Ct));
+        var url = $"{DemoRequests.ConsentPath}/{(await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetGuid()}";
+        var stored = await bvc.GetFromJsonAsync<JsonElement>(url, Ct);
+        stored.GetProperty("validFrom").GetDateTimeOffset().ShouldBe(from, TimeSpan.FromMilliseconds(1));
+        stored.GetProperty("validUntil").GetDateTimeOffset().ShouldBe(until, TimeSpan.FromMilliseconds(1));
+    }
+
     [Fact]
     public async Task Read_ByAUnitTheConsentDoesNotName_IsNotFound()
     {

@@ -73,6 +73,46 @@ public sealed class ConsentChangeTests(HubFixture hub)
     }
 
     /// <summary>
+    /// Two consents for one situation; the gate permits on one of them. Narrowed, it no longer covers the delivery, but the
+    /// other still does, so the delivery stays. Then the other is revoked: now nothing covers the delivery, which rests on
+    /// a consent that was not itself revoked, and the receiving system has not fetched it, so it is withdrawn. The same when
+    /// the other is narrowed instead.
+    /// </summary>
+    [Theory]
+    [InlineData("revoked")]
+    [InlineData("narrowed")]
+    public async Task TheConsentThatStillCoveredADelivery_RevokedOrNarrowed_WithdrawsItUnfetched(string end)
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        var (first, consent) = await RecordAsync(bvc, subject);
+        var (second, _) = await RecordAsync(bvc, subject);
+        var delivered = await SubmitAsync(bvc, subject, Both);
+        await HubFixture.WaitForStatusAsync(bvc, $"{SentPath}/{delivered}", "Delivered");
+        Guid reliedOn;
+        await using (var connection = new Npgsql.NpgsqlConnection(hub.Hub.ConnectionString("consent")))
+        {
+            reliedOn = await Dapper.SqlMapper.ExecuteScalarAsync<Guid>(connection,
+                "SELECT consent_id FROM ledger WHERE message_id = @delivered AND kind = 'decision'", new { delivered });
+        }
+
+        var other = reliedOn == first ? second : first;
+        (await NarrowAsync(social, reliedOn, consent)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        await Task.Delay(3000, Ct);
+        (await StatusAsync(bvc, delivered)).ShouldBe("Delivered", "the other consent still covers it");
+
+        var response = end == "revoked"
+            ? await bvc.PostAsJsonAsync($"{DemoRequests.ConsentPath}/{other}/revoke",
+                new { recordedBy = "SE2321000016-BVC1", recordingUnit = DemoRequests.ChildHealthUnit, reason = "Vårdnadshavaren återkallar samtycket" }, Ct)
+            : await NarrowAsync(social, other, consent);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        await HubFixture.WaitForStatusAsync(bvc, $"{SentPath}/{delivered}", "Withdrawn");
+        (await social.GetAsync($"{DemoRequests.InboxPath}/{delivered}", Ct)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+
+    /// <summary>
     /// The other guardian's "no", recorded by the discloser as a consent of its own, vetoes the situation the first consent
     /// let through, at once: what the receiving system has not fetched is withdrawn, as a narrowing withdraws it.
     /// </summary>

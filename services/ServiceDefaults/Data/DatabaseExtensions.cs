@@ -18,7 +18,15 @@ namespace FamiljecentralHub.ServiceDefaults.Data;
 public static class DatabaseExtensions
 {
     /// <summary>Dapper's conversions the hub relies on; idempotent.</summary>
-    public static void RegisterTypeHandlers() => SqlMapper.AddTypeHandler(new DateTimeOffsetHandler());
+    public static void RegisterTypeHandlers()
+    {
+        // Dapper looks in its own type map before the handlers when it writes a parameter: without these two lines the
+        // handler only reads, a DateTimeOffset goes to Npgsql as it came, and one with an offset other than zero (a
+        // Swedish system's local time) is refused there with a 500.
+        SqlMapper.RemoveTypeMap(typeof(DateTimeOffset));
+        SqlMapper.RemoveTypeMap(typeof(DateTimeOffset?));
+        SqlMapper.AddTypeHandler(new DateTimeOffsetHandler());
+    }
 
     /// <summary>
     /// The service's data source: no error detail and no parameter values in anything Npgsql reports, whatever the

@@ -90,10 +90,11 @@ internal static class ConsentApi
         record = record with { Change = ConsentChange.Recorded, ActingSystem = caller.ClientId() };
         await store.AddVersionAsync(record, cancellationToken);
         await ledger.RecordAsync(record, cancellationToken);
-        if (record.Grantors.Any(g => g.Answer == ConsentAnswer.No))
+        if (record.Grantors.Any(g => g.Answer is ConsentAnswer.No or ConsentAnswer.Partial))
         {
-            // A "no" vetoes the subject's other consents for its situation from now on (domain.md section 3: a change takes
-            // effect at once), so what they let through and the receiving system has not fetched is withdrawn.
+            // A "no", or an answer in part, limits the subject's other consents for its situation from now on (domain.md
+            // section 3: a change takes effect at once), so what they let through and the receiving system has not fetched
+            // is withdrawn.
             await withdrawals.TrySweepVersionAsync(record, pseudonyms.For(record.SubjectId), cancellationToken);
         }
 
@@ -202,6 +203,11 @@ internal static class ConsentApi
             return OnlyTheDiscloserWidens();
         }
 
+        if (!narrowing && validator.OutlastsTheMaximum(record, clock.GetUtcNow()))
+        {
+            return Invalid(new() { ["validUntil"] = [validator.MaximumLengthProblem] }, 0, "The consent is not valid");
+        }
+
         record = record with { Change = narrowing ? ConsentChange.Narrowed : ConsentChange.Changed, ActingSystem = caller.ClientId() };
         if (!await store.AddVersionAsync(record, cancellationToken))
         {
@@ -221,7 +227,8 @@ internal static class ConsentApi
     /// </summary>
     private static async Task<Results<Ok<ConsentCreated>, ValidationProblem, ProblemHttpResult>> Revoke(
         Guid id, RevokeConsentRequest? request, ClaimsPrincipal caller, ConsentValidator validator, ConsentStore store, ConsentLedger ledger,
-        RevocationAnnouncer announcer, SecrecyGate gate, TimeProvider clock, CancellationToken cancellationToken)
+        RevocationAnnouncer announcer, CoverageWithdrawals withdrawals, Pseudonymizer pseudonyms, SecrecyGate gate, TimeProvider clock,
+        CancellationToken cancellationToken)
     {
         var current = await store.CurrentAsync(id, cancellationToken);
         if (current is null || !caller.Units().Any(current.Names))
@@ -274,6 +281,8 @@ internal static class ConsentApi
 
         await ledger.RecordAsync(revoked, cancellationToken);
         await announcer.TryAnnounceAsync(revoked, cancellationToken);
+        // What this consent alone still covered under another consent's permit (one narrowed before) is withdrawn too.
+        await withdrawals.TrySweepVersionAsync(revoked, pseudonyms.For(revoked.SubjectId), cancellationToken);
         return TypedResults.Ok(new ConsentCreated(revoked.Id, revoked.Version));
     }
 

@@ -83,8 +83,12 @@ public static class ConsentNarrowing
         return true;
     }
 
-    /// <summary>A version with a "no" in it vetoes its situation while valid (domain.md section 3).</summary>
-    private static bool Vetoes(ConsentRecord c) => c.State == ConsentState.Active && c.Grantors.Any(g => g.Answer == ConsentAnswer.No);
+    /// <summary>
+    /// A version with a "no" in it vetoes its situation while valid (domain.md section 3), and one with an answer in part
+    /// the categories it leaves out: revoking or shortening either lets more through under the subject's other consents.
+    /// </summary>
+    private static bool Vetoes(ConsentRecord c) =>
+        c.State == ConsentState.Active && c.Grantors.Any(g => g.Answer is ConsentAnswer.No or ConsentAnswer.Partial);
 
     private static bool Permits(ConsentRecord c) => c.State == ConsentState.Active && !c.Grantors.Any(g => g.Answer == ConsentAnswer.No);
 

@@ -70,6 +70,16 @@ public sealed class ConsentValidator(OrganisationRegistry registry, LegalBasisCa
     private static readonly GrantorRole[] ForAChild =
         [GrantorRole.Guardian, GrantorRole.TemporaryGuardian, GrantorRole.SpeciallyAppointedGuardian, GrantorRole.GodMan, GrantorRole.SocialCommittee];
 
+    public string MaximumLengthProblem => $"a consent may last at most {bases.MaxConsentLength.TotalDays:0} days from when it is given";
+
+    /// <summary>
+    /// Whether a change that does more than narrow, which is the consent given again today, lasts longer than the maximum
+    /// from then (or from its start, if earlier): <see cref="Validate"/> holds a change to its start only, so that one
+    /// recorded under the older rule with a start ahead can still be narrowed.
+    /// </summary>
+    public bool OutlastsTheMaximum(ConsentRecord change, DateTimeOffset now) =>
+        change.ValidUntil - (now < change.ValidFrom ? now : change.ValidFrom) > bases.MaxConsentLength;
+
     public ConsentValidation Validate(RecordConsentRequest? r, Guid id, int version, DateTimeOffset now)
     {
         var problems = new Problems();
@@ -110,7 +120,7 @@ public sealed class ConsentValidator(OrganisationRegistry registry, LegalBasisCa
             // A new consent counts from when it is given (the earlier of its start and now), so a start set years ahead
             // cannot stretch it. A change counts from its start as before: one recorded under the older rule with a start
             // ahead must still be narrowable.
-            problems.Add("validUntil", $"a consent may last at most {bases.MaxConsentLength.TotalDays:0} days from when it is given");
+            problems.Add("validUntil", MaximumLengthProblem);
         }
 
         Text(r.Situation, "situation", MaxSituation, multiline: true, problems, "describe the situation the consent is for");
@@ -420,6 +430,11 @@ public sealed class ConsentValidator(OrganisationRegistry registry, LegalBasisCa
                 else if (subject is { } about && number.Value.Value == about.Value && role != GrantorRole.Subject)
                 {
                     problems.Add(field, "only the subject themself is recorded with the subject's own number");
+                }
+                else if (subject is { } self && number.Value.Value != self.Value && role == GrantorRole.Subject)
+                {
+                    // Else a parent entered as the subject would pass for the child's own consent, which no custody change reaches.
+                    problems.Add(field, "the subject is recorded with the subject's own number or none");
                 }
                 else
                 {

@@ -46,8 +46,8 @@ public sealed class CoverageWithdrawals(
     }
 
     /// <summary>
-    /// Active versions not swept yet, oldest first: every change, and a first version with a recorded "no" (it vetoes the
-    /// subject's other consents for its situation). A version dated ahead is swept once when recorded (what it replaced
+    /// Versions not swept yet, oldest first: every change and revocation, and a first version with a recorded "no" (it
+    /// vetoes the subject's other consents for its situation). A version dated ahead is swept once when recorded (what it replaced
     /// stops covering then) and once more when it takes effect (a "no" vetoes from then): a version counts as swept when a
     /// sweep decided at or after its start, or, while its start is ahead, when any did. A recent pass reads what was
     /// recorded or started lately.
@@ -55,8 +55,8 @@ public sealed class CoverageWithdrawals(
     internal static string PendingVersionsSql(CatchUpPasses.Pass pass) => $"""
         SELECT v.consent_id AS ConsentId, v.version AS Version, v.subject_pseudonym AS SubjectPseudonym, v.recorded_at AS At
         FROM consent_versions v
-        WHERE (v.version > 1 OR EXISTS (SELECT 1 FROM jsonb_array_elements(v.record->'grantors') g WHERE g->>'answer' = 'No'))
-          AND v.state = 'Active'
+        WHERE (v.state = 'Revoked'
+               OR (v.state = 'Active' AND (v.version > 1 OR EXISTS (SELECT 1 FROM jsonb_array_elements(v.record->'grantors') g WHERE g->>'answer' IN ('No', 'Partial')))))
           AND v.recorded_at < now() - interval '2 seconds'
           {(pass == CatchUpPasses.Pass.Recent ? CatchUpPasses.RecentVersionsOrStarts : "")}
           AND NOT EXISTS (
@@ -83,8 +83,9 @@ public sealed class CoverageWithdrawals(
             try
             {
                 await using var connection = await db.OpenConnectionAsync(stoppingToken);
-                // Active versions that may have taken cover away; a revocation has its own announcer. Custody changes
-                // once they are in effect. The fast path gets a moment first. One pass reads both.
+                // Versions that may have taken cover away (a revocation's own permits are its announcer's; others it
+                // may have covered are the sweep's). Custody changes once they are in effect. The fast path gets a
+                // moment first. One pass reads both.
                 var pass = passes.Next();
                 var versions = (await connection.QueryAsync<PendingVersion>(PendingVersionsSql(pass))).AsList();
                 foreach (var v in versions)
@@ -114,7 +115,7 @@ public sealed class CoverageWithdrawals(
         // The announcement's id: one per consent version, like the ledger entry's.
         var changeId = Ledger.ConsentLedger.EntryId(consentId, version);
         var decidedAt = clock.GetUtcNow();
-        await SweepAsync(subjectPseudonym, consentId, changeId, at, decidedAt, cancellationToken);
+        await SweepAsync(subjectPseudonym, changeId, at, decidedAt, cancellationToken);
         await MarkSweptAsync(consentId, version, decidedAt, cancellationToken);
     }
 
@@ -122,22 +123,22 @@ public sealed class CoverageWithdrawals(
     {
         // Every consent of the subject: the one reading (the gate's) says which still cover what they let through.
         var decidedAt = clock.GetUtcNow();
-        await SweepAsync(subjectPseudonym, null, changeId, at, decidedAt, cancellationToken);
+        await SweepAsync(subjectPseudonym, changeId, at, decidedAt, cancellationToken);
         await MarkSweptAsync(changeId, 0, decidedAt, cancellationToken);
     }
 
-    /// <param name="consentId">The consent that changed, or null for every consent of the subject.</param>
+    /// <summary>
+    /// Decides every permit on the subject's consents in force again, over all of them as they stand. Not only the changed
+    /// consent's: a change of one can take away the cover of a permit on another (a recorded "no" vetoes its situation;
+    /// a permit that an earlier sweep left standing because another consent covered it loses that cover when the other
+    /// is revoked or narrowed). A revoked consent's own permits are its revocation's to withdraw (RevocationAnnouncer).
+    /// </summary>
     /// <param name="now">The instant the gate decides every permit again at: the sweep is recorded as of it.</param>
-    private async Task SweepAsync(
-        string subjectPseudonym, Guid? consentId, Guid changeId, DateTimeOffset at, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task SweepAsync(string subjectPseudonym, Guid changeId, DateTimeOffset at, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var consents = await store.CurrentForSubjectAsync(subjectPseudonym, cancellationToken);
-        // A recorded "no" vetoes every consent for its situation (SecrecyGate), so a version with one reaches every other
-        // consent's permits in that situation (its own units and purposes); other permits are not its to decide again.
-        var veto = consents.FirstOrDefault(c => c.Id == consentId && c.State == ConsentState.Active && c.Grantors.Any(g => g.Answer == ConsentAnswer.No));
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        // A revoked consent is the revocation's to withdraw, all of it.
-        foreach (var consent in consents.Where(c => c.State == ConsentState.Active && (consentId is null || veto is not null || c.Id == consentId)))
+        foreach (var consent in consents.Where(c => c.State == ConsentState.Active))
         {
             var permits = await connection.QueryAsync<Permit>(
                 """
@@ -149,9 +150,7 @@ public sealed class CoverageWithdrawals(
                 ORDER BY l.seq
                 """,
                 new { consent.Id });
-            var uncovered = permits
-                .Where(p => consent.Id == consentId || veto is null || p.In(veto))
-                .Where(p => !gate.Decide(p.AsSubmission(consent.SubjectId, now), consents, now).Permitted).ToList();
+            var uncovered = permits.Where(p => !gate.Decide(p.AsSubmission(consent.SubjectId, now), consents, now).Permitted).ToList();
             if (uncovered.Count == 0)
             {
                 continue;
@@ -217,10 +216,6 @@ public sealed class CoverageWithdrawals(
         public string ReceivingUnit { get; init; } = "";
         public string Purpose { get; init; } = "";
         public string[] Categories { get; init; } = [];
-
-        /// <summary>Whether this permit lies in the situation of <paramref name="veto"/>: its sending unit, receiving unit and purpose.</summary>
-        public bool In(ConsentRecord veto) =>
-            veto.SendingUnits.Contains(SendingUnit) && veto.ReceivingUnits.Contains(ReceivingUnit) && veto.Purposes.Contains(Enum.Parse<Purpose>(Purpose));
 
         /// <summary>The permitted submission as the gate decides it again: the ledger's metadata and the consent's subject.</summary>
         public SubmitDisclosure AsSubmission(string subjectId, DateTimeOffset now) => new()

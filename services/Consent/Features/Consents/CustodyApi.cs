@@ -84,10 +84,16 @@ internal static class CustodyApi
         return TypedResults.Ok(new CustodyChangeRecorded(change.Id, from, resting.Where(c => c.Names(unit)).Select(c => c.Id).ToList()));
     }
 
-    /// <summary>Metadata only: the grantor by position, role and pseudonym, never their number or name.</summary>
+    /// <summary>
+    /// Metadata only: the grantor by position, role and pseudonym, never their number or name. Who recorded the change is
+    /// named only on the entries of consents that name its unit: the entry of another consent is shown to that consent's
+    /// units (their audit events, their follow-up), and that a social services unit, say, knows of the family's custody is
+    /// not theirs to learn (OSL 26:1).
+    /// </summary>
     internal static LedgerEntry Entry(CustodyChange change, ConsentRecord consent, string grantorId)
     {
         var index = consent.Grantors.Select((g, i) => (g, i)).First(x => x.g.IdentityNumber == grantorId && x.g.Role != GrantorRole.Subject);
+        var named = consent.Names(change.RecordingUnit);
         return new LedgerEntry
         {
             MessageId = EntryId(change.Id, consent.Id),
@@ -95,15 +101,15 @@ internal static class CustodyApi
             Outcome = LedgerOutcome.Recorded,
             SendingUnit = string.Join(',', consent.SendingUnits),
             ReceivingUnit = string.Join(',', consent.ReceivingUnits),
-            ActingSystem = change.ActingSystem,
-            ActingUser = change.RecordedBy,
+            ActingSystem = named ? change.ActingSystem : AnotherUnit,
+            ActingUser = named ? change.RecordedBy : null,
             SubjectPseudonym = change.SubjectPseudonym,
             Purpose = string.Join(',', consent.Purposes),
             Categories = consent.Categories.Select(c => c.ToString()).ToArray(),
             ConsentId = consent.Id,
             Reasons =
             [
-                $"recorded at unit {change.RecordingUnit}",
+                named ? $"recorded at unit {change.RecordingUnit}" : "recorded at a unit this consent does not name",
                 string.Create(CultureInfo.InvariantCulture,
                     $"grantor {index.i + 1} ({index.g.Role}) of version {consent.Version} no longer a guardian from {change.NoLongerGuardianFrom.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z"),
                 $"grantor pseudonym {change.GrantorPseudonym}",
@@ -111,6 +117,9 @@ internal static class CustodyApi
             At = change.RecordedAt,
         };
     }
+
+    /// <summary>The acting system of an entry whose change was recorded at a unit the consent does not name.</summary>
+    internal const string AnotherUnit = "hub";
 
     /// <summary>One entry per custody change and consent, whoever writes it: a name-based id.</summary>
     private static Guid EntryId(Guid changeId, Guid consentId)

@@ -28,7 +28,8 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
         var receiver = registry.FindUnit(d.ReceivingUnit);
         if (sender is null || receiver is null)
         {
-            return Decision.Refuse([sender is null ? $"unknown sending unit {d.SendingUnit}" : $"unknown receiving unit {d.ReceivingUnit}"]);
+            // Not repeated: a unit the registry does not know is only what the sender wrote.
+            return Decision.Refuse([sender is null ? "unknown sending unit" : "unknown receiving unit"]);
         }
 
         if (AcceptsPurpose(sender, receiver, d.Purpose) is { } notAccepted)
@@ -155,11 +156,17 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
         // Staff must give every consent an end, a "no" too, but the "no" answered every yes given before it: that yes is
         // not relied on again once the "no" has lapsed, as if it had never been said. A yes given after it is the newer word.
         var lapsedNos = relevant.Where(c => c.ValidUntil <= now && c.Grantors.Any(g => g.Answer == ConsentAnswer.No)).ToList();
+        // An answer in part is a "no" to the categories it leaves out (domain.md section 3), recorded in whichever consent:
+        // within one consent the answers are intersected (Covered), and one consent for this situation limits another's yes.
+        var partlyRefused = relevant.Where(c => c.ValidFrom <= now && now < c.ValidUntil && LeavesOut(c, d.Categories)).Select(c => c.Id).ToHashSet();
         foreach (var c in relevant)
         {
-            var failure = lapsedNos.FirstOrDefault(no => no.Id != c.Id && c.GivenAt() <= NoGivenAt(no)) is { } answered
+            // The latest such "no" is the one cited, whatever order the consents came in.
+            var failure = lapsedNos.Where(no => no.Id != c.Id && c.GivenAt() <= NoGivenAt(no)).MaxBy(NoGivenAt) is { } answered
                 ? $"a grantor answered no on {SwedishDay(NoGivenAt(answered)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}, after this consent was given"
-                : ConsentFailure(c, d.Purpose, receiver, d.Categories, now);
+                : partlyRefused.Any(id => id != c.Id)
+                    ? "another consent for this situation records an answer in part that leaves out a category of this message"
+                    : ConsentFailure(c, d.Purpose, receiver, d.Categories, now);
             if (failure is null)
             {
                 return Decision.Permit(bases.Of(BasisKind.Consent).Id, c.Id);
@@ -170,6 +177,10 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
 
         return null;
     }
+
+    /// <summary>Whether a grantor of <paramref name="c"/> answered in part, leaving out one of <paramref name="categories"/>.</summary>
+    private static bool LeavesOut(ConsentRecord c, IReadOnlyList<InformationCategory> categories) =>
+        c.Grantors.Any(g => g.Answer == ConsentAnswer.Partial && categories.Any(category => !(g.CoveredCategories ?? []).Contains(category)));
 
     private string? ConsentFailure(ConsentRecord c, Purpose purpose, Unit receiver, IReadOnlyList<InformationCategory> categories, DateTimeOffset now)
     {
