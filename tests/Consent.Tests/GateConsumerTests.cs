@@ -59,6 +59,43 @@ public sealed class GateConsumerTests(PostgresFixture postgres) : IClassFixture<
         Deliveries(d.MessageId).ShouldBeEmpty();
     }
 
+    /// <summary>
+    /// A compromised or faulty sending service writes what it likes into the ids the gate records: an identity number and a
+    /// name as a unit the registry does not know, as the acting user, as the acting system. The ledger is append-only and
+    /// its entries, the status event's routing key and Ops' views would keep them for good: the gate refuses and records
+    /// fixed words in their place, and repeats none of it.
+    /// </summary>
+    [Theory]
+    [InlineData("sending unit")]
+    [InlineData("receiving unit")]
+    [InlineData("acting user")]
+    [InlineData("acting system")]
+    public async Task Submit_WithAnIdentityNumberWhereAnIdBelongs_IsRefused_AndRecordedWithoutIt(string where)
+    {
+        const string Personal = "19121212-1212 Tolvan Tolvansson";
+        await gate.Consents.AddVersionAsync(TestOrganisation.ConsentFor("bvc", "social"), TestContext.Current.CancellationToken);
+        var d = TestOrganisation.Disclosure("bvc", "social") with { ActingUser = "SE2321000016-BVC1" };
+        d = where switch
+        {
+            "sending unit" => d with { SendingUnit = Personal },
+            "receiving unit" => d with { ReceivingUnit = Personal },
+            "acting user" => d with { ActingUser = Personal },
+            _ => d with { ActingSystem = Personal },
+        };
+
+        await gate.SubmitAsync(d, FromChildHealth);
+
+        var status = await StatusOf(d.MessageId);
+        status.Status.ShouldBe(DisclosureStatus.Refused);
+        Deliveries(d.MessageId).ShouldBeEmpty();
+        await using var connection = await gate.Db.OpenConnectionAsync(TestContext.Current.CancellationToken);
+        var recorded = await connection.QuerySingleAsync<string>("SELECT to_jsonb(l)::text FROM ledger l WHERE message_id = @MessageId", new { d.MessageId });
+        recorded.ShouldNotContain("19121212", customMessage: "the ledger keeps it for good");
+        recorded.ShouldNotContain("Tolvan");
+        // The event's units make its routing key too.
+        System.Text.Json.JsonSerializer.Serialize(status).ShouldNotContain("Tolvan");
+    }
+
     /// <summary>Issue 10: a decision is bound to the submission it decided; another body under the same id is a conflict.</summary>
     [Fact]
     public async Task Submit_AnIdAlreadyDecidedWithAnotherBody_IsAConflictAndNothingMoreDelivered()

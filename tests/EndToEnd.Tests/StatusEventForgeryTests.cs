@@ -209,6 +209,37 @@ public sealed class StatusEventForgeryTests(HubFixture hub)
         (await bvc.GetFromJsonAsync<JsonElement>(secondStatus, Ct)).GetProperty("status").GetString().ShouldBe("Delivered", "the sender's view took it");
     }
 
+    /// <summary>
+    /// The receiving service may say a delivery was withdrawn, but what else its event carries is only its word: a reason
+    /// and an acting system holding a name and an identity number, and a basis no catalogue knows, do not reach the
+    /// append-only ledger, where they would stay for good. The withdrawal itself is recorded.
+    /// </summary>
+    [Fact]
+    public async Task Withdrawn_WithFreeTextWhereFixedValuesBelong_IsRecordedWithoutIt()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        var (messageId, statusUrl) = await HubFixture.SubmitConsentedReferralAsync(bvc);
+        await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Delivered");
+        const string Personal = "19121212-1212 Tolvan Tolvansson";
+        var said = Event(messageId, "Withdrawn") with
+        {
+            SubjectPseudonym = await PermittedSubjectAsync(messageId), ActingSystem = Personal, Reasons = [Personal], Basis = Personal,
+        };
+        await using (var connection = await RawAmqp.ConnectAsync(hub.Hub, "social-services", Ct))
+        await using (var channel = await RawAmqp.OpenConfirmingChannelAsync(connection, Ct))
+        {
+            var key = StatusRoutes.Key("social-services", "child-health", DemoRequests.ChildHealthUnit, "Withdrawn");
+            await RawAmqp.PublishAsync(channel, Queues.StatusExchange, key, said, Guid.NewGuid(), Ct);
+        }
+
+        await Eventually.TrueAsync(async () => await EntriesAsync(messageId, "withdrawal") > 0, TimeSpan.FromSeconds(30),
+            "the ledger never recorded the withdrawal", cancellationToken: Ct);
+        await using var db = new NpgsqlConnection(hub.Hub.ConnectionString("consent"));
+        var entry = await db.QuerySingleAsync<string>("SELECT to_jsonb(l)::text FROM ledger l WHERE message_id = @messageId AND kind = 'withdrawal'", new { messageId });
+        entry.ShouldNotContain("19121212");
+        entry.ShouldNotContain("Tolvan");
+    }
+
     private async Task<string> PermittedSubjectAsync(Guid messageId)
     {
         await using var connection = new NpgsqlConnection(hub.Hub.ConnectionString("consent"));

@@ -6,6 +6,7 @@ using FamiljecentralHub.Consent.Features.Ledger;
 using FamiljecentralHub.Contracts.Consents;
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.ServiceDefaults.Disclosures;
+using FamiljecentralHub.ServiceDefaults.Identity;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.ServiceDefaults.Organisation;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
@@ -49,7 +50,7 @@ internal sealed partial class SubmitDisclosureConsumer(
 
     public async Task Consume(ConsumeContext<SubmitDisclosure> context)
     {
-        var d = context.Message;
+        var (d, unrecordable) = Recordable(context.Message);
         var pseudonym = pseudonyms.For(d.SubjectId);
         using var activity = TelemetryExtensions.Source.StartActivity("gate decide");
         activity?.SetTag("hub.message_id", d.MessageId).SetTag("hub.subject", pseudonym).SetTag("hub.purpose", d.Purpose.ToString())
@@ -67,7 +68,7 @@ internal sealed partial class SubmitDisclosureConsumer(
             return;
         }
 
-        var decision = WayInRefusal(context, d) is { } refusal
+        var decision = (unrecordable ?? WayInRefusal(context, d)) is { } refusal
             ? Decision.Refuse([refusal])
             : gate.Decide(d, await consents.CurrentForSubjectAsync(pseudonym, context.CancellationToken), now);
 
@@ -166,6 +167,39 @@ internal sealed partial class SubmitDisclosureConsumer(
             ChangeId = CoverageWithdrawals.LateChangeId(d.MessageId),
         };
     }
+
+    /// <summary>
+    /// The submission as the gate records it. The ids it keeps in the append-only ledger, in the status event's routing
+    /// key and so in Ops' views are what the sending service wrote; the services check them, but a compromised or faulty
+    /// one could write a name or an identity number there. A unit the registry does not know, an acting user that is no
+    /// HSA id and an acting system not shaped as a client id are recorded as a fixed word instead, and the submission is
+    /// refused, with a reason that repeats none of them.
+    /// </summary>
+    internal (SubmitDisclosure Submission, string? Refusal) Recordable(SubmitDisclosure d)
+    {
+        string? refusal = null;
+        string Checked(string? value, bool wellFormed, string reason, string replacement)
+        {
+            if (wellFormed)
+            {
+                return value!;
+            }
+
+            refusal ??= reason;
+            return replacement;
+        }
+
+        var recordable = d with
+        {
+            SendingUnit = Checked(d.SendingUnit, registry.FindUnit(d.SendingUnit) is not null, "unknown sending unit", Unregistered),
+            ReceivingUnit = Checked(d.ReceivingUnit, registry.FindUnit(d.ReceivingUnit) is not null, "unknown receiving unit", Unregistered),
+            ActingUser = d.ActingUser is null ? null : Checked(d.ActingUser, HsaId.Check(d.ActingUser) is null, "the acting user is not an HSA id", LedgerFields.Malformed),
+            ActingSystem = Checked(d.ActingSystem, LedgerFields.IsClientId(d.ActingSystem), "the acting system is not a client id", LedgerFields.Malformed),
+        };
+        return refusal is null ? (d, null) : (recordable, refusal);
+    }
+
+    internal const string Unregistered = "(unregistered)";
 
     /// <summary>
     /// Whether <paramref name="d"/> is the submission the ledger's decision was made on: the same digest. A decision

@@ -1,3 +1,4 @@
+using FamiljecentralHub.Consent.Features.Gate;
 using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.ServiceDefaults.Messaging;
 using FamiljecentralHub.ServiceDefaults.Organisation;
@@ -11,7 +12,8 @@ namespace FamiljecentralHub.Consent.Features.Ledger;
 /// Writes what happened after the decision into the same ledger: the delivery to the receiving unit, a withdrawal
 /// after revocation, the receiver's acknowledgement. One entry of each kind per message, whatever the redeliveries.
 /// </summary>
-internal sealed partial class LifecycleLedgerConsumer(LedgerWriter ledger, OrganisationRegistry registry, ILogger<LifecycleLedgerConsumer> logger)
+internal sealed partial class LifecycleLedgerConsumer(
+    LedgerWriter ledger, OrganisationRegistry registry, LegalBasisCatalog bases, ILogger<LifecycleLedgerConsumer> logger)
     : IConsumer<DisclosureStatusChanged>, IConsumer<DisclosureStatusesChanged>
 {
     /// <summary>The statuses recorded here; decisions the gate writes itself.</summary>
@@ -56,19 +58,25 @@ internal sealed partial class LifecycleLedgerConsumer(LedgerWriter ledger, Organ
         }
     }
 
-    private static LedgerEntry Entry(DisclosureStatusChanged e, LedgerKind kind, LedgerOutcome outcome) => new()
+    /// <summary>
+    /// The entry as the event tells it. Units, subject and purpose the writer holds to the message's permit; what else the
+    /// event carries is the receiving service's word and goes into the append-only ledger only in a form that cannot hold
+    /// a name or a number: a basis the catalogue knows, an acting system shaped as a client id, a withdrawal's reason
+    /// from the fixed set (<see cref="WithdrawalReasons"/>).
+    /// </summary>
+    private LedgerEntry Entry(DisclosureStatusChanged e, LedgerKind kind, LedgerOutcome outcome) => new()
     {
         MessageId = e.MessageId,
         Kind = kind,
         Outcome = outcome,
         SendingUnit = e.SendingUnit,
         ReceivingUnit = e.ReceivingUnit,
-        ActingSystem = e.ActingSystem ?? "hub",
+        ActingSystem = e.ActingSystem is null ? "hub" : LedgerFields.ClientId(e.ActingSystem),
         SubjectPseudonym = e.SubjectPseudonym,
         Purpose = e.Purpose.ToString(),
         Categories = e.Categories.Select(c => c.ToString()).ToArray(),
-        Basis = e.Basis,
-        Reasons = e.Reasons.ToArray(),
+        Basis = e.Basis is { } basis && bases.Find(basis) is not null ? basis : null,
+        Reasons = e.Reasons.Where(WithdrawalReasons.All.Contains).ToArray(),
         At = e.OccurredAt,
     };
 
