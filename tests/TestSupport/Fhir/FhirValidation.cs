@@ -19,12 +19,24 @@ public static class FhirValidation
         return new Validator(source.AsAsync(), new LocalTerminologyService(source.AsAsync()));
     });
 
+    /// <summary>
+    /// One validation at a time: the validator loads and caches the specification's profiles as it meets them, and two
+    /// test classes validating at once made it fail inside that loading ("Unable to resolve reference to profile … Index
+    /// was out of range") now and then.
+    /// </summary>
+    private static readonly Lock OneAtATime = new();
+
     public static T Parse<T>(string json) where T : Resource => new FhirJsonDeserializer().Deserialize<T>(json);
 
     /// <summary>The error and fatal issues the validator finds in the resource, as lines a failing test can show.</summary>
     public static IReadOnlyList<string> Errors(Resource resource)
     {
-        var outcome = Shared.Value.Validate(resource);
+        OperationOutcome outcome;
+        lock (OneAtATime)
+        {
+            outcome = Shared.Value.Validate(resource);
+        }
+
         return
         [
             .. outcome.Issue
