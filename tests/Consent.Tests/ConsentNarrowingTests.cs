@@ -64,6 +64,7 @@ public sealed class ConsentNarrowingTests
     [
         "unchanged", "a category removed", "a receiving unit removed", "a purpose removed", "shorter validity", "later start", "yes to no",
         "yes to partial", "both guardians now required", "revoked", "a recorded no reaching further", "situation and journal reference reworded",
+        "a partial answer revoked", "a partial answer's validity shortened",
     ];
 
     private static (ConsentRecord Before, ConsentRecord After) Narrowing(string name) => name switch
@@ -80,6 +81,11 @@ public sealed class ConsentNarrowingTests
         "revoked" => (Base, Base with { State = ConsentState.Revoked }),
         "a recorded no reaching further" => (WithAnswer(Base, 1, ConsentAnswer.No), WithAnswer(Base, 1, ConsentAnswer.No) with { ValidUntil = Base.ValidUntil.AddDays(30) }),
         "situation and journal reference reworded" => (Base, Base with { Situation = "Annan formulering", JournalReference = "J-2" }),
+        // A guardian withdraws a partial consent wherever they are, though it limited the subject's other consents.
+        "a partial answer revoked" => (WithAnswer(Base, 1, ConsentAnswer.Partial, InformationCategory.ParentingSupport),
+            WithAnswer(Base, 1, ConsentAnswer.Partial, InformationCategory.ParentingSupport) with { State = ConsentState.Revoked }),
+        "a partial answer's validity shortened" => (WithAnswer(Base, 1, ConsentAnswer.Partial, InformationCategory.ParentingSupport),
+            WithAnswer(Base, 1, ConsentAnswer.Partial, InformationCategory.ParentingSupport) with { ValidUntil = Base.ValidUntil.AddDays(-30) }),
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
@@ -144,7 +150,7 @@ public sealed class ConsentNarrowingTests
         {
             var (s, index, changed) = x;
             var before = s.Consents[index];
-            if (!ConsentNarrowing.IsNarrowing(before, changed, s.Organisation.Gate))
+            if (!ConsentNarrowing.IsNarrowing(before, changed, s.Organisation.Gate, s.Consents))
             {
                 return;
             }

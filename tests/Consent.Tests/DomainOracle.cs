@@ -78,7 +78,8 @@ internal static class DomainOracle
         // An answer in part refuses the categories it leaves out, in another consent for this situation too (within one
         // consent the answers that count are intersected: Qualifies).
         var partlyRefusing = s.Consents.Where(c => ForThisSituation(c, d, s.Now)
-            && c.Grantors.Any(g => g.Answer == ConsentAnswer.Partial && d.Categories.Except(g.CoveredCategories ?? []).Any())).Select(c => c.Id).ToList();
+            && c.Grantors.Any(g => g.Answer == ConsentAnswer.Partial && d.Categories.Intersect(c.Categories).Except(g.CoveredCategories ?? []).Any()))
+            .Select(c => c.Id).ToList();
         // A no in a later version was said when that version was recorded (a change keeps the consent's start).
         var qualifying = s.Consents.Where(c => Qualifies(c, d, receiver, s.Now) && !partlyRefusing.Any(id => id != c.Id)
                 && !lapsedNos.Any(no => Given(c) <= (no.Version == 1 ? Given(no) : no.RecordedAt.UtcTicks)))

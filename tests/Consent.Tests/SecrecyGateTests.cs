@@ -204,6 +204,19 @@ public sealed class SecrecyGateTests
         Gate.Decide(Disclosure("bvc", "social", categories: [InformationCategory.FamilySituation]), [yes], Now).Permitted.ShouldBeTrue();
     }
 
+    /// <summary>An answer in part says nothing of a category its consent never asked about: that one stands on the other consent.</summary>
+    [Fact]
+    public void Decide_AnAnswerInPart_DoesNotRefuseACategoryItsConsentNeverAskedAbout()
+    {
+        var yes = ConsentFor("bvc", "social", categories: [InformationCategory.ChildHealth, InformationCategory.FamilySituation],
+            grantors: [new Grantor(GrantorRole.Guardian, "Vårdnadshavare 1", ConsentAnswer.Yes)]);
+        var partly = ConsentFor("bvc", "social", categories: [InformationCategory.FamilySituation, InformationCategory.ParentingSupport],
+            grantors: [new Grantor(GrantorRole.Guardian, "Vårdnadshavare 2", ConsentAnswer.Partial, [InformationCategory.ParentingSupport])]);
+
+        Gate.Decide(Disclosure("bvc", "social", categories: [InformationCategory.ChildHealth]), [yes, partly], Now).Permitted.ShouldBeTrue();
+        Gate.Decide(Disclosure("bvc", "social", categories: [InformationCategory.FamilySituation]), [yes, partly], Now).Permitted.ShouldBeFalse();
+    }
+
     [Fact]
     public void Decide_ReportOfConcernWithARecordedNo_IsNeverBlocked()
     {

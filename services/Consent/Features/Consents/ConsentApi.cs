@@ -197,7 +197,8 @@ internal static class ConsentApi
         // Narrowing both as recorded and as the gate reads it with custody changes applied: the second alone would miss a
         // widening for the days before a custody change dated ahead, the first alone a former guardian's number rewritten.
         var marked = await store.WithCustodyAsync(pseudonyms.For(record.SubjectId), [current, record], cancellationToken);
-        var narrowing = ConsentNarrowing.IsNarrowing(current, record, gate) && ConsentNarrowing.IsNarrowing(marked[0], marked[1], gate);
+        var others = await store.CurrentForSubjectAsync(pseudonyms.For(record.SubjectId), cancellationToken);
+        var narrowing = ConsentNarrowing.IsNarrowing(current, record, gate, others) && ConsentNarrowing.IsNarrowing(marked[0], marked[1], gate, others);
         if (!narrowing && !Discloses(current, record, caller, record.RecordingUnit))
         {
             return OnlyTheDiscloserWidens();
@@ -269,7 +270,8 @@ internal static class ConsentApi
             Change = ConsentChange.Revoked,
             ActingSystem = caller.ClientId(),
         };
-        if (!ConsentNarrowing.IsNarrowing(current, revoked, gate) && !Discloses(current, revoked, caller, revoked.RecordingUnit))
+        var others = await store.CurrentForSubjectAsync(pseudonyms.For(current.SubjectId), cancellationToken);
+        if (!ConsentNarrowing.IsNarrowing(current, revoked, gate, others) && !Discloses(current, revoked, caller, revoked.RecordingUnit))
         {
             return OnlyTheDiscloserWidens();
         }

@@ -1,4 +1,5 @@
 using FamiljecentralHub.Consent.Features.Gate;
+using FamiljecentralHub.Contracts.Disclosures;
 using FamiljecentralHub.Contracts.Organisation;
 
 namespace FamiljecentralHub.Consent.Features.Consents;
@@ -18,9 +19,18 @@ public static class ConsentNarrowing
 {
     private static readonly OperationType[] Receivers = Enum.GetValues<OperationType>();
 
-    public static bool IsNarrowing(ConsentRecord before, ConsentRecord after, SecrecyGate gate)
+    /// <param name="others">The subject's consents as they stand (the one changed among them or not): an answer in part
+    /// limits another consent for its situation (SecrecyGate), so where there is one, taking the answer away lets more
+    /// through, as taking away a "no" does.</param>
+    public static bool IsNarrowing(ConsentRecord before, ConsentRecord after, SecrecyGate gate, IReadOnlyList<ConsentRecord>? others = null)
     {
         if (after.SubjectId != before.SubjectId || !WithinSituation(before, after) || !SameGrantorsSayYes(before, after))
+        {
+            return false;
+        }
+
+        var limitsOthers = LimitsInPart(before) && (others ?? []).Any(o => o.Id != before.Id && o.State == ConsentState.Active && Overlaps(o, before));
+        if (limitsOthers && !(WideAs(after, before) && (Vetoes(after) || (LimitsInPart(after) && LeftOut(before).IsSubsetOf(LeftOut(after))))))
         {
             return false;
         }
@@ -83,12 +93,22 @@ public static class ConsentNarrowing
         return true;
     }
 
+    /// <summary>A version with a "no" in it vetoes its situation while valid (domain.md section 3).</summary>
+    private static bool Vetoes(ConsentRecord c) => c.State == ConsentState.Active && c.Grantors.Any(g => g.Answer == ConsentAnswer.No);
+
     /// <summary>
-    /// A version with a "no" in it vetoes its situation while valid (domain.md section 3), and one with an answer in part
-    /// the categories it leaves out: revoking or shortening either lets more through under the subject's other consents.
+    /// A version with an answer in part refuses, while valid, what it leaves out under the other consents of its situation;
+    /// with no other consent there, revoking or shortening it takes nothing away but itself.
     /// </summary>
-    private static bool Vetoes(ConsentRecord c) =>
-        c.State == ConsentState.Active && c.Grantors.Any(g => g.Answer is ConsentAnswer.No or ConsentAnswer.Partial);
+    private static bool LimitsInPart(ConsentRecord c) => c.State == ConsentState.Active && c.Grantors.Any(g => g.Answer == ConsentAnswer.Partial);
+
+    /// <summary>What the answers in part of a consent leave out of the categories it asked about: what they refuse elsewhere.</summary>
+    private static HashSet<InformationCategory> LeftOut(ConsentRecord c) =>
+        [.. c.Grantors.Where(g => g.Answer == ConsentAnswer.Partial).SelectMany(g => c.Categories.Except(g.CoveredCategories ?? []))];
+
+    /// <summary>Whether two consents share a situation: a sending unit, a receiving unit and a purpose.</summary>
+    private static bool Overlaps(ConsentRecord a, ConsentRecord b) =>
+        a.SendingUnits.Intersect(b.SendingUnits).Any() && a.ReceivingUnits.Intersect(b.ReceivingUnits).Any() && a.Purposes.Intersect(b.Purposes).Any();
 
     private static bool Permits(ConsentRecord c) => c.State == ConsentState.Active && !c.Grantors.Any(g => g.Answer == ConsentAnswer.No);
 

@@ -128,7 +128,7 @@ public sealed class CoverageWithdrawals(
     }
 
     /// <summary>
-    /// Decides every permit on the subject's consents in force again, over all of them as they stand. Not only the changed
+    /// Decides every permit on the subject's consents in force (active, not ended) again, over all of them as they stand. Not only the changed
     /// consent's: a change of one can take away the cover of a permit on another (a recorded "no" vetoes its situation;
     /// a permit that an earlier sweep left standing because another consent covered it loses that cover when the other
     /// is revoked or narrowed). A revoked consent's own permits are its revocation's to withdraw (RevocationAnnouncer).
@@ -138,7 +138,9 @@ public sealed class CoverageWithdrawals(
     {
         var consents = await store.CurrentForSubjectAsync(subjectPseudonym, cancellationToken);
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        foreach (var consent in consents.Where(c => c.State == ConsentState.Active))
+        // Only consents in force: a permit under one that has lapsed was lawful when it was fetched, and would be announced
+        // again at every later sweep of the subject, its receiver told each time.
+        foreach (var consent in consents.Where(c => c.State == ConsentState.Active && now < c.ValidUntil))
         {
             var permits = await connection.QueryAsync<Permit>(
                 """

@@ -178,9 +178,13 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
         return null;
     }
 
-    /// <summary>Whether a grantor of <paramref name="c"/> answered in part, leaving out one of <paramref name="categories"/>.</summary>
+    /// <summary>
+    /// Whether a grantor of <paramref name="c"/> answered in part, leaving out one of <paramref name="categories"/> that the
+    /// consent asked about: a category it never asked about, the answer says nothing of.
+    /// </summary>
     private static bool LeavesOut(ConsentRecord c, IReadOnlyList<InformationCategory> categories) =>
-        c.Grantors.Any(g => g.Answer == ConsentAnswer.Partial && categories.Any(category => !(g.CoveredCategories ?? []).Contains(category)));
+        c.Grantors.Any(g => g.Answer == ConsentAnswer.Partial
+            && categories.Any(category => c.Categories.Contains(category) && !(g.CoveredCategories ?? []).Contains(category)));
 
     private string? ConsentFailure(ConsentRecord c, Purpose purpose, Unit receiver, IReadOnlyList<InformationCategory> categories, DateTimeOffset now)
     {
