@@ -212,10 +212,10 @@ public sealed class StatusEventForgeryTests(HubFixture hub)
     /// <summary>
     /// The receiving service may say a delivery was withdrawn, but what else its event carries is only its word: a reason
     /// and an acting system holding a name and an identity number, and a basis no catalogue knows, do not reach the
-    /// append-only ledger, where they would stay for good. The withdrawal itself is recorded.
+    /// append-only ledger, where they would stay for good, nor Ops' views. The withdrawal itself is recorded.
     /// </summary>
     [Fact]
-    public async Task Withdrawn_WithFreeTextWhereFixedValuesBelong_IsRecordedWithoutIt()
+    public async Task Withdrawn_WithFreeTextWhereFixedValuesBelong_IsRecordedAndShownWithoutIt()
     {
         using var bvc = hub.Client(DemoRequests.ChildHealthClient);
         var (messageId, statusUrl) = await HubFixture.SubmitConsentedReferralAsync(bvc);
@@ -238,6 +238,14 @@ public sealed class StatusEventForgeryTests(HubFixture hub)
         var entry = await db.QuerySingleAsync<string>("SELECT to_jsonb(l)::text FROM ledger l WHERE message_id = @messageId AND kind = 'withdrawal'", new { messageId });
         entry.ShouldNotContain("19121212");
         entry.ShouldNotContain("Tolvan");
+
+        // Nor Ops' trail, which the console shows.
+        using var ops = hub.Client("ops-console");
+        await Eventually.TrueAsync(async () => (await TrailAsync(ops, messageId)).Any(e => e.GetProperty("status").GetString() == "Withdrawn"),
+            TimeSpan.FromSeconds(30), "Ops' trail never showed the withdrawal", cancellationToken: Ct);
+        var trail = string.Join("\n", (await TrailAsync(ops, messageId)).Select(e => e.ToString()));
+        trail.ShouldNotContain("19121212");
+        trail.ShouldNotContain("Tolvan");
     }
 
     private async Task<string> PermittedSubjectAsync(Guid messageId)

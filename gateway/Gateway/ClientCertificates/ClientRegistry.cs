@@ -62,6 +62,12 @@ internal sealed class ClientRegistry
                 throw new InvalidOperationException("Every client in Gateway:ClientsPath needs an id.");
             }
 
+            if (!ClientId.IsWellFormed(entry.Id))
+            {
+                // The ledger records it as the acting system: the gate takes no other shape.
+                throw new InvalidOperationException("A client id in Gateway:ClientsPath is letters, digits, '.', '-' and '_', up to 64.");
+            }
+
             if (entry.Id == CallerTokenDefaults.GatewaySubject)
             {
                 // Ops takes refusal records only from a token with this subject: no client may speak as the gateway.

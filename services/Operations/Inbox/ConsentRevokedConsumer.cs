@@ -57,7 +57,7 @@ internal sealed class ConsentRevokedConsumer(NpgsqlDataSource db, OrganisationRe
             new { consentId, revoked.RevokedAt }, tx);
         await tx.CommitAsync(context.CancellationToken);
 
-        await PublishWithdrawnAsync(context, revoked, withdrawn, WithdrawalReasons.Revoked, now);
+        await PublishWithdrawnAsync(context, revoked, withdrawn, ReceiverReasons.Revoked, now);
     }
 
     /// <summary>
@@ -100,7 +100,7 @@ internal sealed class ConsentRevokedConsumer(NpgsqlDataSource db, OrganisationRe
         await PublishWithdrawnAsync(context, change, withdrawn, NoLongerCovered, now);
     }
 
-    internal const string NoLongerCovered = WithdrawalReasons.NoLongerCovered;
+    internal const string NoLongerCovered = ReceiverReasons.NoLongerCovered;
 
     private static async Task PublishWithdrawnAsync(
         ConsumeContext<ConsentRevoked> context, ConsentRevoked revoked, List<WithdrawnRow> withdrawn, string reason, DateTimeOffset now)

@@ -101,7 +101,7 @@ internal sealed class DeliverDisclosureConsumer(
         await context.Publish(StatusOf(
             context.Message,
             deliveredAt is null ? DisclosureStatus.Withdrawn : DisclosureStatus.Delivered,
-            deliveredAt is null ? ["the consent was revoked before delivery"] : [],
+            deliveredAt is null ? [ReceiverReasons.RevokedBeforeDelivery] : [],
             deliveredAt ?? clock.GetUtcNow()));
     }
 
@@ -109,7 +109,7 @@ internal sealed class DeliverDisclosureConsumer(
         "hub.delivery.latency", unit: "s", description: "From the sender's submission to the receiving inbox, by purpose.",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600] });
 
-    private const string ConflictReason = "another message was already delivered under this message id; this one was not stored";
+    private const string ConflictReason = ReceiverReasons.AnotherDelivered;
 
     private DisclosureStatusChanged StatusOf(DeliverDisclosure delivery, DisclosureStatus status, IReadOnlyList<string> reasons, DateTimeOffset at) => new()
     {

@@ -15,7 +15,7 @@ namespace FamiljecentralHub.Operations.Inbox;
 /// </summary>
 internal sealed class DeliveryFailedAnnouncer(Pseudonymizer pseudonyms, TimeProvider clock) : IParkedMessageObserver
 {
-    public const string Reason = "the receiving service could not store it; it waits in the receiver's error queue to be redriven";
+    public const string Reason = ReceiverReasons.NotStored;
 
     private static readonly string DeliveryType = MessageUrn.ForTypeString<DeliverDisclosure>();
 

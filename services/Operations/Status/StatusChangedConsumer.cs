@@ -21,19 +21,23 @@ internal sealed class StatusChangedConsumer(
     {
         if (Hosted(context.Message) && StatusEventOrigin.Accept(context, registry, logger))
         {
-            await Record(context.Message, context.CancellationToken);
+            await Record(context.Message, EventFields.PublisherOf(context.ReceiveContext), context.CancellationToken);
         }
     }
 
     /// <summary>A page's acknowledgements: written together, so they share the commits of one batch.</summary>
     public Task Consume(ConsumeContext<DisclosureStatusesChanged> context) =>
-        Task.WhenAll(StatusEventOrigin.Accepted(context, registry, logger).Where(Hosted).Select(e => Record(e, context.CancellationToken)));
+        Task.WhenAll(StatusEventOrigin.Accepted(context, registry, logger).Where(Hosted)
+            .Select(e => Record(e, EventFields.PublisherOf(context.ReceiveContext), context.CancellationToken)));
 
     /// <summary>Whether the message is one of this service's units' (another service's is not its to show).</summary>
     private bool Hosted(DisclosureStatusChanged e) => registry.FindUnit(e.SendingUnit) is { } unit && descriptor.Hosts(unit);
 
-    private async Task Record(DisclosureStatusChanged e, CancellationToken cancellationToken)
+    /// <param name="publisher">The service the broker vouches said it: what else the event says is held to its shape
+    /// (<see cref="EventFields"/>), for a receiver's words are shown to the sender here.</param>
+    private async Task Record(DisclosureStatusChanged e, string? publisher, CancellationToken cancellationToken)
     {
+        e = e with { Reasons = EventFields.Reasons(publisher, e.Reasons), Basis = EventFields.Basis(e.Basis) };
         if (e.Status == DisclosureStatus.Conflict)
         {
             // Another body under this message's id, not delivered: the sender sees when, while the status of the message

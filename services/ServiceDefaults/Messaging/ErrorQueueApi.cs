@@ -129,7 +129,7 @@ public static partial class ErrorQueueApi
         }
 
         var ticket = form["ticket"].ToString() is { Length: > 0 } t ? t : null;
-        if (ticket is not null && !TicketShape().IsMatch(ticket))
+        if (ticket is not null && !IsTicket(ticket))
         {
             errors["ticket"] = ["a case reference: letters, digits and dashes, at most 40"];
         }
@@ -311,7 +311,10 @@ public static partial class ErrorQueueApi
 
     private static string E(string? value) => WebUtility.HtmlEncode(value ?? "");
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9-]{0,39}$")]
+    /// <summary>A case reference: letters, digits and dashes, at most 40.</summary>
+    public static bool IsTicket(string ticket) => TicketShape().IsMatch(ticket);
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9-]{0,39}\\z")]
     private static partial Regex TicketShape();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Operator action {ActionId}: {Count} error copies redriven, asked by {Operator}")]

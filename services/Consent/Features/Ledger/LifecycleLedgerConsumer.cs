@@ -61,8 +61,8 @@ internal sealed partial class LifecycleLedgerConsumer(
     /// <summary>
     /// The entry as the event tells it. Units, subject and purpose the writer holds to the message's permit; what else the
     /// event carries is the receiving service's word and goes into the append-only ledger only in a form that cannot hold
-    /// a name or a number: a basis the catalogue knows, an acting system shaped as a client id, a withdrawal's reason
-    /// from the fixed set (<see cref="WithdrawalReasons"/>).
+    /// a name or a number: a basis the catalogue knows, an acting system shaped as a client id, a reason from
+    /// the fixed set (<see cref="ReceiverReasons"/>).
     /// </summary>
     private LedgerEntry Entry(DisclosureStatusChanged e, LedgerKind kind, LedgerOutcome outcome) => new()
     {
@@ -76,7 +76,7 @@ internal sealed partial class LifecycleLedgerConsumer(
         Purpose = e.Purpose.ToString(),
         Categories = e.Categories.Select(c => c.ToString()).ToArray(),
         Basis = e.Basis is { } basis && bases.Find(basis) is not null ? basis : null,
-        Reasons = e.Reasons.Where(WithdrawalReasons.All.Contains).ToArray(),
+        Reasons = e.Reasons.Where(ReceiverReasons.All.Contains).ToArray(),
         At = e.OccurredAt,
     };
 

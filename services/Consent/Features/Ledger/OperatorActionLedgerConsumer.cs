@@ -20,7 +20,8 @@ internal sealed partial class OperatorActionLedgerConsumer(LedgerWriter ledger, 
         var a = context.Message;
         var key = StatusRoutes.Parse(StatusEventOrigin.RoutingKeyOf(context.ReceiveContext));
         if (key is not { SenderService: StatusRoutes.OperatorsWord, Status: StatusRoutes.OperatorActionWord } k || k.Publisher != a.Service || k.SendingUnit != a.Scope
-            || a.Action != OperatorActions.Redrive || !OperatorActions.Reasons.Contains(a.Reason) || Catalogue.Find(a.Service) is null)
+            || a.Action != OperatorActions.Redrive || !OperatorActions.Reasons.Contains(a.Reason) || Catalogue.Find(a.Service) is null
+            || !Recordable(a))
         {
             // Settled, not parked: a report no service could have made. Its id only.
             LogRefused(logger, a.ActionId);
@@ -50,6 +51,18 @@ internal sealed partial class OperatorActionLedgerConsumer(LedgerWriter ledger, 
             ],
             At = a.At,
         }, context.CancellationToken);
+    }
+
+    /// <summary>
+    /// The operator, the case and the queues are the publishing service's word, and go into the append-only ledger: only
+    /// a client id, a case reference and that service's own queues, so that nothing else can be written there for good.
+    /// </summary>
+    private static bool Recordable(OperatorActionTaken a)
+    {
+        var own = Queues.ReceiveQueuesOf(a.Service);
+        return LedgerFields.IsClientId(a.Operator)
+            && (a.Ticket is null || ErrorQueueApi.IsTicket(a.Ticket))
+            && a.Queues.All(queue => own.Contains(queue) || own.Select(Queues.ErrorQueueOf).Contains(queue));
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Operator action {ActionId} not recorded: its routing key and content disagree")]

@@ -35,6 +35,11 @@ internal sealed class FlowConsumer(GroupCommit writes, OrganisationRegistry regi
     {
         var sender = registry.FindUnit(e.SendingUnit);
         var receiver = registry.FindUnit(e.ReceivingUnit);
+        // Accept has checked that the broker vouches for this publisher. What else the event says is held to its shape
+        // (EventFields): it stands in the console's views and, the basis, in /metrics.
+        var publisher = EventFields.PublisherOf(context.ReceiveContext);
+        var reasons = EventFields.Reasons(publisher, e.Reasons);
+        var basis = EventFields.Basis(e.Basis);
         // One row per message and status: a redelivered event changes nothing. The step and the message's row in one
         // statement, one round trip: the row moves only with a step that was new.
         var moved = await writes.ExecuteAsync(new GroupedStatement(e.MessageId,
@@ -75,11 +80,10 @@ internal sealed class FlowConsumer(GroupCommit writes, OrganisationRegistry regi
                 GroupedParameter.Of("FamilyCentre", sender?.FamilyCentre ?? receiver?.FamilyCentre),
                 GroupedParameter.Of("Purpose", e.Purpose.ToString()),
                 GroupedParameter.Of("SubjectPseudonym", e.SubjectPseudonym),
-                GroupedParameter.Of("Basis", e.Basis),
-                GroupedParameter.Of("Reasons", e.Reasons.ToArray()),
+                GroupedParameter.Of("Basis", basis),
+                GroupedParameter.Of("Reasons", reasons),
                 GroupedParameter.Of("OccurredAt", e.OccurredAt),
-                // Accept has checked that the broker vouches for this publisher.
-                GroupedParameter.Of("Publisher", StatusRoutes.Parse(StatusEventOrigin.RoutingKeyOf(context.ReceiveContext))?.Publisher),
+                GroupedParameter.Of("Publisher", publisher),
                 GroupedParameter.Of("SubmittedAt", e.SubmittedAt),
             ]),
             context.CancellationToken);
@@ -87,7 +91,7 @@ internal sealed class FlowConsumer(GroupCommit writes, OrganisationRegistry regi
         {
             // Once per message and status (a new step moves the message's row), whatever the redeliveries. Purpose, basis
             // and status only: never a unit's subject, nor the pseudonym (domain.md section 8).
-            Messages.Add(1, new("status", e.Status.ToString()), new("purpose", e.Purpose.ToString()), new("basis", e.Basis ?? "none"));
+            Messages.Add(1, new("status", e.Status.ToString()), new("purpose", e.Purpose.ToString()), new("basis", basis ?? "none"));
         }
     }
 
