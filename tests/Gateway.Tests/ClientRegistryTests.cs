@@ -79,6 +79,7 @@ public sealed class ClientRegistryTests : IDisposable
     [InlineData("""{ "clients": [ { "id": "a", "hsaId": "SE2321000016-SAME" }, { "id": "b", "hsaId": "SE2321000016-SAME" } ] }""")] // one system twice
     [InlineData("""{ "clients": [ { "id": "a", "hsaId": "SE2321000016-A" }, { "id": "a", "hsaId": "SE2321000016-B" } ] }""")] // one id twice
     [InlineData("""{ "clients": [ { "id": "x", "hsaId": "SE2321000016-X", "duties": ["log-extract", "read-everything"] } ] }""")] // unknown duty
+    [InlineData("""{ "clients": [ { "id": "förskola system", "hsaId": "SE2321000016-X" } ] }""")] // an id the ledger would not take as the acting system
     [InlineData("""{ "clients": [ { "id": "x", "hsaId": "SE2321000016-X", "routes": ["ops"] } ] }""")] // an operator of no one: unscoped by accident
     [InlineData("""{ "clients": [ { "id": "x", "hsaId": "SE2321000016-X", "routes": ["consent"], "operates": "hub" } ] }""")] // a scope on no console
     [InlineData("""{ "clients": [ { "id": "x", "hsaId": "SE2321000016-X", "routes": ["ops"], "operates": "Region Skåne" } ] }""")] // no principal id
@@ -105,6 +106,8 @@ public sealed class ClientRegistryTests : IDisposable
     [InlineData("Forwarded", true)]
     [InlineData("X-Forwarded-For", true)]
     [InlineData("x-forwarded-host", true)]
+    [InlineData("baggage", true)]
+    [InlineData("Correlation-Context", true)]
     [InlineData("traceparent", false)]
     [InlineData("tracestate", false)]
     [InlineData("Content-Type", false)]

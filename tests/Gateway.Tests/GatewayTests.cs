@@ -135,13 +135,15 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
     }
 
     [Fact]
-    public async Task Forward_ClientSendsTraceparent_ServiceReceivesSameTraceId()
+    public async Task Forward_ClientSendsTraceparent_ServiceReceivesSameTraceId_AndNoBaggage()
     {
         using var client = fixture.CreateClient("bvc-ehr");
         var traceId = ActivityTraceId.CreateRandom().ToHexString();
         var (request, testId) = Request(HttpMethod.Get, "/consent/api/consents");
         request.Headers.TryAddWithoutValidation("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
         request.Headers.TryAddWithoutValidation("tracestate", "vendor=value");
+        request.Headers.TryAddWithoutValidation("baggage", "nin=191212121212");
+        request.Headers.TryAddWithoutValidation("Correlation-Context", "nin=191212121212");
 
         using var response = await client.SendAsync(request, Cancellation);
 
@@ -150,6 +152,8 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
         var traceparent = received.Header("traceparent").ShouldHaveSingleItem();
         traceparent.Split('-')[1].ShouldBe(traceId);
         received.Header("tracestate").ShouldBe(["vendor=value"]);
+        received.Header("baggage").ShouldBeEmpty("a client's baggage would ride on into every process");
+        received.Header("Correlation-Context").ShouldBeEmpty();
     }
 
     [Fact]

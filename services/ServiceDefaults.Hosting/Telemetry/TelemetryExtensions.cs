@@ -61,6 +61,8 @@ public static class TelemetryExtensions
         // dropped span has no local children, so each hop would start a trace of its own.
         if (otlp)
         {
+            // OpenTelemetry's instrumentation propagates with its own propagator, which carries baggage by default.
+            OpenTelemetry.Sdk.SetDefaultTextMapPropagator(new OpenTelemetry.Context.Propagation.TraceContextPropagator());
             otel.WithTracing(t => t
                 .AddAspNetCoreInstrumentation(o => o.EnrichWithHttpResponse = RouteInsteadOfPath)
                 .AddHttpClientInstrumentation(o => o.EnrichWithHttpRequestMessage = (activity, _) => activity.SetTag("url.full", null))
