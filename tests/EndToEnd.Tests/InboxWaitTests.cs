@@ -75,7 +75,7 @@ public sealed class InboxWaitTests(HubFixture hub)
         var waiting = Enumerable.Range(0, 8)
             .Select(_ => social.GetFromJsonAsync<JsonElement>($"{DemoRequests.InboxPath}?after={PastEverything}&wait=6", Ct))
             .ToList();
-        await Task.Delay(TimeSpan.FromSeconds(2), Ct); // all eight are waiting by now
+        await Task.Delay(TimeSpan.FromSeconds(2), Ct); // as many as may wait are waiting by now
 
         var answered = Stopwatch.StartNew();
         var page = await social.GetFromJsonAsync<JsonElement>($"{DemoRequests.InboxPath}?after={PastEverything}&wait=6", Ct);
@@ -83,7 +83,29 @@ public sealed class InboxWaitTests(HubFixture hub)
         await Task.WhenAll(waiting);
 
         page.GetProperty("items").GetArrayLength().ShouldBe(0);
-        answered.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(3), "a ninth listing waited beside eight, past Inbox:MaxWaiting");
+        answered.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(3), "a ninth listing waited beside eight, past Inbox:MaxWaiting and MaxWaitingPerUnit");
+    }
+
+    /// <summary>
+    /// Waiting listings are shared out by unit: one unit's listings, however many, leave room for another unit's to wait.
+    /// The same system here, for the two units of social services.
+    /// </summary>
+    [Fact]
+    public async Task OneUnitsListings_LeaveRoomForAnotherUnitsToWait()
+    {
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var crowding = Enumerable.Range(0, 8)
+            .Select(_ => social.GetFromJsonAsync<JsonElement>($"{DemoRequests.InboxPath}?after={PastEverything}&wait=8", Ct))
+            .ToList();
+        await Task.Delay(TimeSpan.FromSeconds(2), Ct);
+
+        var waited = Stopwatch.StartNew();
+        var page = await social.GetFromJsonAsync<JsonElement>("/social-services/units/malmo-mottagning/inbox?after=" + PastEverything + "&wait=3", Ct);
+        waited.Stop();
+        await Task.WhenAll(crowding);
+
+        page.GetProperty("items").GetArrayLength().ShouldBe(0);
+        waited.Elapsed.ShouldBeGreaterThan(TimeSpan.FromSeconds(2.5), "another unit's listings took every place to wait");
     }
 
     [Fact]

@@ -94,7 +94,7 @@ internal static class InboxApi
         var deadline = clock.GetUtcNow() + TimeSpan.FromSeconds(wait ?? 0);
         var delivered = waits.NextDelivery(unitId);
         var rows = await ReadPageAsync(db, sql, unitId, cursor, take, clock, cancellationToken);
-        if (rows.Count == 0 && wait > 0 && waits.TryEnter())
+        if (rows.Count == 0 && wait > 0 && waits.TryEnter(unitId))
         {
             try
             {
@@ -109,7 +109,7 @@ internal static class InboxApi
             }
             finally
             {
-                waits.Leave();
+                waits.Leave(unitId);
             }
         }
 

@@ -20,6 +20,12 @@ public sealed class InboxWaitOptions
     public int MaxWaiting { get; set; } = 8;
 
     /// <summary>
+    /// How many of those may wait for one unit's inbox: without a share per unit, one receiving system holding every
+    /// waiting listing made every other unit's listings answer at once.
+    /// </summary>
+    public int MaxWaitingPerUnit { get; set; } = 2;
+
+    /// <summary>
     /// How often a waiting listing looks again without being woken: a delivery stored by another instance of this
     /// service wakes no listing here.
     /// </summary>
@@ -36,6 +42,7 @@ public sealed class InboxWaitOptions
 internal sealed class InboxWaits(IOptions<InboxWaitOptions> options)
 {
     private readonly ConcurrentDictionary<string, TaskCompletionSource> next = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> waitingFor = new(StringComparer.Ordinal);
     private int waiting;
 
     public InboxWaitOptions Options => options.Value;
@@ -56,19 +63,32 @@ internal sealed class InboxWaits(IOptions<InboxWaitOptions> options)
         }
     }
 
-    /// <summary>One more waiting listing, unless <see cref="InboxWaitOptions.MaxWaiting"/> already wait.</summary>
-    public bool TryEnter()
+    /// <summary>
+    /// One more listing waiting for <paramref name="unitId"/>, unless <see cref="InboxWaitOptions.MaxWaiting"/> already
+    /// wait, or <see cref="InboxWaitOptions.MaxWaitingPerUnit"/> for that unit.
+    /// </summary>
+    public bool TryEnter(string unitId)
     {
-        if (Interlocked.Increment(ref waiting) <= options.Value.MaxWaiting)
+        if (Interlocked.Increment(ref waiting) > options.Value.MaxWaiting)
         {
-            return true;
+            Interlocked.Decrement(ref waiting);
+            return false;
         }
 
-        Interlocked.Decrement(ref waiting);
-        return false;
+        if (waitingFor.AddOrUpdate(unitId, 1, static (_, n) => n + 1) > options.Value.MaxWaitingPerUnit)
+        {
+            Leave(unitId);
+            return false;
+        }
+
+        return true;
     }
 
-    public void Leave() => Interlocked.Decrement(ref waiting);
+    public void Leave(string unitId)
+    {
+        waitingFor.AddOrUpdate(unitId, 0, static (_, n) => n - 1);
+        Interlocked.Decrement(ref waiting);
+    }
 }
 
 internal static class InboxWaitsExtensions
@@ -76,8 +96,8 @@ internal static class InboxWaitsExtensions
     public static IServiceCollection AddInboxWaits(this IServiceCollection services)
     {
         services.AddOptions<InboxWaitOptions>().BindConfiguration(InboxWaitOptions.Section)
-            .Validate(o => o.MaxWaitSeconds is >= 0 and <= 60 && o.MaxWaiting >= 0 && o.LookAgainEvery > TimeSpan.Zero,
-                "Inbox: MaxWaitSeconds from 0 to 60, MaxWaiting not negative, LookAgainEvery positive.")
+            .Validate(o => o.MaxWaitSeconds is >= 0 and <= 60 && o.MaxWaiting >= 0 && o.MaxWaitingPerUnit >= 0 && o.LookAgainEvery > TimeSpan.Zero,
+                "Inbox: MaxWaitSeconds from 0 to 60, MaxWaiting and MaxWaitingPerUnit not negative, LookAgainEvery positive.")
             .ValidateOnStart();
         services.AddSingleton<InboxWaits>();
         return services;
