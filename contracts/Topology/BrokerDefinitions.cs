@@ -8,8 +8,9 @@ namespace FamiljecentralHub.Topology;
 /// <c>rabbitmqctl import_definitions</c>, the management API's <c>POST /api/definitions</c> and the
 /// <c>definitions.import_backend</c> setting read): the virtual host, one user per service with its permissions, Ops's
 /// monitoring user (<see cref="BrokerPermissions.MonitoringUser"/>)
-/// (<see cref="BrokerPermissions"/>) and topic permission (<see cref="StatusRoutes"/>), and the boundary the deployment owns (<see cref="Queues.BoundaryBindings"/> and
-/// <see cref="Queues.RedriveBindings"/>: durable quorum queues, durable fanout exchanges, their bindings). It is what
+/// (<see cref="BrokerPermissions"/>) and topic permission (<see cref="StatusRoutes"/>), and the boundary the deployment owns
+/// (<see cref="Queues.DeploymentBindings"/>: the boundary, the ways back and the revocations; durable quorum queues, durable
+/// fanout exchanges, their bindings). It is what
 /// LocalHub provisions, so a deployment without LocalHub gets the same broker. The services declare the rest of their
 /// queues and exchanges themselves, under their own permissions.
 /// </summary>

@@ -97,18 +97,19 @@ public sealed class BrokerBoundaryTests(HubFixture fixture)
 
     /// <summary>
     /// Deleting the revocation exchange would take every service's binding with it; the broker confirms a publish that
-    /// reaches no queue, so each revocation would be recorded as announced and no receiver would withdraw anything.
+    /// reaches no queue, so each revocation would be recorded as announced and no receiver would withdraw anything. Nor
+    /// may a service take its own queue off the exchange: the deployment binds it.
     /// </summary>
     [Theory]
     [InlineData("delete")]
-    [InlineData("unbind another service's queue")]
+    [InlineData("unbind its own queue")]
     public async Task Remove_OperationServiceTheRevocationExchangeOrItsBindings_IsRefused(string how)
     {
         await using var connection = await ConnectAsync(Intruder);
 
         await ShouldBeRefusedAsync(connection, channel => how == "delete"
             ? channel.ExchangeDeleteAsync(Queues.RevocationExchange, cancellationToken: Ct)
-            : channel.QueueUnbindAsync(Queues.RevocationsOf("social-services"), Queues.RevocationExchange, "", cancellationToken: Ct));
+            : channel.QueueUnbindAsync(Queues.RevocationsOf(Intruder), Queues.RevocationExchange, "", cancellationToken: Ct));
     }
 
     /// <summary>
