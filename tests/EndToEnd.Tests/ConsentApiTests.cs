@@ -84,6 +84,29 @@ public sealed class ConsentApiTests(HubFixture hub)
         stored.GetProperty("validUntil").GetDateTimeOffset().ShouldBe(until, TimeSpan.FromMilliseconds(1));
     }
 
+    /// <summary>
+    /// Every decision about a subject reads all their consents: a client that records them without end (a compromised
+    /// one, or a loop) would slow every decision about that child. Past the bound, a clear 409 and nothing stored.
+    /// </summary>
+    [Fact]
+    public async Task Record_PastTheConsentsInForceOneSubjectMayHave_Is409()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        var subject = HubFixture.NewSubject();
+        for (var i = 0; i < 50; i++)
+        {
+            (await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), Ct)).StatusCode.ShouldBe(HttpStatusCode.Created);
+        }
+
+        var response = await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), Ct);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        response.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json");
+        var problem = await response.Content.ReadAsStringAsync(Ct);
+        problem.ShouldContain("consents in force", Case.Insensitive);
+        problem.ShouldNotContain(subject);
+    }
+
     [Fact]
     public async Task Read_ByAUnitTheConsentDoesNotName_IsNotFound()
     {

@@ -61,6 +61,9 @@ internal static class ConsentApi
         return app;
     }
 
+    /// <summary>How many consents one subject may have in force at once.</summary>
+    internal const int MaxInForcePerSubject = 50;
+
     private static async Task<Results<Created<ConsentCreated>, ValidationProblem, ProblemHttpResult>> Record(
         RecordConsentRequest? request, ClaimsPrincipal caller, ConsentValidator validator, ConsentStore store, ConsentLedger ledger,
         CoverageWithdrawals withdrawals, Pseudonymizer pseudonyms, TimeProvider clock, CancellationToken cancellationToken)
@@ -85,6 +88,16 @@ internal static class ConsentApi
             return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Only a disclosing unit records a consent",
                 detail: "Secrecy is broken by the unit that discloses: record the consent from one of its sending units, " +
                     "and name as sending units only units your client system acts for.");
+        }
+
+        // Every decision about the subject reads all their consents: a client recording them without end would slow each
+        // one, other principals' reports of concern included. A family has a handful in force, not hundreds.
+        var inForce = (await store.CurrentForSubjectAsync(pseudonyms.For(record.SubjectId), cancellationToken))
+            .Count(c => c.State == ConsentState.Active && clock.GetUtcNow() < c.ValidUntil);
+        if (inForce >= MaxInForcePerSubject)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Too many consents in force",
+                detail: $"The subject already has {MaxInForcePerSubject} consents in force: revoke those no longer needed, or change one.");
         }
 
         record = record with { Change = ConsentChange.Recorded, ActingSystem = caller.ClientId() };
