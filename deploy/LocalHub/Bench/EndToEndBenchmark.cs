@@ -101,7 +101,7 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output,
         using var sender = HubHttp.CreateClient(pki, DemoRequests.ChildHealthClient, hub.GatewayUrl, maxConnections: 256, http2: http2);
         using var receiver = HubHttp.CreateClient(pki, DemoRequests.SocialServicesClient, hub.GatewayUrl, maxConnections: 64, http2: http2);
         var (consented, unconsented) = await RecordConsentsAsync(sender, options.Subjects, options.FirstSubject, cancellationToken);
-        IdleMemory = cpu.ResidentMemory();
+        IdleMemory = await cpu.MemoryAsync(cancellationToken);
         var idleFor = TimeSpan.FromSeconds(Math.Min(10, options.WarmUp.TotalSeconds));
         var idleStart = cpu.Take();
         await Task.Delay(idleFor, cancellationToken);
@@ -135,7 +135,7 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output,
                     output.WriteLine(Describe(results[^1]));
                 }
 
-                MemoryByRate[rate] = cpu.ResidentMemory();
+                MemoryByRate[rate] = await cpu.MemoryAsync(cancellationToken);
             }
 
             return results;
@@ -159,7 +159,7 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output,
         using var sender = HubHttp.CreateClient(pki, DemoRequests.ChildHealthClient, hub.GatewayUrl, maxConnections: 256, http2: http2);
         using var receiver = HubHttp.CreateClient(pki, DemoRequests.SocialServicesClient, hub.GatewayUrl, maxConnections: 64, http2: http2);
         var (consented, unconsented) = await RecordConsentsAsync(sender, options.Subjects, 0, cancellationToken);
-        IdleMemory = cpu.ResidentMemory();
+        IdleMemory = await cpu.MemoryAsync(cancellationToken);
         using var stopReceiving = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var receiving = ReceiveAsync(receiver, stopReceiving.Token);
         try
@@ -199,7 +199,11 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output,
             while (Stopwatch.GetTimestamp() < giveUp)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
-                memory ??= Stopwatch.GetElapsedTime(readyAt) > TimeSpan.FromSeconds(2) ? cpu.ResidentMemory() : null;
+                if (memory is null && Stopwatch.GetElapsedTime(readyAt) > TimeSpan.FromSeconds(2))
+                {
+                    memory = await cpu.MemoryAsync(cancellationToken);
+                }
+
                 if (Backlog() <= threshold)
                 {
                     emptyAt = Stopwatch.GetTimestamp();
@@ -221,7 +225,7 @@ internal sealed class EndToEndBenchmark(Hub hub, DemoPki pki, TextWriter output,
                 Stopwatch.GetElapsedTime(startedAt, readyAt).TotalSeconds, emptyAt is null ? null : drainSeconds,
                 (receivedAtEmpty - receivedAtReady) / drainSeconds,
                 Percentiles.Of(Latencies(t => t < stoppedAt)), Percentiles.Of(Latencies(t => t >= readyAt && t < end)), Percentiles.Of(Latencies(t => t >= end)),
-                memory ?? cpu.ResidentMemory());
+                memory ?? await cpu.MemoryAsync(cancellationToken));
         }
         finally
         {

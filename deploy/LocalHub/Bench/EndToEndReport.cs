@@ -66,7 +66,8 @@ internal static class EndToEndReport
         }
 
         Line(text, "");
-        Line(text, "Memory (MiB) at idle and after each rate's last run: a process's resident set; for PostgreSQL and RabbitMQ, their processes' proportional set sizes summed:");
+        Line(text, "Memory (MiB) at idle and after each rate's last run: a process's resident set; for PostgreSQL and RabbitMQ, their processes' proportional set sizes summed;");
+        Line(text, "\"GC heap\": a .NET process's objects as its last garbage collection left them (all instances of a service summed):");
         Line(text, "");
         var memoryColumns = sweeps.SelectMany(s => new[] { (s.Tree, Label: "idle", Memory: (IReadOnlyDictionary<string, double>)s.IdleMemory) }
             .Concat(s.MemoryByRate.Select(m => (s.Tree, Label: $"{m.Key:0}/s", Memory: (IReadOnlyDictionary<string, double>)m.Value)))).ToList();
@@ -101,7 +102,8 @@ internal static class EndToEndReport
         }
 
         Line(text, "");
-        Line(text, "Memory (MiB) during the drain (a process's resident set; PostgreSQL's and RabbitMQ's proportional set sizes summed):");
+        Line(text, "Memory (MiB) during the drain (a process's resident set; PostgreSQL's and RabbitMQ's proportional set sizes summed; a .NET");
+        Line(text, "process's GC heap as its last collection left it):");
         Line(text, "");
         var processes = results.SelectMany(r => r.MemoryDuringDrain.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
         text.AppendLine(CultureInfo.InvariantCulture, $"| stopped | {string.Join(" | ", processes)} |");

@@ -1,5 +1,6 @@
 using System.Globalization;
 using FamiljecentralHub.LocalHub.Processes;
+using FamiljecentralHub.ServiceDefaults.Tls;
 
 namespace FamiljecentralHub.LocalHub.Bench;
 
@@ -71,6 +72,49 @@ internal sealed class ProcessCpu(Hub hub)
             group => group.Key,
             group => (group.Count() == 1 ? MemoryKiB(group.Single(), "status", "VmRSS:") : group.Sum(pid => MemoryKiB(pid, "smaps_rollup", "Pss:"))) / 1024.0,
             StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// <see cref="ResidentMemory"/> and, for each .NET process, its GC heap as its last collection left it (the runtime's
+    /// <c>dotnet.gc.last_collection.heap.size</c> from the service's <c>/metrics</c>, every generation, all instances
+    /// summed), under "&lt;process&gt;, GC heap": what of the resident set is the application's objects and what is the
+    /// runtime, its code and the collector's slack.
+    /// </summary>
+    public async Task<Dictionary<string, double>> MemoryAsync(CancellationToken cancellationToken)
+    {
+        var memory = ResidentMemory();
+        memory[$"{LoadGenerator}, GC heap"] = GC.GetGCMemoryInfo().HeapSizeBytes / 1048576.0;
+        using var handler = InternalTls.CreateHandler(InternalTls.LoadAuthorities(hub.InternalCaCertificatePath), clientCertificate: null);
+        using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(5) };
+        var sources = Hub.ServiceNames
+            .SelectMany(service => hub.Instances(service).Select((_, i) => (Group: service, Url: hub.ServiceUrl(service, i + 1))))
+            .Append((Group: "gateway", Url: hub.GatewayHealthUrl));
+        foreach (var (group, url) in sources)
+        {
+            if (await GcHeapBytesAsync(client, new Uri(url, "/metrics"), cancellationToken) is { } bytes)
+            {
+                memory[$"{group}, GC heap"] = memory.GetValueOrDefault($"{group}, GC heap") + bytes / 1048576.0;
+            }
+        }
+
+        return memory;
+    }
+
+    private static async Task<double?> GcHeapBytesAsync(HttpClient client, Uri metrics, CancellationToken cancellationToken)
+    {
+        const string Name = "dotnet_gc_last_collection_heap_size_bytes{";
+        try
+        {
+            var lines = (await client.GetStringAsync(metrics, cancellationToken)).Split('\n');
+            var values = lines.Where(line => line.StartsWith(Name, StringComparison.Ordinal))
+                .Select(line => double.Parse(line[(line.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture))
+                .ToList();
+            return values.Count == 0 ? null : values.Sum();
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or FormatException)
+        {
+            return null; // a service restarting: its row stays empty rather than the run failing
+        }
     }
 
     private IEnumerable<(string Group, int Pid)> Members()
