@@ -105,6 +105,13 @@ public sealed class ConsentApiTests(HubFixture hub)
         var problem = await response.Content.ReadAsStringAsync(Ct);
         problem.ShouldContain("consents in force", Case.Insensitive);
         problem.ShouldNotContain(subject);
+
+        // Counted per disclosing unit: another principal's unit may still record one for the child.
+        using var solglantan = hub.Client("solglantan-ehr");
+        var theirs = JsonSerializer.SerializeToNode(DemoRequests.Consent(subject, DateTimeOffset.UtcNow))!.AsObject();
+        theirs["sendingUnits"] = new System.Text.Json.Nodes.JsonArray("solglantan-bvc");
+        theirs["recordingUnit"] = "solglantan-bvc";
+        (await solglantan.PostAsJsonAsync(DemoRequests.ConsentPath, theirs, Ct)).StatusCode.ShouldBe(HttpStatusCode.Created);
     }
 
     [Fact]

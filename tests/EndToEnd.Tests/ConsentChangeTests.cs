@@ -113,6 +113,46 @@ public sealed class ConsentChangeTests(HubFixture hub)
     }
 
     /// <summary>
+    /// A change that moves the consent's end back to a moment already past ends it, as a revocation would: what it let
+    /// through and the receiving system has not fetched is withdrawn.
+    /// </summary>
+    [Fact]
+    public async Task Change_EndingTheConsentNow_WithdrawsAnUnfetchedDelivery()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        var (consentId, consent) = await RecordAsync(bvc, subject);
+        var delivered = await SubmitAsync(bvc, subject, Support);
+        await HubFixture.WaitForStatusAsync(bvc, $"{SentPath}/{delivered}", "Delivered");
+        var validFrom = (await bvc.GetFromJsonAsync<JsonElement>($"{DemoRequests.ConsentPath}/{consentId}", Ct)).GetProperty("validFrom").GetDateTimeOffset();
+
+        var ended = SocialServicesChange(consent);
+        ended["validUntil"] = validFrom.AddSeconds(1);
+        // The end must be past when the change is recorded: a warm hub delivers within that second.
+        await Task.Delay(validFrom.AddSeconds(2) - DateTimeOffset.UtcNow is { Ticks: > 0 } left ? left : TimeSpan.Zero, Ct);
+        ended["changeReason"] = "Vårdnadshavaren avslutar samtycket";
+        (await social.PutAsJsonAsync($"{DemoRequests.ConsentPath}/{consentId}", ended, Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        // Withdrawn; or, should another test's fetcher of this shared inbox have fetched it first, listed in a notice.
+        await Eventually.TrueAsync(
+            async () => await StatusAsync(bvc, delivered) == "Withdrawn" || await NoticedAsync(delivered),
+            TimeSpan.FromSeconds(30), "the delivery of a consent that has ended was neither withdrawn nor noticed", cancellationToken: Ct);
+        if (await StatusAsync(bvc, delivered) == "Withdrawn")
+        {
+            (await social.GetAsync($"{DemoRequests.InboxPath}/{delivered}", Ct)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        }
+    }
+
+    /// <summary>Whether the receiving service holds a notice listing the message (the notices of the shared unit are many).</summary>
+    private async Task<bool> NoticedAsync(Guid messageId)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(hub.Hub.ConnectionString("social-services"));
+        return await Dapper.SqlMapper.ExecuteScalarAsync<bool>(connection,
+            "SELECT EXISTS (SELECT 1 FROM revocation_notices WHERE @messageId = ANY(message_ids))", new { messageId });
+    }
+
+    /// <summary>
     /// The other guardian's "no", recorded by the discloser as a consent of its own, vetoes the situation the first consent
     /// let through, at once: what the receiving system has not fetched is withdrawn, as a narrowing withdraws it.
     /// </summary>

@@ -61,7 +61,7 @@ internal static class ConsentApi
         return app;
     }
 
-    /// <summary>How many consents one subject may have in force at once.</summary>
+    /// <summary>How many consents not ended one unit may disclose under for one subject.</summary>
     internal const int MaxInForcePerSubject = 50;
 
     private static async Task<Results<Created<ConsentCreated>, ValidationProblem, ProblemHttpResult>> Record(
@@ -91,13 +91,14 @@ internal static class ConsentApi
         }
 
         // Every decision about the subject reads all their consents: a client recording them without end would slow each
-        // one, other principals' reports of concern included. A family has a handful in force, not hundreds.
-        var inForce = (await store.CurrentForSubjectAsync(pseudonyms.For(record.SubjectId), cancellationToken))
-            .Count(c => c.State == ConsentState.Active && clock.GetUtcNow() < c.ValidUntil);
-        if (inForce >= MaxInForcePerSubject)
+        // one, other principals' reports of concern included. A family has a handful, not hundreds. Counted per disclosing
+        // unit, so that one unit's client cannot use up what another principal's units may record.
+        var unitsOwn = (await store.CurrentForSubjectAsync(pseudonyms.For(record.SubjectId), cancellationToken))
+            .Count(c => c.State == ConsentState.Active && clock.GetUtcNow() < c.ValidUntil && c.SendingUnits.Contains(record.RecordingUnit));
+        if (unitsOwn >= MaxInForcePerSubject)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Too many consents in force",
-                detail: $"The subject already has {MaxInForcePerSubject} consents in force: revoke those no longer needed, or change one.");
+                detail: $"This unit already discloses under {MaxInForcePerSubject} consents not ended for the subject: revoke those no longer needed, or change one.");
         }
 
         record = record with { Change = ConsentChange.Recorded, ActingSystem = caller.ClientId() };

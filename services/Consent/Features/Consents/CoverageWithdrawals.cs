@@ -115,7 +115,7 @@ public sealed class CoverageWithdrawals(
         // The announcement's id: one per consent version, like the ledger entry's.
         var changeId = Ledger.ConsentLedger.EntryId(consentId, version);
         var decidedAt = clock.GetUtcNow();
-        await SweepAsync(subjectPseudonym, changeId, at, decidedAt, cancellationToken);
+        await SweepAsync(subjectPseudonym, consentId, changeId, at, decidedAt, cancellationToken);
         await MarkSweptAsync(consentId, version, decidedAt, cancellationToken);
     }
 
@@ -123,7 +123,7 @@ public sealed class CoverageWithdrawals(
     {
         // Every consent of the subject: the one reading (the gate's) says which still cover what they let through.
         var decidedAt = clock.GetUtcNow();
-        await SweepAsync(subjectPseudonym, changeId, at, decidedAt, cancellationToken);
+        await SweepAsync(subjectPseudonym, null, changeId, at, decidedAt, cancellationToken);
         await MarkSweptAsync(changeId, 0, decidedAt, cancellationToken);
     }
 
@@ -134,13 +134,16 @@ public sealed class CoverageWithdrawals(
     /// is revoked or narrowed). A revoked consent's own permits are its revocation's to withdraw (RevocationAnnouncer).
     /// </summary>
     /// <param name="now">The instant the gate decides every permit again at: the sweep is recorded as of it.</param>
-    private async Task SweepAsync(string subjectPseudonym, Guid changeId, DateTimeOffset at, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <param name="changed">The consent whose version is swept, if any: decided again even when the change ended it (an end
+    /// moved back ends it as a revocation does).</param>
+    private async Task SweepAsync(
+        string subjectPseudonym, Guid? changed, Guid changeId, DateTimeOffset at, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var consents = await store.CurrentForSubjectAsync(subjectPseudonym, cancellationToken);
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        // Only consents in force: a permit under one that has lapsed was lawful when it was fetched, and would be announced
-        // again at every later sweep of the subject, its receiver told each time.
-        foreach (var consent in consents.Where(c => c.State == ConsentState.Active && now < c.ValidUntil))
+        // Consents in force, and the one that changed: a permit under another that has lapsed was lawful when it was
+        // fetched, and would be announced again at every later sweep of the subject, its receiver told each time.
+        foreach (var consent in consents.Where(c => c.State == ConsentState.Active && (now < c.ValidUntil || c.Id == changed)))
         {
             var permits = await connection.QueryAsync<Permit>(
                 """
