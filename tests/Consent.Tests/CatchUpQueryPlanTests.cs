@@ -22,6 +22,7 @@ public sealed class CatchUpQueryPlanTests(PostgresFixture postgres) : IClassFixt
         { "the announcer's look for revocations not announced (every 2 s)", RevocationAnnouncer.PendingSql(CatchUpPasses.Pass.Recent) },
         { "the sweeper's look for narrowed versions not swept (every 2 s)", CoverageWithdrawals.PendingVersionsSql(CatchUpPasses.Pass.Recent) },
         { "the sweeper's look for custody changes not swept (every 2 s)", CoverageWithdrawals.PendingCustodySql(CatchUpPasses.Pass.Recent) },
+        { "the sweeper's look for consents at their end not swept (every 2 s)", CoverageWithdrawals.PendingEndsSql(CatchUpPasses.Pass.Recent) },
     };
 
     [Theory]
@@ -195,6 +196,54 @@ public sealed class PendingSweepsTests(PostgresFixture postgres) : IClassFixture
             ["a no that has taken effect since its sweep", "a no never swept", "a change never swept"], ignoreOrder: true);
         // A pass over what changed lately finds the one whose start has just come, though it was recorded long ago.
         (await PendingAsync(CatchUpPasses.Pass.Recent)).ShouldBe(["a no that has taken effect since its sweep"]);
+    }
+
+    /// <summary>
+    /// A consent's end sweeps it (what it alone let through and is unfetched is withdrawn): the current version of a
+    /// consent in force whose end has come, until a sweep decided at or after the end; found by a recent pass within the
+    /// look-back of its end, however long ago it was recorded.
+    /// </summary>
+    [Fact]
+    public async Task PendingEnds_AreCurrentVersionsWhoseEndHasCome_NotYetSweptSince()
+    {
+        await using var db = await postgres.NewDatabaseAsync();
+        await using var connection = await db.OpenConnectionAsync(Ct);
+        // name, version, state, ends (relative to now), swept (null: never); the versions below the last are superseded
+        var versions = new (string Name, int Version, string State, string Ends, string? Swept)[]
+        {
+            ("ended a moment ago, recorded long ago", 1, "Active", "-5 seconds", null),
+            ("ended a moment ago, swept when recorded", 1, "Active", "-5 seconds", "-30 days"),
+            ("ended an hour ago, never swept", 1, "Active", "-1 hour", null),
+            ("ended, swept after its end", 1, "Active", "-1 hour", "-59 minutes"),
+            ("still in force", 1, "Active", "1 day", null),
+            ("revoked, then ended", 2, "Revoked", "-5 seconds", null),
+            ("changed to end later", 2, "Active", "1 day", null),
+        };
+        foreach (var v in versions)
+        {
+            await connection.ExecuteAsync(
+                """
+                INSERT INTO consent_versions (consent_id, version, subject_pseudonym, state, record, recorded_at, valid_from, valid_until)
+                SELECT md5(@Name)::uuid, n, 'p', CASE WHEN n = @Version THEN @State ELSE 'Active' END, '{}'::jsonb,
+                       now() - interval '60 days', now() - interval '60 days',
+                       CASE WHEN n = @Version THEN now() + @Ends::interval ELSE now() - interval '1 minute' END
+                FROM generate_series(1, @Version) AS n;
+                INSERT INTO coverage_sweeps (change_id, version, swept_at)
+                SELECT md5(@Name)::uuid, @Version, now() + @Swept::interval WHERE @Swept IS NOT NULL;
+                """,
+                new { v.Name, v.Version, v.State, v.Ends, v.Swept });
+        }
+
+        async Task<List<string>> PendingAsync(CatchUpPasses.Pass pass)
+        {
+            var pending = (await connection.QueryAsync<Guid>($"SELECT ConsentId FROM ({CoverageWithdrawals.PendingEndsSql(pass)}) p")).ToHashSet();
+            return versions.Where(v => pending.Contains(Md5Guid(v.Name))).Select(v => v.Name).ToList();
+        }
+
+        (await PendingAsync(CatchUpPasses.Pass.All)).ShouldBe(
+            ["ended a moment ago, recorded long ago", "ended a moment ago, swept when recorded", "ended an hour ago, never swept"], ignoreOrder: true);
+        (await PendingAsync(CatchUpPasses.Pass.Recent)).ShouldBe(
+            ["ended a moment ago, recorded long ago", "ended a moment ago, swept when recorded"], ignoreOrder: true);
     }
 
     private static Guid Md5Guid(string text) =>

@@ -144,6 +144,40 @@ public sealed class ConsentChangeTests(HubFixture hub)
         }
     }
 
+    /// <summary>
+    /// A consent is never valid past its end (domain.md section 3), and no change need be recorded for it to end: what it
+    /// let through and the receiving system has not fetched is withdrawn within seconds of the end, the sender told why,
+    /// and nothing more is noticed to the receiver (what it fetched while the consent held was lawfully disclosed).
+    /// </summary>
+    [Fact]
+    public async Task Lapse_WithdrawsAnUnfetchedDelivery_WithinSecondsOfTheEnd()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        var consent = JsonSerializer.SerializeToNode(DemoRequests.Consent(subject, DateTimeOffset.UtcNow))!.AsObject();
+        var end = DateTimeOffset.UtcNow.AddSeconds(10);
+        consent["validUntil"] = end;
+        var recorded = await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, consent, Ct);
+        recorded.StatusCode.ShouldBe(HttpStatusCode.Created, await recorded.Content.ReadAsStringAsync(Ct));
+        var consentId = (await recorded.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetGuid();
+        var fetched = await SubmitAsync(bvc, subject, Support);
+        var unfetched = await SubmitAsync(bvc, subject, Support);
+        await HubFixture.WaitForStatusAsync(bvc, $"{SentPath}/{fetched}", "Delivered");
+        await HubFixture.WaitForStatusAsync(bvc, $"{SentPath}/{unfetched}", "Delivered");
+        (await social.GetAsync($"{DemoRequests.InboxPath}/{fetched}", Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        DateTimeOffset.UtcNow.ShouldBeLessThan(end, "both were delivered while the consent held");
+
+        var withdrawn = await HubFixture.WaitForStatusAsync(bvc, $"{SentPath}/{unfetched}", "Withdrawn", end - DateTimeOffset.UtcNow + TimeSpan.FromSeconds(20));
+
+        withdrawn.GetProperty("reasons").EnumerateArray().Select(r => r.GetString()).ShouldBe([Contracts.Disclosures.ReceiverReasons.NoLongerCovered]);
+        (await social.GetAsync($"{DemoRequests.InboxPath}/{unfetched}", Ct)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await StatusAsync(bvc, fetched)).ShouldBe("Delivered", "what the receiving system fetched while the consent held stays with it");
+        (await social.GetFromJsonAsync<JsonElement>(NoticesPath, Ct)).EnumerateArray()
+            .ShouldNotContain(n => n.GetProperty("consentId").GetGuid() == consentId, "a consent's end is no news to withdraw what was fetched under it");
+        await AcknowledgeAsync(social, [fetched]);
+    }
+
     /// <summary>Whether the receiving service holds a notice listing the message (the notices of the shared unit are many).</summary>
     private async Task<bool> NoticedAsync(Guid messageId)
     {

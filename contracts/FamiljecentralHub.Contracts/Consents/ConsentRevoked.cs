@@ -2,7 +2,7 @@ namespace FamiljecentralHub.Contracts.Consents;
 
 /// <summary>
 /// A consent was revoked, or (with <see cref="MessageIds"/>) no longer covers some deliveries made under it: a version
-/// that narrows it, or a grantor it rested on no longer has custody. Every receiving operation withholds what it has
+/// that narrows it, a grantor it rested on no longer has custody, or it reached its end. Every receiving operation withholds what it has
 /// not yet handed out (under the consent, or of those messages) and tells the receiving system about what it already
 /// has. Metadata only: the subject appears as its pseudonym.
 /// </summary>
@@ -23,4 +23,10 @@ public sealed record ConsentRevoked
 
     /// <summary>With <see cref="MessageIds"/>: the change that took the cover away (one notice per change and unit).</summary>
     public Guid? ChangeId { get; init; }
+
+    /// <summary>
+    /// With <see cref="MessageIds"/>: the consent reached its end, no change was made. What the receiving system fetched
+    /// while it held was lawfully disclosed and is not noticed; only what it has not fetched is withheld.
+    /// </summary>
+    public bool Lapsed { get; init; }
 }

@@ -61,8 +61,8 @@ internal sealed class ConsentRevokedConsumer(NpgsqlDataSource db, OrganisationRe
     }
 
     /// <summary>
-    /// The consent stands, but no longer covers these deliveries (a narrowing, a custody change): the same as a revocation
-    /// for them alone. Remembered by message id, so one still on its way here is not stored when it arrives.
+    /// The consent stands, but no longer covers these deliveries (a narrowing, a custody change, its end): the same as a
+    /// revocation for them alone. Remembered by message id, so one still on its way here is not stored when it arrives.
     /// </summary>
     private async Task WithdrawSomeAsync(ConsumeContext<ConsentRevoked> context, ConsentRevoked change, Guid[] messageIds)
     {
@@ -86,15 +86,20 @@ internal sealed class ConsentRevokedConsumer(NpgsqlDataSource db, OrganisationRe
                       categories AS Categories, basis AS Basis
             """,
             new { consentId, now, messageIds }, tx)).ToList();
-        await connection.ExecuteAsync(
-            """
-            INSERT INTO revocation_notices (receiving_unit, consent_id, message_ids, revoked_at, change_id)
-            SELECT receiving_unit, @consentId, array_agg(message_id ORDER BY seq), @RevokedAt, @ChangeId
-            FROM inbox WHERE message_id = ANY(@messageIds) AND consent_id = @consentId AND withdrawn_at IS NULL AND fetched_at IS NOT NULL
-            GROUP BY receiving_unit
-            ON CONFLICT (receiving_unit, consent_id, change_id) WHERE change_id IS NOT NULL DO NOTHING
-            """,
-            new { consentId, change.RevokedAt, ChangeId = change.ChangeId ?? Guid.Empty, messageIds }, tx);
+        // A consent's end is no news about what was fetched while it held: that was lawfully disclosed (no notice).
+        if (!change.Lapsed)
+        {
+            await connection.ExecuteAsync(
+                """
+                INSERT INTO revocation_notices (receiving_unit, consent_id, message_ids, revoked_at, change_id)
+                SELECT receiving_unit, @consentId, array_agg(message_id ORDER BY seq), @RevokedAt, @ChangeId
+                FROM inbox WHERE message_id = ANY(@messageIds) AND consent_id = @consentId AND withdrawn_at IS NULL AND fetched_at IS NOT NULL
+                GROUP BY receiving_unit
+                ON CONFLICT (receiving_unit, consent_id, change_id) WHERE change_id IS NOT NULL DO NOTHING
+                """,
+                new { consentId, change.RevokedAt, ChangeId = change.ChangeId ?? Guid.Empty, messageIds }, tx);
+        }
+
         await tx.CommitAsync(context.CancellationToken);
 
         await PublishWithdrawnAsync(context, change, withdrawn, NoLongerCovered, now);

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Dapper;
 using FamiljecentralHub.Operations.Inbox;
+using FamiljecentralHub.ServiceDefaults.Data;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -137,15 +138,8 @@ internal sealed class WebhookDispatcher(
     /// that takes cover from several consents makes several notices, and one system may take the notices of several
     /// units at one address, so neither the change's id nor the consent's alone tells them apart. The same on every push.
     /// </summary>
-    private static string NoticeDeliveryId(NoticeRow row)
-    {
-        var hash = System.Security.Cryptography.SHA256.HashData(
-            System.Text.Encoding.UTF8.GetBytes($"revocation-notice:{row.ReceivingUnit}:{row.ConsentId:N}:{row.ChangeId:N}"));
-        var bytes = hash.AsSpan(0, 16).ToArray();
-        bytes[7] = (byte)((bytes[7] & 0x0F) | 0x80); // version 8: application-defined
-        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80); // RFC 9562 variant
-        return new Guid(bytes).ToString();
-    }
+    private static string NoticeDeliveryId(NoticeRow row) =>
+        NameBasedId.Of($"revocation-notice:{row.ReceivingUnit}:{row.ConsentId:N}:{row.ChangeId:N}").ToString();
 
     /// <summary>
     /// Marks what was pushed and backs off what was not, then commits. Not cancelled: what was pushed is best recorded

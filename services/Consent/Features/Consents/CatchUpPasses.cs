@@ -34,6 +34,9 @@ public sealed class CatchUpPasses(TimeProvider clock)
     public const string RecentVersionsOrStarts =
         $"AND (v.recorded_at >= now() - interval '{RecentInterval}' OR v.valid_from BETWEEN now() - interval '{RecentInterval}' AND now())";
 
+    /// <summary>The sweeper's recent pass over consents' ends (<c>v</c>): ending lately; served by consent_versions_by_end.</summary>
+    public const string RecentEnds = $"AND v.valid_until BETWEEN now() - interval '{RecentInterval}' AND now()";
+
     /// <summary>
     /// A recent pass's condition on custody changes (<c>c</c>): recorded lately, or taking effect lately (one recorded
     /// long ago for a date that has just come); served by the two time indexes of custody_changes.

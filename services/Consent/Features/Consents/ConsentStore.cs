@@ -21,8 +21,8 @@ public sealed class ConsentStore(NpgsqlDataSource db, Pseudonymizer pseudonyms)
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         var inserted = await connection.ExecuteAsync(
             """
-            INSERT INTO consent_versions (consent_id, version, subject_pseudonym, state, record, recorded_at, valid_from)
-            VALUES (@Id, @Version, @Pseudonym, @State, @Record::jsonb, @RecordedAt, @ValidFrom)
+            INSERT INTO consent_versions (consent_id, version, subject_pseudonym, state, record, recorded_at, valid_from, valid_until)
+            VALUES (@Id, @Version, @Pseudonym, @State, @Record::jsonb, @RecordedAt, @ValidFrom, @ValidUntil)
             ON CONFLICT (consent_id, version) DO NOTHING
             """,
             new
@@ -34,6 +34,7 @@ public sealed class ConsentStore(NpgsqlDataSource db, Pseudonymizer pseudonyms)
                 Record = JsonSerializer.Serialize(record, Json),
                 record.RecordedAt,
                 record.ValidFrom,
+                record.ValidUntil,
             });
         return inserted == 1;
     }

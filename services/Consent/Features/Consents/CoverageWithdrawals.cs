@@ -1,7 +1,9 @@
+using System.Globalization;
 using Dapper;
 using FamiljecentralHub.Consent.Features.Gate;
 using FamiljecentralHub.Contracts.Consents;
 using FamiljecentralHub.Contracts.Disclosures;
+using FamiljecentralHub.ServiceDefaults.Data;
 using MassTransit;
 using Npgsql;
 
@@ -65,6 +67,23 @@ public sealed class CoverageWithdrawals(
         ORDER BY v.recorded_at LIMIT {CatchUpPasses.Limit}
         """;
 
+    /// <summary>
+    /// Consents that have reached their end and not been swept since: the current version of each, active, whose end has
+    /// come. A consent is never valid past its end (domain.md section 3), so what it let through and the receiving
+    /// system has not fetched is withdrawn within seconds of the end, as a change would withdraw it. Done when a sweep
+    /// decided at or after the end (a change that moved the end back into the past had that sweep already). A recent
+    /// pass reads the versions that ended lately, served by consent_versions_by_end.
+    /// </summary>
+    internal static string PendingEndsSql(CatchUpPasses.Pass pass) => $"""
+        SELECT v.consent_id AS ConsentId, v.version AS Version, v.subject_pseudonym AS SubjectPseudonym, v.valid_until AS At
+        FROM consent_versions v
+        WHERE v.state = 'Active' AND v.valid_until <= now()
+          {(pass == CatchUpPasses.Pass.Recent ? CatchUpPasses.RecentEnds : "")}
+          AND NOT EXISTS (SELECT 1 FROM consent_versions n WHERE n.consent_id = v.consent_id AND n.version > v.version)
+          AND NOT EXISTS (SELECT 1 FROM coverage_sweeps s WHERE s.change_id = v.consent_id AND s.version = v.version AND s.swept_at >= v.valid_until)
+        ORDER BY v.valid_until LIMIT {CatchUpPasses.Limit}
+        """;
+
     /// <summary>Custody changes in effect and not swept yet, earliest effect first.</summary>
     internal static string PendingCustodySql(CatchUpPasses.Pass pass) => $"""
         SELECT c.id AS Id, c.subject_pseudonym AS SubjectPseudonym, c.no_longer_guardian_from AS At
@@ -99,7 +118,13 @@ public sealed class CoverageWithdrawals(
                     await SweepCustodyAsync(c.Id, c.SubjectPseudonym, c.At, stoppingToken);
                 }
 
-                passes.Finished(foundAll: versions.Count < CatchUpPasses.Limit && custody.Count < CatchUpPasses.Limit);
+                var ends = (await connection.QueryAsync<PendingVersion>(PendingEndsSql(pass))).AsList();
+                foreach (var e in ends)
+                {
+                    await SweepEndAsync(e.ConsentId, e.Version, e.SubjectPseudonym, e.At, stoppingToken);
+                }
+
+                passes.Finished(foundAll: versions.Count < CatchUpPasses.Limit && custody.Count < CatchUpPasses.Limit && ends.Count < CatchUpPasses.Limit);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
@@ -119,6 +144,18 @@ public sealed class CoverageWithdrawals(
         await MarkSweptAsync(consentId, version, decidedAt, cancellationToken);
     }
 
+    /// <summary>
+    /// A consent that reached its end. Recorded as swept only as of an instant at or after the end (a clock behind the
+    /// database's finds the consent still in force, withdraws nothing, and the next pass sweeps it again).
+    /// </summary>
+    private async Task SweepEndAsync(Guid consentId, int version, string subjectPseudonym, DateTimeOffset end, CancellationToken cancellationToken)
+    {
+        var changeId = NameBasedId.Of(string.Create(CultureInfo.InvariantCulture, $"consent-end:{consentId:N}:{version}"));
+        var decidedAt = clock.GetUtcNow();
+        await SweepAsync(subjectPseudonym, consentId, changeId, end, decidedAt, cancellationToken, ended: true);
+        await MarkSweptAsync(consentId, version, decidedAt, cancellationToken);
+    }
+
     private async Task SweepCustodyAsync(Guid changeId, string subjectPseudonym, DateTimeOffset at, CancellationToken cancellationToken)
     {
         // Every consent of the subject: the one reading (the gate's) says which still cover what they let through.
@@ -135,9 +172,12 @@ public sealed class CoverageWithdrawals(
     /// </summary>
     /// <param name="now">The instant the gate decides every permit again at: the sweep is recorded as of it.</param>
     /// <param name="changed">The consent whose version is swept, if any: decided again even when the change ended it (an end
-    /// moved back ends it as a revocation does).</param>
+    /// moved back ends it as a revocation does), or it reached its end.</param>
+    /// <param name="ended">The sweep of a consent's end: what the receiving system acknowledged is left out, and what it
+    /// fetched is not noticed to it (<see cref="ConsentRevoked.Lapsed"/>): both were lawfully disclosed while it held.</param>
     private async Task SweepAsync(
-        string subjectPseudonym, Guid? changed, Guid changeId, DateTimeOffset at, DateTimeOffset now, CancellationToken cancellationToken)
+        string subjectPseudonym, Guid? changed, Guid changeId, DateTimeOffset at, DateTimeOffset now, CancellationToken cancellationToken,
+        bool ended = false)
     {
         var consents = await store.CurrentForSubjectAsync(subjectPseudonym, cancellationToken);
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
@@ -146,12 +186,13 @@ public sealed class CoverageWithdrawals(
         foreach (var consent in consents.Where(c => c.State == ConsentState.Active && (now < c.ValidUntil || c.Id == changed)))
         {
             var permits = await connection.QueryAsync<Permit>(
-                """
+                $"""
                 SELECT l.message_id AS MessageId, l.sending_unit AS SendingUnit, l.receiving_unit AS ReceivingUnit, l.purpose AS Purpose,
                        l.categories AS Categories
                 FROM ledger l
                 WHERE l.consent_id = @Id AND l.kind = 'decision' AND l.outcome = 'permitted'
                   AND NOT EXISTS (SELECT 1 FROM ledger w WHERE w.message_id = l.message_id AND w.kind = 'withdrawal')
+                  {(ended ? "AND NOT EXISTS (SELECT 1 FROM ledger a WHERE a.message_id = l.message_id AND a.kind = 'acknowledgement')" : "")}
                 ORDER BY l.seq
                 """,
                 new { consent.Id });
@@ -175,6 +216,7 @@ public sealed class CoverageWithdrawals(
                     RevokedAt = at,
                     MessageIds = uncovered.Select(p => p.MessageId).ToList(),
                     ChangeId = changeId,
+                    Lapsed = ended,
                 },
                 timeout.Token);
         }
@@ -189,14 +231,7 @@ public sealed class CoverageWithdrawals(
     }
 
     /// <summary>The id of the withdrawal the gate makes itself of a permit that lost its cover while it was decided.</summary>
-    public static Guid LateChangeId(Guid messageId)
-    {
-        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"late-withdrawal:{messageId:N}"));
-        var bytes = hash.AsSpan(0, 16).ToArray();
-        bytes[7] = (byte)((bytes[7] & 0x0F) | 0x80); // version 8: application-defined
-        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80); // RFC 9562 variant
-        return new Guid(bytes);
-    }
+    public static Guid LateChangeId(Guid messageId) => NameBasedId.Of($"late-withdrawal:{messageId:N}");
 
     private sealed class PendingVersion
     {

@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Security.Claims;
-using System.Security.Cryptography;
-using System.Text;
 using FamiljecentralHub.Consent.Features.Ledger;
+using FamiljecentralHub.ServiceDefaults.Data;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
 using FamiljecentralHub.ServiceDefaults.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -122,12 +121,5 @@ internal static class CustodyApi
     internal const string AnotherUnit = "hub";
 
     /// <summary>One entry per custody change and consent, whoever writes it: a name-based id.</summary>
-    private static Guid EntryId(Guid changeId, Guid consentId)
-    {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"custody-change:{changeId:N}:{consentId:N}"));
-        var bytes = hash.AsSpan(0, 16).ToArray();
-        bytes[7] = (byte)((bytes[7] & 0x0F) | 0x80); // version 8: application-defined
-        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80); // RFC 9562 variant
-        return new Guid(bytes);
-    }
+    private static Guid EntryId(Guid changeId, Guid consentId) => NameBasedId.Of($"custody-change:{changeId:N}:{consentId:N}");
 }

@@ -1,10 +1,9 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Dapper;
 using FamiljecentralHub.Consent.Features.Consents;
+using FamiljecentralHub.ServiceDefaults.Data;
 using FamiljecentralHub.ServiceDefaults.Pseudonyms;
 using Npgsql;
 
@@ -33,14 +32,8 @@ public sealed class ConsentLedger(NpgsqlDataSource db, LedgerWriter writer, Pseu
     };
 
     /// <summary>One entry per version, whoever writes it first: a name-based id from the consent id and version.</summary>
-    public static Guid EntryId(Guid consentId, int version)
-    {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"consent-version:{consentId:N}:{version}")));
-        var bytes = hash.AsSpan(0, 16).ToArray();
-        bytes[7] = (byte)((bytes[7] & 0x0F) | 0x80); // version 8: application-defined
-        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80); // RFC 9562 variant
-        return new Guid(bytes);
-    }
+    public static Guid EntryId(Guid consentId, int version) =>
+        NameBasedId.Of(string.Create(CultureInfo.InvariantCulture, $"consent-version:{consentId:N}:{version}"));
 
     public LedgerEntry EntryFor(ConsentRecord r) => new()
     {
