@@ -67,6 +67,7 @@ internal static class EndToEndReport
 
         Line(text, "");
         Line(text, "Memory (MiB) at idle and after each rate's last run: a process's resident set; for PostgreSQL and RabbitMQ, their processes' proportional set sizes summed;");
+        Line(text, "\"PSS\": a process's proportional set (the pages it shares with others, the .NET framework's above all, divided among them);");
         Line(text, "\"GC heap\": a .NET process's objects as its last garbage collection left them (all instances of a service summed):");
         Line(text, "");
         var memoryColumns = sweeps.SelectMany(s => new[] { (s.Tree, Label: "idle", Memory: (IReadOnlyDictionary<string, double>)s.IdleMemory) }
@@ -102,7 +103,7 @@ internal static class EndToEndReport
         }
 
         Line(text, "");
-        Line(text, "Memory (MiB) during the drain (a process's resident set; PostgreSQL's and RabbitMQ's proportional set sizes summed; a .NET");
+        Line(text, "Memory (MiB) during the drain (a process's resident set, and its proportional set as \"PSS\"; PostgreSQL's and RabbitMQ's proportional set sizes summed; a .NET");
         Line(text, "process's GC heap as its last collection left it):");
         Line(text, "");
         var processes = results.SelectMany(r => r.MemoryDuringDrain.Keys).Distinct().Order(StringComparer.Ordinal).ToList();

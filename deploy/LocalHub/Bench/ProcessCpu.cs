@@ -75,7 +75,8 @@ internal sealed class ProcessCpu(Hub hub)
     }
 
     /// <summary>
-    /// <see cref="ResidentMemory"/> and, for each .NET process, its GC heap as its last collection left it (the runtime's
+    /// <see cref="ResidentMemory"/>, a lone process's proportional set beside its resident set (under "&lt;process&gt;, PSS"),
+    /// and, for each .NET process, its GC heap as its last collection left it (the runtime's
     /// <c>dotnet.gc.last_collection.heap.size</c> from the service's <c>/metrics</c>, every generation, all instances
     /// summed), under "&lt;process&gt;, GC heap": what of the resident set is the application's objects and what is the
     /// runtime, its code and the collector's slack.
@@ -83,6 +84,13 @@ internal sealed class ProcessCpu(Hub hub)
     public async Task<Dictionary<string, double>> MemoryAsync(CancellationToken cancellationToken)
     {
         var memory = ResidentMemory();
+        // A lone process's resident set counts the shared framework's pages that every .NET process of the hub maps; its
+        // proportional set shares them out, so the rows of one kind sum to what the machine holds.
+        foreach (var group in Members().GroupBy(m => m.Group).Where(g => g.Count() == 1))
+        {
+            memory[$"{group.Key}, PSS"] = MemoryKiB(group.Single().Pid, "smaps_rollup", "Pss:") / 1024.0;
+        }
+
         memory[$"{LoadGenerator}, GC heap"] = GC.GetGCMemoryInfo().HeapSizeBytes / 1048576.0;
         using var handler = InternalTls.CreateHandler(InternalTls.LoadAuthorities(hub.InternalCaCertificatePath), clientCertificate: null);
         using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(5) };
