@@ -34,10 +34,10 @@ public sealed class CatchUpQueryPlanTests(PostgresFixture postgres) : IClassFixt
         // Two years of versions, every one done: ledgered, a revocation announced, a narrowing swept; and custody changes.
         await connection.ExecuteAsync(
             """
-            INSERT INTO consent_versions (consent_id, version, subject_pseudonym, state, record, recorded_at)
+            INSERT INTO consent_versions (consent_id, version, subject_pseudonym, state, record, recorded_at, valid_until)
             SELECT md5('c' || (n / 3))::uuid, n % 3 + 1, 'p-' || (n / 3), CASE n % 3 WHEN 2 THEN 'Revoked' ELSE 'Active' END,
                    jsonb_build_object('change', CASE n % 3 WHEN 0 THEN 'Recorded' WHEN 1 THEN 'Narrowed' ELSE 'Revoked' END),
-                   now() - interval '730 days' + n * interval '17 minutes'
+                   now() - interval '730 days' + n * interval '17 minutes', now() - interval '550 days' + n * interval '17 minutes'
             FROM generate_series(0, 59999) AS n
             WHERE now() - interval '730 days' + n * interval '17 minutes' < now() - interval '1 hour';
             INSERT INTO ledger (seq, message_id, kind, outcome, sending_unit, receiving_unit, acting_system, acting_user, subject_pseudonym,
@@ -199,51 +199,61 @@ public sealed class PendingSweepsTests(PostgresFixture postgres) : IClassFixture
     }
 
     /// <summary>
-    /// A consent's end sweeps it (what it alone let through and is unfetched is withdrawn): the current version of a
-    /// consent in force whose end has come, until a sweep decided at or after the end; found by a recent pass within the
-    /// look-back of its end, however long ago it was recorded.
+    /// A consent's end sweeps it (what it alone let through and is unfetched is withdrawn): the current version of an
+    /// active consent whose end has come, until a sweep decided at or after the end, and again a minute after it; found by
+    /// a recent pass within the look-back of its end, however long ago it was recorded.
     /// </summary>
     [Fact]
     public async Task PendingEnds_AreCurrentVersionsWhoseEndHasCome_NotYetSweptSince()
     {
         await using var db = await postgres.NewDatabaseAsync();
         await using var connection = await db.OpenConnectionAsync(Ct);
-        // name, version, state, ends (relative to now), swept (null: never); the versions below the last are superseded
-        var versions = new (string Name, int Version, string State, string Ends, string? Swept)[]
+        // name, version, state, ends (relative to now), swept (null: never) as the version's sweep or the end's (version
+        // negated); the versions below the last are superseded; an end column left empty by an instance from before it
+        var versions = new (string Name, int Version, string State, string Ends, string? Swept, bool EndsSweep, bool Column)[]
         {
-            ("ended a moment ago, recorded long ago", 1, "Active", "-5 seconds", null),
-            ("ended a moment ago, swept when recorded", 1, "Active", "-5 seconds", "-30 days"),
-            ("ended an hour ago, never swept", 1, "Active", "-1 hour", null),
-            ("ended, swept after its end", 1, "Active", "-1 hour", "-59 minutes"),
-            ("still in force", 1, "Active", "1 day", null),
-            ("revoked, then ended", 2, "Revoked", "-5 seconds", null),
-            ("changed to end later", 2, "Active", "1 day", null),
+            ("ended a moment ago, recorded long ago", 1, "Active", "-5 seconds", null, false, true),
+            ("ended a moment ago, swept when recorded", 1, "Active", "-5 seconds", "-30 days", false, true),
+            ("ended a moment ago, swept at its end", 1, "Active", "-5 seconds", "-4 seconds", true, true),
+            ("ended two minutes ago, swept only at its end", 1, "Active", "-2 minutes", "-119 seconds", true, true),
+            ("ended an hour ago, never swept", 1, "Active", "-1 hour", null, false, true),
+            ("ended an hour ago, its column empty", 1, "Active", "-1 hour", null, false, false),
+            ("ended, swept twice", 1, "Active", "-1 hour", "-50 minutes", true, true),
+            ("ended, changed back to end then", 2, "Active", "-1 hour", "-50 minutes", false, true),
+            ("still in force", 1, "Active", "1 day", null, false, true),
+            ("revoked, then ended", 2, "Revoked", "-5 seconds", null, false, true),
+            ("changed to end later", 2, "Active", "1 day", null, false, true),
         };
         foreach (var v in versions)
         {
             await connection.ExecuteAsync(
                 """
                 INSERT INTO consent_versions (consent_id, version, subject_pseudonym, state, record, recorded_at, valid_from, valid_until)
-                SELECT md5(@Name)::uuid, n, 'p', CASE WHEN n = @Version THEN @State ELSE 'Active' END, '{}'::jsonb,
+                SELECT md5(@Name)::uuid, n, 'p', CASE WHEN n = @Version THEN @State ELSE 'Active' END,
+                       jsonb_build_object('validUntil', CASE WHEN n = @Version THEN now() + @Ends::interval ELSE now() - interval '1 minute' END),
                        now() - interval '60 days', now() - interval '60 days',
-                       CASE WHEN n = @Version THEN now() + @Ends::interval ELSE now() - interval '1 minute' END
+                       CASE WHEN NOT @Column THEN NULL WHEN n = @Version THEN now() + @Ends::interval ELSE now() - interval '1 minute' END
                 FROM generate_series(1, @Version) AS n;
                 INSERT INTO coverage_sweeps (change_id, version, swept_at)
-                SELECT md5(@Name)::uuid, @Version, now() + @Swept::interval WHERE @Swept IS NOT NULL;
+                SELECT md5(@Name)::uuid, CASE WHEN @EndsSweep THEN -@Version ELSE @Version END, now() + @Swept::interval WHERE @Swept IS NOT NULL;
                 """,
-                new { v.Name, v.Version, v.State, v.Ends, v.Swept });
+                new { v.Name, v.Version, v.State, v.Ends, v.Swept, v.EndsSweep, v.Column });
         }
 
         async Task<List<string>> PendingAsync(CatchUpPasses.Pass pass)
         {
-            var pending = (await connection.QueryAsync<Guid>($"SELECT ConsentId FROM ({CoverageWithdrawals.PendingEndsSql(pass)}) p")).ToHashSet();
+            var pending = (await connection.QueryAsync<Guid>(
+                $"SELECT ConsentId FROM ({CoverageWithdrawals.PendingEndsSql(pass)}) p", new { Before = (DateTimeOffset?)null })).ToHashSet();
             return versions.Where(v => pending.Contains(Md5Guid(v.Name))).Select(v => v.Name).ToList();
         }
 
         (await PendingAsync(CatchUpPasses.Pass.All)).ShouldBe(
-            ["ended a moment ago, recorded long ago", "ended a moment ago, swept when recorded", "ended an hour ago, never swept"], ignoreOrder: true);
+            ["ended a moment ago, recorded long ago", "ended a moment ago, swept when recorded", "ended two minutes ago, swept only at its end",
+             "ended an hour ago, never swept", "ended an hour ago, its column empty"], ignoreOrder: true);
+        // Found by a pass over what ended lately, and swept again a minute after the end.
         (await PendingAsync(CatchUpPasses.Pass.Recent)).ShouldBe(
-            ["ended a moment ago, recorded long ago", "ended a moment ago, swept when recorded"], ignoreOrder: true);
+            ["ended a moment ago, recorded long ago", "ended a moment ago, swept when recorded", "ended two minutes ago, swept only at its end"],
+            ignoreOrder: true);
     }
 
     private static Guid Md5Guid(string text) =>

@@ -70,19 +70,34 @@ public sealed class CoverageWithdrawals(
     /// <summary>
     /// Consents that have reached their end and not been swept since: the current version of each, active, whose end has
     /// come. A consent is never valid past its end (domain.md section 3), so what it let through and the receiving
-    /// system has not fetched is withdrawn within seconds of the end, as a change would withdraw it. Done when a sweep
-    /// decided at or after the end (a change that moved the end back into the past had that sweep already). A recent
-    /// pass reads the versions that ended lately, served by consent_versions_by_end.
+    /// system has not fetched is withdrawn within seconds of the end, as a change would withdraw it. Swept twice: once
+    /// the end has come, and once <see cref="EndMargin"/> after it, since a gate instance whose clock is a little behind
+    /// the sweeper's may still permit under it, its permit in the ledger after the first sweep read it. A sweep counts when
+    /// it decided at or after the end (or the margin): the end's own (version negated) or the version's, for a change that
+    /// moved the end back had its sweep. A recent pass reads the versions that ended lately (consent_versions_by_end); a
+    /// walk over all of them goes from the newest end back, from <c>@Before</c> (null: from now), and reads a version
+    /// written by an instance from before the end had its column by the end in its record.
     /// </summary>
-    internal static string PendingEndsSql(CatchUpPasses.Pass pass) => $"""
-        SELECT v.consent_id AS ConsentId, v.version AS Version, v.subject_pseudonym AS SubjectPseudonym, v.valid_until AS At
-        FROM consent_versions v
-        WHERE v.state = 'Active' AND v.valid_until <= now()
-          {(pass == CatchUpPasses.Pass.Recent ? CatchUpPasses.RecentEnds : "")}
-          AND NOT EXISTS (SELECT 1 FROM consent_versions n WHERE n.consent_id = v.consent_id AND n.version > v.version)
-          AND NOT EXISTS (SELECT 1 FROM coverage_sweeps s WHERE s.change_id = v.consent_id AND s.version = v.version AND s.swept_at >= v.valid_until)
-        ORDER BY v.valid_until LIMIT {CatchUpPasses.Limit}
-        """;
+    internal static string PendingEndsSql(CatchUpPasses.Pass pass)
+    {
+        var end = pass == CatchUpPasses.Pass.Recent ? "v.valid_until" : "COALESCE(v.valid_until, (v.record->>'validUntil')::timestamptz)";
+        return $"""
+            SELECT v.consent_id AS ConsentId, v.version AS Version, v.subject_pseudonym AS SubjectPseudonym, {end} AS At
+            FROM consent_versions v
+            WHERE v.state = 'Active' AND {end} <= now()
+              {(pass == CatchUpPasses.Pass.Recent ? CatchUpPasses.RecentEnds : $"AND (@Before::timestamptz IS NULL OR {end} <= @Before)")}
+              AND NOT EXISTS (SELECT 1 FROM consent_versions n WHERE n.consent_id = v.consent_id AND n.version > v.version)
+              AND NOT EXISTS (
+                  SELECT 1 FROM coverage_sweeps s WHERE s.change_id = v.consent_id AND s.version IN (v.version, -v.version)
+                    AND s.swept_at >= {end} + CASE WHEN now() >= {end} + interval '{EndMarginSql}' THEN interval '{EndMarginSql}' ELSE interval '0 seconds' END)
+            ORDER BY {end} DESC LIMIT {CatchUpPasses.Limit}
+            """;
+    }
+
+    /// <summary>How long after a consent's end it is swept again (<see cref="PendingEndsSql"/>).</summary>
+    internal static readonly TimeSpan EndMargin = TimeSpan.FromMinutes(1);
+
+    private const string EndMarginSql = "1 minute";
 
     /// <summary>Custody changes in effect and not swept yet, earliest effect first.</summary>
     internal static string PendingCustodySql(CatchUpPasses.Pass pass) => $"""
@@ -93,6 +108,11 @@ public sealed class CoverageWithdrawals(
           AND NOT EXISTS (SELECT 1 FROM coverage_sweeps s WHERE s.change_id = c.id AND s.version = 0)
         ORDER BY c.no_longer_guardian_from LIMIT {CatchUpPasses.Limit}
         """;
+
+    /// <summary>Where the walk over all consents' ends goes on (newest first); null when none is under way.</summary>
+    private DateTimeOffset? endsWalk;
+
+    private DateTimeOffset nextEndsWalk = DateTimeOffset.MinValue;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -118,13 +138,27 @@ public sealed class CoverageWithdrawals(
                     await SweepCustodyAsync(c.Id, c.SubjectPseudonym, c.At, stoppingToken);
                 }
 
-                var ends = (await connection.QueryAsync<PendingVersion>(PendingEndsSql(pass))).AsList();
-                foreach (var e in ends)
+                passes.Finished(foundAll: versions.Count < CatchUpPasses.Limit && custody.Count < CatchUpPasses.Limit);
+
+                // Consents' ends: those of the last minutes on every pass, so that a backlog (the first start after the
+                // upgrade that brought this, with every consent that ended before it) never holds up one that ends now;
+                // and a walk over all of them, newest first, a page a pass, once an hour.
+                foreach (var e in await connection.QueryAsync<PendingVersion>(PendingEndsSql(CatchUpPasses.Pass.Recent)))
                 {
                     await SweepEndAsync(e.ConsentId, e.Version, e.SubjectPseudonym, e.At, stoppingToken);
                 }
 
-                passes.Finished(foundAll: versions.Count < CatchUpPasses.Limit && custody.Count < CatchUpPasses.Limit && ends.Count < CatchUpPasses.Limit);
+                if (endsWalk is not null || clock.GetUtcNow() >= nextEndsWalk)
+                {
+                    var page = (await connection.QueryAsync<PendingVersion>(PendingEndsSql(CatchUpPasses.Pass.All), new { Before = endsWalk })).AsList();
+                    foreach (var e in page)
+                    {
+                        await SweepEndAsync(e.ConsentId, e.Version, e.SubjectPseudonym, e.At, stoppingToken);
+                    }
+
+                    endsWalk = page.Count < CatchUpPasses.Limit ? null : page[^1].At;
+                    nextEndsWalk = endsWalk is null ? clock.GetUtcNow() + CatchUpPasses.AllEvery : nextEndsWalk;
+                }
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
@@ -145,15 +179,16 @@ public sealed class CoverageWithdrawals(
     }
 
     /// <summary>
-    /// A consent that reached its end. Recorded as swept only as of an instant at or after the end (a clock behind the
-    /// database's finds the consent still in force, withdraws nothing, and the next pass sweeps it again).
+    /// A consent that reached its end, recorded under the version negated: the version's own sweep (a narrowing's, which
+    /// notices what was fetched) stays pending until it is done. A sweep decided by a clock behind the database's finds
+    /// the consent still in force, withdraws nothing, and does not count (<see cref="PendingEndsSql"/>).
     /// </summary>
     private async Task SweepEndAsync(Guid consentId, int version, string subjectPseudonym, DateTimeOffset end, CancellationToken cancellationToken)
     {
         var changeId = NameBasedId.Of(string.Create(CultureInfo.InvariantCulture, $"consent-end:{consentId:N}:{version}"));
         var decidedAt = clock.GetUtcNow();
         await SweepAsync(subjectPseudonym, consentId, changeId, end, decidedAt, cancellationToken, ended: true);
-        await MarkSweptAsync(consentId, version, decidedAt, cancellationToken);
+        await MarkSweptAsync(consentId, -version, decidedAt, cancellationToken);
     }
 
     private async Task SweepCustodyAsync(Guid changeId, string subjectPseudonym, DateTimeOffset at, CancellationToken cancellationToken)
@@ -165,8 +200,8 @@ public sealed class CoverageWithdrawals(
     }
 
     /// <summary>
-    /// Decides every permit on the subject's consents in force (active, not ended) again, over all of them as they stand. Not only the changed
-    /// consent's: a change of one can take away the cover of a permit on another (a recorded "no" vetoes its situation;
+    /// Decides every permit on the subject's active consents again (an ended one's only where not acknowledged), over all
+    /// of them as they stand. Not only the changed consent's: a change of one can take away the cover of a permit on another (a recorded "no" vetoes its situation;
     /// a permit that an earlier sweep left standing because another consent covered it loses that cover when the other
     /// is revoked or narrowed). A revoked consent's own permits are its revocation's to withdraw (RevocationAnnouncer).
     /// </summary>
@@ -174,17 +209,20 @@ public sealed class CoverageWithdrawals(
     /// <param name="changed">The consent whose version is swept, if any: decided again even when the change ended it (an end
     /// moved back ends it as a revocation does), or it reached its end.</param>
     /// <param name="ended">The sweep of a consent's end: what the receiving system acknowledged is left out, and what it
-    /// fetched is not noticed to it (<see cref="ConsentRevoked.Lapsed"/>): both were lawfully disclosed while it held.</param>
+    /// fetched is not noticed to it (<see cref="ConsentRevoked.Lapsed"/>): both were lawfully disclosed while it held. So
+    /// for every consent that has ended, other than the one changed.</param>
     private async Task SweepAsync(
         string subjectPseudonym, Guid? changed, Guid changeId, DateTimeOffset at, DateTimeOffset now, CancellationToken cancellationToken,
         bool ended = false)
     {
         var consents = await store.CurrentForSubjectAsync(subjectPseudonym, cancellationToken);
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        // Consents in force, and the one that changed: a permit under another that has lapsed was lawful when it was
-        // fetched, and would be announced again at every later sweep of the subject, its receiver told each time.
-        foreach (var consent in consents.Where(c => c.State == ConsentState.Active && (now < c.ValidUntil || c.Id == changed)))
+        foreach (var consent in consents.Where(c => c.State == ConsentState.Active))
         {
+            // A consent that has ended, not by the change swept: its permits that an earlier sweep left standing, because
+            // another consent covered them, lose that cover with the other. What was acknowledged under it was lawfully
+            // disclosed and is not announced; what was fetched is not noticed (Lapsed), however often it is announced.
+            var lapsed = ended || (now >= consent.ValidUntil && consent.Id != changed);
             var permits = await connection.QueryAsync<Permit>(
                 $"""
                 SELECT l.message_id AS MessageId, l.sending_unit AS SendingUnit, l.receiving_unit AS ReceivingUnit, l.purpose AS Purpose,
@@ -192,7 +230,7 @@ public sealed class CoverageWithdrawals(
                 FROM ledger l
                 WHERE l.consent_id = @Id AND l.kind = 'decision' AND l.outcome = 'permitted'
                   AND NOT EXISTS (SELECT 1 FROM ledger w WHERE w.message_id = l.message_id AND w.kind = 'withdrawal')
-                  {(ended ? "AND NOT EXISTS (SELECT 1 FROM ledger a WHERE a.message_id = l.message_id AND a.kind = 'acknowledgement')" : "")}
+                  {(lapsed ? "AND NOT EXISTS (SELECT 1 FROM ledger a WHERE a.message_id = l.message_id AND a.kind = 'acknowledgement')" : "")}
                 ORDER BY l.seq
                 """,
                 new { consent.Id });
@@ -216,7 +254,7 @@ public sealed class CoverageWithdrawals(
                     RevokedAt = at,
                     MessageIds = uncovered.Select(p => p.MessageId).ToList(),
                     ChangeId = changeId,
-                    Lapsed = ended,
+                    Lapsed = lapsed,
                 },
                 timeout.Token);
         }
