@@ -135,7 +135,10 @@ internal static class ConsentApi
         return Reader(caller, history.Count > 0 ? history[^1] : null) switch
         {
             ConsentReader.Discloser => TypedResults.Ok(history),
-            ConsentReader.Receiver => TypedResults.Ok<IReadOnlyList<ConsentView>>(history.Select(ConsentView.Of).ToList()),
+            // Only the versions that named one of its units: a unit added as a receiver later does not learn through the
+            // history which other units the family had contact with before (OSL 26:1).
+            ConsentReader.Receiver => TypedResults.Ok<IReadOnlyList<ConsentView>>(
+                history.Where(v => caller.Units().Any(v.Names)).Select(ConsentView.Of).ToList()),
             _ => NotFound(),
         };
     }
@@ -182,9 +185,12 @@ internal static class ConsentApi
         // A unit named only as a receiver never sees whom the consent is about, so its change is of the consent's own
         // subject, whatever number it sent: the body is checked as sent (its errors can only echo what the receiver wrote)
         // and no answer turns on whether the number was right, or a receiver could find the subject by trying numbers.
+        // Nor who gave it: its change keeps the grantors and their answers, and whether both guardians must consent, as they
+        // stand, so that no answer turns on a guess at a grantor's role or number (a social committee's, under LVU), nor on
+        // whether the family said no. What it may narrow is what it sees: units, purposes, categories and the period.
         if (Reader(caller, current) != ConsentReader.Discloser)
         {
-            record = record with { SubjectId = current.SubjectId };
+            record = record with { SubjectId = current.SubjectId, Grantors = current.Grantors, BothGuardiansRequired = current.BothGuardiansRequired };
         }
 
         if (!caller.ActsFor(record.RecordingUnit))
