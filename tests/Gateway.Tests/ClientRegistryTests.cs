@@ -109,7 +109,7 @@ public sealed class ClientRegistryTests : IDisposable
     [InlineData("baggage", true)]
     [InlineData("Correlation-Context", true)]
     [InlineData("traceparent", false)]
-    [InlineData("tracestate", false)]
+    [InlineData("tracestate", true)]
     [InlineData("Content-Type", false)]
     [InlineData("X-Hubble", false)]
     public void IsStripped_Header_MatchesPolicy(string header, bool stripped)

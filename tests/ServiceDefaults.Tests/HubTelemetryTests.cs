@@ -43,7 +43,7 @@ public sealed class HubTelemetryTests
     }
 
     [Fact]
-    public async Task ARequestsBaggage_IsNotTaken_ItsTraceContextIs()
+    public async Task ARequestsBaggageAndTraceState_AreNotTaken_ItsTraceParentIs()
     {
         using var host = await StartAsync(otlpEndpoint: null);
         var traceparent = $"00-{ActivityTraceId.CreateRandom().ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-01";
@@ -59,10 +59,11 @@ public sealed class HubTelemetryTests
         {
             propagator.ExtractTraceIdAndState(headers, Get, out var traceId, out var traceState);
             traceId.ShouldBe(traceparent);
-            traceState.ShouldBe("vendor=value");
+            traceState.ShouldBeNull("a client's tracestate is free text that every span would carry on");
             (propagator.ExtractBaggage(headers, Get) ?? []).ShouldBeEmpty("a client's baggage would ride in every message MassTransit publishes");
 
             using var activity = new Activity("outgoing").SetParentId(traceparent).AddBaggage("nin", "191212121212");
+            activity.TraceStateString = "nin=191212121212";
             activity.Start();
             var injected = new Dictionary<string, string>();
             propagator.Inject(activity, injected, (carrier, name, value) => ((Dictionary<string, string>)carrier!)[name] = value);
@@ -74,6 +75,33 @@ public sealed class HubTelemetryTests
             values = null;
             ((Dictionary<string, string>)carrier!).TryGetValue(name, out value);
         }
+    }
+
+    [Fact]
+    public async Task Exporting_OpenTelemetrysPropagator_TakesTheTraceParentOnly()
+    {
+        using var host = await StartAsync(otlpEndpoint: "http://127.0.0.1:9");
+        var traceId = ActivityTraceId.CreateRandom();
+        var headers = new Dictionary<string, string>
+        {
+            ["traceparent"] = $"00-{traceId.ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-01",
+            ["tracestate"] = "nin=191212121212",
+            ["baggage"] = "nin=191212121212",
+        };
+        var propagator = OpenTelemetry.Context.Propagation.Propagators.DefaultTextMapPropagator;
+
+        var extracted = propagator.Extract(default, headers, (carrier, name) => carrier.TryGetValue(name, out var value) ? [value] : []);
+        var injected = new Dictionary<string, string>();
+        propagator.Inject(
+            new OpenTelemetry.Context.Propagation.PropagationContext(
+                new ActivityContext(traceId, ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded, "nin=191212121212"),
+                OpenTelemetry.Baggage.Create(new Dictionary<string, string> { ["nin"] = "191212121212" })),
+            injected, (carrier, name, value) => carrier[name] = value);
+
+        extracted.ActivityContext.TraceId.ShouldBe(traceId);
+        extracted.ActivityContext.TraceState.ShouldBeNull();
+        extracted.Baggage.Count.ShouldBe(0);
+        injected.Keys.ShouldBe(["traceparent"]);
     }
 
     private static async Task<IHost> StartAsync(string? otlpEndpoint)

@@ -3,8 +3,8 @@ namespace FamiljecentralHub.Gateway.Proxy;
 /// <summary>
 /// Inbound headers that never reach a service: the hub's own (X-Hub-*), credentials meant for someone else, and
 /// claims about the request's origin that only a trusted hop could make, and a client's baggage (W3C <c>baggage</c>, the
-/// older <c>Correlation-Context</c>): the hub reads none, and what a client writes there would ride on into every process
-/// it passes. traceparent/tracestate pass untouched.
+/// older <c>Correlation-Context</c>) and <c>tracestate</c>: the hub reads none, and what a client writes there would ride
+/// on into every process it passes. traceparent passes untouched.
 /// </summary>
 internal static class InternalHeaders
 {
@@ -14,5 +14,6 @@ internal static class InternalHeaders
         || header.Equals("Forwarded", StringComparison.OrdinalIgnoreCase)
         || header.Equals("Authorization", StringComparison.OrdinalIgnoreCase)
         || header.Equals("baggage", StringComparison.OrdinalIgnoreCase)
-        || header.Equals("Correlation-Context", StringComparison.OrdinalIgnoreCase);
+        || header.Equals("Correlation-Context", StringComparison.OrdinalIgnoreCase)
+        || header.Equals("tracestate", StringComparison.OrdinalIgnoreCase);
 }

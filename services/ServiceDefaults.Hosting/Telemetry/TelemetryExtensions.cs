@@ -62,7 +62,7 @@ public static class TelemetryExtensions
         if (otlp)
         {
             // OpenTelemetry's instrumentation propagates with its own propagator, which carries baggage by default.
-            OpenTelemetry.Sdk.SetDefaultTextMapPropagator(new OpenTelemetry.Context.Propagation.TraceContextPropagator());
+            OpenTelemetry.Sdk.SetDefaultTextMapPropagator(new TraceParentOnlyTextMapPropagator());
             otel.WithTracing(t => t
                 .AddAspNetCoreInstrumentation(o => o.EnrichWithHttpResponse = RouteInsteadOfPath)
                 .AddHttpClientInstrumentation(o => o.EnrichWithHttpRequestMessage = (activity, _) => activity.SetTag("url.full", null))
