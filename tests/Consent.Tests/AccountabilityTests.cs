@@ -52,6 +52,17 @@ public sealed class AccountabilityTests
         problems.ToDictionary().Keys.ShouldBe(["assessmentReference"]);
     }
 
+    /// <summary>A child with protected identity is never served by proxy, and the hub keeps no such fact: a guardian's request must say.</summary>
+    [Fact]
+    public void ValidateExtract_AGuardiansRequestNotSayingWhetherTheChildHasProtectedIdentity_NamesTheField()
+    {
+        var (problems, _) = Validator.ValidateExtract(Extract() with { ProtectedIdentity = null });
+        var (own, _) = Validator.ValidateExtract(Extract() with { Requester = ExtractRequester.Subject, ProtectedIdentity = null });
+
+        problems.ToDictionary().Keys.ShouldBe(["protectedIdentity"]);
+        own.Any.ShouldBeFalse("the subject asking for themself is no proxy");
+    }
+
     [Fact]
     public void ValidateExtract_NullBody_IsAProblem() => Validator.ValidateExtract(null).Problems.ToDictionary().Keys.ShouldBe(["body"]);
 

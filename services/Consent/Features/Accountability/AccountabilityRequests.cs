@@ -17,7 +17,7 @@ public enum ExtractRequester
 /// </summary>
 /// <param name="ProtectedIdentity">
 /// Whether the subject has protected identity (skyddade personuppgifter). The hub keeps no such fact, so the staff who
-/// handle the request say so; a child with protected identity is never served by proxy.
+/// handle the request say so, for a guardian's request always; a child with protected identity is never served by proxy.
 /// </param>
 /// <param name="Assessed">
 /// Staff have assessed that the extract may be given, where domain.md section 7 asks for an assessment: a guardian's
@@ -84,6 +84,11 @@ public sealed class AccountabilityValidator(OrganisationRegistry registry)
         if (r.Requester is null)
         {
             problems.Add("requester", "say who asks: Subject or Guardian");
+        }
+        else if (r.Requester == ExtractRequester.Guardian && r.ProtectedIdentity is null)
+        {
+            // Never assumed: a child with protected identity is never served by proxy, and the hub keeps no such fact.
+            problems.Add("protectedIdentity", "say whether the child has protected identity (true or false): a guardian is never served for such a child");
         }
 
         if (r.Assessed == true)
