@@ -83,4 +83,57 @@ public sealed class WebhookTests(HubFixture hub)
 
         (await social.GetAsync(WebhookPath, Ct)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
     }
+
+    /// <summary>
+    /// A push the receiving system answered with an error may still have reached it. When the consent is revoked before
+    /// the system took the item, the item is withdrawn (never handed out again) and listed in the notice as well, so the
+    /// system learns that what it may hold is under a revoked consent; a withdrawal alone would leave it unaware.
+    /// </summary>
+    [Fact]
+    public async Task Revocation_OfAnItemAFailedPushMayHaveReached_WithdrawsItAndListsItInTheNotice()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var pushed = new ConcurrentQueue<string>();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var receiver = builder.Build();
+        receiver.MapPost("/hook", async (HttpContext http) =>
+        {
+            using var reader = new StreamReader(http.Request.Body);
+            await reader.ReadToEndAsync(http.RequestAborted); // read, then fail
+            pushed.Enqueue(http.Request.Headers["X-Hub-Delivery"].ToString());
+            return Results.StatusCode(500);
+        });
+        await receiver.StartAsync(Ct);
+        (await social.PutAsJsonAsync(WebhookPath, new { url = receiver.Urls.Single() + "/hook" }, Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        try
+        {
+            var subject = HubFixture.NewSubject();
+            var recorded = await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), Ct);
+            recorded.EnsureSuccessStatusCode();
+            var consentId = (await recorded.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetGuid();
+            var submitted = await bvc.PostAsJsonAsync(DemoRequests.ReferralPath, DemoRequests.Referral(subject), Ct);
+            var messageId = (await submitted.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("messageId").GetGuid();
+            await Eventually.TrueAsync(
+                () => Task.FromResult(pushed.Contains(messageId.ToString())),
+                TimeSpan.FromSeconds(30), $"no webhook push for {messageId}", TimeSpan.FromMilliseconds(100), Ct);
+
+            (await bvc.PostAsJsonAsync($"{DemoRequests.ConsentPath}/{consentId}/revoke",
+                new { recordedBy = "SE2321000016-BVC1", recordingUnit = DemoRequests.ChildHealthUnit, reason = "Vårdnadshavaren återkallar samtycket" }, Ct))
+                .StatusCode.ShouldBe(HttpStatusCode.OK);
+
+            await HubFixture.WaitForStatusAsync(bvc, $"/child-health/units/{DemoRequests.ChildHealthUnit}/sent/{messageId}", "Withdrawn");
+            (await social.GetAsync($"{DemoRequests.InboxPath}/{messageId}", Ct)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+            await using var connection = new Npgsql.NpgsqlConnection(hub.Hub.ConnectionString("social-services"));
+            (await Dapper.SqlMapper.ExecuteScalarAsync<bool>(connection,
+                "SELECT EXISTS (SELECT 1 FROM revocation_notices WHERE consent_id = @consentId AND @messageId = ANY(message_ids))",
+                new { consentId, messageId })).ShouldBeTrue("the system may hold it: the notice must say it is under a revoked consent");
+        }
+        finally
+        {
+            (await social.DeleteAsync(WebhookPath, Ct)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        }
+    }
 }

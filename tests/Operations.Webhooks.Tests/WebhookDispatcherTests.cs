@@ -82,7 +82,7 @@ public sealed class WebhookDispatcherTests(PostgresFixture postgres) : IClassFix
         var secret = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
         var sender = Sender(FastOptions(), clock: new SteppingClock());
 
-        (await sender.PushAsync(new Webhook { Unit = Unit, Url = receiver.Url, Secret = secret }, "d1", "inbox-item", "{}", Ct)).ShouldBeTrue();
+        (await sender.PushAsync(new Webhook { Unit = Unit, Url = receiver.Url, Secret = secret }, "d1", "inbox-item", "{}", Ct)).ShouldBe(PushOutcome.Pushed);
 
         receiver.Requests.Select(r => r.AnsweredWith).ShouldBe([500, 500, 200]);
         receiver.Requests.Select(r => r.Timestamp).Distinct().Count().ShouldBe(3);
@@ -120,20 +120,21 @@ public sealed class WebhookDispatcherTests(PostgresFixture postgres) : IClassFix
             new() { Unit = unit, Url = $"http://{host}:{onPort}/hook?token=not-for-logs", Secret = new byte[32] };
 
         receiver.FailNext(1);
-        (await sender.PushAsync(Hook("u-retried", port), "d1", "inbox-item", "{}", Ct)).ShouldBeTrue();
+        (await sender.PushAsync(Hook("u-retried", port), "d1", "inbox-item", "{}", Ct)).ShouldBe(PushOutcome.Pushed);
         receiver.AlwaysFail = true;
-        (await sender.PushAsync(Hook("u-failing", port), "d2", "inbox-item", "{}", Ct)).ShouldBeFalse();
-        (await sender.PushAsync(Hook("u-refused", closedPort), "d3", "inbox-item", "{}", Ct)).ShouldBeFalse();
+        // Answered, though with an error: the receiver read the body.
+        (await sender.PushAsync(Hook("u-failing", port), "d2", "inbox-item", "{}", Ct)).ShouldBe(PushOutcome.MaybeReceived);
+        (await sender.PushAsync(Hook("u-refused", closedPort), "d3", "inbox-item", "{}", Ct)).ShouldBe(PushOutcome.NotSent);
         receiver.AlwaysFail = false;
         receiver.Delay = TimeSpan.FromSeconds(1);
-        (await sender.PushAsync(Hook("u-slow", port), "d4", "inbox-item", "{}", Ct)).ShouldBeFalse();
+        (await sender.PushAsync(Hook("u-slow", port), "d4", "inbox-item", "{}", Ct)).ShouldBe(PushOutcome.MaybeReceived, "timed out once sent");
         receiver.Delay = TimeSpan.Zero;
         for (var i = 0; i < 3; i++)
         {
-            (await sender.PushAsync(Hook("u-refused", closedPort), $"o{i}", "inbox-item", "{}", Ct)).ShouldBeFalse(); // opens its breaker
+            (await sender.PushAsync(Hook("u-refused", closedPort), $"o{i}", "inbox-item", "{}", Ct)).ShouldBe(PushOutcome.NotSent); // opens its breaker
         }
 
-        (await sender.PushAsync(Hook("u-moved", port, "receiver-7f3a-moved.test"), "d5", "inbox-item", "{}", Ct)).ShouldBeFalse();
+        (await sender.PushAsync(Hook("u-moved", port, "receiver-7f3a-moved.test"), "d5", "inbox-item", "{}", Ct)).ShouldBe(PushOutcome.NotSent);
 
         logs.Lines.ShouldNotBeEmpty();
         logs.Lines.ShouldContain(line => line.Contains("circuit open", StringComparison.Ordinal)); // the breaker did open
@@ -142,6 +143,29 @@ public sealed class WebhookDispatcherTests(PostgresFixture postgres) : IClassFix
                                        && !line.Contains($":{closedPort}", StringComparison.Ordinal)
                                        && !line.Contains("/hook", StringComparison.Ordinal)
                                        && !line.Contains("not-for-logs", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A receiver that answers every attempt with an error has read the body all the same: the item is marked as maybe
+    /// received (so that a revocation both withdraws it and lists it in the notice) and pushed again later, not fetched.
+    /// </summary>
+    [Fact]
+    public async Task Push_ReceiverAnswersWithAnError_ItemMarkedMaybeReceived_AndPushedAgainLater()
+    {
+        var db = await postgres.NewDatabaseAsync();
+        await using var receiver = await TestReceiver.StartAsync(Ct);
+        await RegisterAsync(db, receiver.Url);
+        receiver.AlwaysFail = true;
+        var messageId = await InsertInboxAsync(db);
+
+        await Dispatcher(db, FastOptions()).DispatchOnceAsync(Ct);
+
+        var row = await RowAsync(db, messageId);
+        receiver.Requests.ShouldNotBeEmpty();
+        row.MaybeReceivedAt.ShouldNotBeNull();
+        row.FetchedAt.ShouldBeNull("not taken: it is pushed again");
+        row.PushedAt.ShouldBeNull();
+        row.NextPushAt.ShouldNotBeNull();
     }
 
     [Fact]
@@ -160,6 +184,7 @@ public sealed class WebhookDispatcherTests(PostgresFixture postgres) : IClassFix
         var row = await RowAsync(db, messageId);
         row.FetchedAt.ShouldBeNull();
         row.PushedAt.ShouldBeNull();
+        row.MaybeReceivedAt.ShouldBeNull("no connection: nothing reached the receiver");
         row.PushAttempts.ShouldBe(1);
         row.NextPushAt.ShouldNotBeNull().ShouldBeGreaterThan(before.AddSeconds(40)); // 1 min ± 20 %
         // Still there for the system to pull.
@@ -207,17 +232,17 @@ public sealed class WebhookDispatcherTests(PostgresFixture postgres) : IClassFix
 
         for (var i = 0; i < 10; i++)
         {
-            (await sender.PushAsync(hook, $"d{i}", "inbox-item", "{}", Ct)).ShouldBeFalse();
+            (await sender.PushAsync(hook, $"d{i}", "inbox-item", "{}", Ct)).ShouldNotBe(PushOutcome.Pushed);
         }
 
         receiver.Requests.Count.ShouldBe(3); // then open: the other seven never left the hub
         await Task.Delay(TimeSpan.FromSeconds(1), Ct);
-        (await sender.PushAsync(hook, "during", "inbox-item", "{}", Ct)).ShouldBeFalse();
+        (await sender.PushAsync(hook, "during", "inbox-item", "{}", Ct)).ShouldBe(PushOutcome.NotSent, "the open breaker let nothing leave");
         receiver.Requests.Count.ShouldBe(3);
 
         receiver.AlwaysFail = false;
         await Task.Delay(TimeSpan.FromSeconds(1.5), Ct);
-        (await sender.PushAsync(hook, "after", "inbox-item", "{}", Ct)).ShouldBeTrue(); // half-open probe closes it
+        (await sender.PushAsync(hook, "after", "inbox-item", "{}", Ct)).ShouldBe(PushOutcome.Pushed); // half-open probe closes it
         receiver.Requests.Count.ShouldBe(4);
     }
 
@@ -237,7 +262,7 @@ public sealed class WebhookDispatcherTests(PostgresFixture postgres) : IClassFix
             await sender.PushAsync(new Webhook { Unit = "a", Url = failing.Url, Secret = new byte[32] }, $"d{i}", "inbox-item", "{}", Ct);
         }
 
-        (await sender.PushAsync(new Webhook { Unit = "b", Url = healthy.Url, Secret = new byte[32] }, "ok", "inbox-item", "{}", Ct)).ShouldBeTrue();
+        (await sender.PushAsync(new Webhook { Unit = "b", Url = healthy.Url, Secret = new byte[32] }, "ok", "inbox-item", "{}", Ct)).ShouldBe(PushOutcome.Pushed);
     }
 
     [Fact]
@@ -505,7 +530,7 @@ public sealed class WebhookDispatcherTests(PostgresFixture postgres) : IClassFix
         return await connection.QuerySingleAsync<PushState>(
             """
             SELECT fetched_at AS FetchedAt, pushed_at AS PushedAt, withdrawn_at AS WithdrawnAt, push_attempts AS PushAttempts,
-                   next_push_at AS NextPushAt
+                   next_push_at AS NextPushAt, maybe_received_at AS MaybeReceivedAt
             FROM inbox WHERE message_id = @messageId
             """,
             new { messageId });
@@ -518,6 +543,7 @@ public sealed class WebhookDispatcherTests(PostgresFixture postgres) : IClassFix
         public DateTimeOffset? WithdrawnAt { get; init; }
         public int PushAttempts { get; init; }
         public DateTimeOffset? NextPushAt { get; init; }
+        public DateTimeOffset? MaybeReceivedAt { get; init; }
     }
 }
 

@@ -9,7 +9,8 @@ namespace FamiljecentralHub.Operations.Inbox;
 
 /// <summary>
 /// A revocation takes effect here at once (and a change that takes cover from some deliveries, for those alone): every message under the consent that the receiving system has not fetched
-/// leaves the inbox as withdrawn (and its sender is told); what it already fetched is listed in a notice for it.
+/// leaves the inbox as withdrawn (and its sender is told); what it already fetched is listed in a notice for it, and so
+/// is what a push may have reached it with though it did not take it (withdrawn as well: never handed out again).
 /// A row is either fetched or withdrawn, never both: fetching and withdrawing update the same row, so PostgreSQL
 /// orders them.
 /// </summary>
@@ -50,7 +51,7 @@ internal sealed class ConsentRevokedConsumer(NpgsqlDataSource db, OrganisationRe
             """
             INSERT INTO revocation_notices (receiving_unit, consent_id, message_ids, revoked_at)
             SELECT receiving_unit, @consentId, array_agg(message_id ORDER BY seq), @RevokedAt
-            FROM inbox WHERE consent_id = @consentId AND withdrawn_at IS NULL AND fetched_at IS NOT NULL
+            FROM inbox WHERE consent_id = @consentId AND ((withdrawn_at IS NULL AND fetched_at IS NOT NULL) OR maybe_received_at IS NOT NULL)
             GROUP BY receiving_unit
             ON CONFLICT (receiving_unit, consent_id) WHERE change_id IS NULL DO NOTHING
             """,
@@ -93,7 +94,8 @@ internal sealed class ConsentRevokedConsumer(NpgsqlDataSource db, OrganisationRe
                 """
                 INSERT INTO revocation_notices (receiving_unit, consent_id, message_ids, revoked_at, change_id)
                 SELECT receiving_unit, @consentId, array_agg(message_id ORDER BY seq), @RevokedAt, @ChangeId
-                FROM inbox WHERE message_id = ANY(@messageIds) AND consent_id = @consentId AND withdrawn_at IS NULL AND fetched_at IS NOT NULL
+                FROM inbox WHERE message_id = ANY(@messageIds) AND consent_id = @consentId
+                  AND ((withdrawn_at IS NULL AND fetched_at IS NOT NULL) OR maybe_received_at IS NOT NULL)
                 GROUP BY receiving_unit
                 ON CONFLICT (receiving_unit, consent_id, change_id) WHERE change_id IS NOT NULL DO NOTHING
                 """,

@@ -95,12 +95,19 @@ internal sealed class WebhookDispatcher(
         }
 
         var hooks = await HooksAsync(connection, tx, rows.Select(r => r.ReceivingUnit), cancellationToken);
-        var outcomes = await Task.WhenAll(rows.Select(async row => (row.Seq, Pushed:
+        var outcomes = await Task.WhenAll(rows.Select(async row => (row.Seq, Outcome:
             hooks.TryGetValue(row.ReceivingUnit, out var hook)
-            && await sender.PushAsync(hook, row.MessageId.ToString(), InboxItemEvent, JsonSerializer.Serialize(row.ToItem(), Json), cancellationToken))));
+                ? await sender.PushAsync(hook, row.MessageId.ToString(), InboxItemEvent, JsonSerializer.Serialize(row.ToItem(), Json), cancellationToken)
+                : PushOutcome.NotSent)));
 
+        // One the receiving system may hold though it did not take it: pushed again, and a revocation meanwhile withdraws it
+        // and lists it in the notice too (ConsentRevokedConsumer), where a withdrawal alone would leave the system unaware.
+        await connection.ExecuteAsync(
+            "UPDATE inbox SET maybe_received_at = COALESCE(maybe_received_at, @now) WHERE seq = ANY(@seqs)",
+            new { now = clock.GetUtcNow(), seqs = outcomes.Where(o => o.Outcome == PushOutcome.MaybeReceived).Select(o => o.Seq).ToArray() }, tx);
         // A pushed item is fetched: the receiving system has it, so a revocation now gives a notice, not a withdrawal.
-        await RecordAsync(connection, tx, "inbox", "fetched_at = COALESCE(fetched_at, @now), pushed_at = @now", outcomes);
+        await RecordAsync(connection, tx, "inbox", "fetched_at = COALESCE(fetched_at, @now), pushed_at = @now",
+            outcomes.Select(o => (o.Seq, o.Outcome == PushOutcome.Pushed)).ToArray());
         return rows.Count;
     }
 
@@ -127,7 +134,8 @@ internal sealed class WebhookDispatcher(
         var hooks = await HooksAsync(connection, tx, rows.Select(r => r.ReceivingUnit), cancellationToken);
         var outcomes = await Task.WhenAll(rows.Select(async row => (Seq: row.Cursor, Pushed:
             hooks.TryGetValue(row.ReceivingUnit, out var hook)
-            && await sender.PushAsync(hook, NoticeDeliveryId(row), RevocationNoticeEvent, JsonSerializer.Serialize(row.ToNotice(), Json), cancellationToken))));
+            && await sender.PushAsync(hook, NoticeDeliveryId(row), RevocationNoticeEvent, JsonSerializer.Serialize(row.ToNotice(), Json), cancellationToken)
+                == PushOutcome.Pushed)));
 
         await RecordAsync(connection, tx, "revocation_notices", "pushed_at = @now", outcomes);
         return rows.Count;

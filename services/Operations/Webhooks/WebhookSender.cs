@@ -27,12 +27,14 @@ internal sealed class WebhookSender(IHttpClientFactory clients, ILogger<WebhookS
     internal static readonly HttpRequestOptionsKey<Push> PushOption = new("FamiljecentralHub.Webhooks.Push");
 
     /// <summary>
-    /// True when the receiver answered 2xx. Never throws for the receiver's failures: the caller leaves the row in the
-    /// inbox and tries again later. Logs only the delivery id and the unit: the body is personal data, and a URL's
+    /// <see cref="PushOutcome.Pushed"/> when the receiver answered 2xx; <see cref="PushOutcome.MaybeReceived"/> when an
+    /// attempt reached it but none succeeded (it answered otherwise, or the exchange broke off once under way), so it may
+    /// hold the body. Never throws for the receiver's failures: the caller leaves the row in the inbox and tries again later. Logs only the delivery id and the unit: the body is personal data, and a URL's
     /// query or the secret may be credentials.
     /// </summary>
-    public async Task<bool> PushAsync(Webhook hook, string deliveryId, string eventType, string body, CancellationToken cancellationToken)
+    public async Task<PushOutcome> PushAsync(Webhook hook, string deliveryId, string eventType, string body, CancellationToken cancellationToken)
     {
+        var push = new Push(PipelineKey(hook), hook.Secret, deliveryId, eventType, body);
         // HttpClient's own span would carry the URL (url.full), and a URL may hold a receiver's credential.
         using var untraced = SuppressInstrumentationScope.Begin();
         try
@@ -41,11 +43,11 @@ internal sealed class WebhookSender(IHttpClientFactory clients, ILogger<WebhookS
             {
                 Content = new StringContent(body, Encoding.UTF8, "application/json"),
             };
-            request.Options.Set(PushOption, new Push(PipelineKey(hook), hook.Secret, deliveryId, eventType, body));
+            request.Options.Set(PushOption, push);
             using var response = await clients.CreateClient(ClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             if (response.IsSuccessStatusCode)
             {
-                return true;
+                return PushOutcome.Pushed;
             }
 
             logger.LogWarning("Webhook push of {DeliveryId} to unit {Unit} answered {Status}", deliveryId, hook.Unit, (int)response.StatusCode);
@@ -67,7 +69,7 @@ internal sealed class WebhookSender(IHttpClientFactory clients, ILogger<WebhookS
             logger.LogWarning("Webhook push of {DeliveryId} to unit {Unit} failed: {Failure}", deliveryId, hook.Unit, ex.GetType().Name);
         }
 
-        return false;
+        return push.Reached ? PushOutcome.MaybeReceived : PushOutcome.NotSent;
     }
 
     /// <summary>
@@ -112,7 +114,18 @@ internal sealed class Webhook
 }
 
 /// <summary>A push as its request carries it: the pipeline's key, and what the signature covers.</summary>
-internal sealed record Push(string PipelineKey, byte[] Secret, string DeliveryId, string EventType, string Body);
+internal sealed record Push(string PipelineKey, byte[] Secret, string DeliveryId, string EventType, string Body)
+{
+    /// <summary>An attempt got under way: the receiver may have read the body, whatever came of it.</summary>
+    public bool Reached { get; set; }
+}
+
+internal enum PushOutcome
+{
+    NotSent,
+    MaybeReceived,
+    Pushed,
+}
 
 /// <summary>
 /// Signs each attempt as it leaves, below the resilience pipeline: a retry carries a fresh timestamp, so receivers can
@@ -120,13 +133,30 @@ internal sealed record Push(string PipelineKey, byte[] Secret, string DeliveryId
 /// </summary>
 internal sealed class WebhookSigningHandler(TimeProvider clock) : DelegatingHandler
 {
-    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        if (request.Options.TryGetValue(WebhookSender.PushOption, out var push))
+        if (!request.Options.TryGetValue(WebhookSender.PushOption, out var push))
         {
-            WebhookSender.Sign(request, push.Secret, push.DeliveryId, push.EventType, push.Body, clock.GetUtcNow().ToUnixTimeSeconds());
+            return await base.SendAsync(request, cancellationToken);
         }
 
-        return base.SendAsync(request, cancellationToken);
+        WebhookSender.Sign(request, push.Secret, push.DeliveryId, push.EventType, push.Body, clock.GetUtcNow().ToUnixTimeSeconds());
+        try
+        {
+            var response = await base.SendAsync(request, cancellationToken);
+            push.Reached = true; // it answered, so it read the request
+            return response;
+        }
+        catch (Exception ex) when (!NeverLeft(ex))
+        {
+            push.Reached = true; // broken off once connected (a timeout, a reset): the body may have arrived
+            throw;
+        }
     }
+
+    /// <summary>Failed before a byte of the request could reach the receiver: no connection, no name, no TLS, or a refused target.</summary>
+    private static bool NeverLeft(Exception ex) => ex is HttpRequestException
+    {
+        HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError,
+    } or HttpRequestException { InnerException: WebhookTargetRefusedException };
 }
