@@ -110,7 +110,7 @@ public sealed class ConsentAuthorityTests(HubFixture hub)
 
     /// <summary>
     /// A receiver's change keeps the grantors and their answers as they stand, whatever it sends: a guardian's "no" turned
-    /// into a yes, or left out, is not taken, and the gate still refuses.
+    /// into a yes, or left out, is not taken, and the gate still refuses; a category more is 403 as for any consent.
     /// </summary>
     [Fact]
     public async Task Change_ByTheReceivingUnit_CannotTurnANoIntoYes()
@@ -132,6 +132,13 @@ public sealed class ConsentAuthorityTests(HubFixture hub)
         left["recordingUnit"] = Social;
         left["expectedVersion"] = 2;
 
+        var more = body.DeepClone().AsObject();
+        more["categories"] = new JsonArray("FamilySituation", "ParentingSupport", "ChildHealth");
+        more["recordingUnit"] = Social;
+        more["expectedVersion"] = 1;
+
+        // A category more is 403, as for a consent without a "no": the answer does not tell the receiver there is one.
+        (await social.PutAsJsonAsync(url, more, Ct)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
         (await social.PutAsJsonAsync(url, yes, Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
         (await social.PutAsJsonAsync(url, left, Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
 
@@ -141,6 +148,40 @@ public sealed class ConsentAuthorityTests(HubFixture hub)
         }
 
         await ReferralToSocialIsRefusedAsync(bvc, subject);
+    }
+
+    /// <summary>
+    /// A guardian may withdraw wherever they are: the receiving unit records the other guardian's "no", or a guardian's
+    /// answer in part, without seeing who gave the consent, and the gate refuses what they no longer cover.
+    /// </summary>
+    [Fact]
+    public async Task Change_ByTheReceivingUnit_RecordingAGuardiansNoOrAnswerInPart_TakesEffectAtTheGate()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        async Task<(string Subject, JsonElement Consent)> RecordAndChangeAsync(object grantor)
+        {
+            var subject = HubFixture.NewSubject();
+            var body = ConsentBody(subject, Bvc, Social, Bvc);
+            var id = await RecordAsync(bvc, body);
+            var change = body.DeepClone().AsObject();
+            change["grantors"] = JsonSerializer.SerializeToNode(new[] { grantor });
+            change["recordingUnit"] = Social;
+            change["recordedBy"] = "SE2120001579-SOC7";
+            change["expectedVersion"] = 1;
+            var response = await social.PutAsJsonAsync($"{DemoRequests.ConsentPath}/{id}", change, Ct);
+            response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync(Ct));
+            return (subject, await bvc.GetFromJsonAsync<JsonElement>($"{DemoRequests.ConsentPath}/{id}", Ct));
+        }
+
+        var (no, withNo) = await RecordAndChangeAsync(new { role = "Guardian", name = "Vårdnadshavare 2", answer = "No" });
+        var (inPart, limited) = await RecordAndChangeAsync(
+            new { role = "Guardian", name = "Vårdnadshavare 1", answer = "Partial", coveredCategories = new[] { "ParentingSupport" } });
+
+        withNo.GetProperty("grantors").EnumerateArray().Select(g => g.GetProperty("answer").GetString()).ShouldBe(["Yes", "No"]);
+        limited.GetProperty("categories").EnumerateArray().Select(c => c.GetString()).ShouldBe(["ParentingSupport"]);
+        await ReferralToSocialIsRefusedAsync(bvc, no);
+        await ReferralToSocialIsRefusedAsync(bvc, inPart); // FamilySituation, which the answer in part left out
     }
 
     [Fact]

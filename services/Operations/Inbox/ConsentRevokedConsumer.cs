@@ -51,11 +51,11 @@ internal sealed class ConsentRevokedConsumer(NpgsqlDataSource db, OrganisationRe
             """
             INSERT INTO revocation_notices (receiving_unit, consent_id, message_ids, revoked_at)
             SELECT receiving_unit, @consentId, array_agg(message_id ORDER BY seq), @RevokedAt
-            FROM inbox WHERE consent_id = @consentId AND ((withdrawn_at IS NULL AND fetched_at IS NOT NULL) OR maybe_received_at IS NOT NULL)
+            FROM inbox WHERE consent_id = @consentId AND ((withdrawn_at IS NULL AND fetched_at IS NOT NULL) OR (maybe_received_at IS NOT NULL AND withdrawn_at = @now))
             GROUP BY receiving_unit
             ON CONFLICT (receiving_unit, consent_id) WHERE change_id IS NULL DO NOTHING
             """,
-            new { consentId, revoked.RevokedAt }, tx);
+            new { consentId, revoked.RevokedAt, now }, tx);
         await tx.CommitAsync(context.CancellationToken);
 
         await PublishWithdrawnAsync(context, revoked, withdrawn, ReceiverReasons.Revoked, now);
@@ -95,11 +95,11 @@ internal sealed class ConsentRevokedConsumer(NpgsqlDataSource db, OrganisationRe
                 INSERT INTO revocation_notices (receiving_unit, consent_id, message_ids, revoked_at, change_id)
                 SELECT receiving_unit, @consentId, array_agg(message_id ORDER BY seq), @RevokedAt, @ChangeId
                 FROM inbox WHERE message_id = ANY(@messageIds) AND consent_id = @consentId
-                  AND ((withdrawn_at IS NULL AND fetched_at IS NOT NULL) OR maybe_received_at IS NOT NULL)
+                  AND ((withdrawn_at IS NULL AND fetched_at IS NOT NULL) OR (maybe_received_at IS NOT NULL AND withdrawn_at = @now))
                 GROUP BY receiving_unit
                 ON CONFLICT (receiving_unit, consent_id, change_id) WHERE change_id IS NOT NULL DO NOTHING
                 """,
-                new { consentId, change.RevokedAt, ChangeId = change.ChangeId ?? Guid.Empty, messageIds }, tx);
+                new { consentId, change.RevokedAt, ChangeId = change.ChangeId ?? Guid.Empty, messageIds, now }, tx);
         }
 
         await tx.CommitAsync(context.CancellationToken);

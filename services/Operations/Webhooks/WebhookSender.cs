@@ -39,10 +39,7 @@ internal sealed class WebhookSender(IHttpClientFactory clients, ILogger<WebhookS
         using var untraced = SuppressInstrumentationScope.Begin();
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, hook.Url)
-            {
-                Content = new StringContent(body, Encoding.UTF8, "application/json"),
-            };
+            using var request = new HttpRequestMessage(HttpMethod.Post, hook.Url) { Content = new PushContent(push) };
             request.Options.Set(PushOption, push);
             using var response = await clients.CreateClient(ClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             if (response.IsSuccessStatusCode)
@@ -116,8 +113,42 @@ internal sealed class Webhook
 /// <summary>A push as its request carries it: the pipeline's key, and what the signature covers.</summary>
 internal sealed record Push(string PipelineKey, byte[] Secret, string DeliveryId, string EventType, string Body)
 {
-    /// <summary>An attempt got under way: the receiver may have read the body, whatever came of it.</summary>
+    /// <summary>An attempt began to write the body on a connection: the receiver may have read it, whatever came of it.</summary>
     public bool Reached { get; set; }
+}
+
+/// <summary>
+/// The push's body, which marks the push <see cref="Push.Reached"/> when an attempt starts writing it: only then can the
+/// receiver hold it. A connection that was never made (refused, timed out, a name that does not resolve, TLS that failed)
+/// never writes it, whatever exception that surfaces as.
+/// </summary>
+internal sealed class PushContent : ByteArrayContent
+{
+    private readonly Push push;
+
+    public PushContent(Push push) : base(Encoding.UTF8.GetBytes(push.Body))
+    {
+        this.push = push;
+        Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+    }
+
+    protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+    {
+        push.Reached = true;
+        return base.SerializeToStreamAsync(stream, context);
+    }
+
+    protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context, CancellationToken cancellationToken)
+    {
+        push.Reached = true;
+        return base.SerializeToStreamAsync(stream, context, cancellationToken);
+    }
+
+    protected override void SerializeToStream(Stream stream, System.Net.TransportContext? context, CancellationToken cancellationToken)
+    {
+        push.Reached = true;
+        base.SerializeToStream(stream, context, cancellationToken);
+    }
 }
 
 internal enum PushOutcome
@@ -141,22 +172,6 @@ internal sealed class WebhookSigningHandler(TimeProvider clock) : DelegatingHand
         }
 
         WebhookSender.Sign(request, push.Secret, push.DeliveryId, push.EventType, push.Body, clock.GetUtcNow().ToUnixTimeSeconds());
-        try
-        {
-            var response = await base.SendAsync(request, cancellationToken);
-            push.Reached = true; // it answered, so it read the request
-            return response;
-        }
-        catch (Exception ex) when (!NeverLeft(ex))
-        {
-            push.Reached = true; // broken off once connected (a timeout, a reset): the body may have arrived
-            throw;
-        }
+        return await base.SendAsync(request, cancellationToken);
     }
-
-    /// <summary>Failed before a byte of the request could reach the receiver: no connection, no name, no TLS, or a refused target.</summary>
-    private static bool NeverLeft(Exception ex) => ex is HttpRequestException
-    {
-        HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError,
-    } or HttpRequestException { InnerException: WebhookTargetRefusedException };
 }

@@ -185,12 +185,22 @@ internal static class ConsentApi
         // A unit named only as a receiver never sees whom the consent is about, so its change is of the consent's own
         // subject, whatever number it sent: the body is checked as sent (its errors can only echo what the receiver wrote)
         // and no answer turns on whether the number was right, or a receiver could find the subject by trying numbers.
-        // Nor who gave it: its change keeps the grantors and their answers, and whether both guardians must consent, as they
-        // stand, so that no answer turns on a guess at a grantor's role or number (a social committee's, under LVU), nor on
-        // whether the family said no. What it may narrow is what it sees: units, purposes, categories and the period.
-        if (Reader(caller, current) != ConsentReader.Discloser)
+        // Nor who gave it: its change keeps the grantors and their answers as they stand, and the rule that both guardians
+        // must consent once set, and takes from its body only the refusals told to it (a guardian may withdraw wherever
+        // they are): a "no" is added as the grantor's answer; an answer in part narrows the categories the consent asks
+        // about (added as an answer it would let through, without the number the receiver cannot know, it would escape a
+        // custody change). So no answer turns on a guess at a grantor's role or number (a social committee's, under LVU).
+        var receiver = Reader(caller, current) != ConsentReader.Discloser;
+        if (receiver)
         {
-            record = record with { SubjectId = current.SubjectId, Grantors = current.Grantors, BothGuardiansRequired = current.BothGuardiansRequired };
+            record = record with
+            {
+                SubjectId = current.SubjectId,
+                Grantors = [.. current.Grantors, .. record.Grantors.Where(g => g.Answer == ConsentAnswer.No)],
+                Categories = record.Grantors.Where(g => g.Answer == ConsentAnswer.Partial)
+                    .Aggregate(record.Categories, (categories, g) => [.. categories.Intersect(g.CoveredCategories ?? [])]),
+                BothGuardiansRequired = current.BothGuardiansRequired || record.BothGuardiansRequired,
+            };
         }
 
         if (!caller.ActsFor(record.RecordingUnit))
@@ -212,6 +222,14 @@ internal static class ConsentApi
         if (record.SubjectId != current.SubjectId)
         {
             return Invalid(new() { ["subjectId"] = ["a consent cannot be moved to another subject"] }, 0, "The consent is not valid");
+        }
+
+        // What a receiver sees it may only keep or take from: a unit, purpose or category more, or a longer period, is 403
+        // whatever the consent's answers (were it judged on them, a consent holding a "no", which covers nothing, would
+        // take a category more and tell the receiver so).
+        if (receiver && !WithinWhatItCovers(record, current))
+        {
+            return OnlyTheDiscloserWidens();
         }
 
         // Narrowing both as recorded and as the gate reads it with custody changes applied: the second alone would miss a
@@ -357,6 +375,11 @@ internal static class ConsentApi
         return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Only a disclosing unit exports a consent",
             detail: "Only a unit that discloses under the consent may export it: the export names the subject and the grantors.");
     }
+
+    private static bool WithinWhatItCovers(ConsentRecord changed, ConsentRecord current) =>
+        changed.SendingUnits.All(current.SendingUnits.Contains) && changed.ReceivingUnits.All(current.ReceivingUnits.Contains)
+        && changed.Purposes.All(current.Purposes.Contains) && changed.Categories.All(current.Categories.Contains)
+        && changed.ValidFrom >= current.ValidFrom && changed.ValidUntil <= current.ValidUntil;
 
     private static ProblemHttpResult OnlyTheDiscloserWidens()
     {
