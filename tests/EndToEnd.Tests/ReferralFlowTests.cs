@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using FamiljecentralHub.LocalHub.Clients;
+using FamiljecentralHub.Tests.Support;
 
 namespace FamiljecentralHub.EndToEnd.Tests;
 
@@ -43,9 +44,15 @@ public sealed class ReferralFlowTests(HubFixture hub)
         item.GetProperty("traceId").GetString().ShouldBe(traceId.ToHexString(), "gateway → sender → broker → gate → receiver is one trace");
 
         (await social.PostAsync($"{DemoRequests.InboxPath}/{messageId}/acknowledge", null, Ct)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
-        var acknowledged = await HubFixture.WaitForStatusAsync(bvc, statusUrl, "Acknowledged");
+        // The status view takes a message's steps in any order: Acknowledged may be shown before the gate's Permitted step
+        // has brought its time.
+        string[] steps = ["submittedAt", "decidedAt", "deliveredAt", "acknowledgedAt"];
+        var acknowledged = await Eventually.MatchAsync(
+            () => bvc.GetFromJsonAsync<JsonElement>(statusUrl, Ct),
+            s => s.GetProperty("status").GetString() == "Acknowledged" && steps.All(p => s.GetProperty(p).ValueKind == JsonValueKind.String),
+            TimeSpan.FromSeconds(30), last => $"{statusUrl} did not show every step acknowledged; last seen: {last}", cancellationToken: Ct);
 
-        var times = new[] { "submittedAt", "decidedAt", "deliveredAt", "acknowledgedAt" }.Select(p => acknowledged.GetProperty(p).GetDateTimeOffset()).ToArray();
+        var times = steps.Select(p => acknowledged.GetProperty(p).GetDateTimeOffset()).ToArray();
         times.ShouldBe(times.Order().ToArray(), "submitted → permitted → delivered → acknowledged");
     }
 
