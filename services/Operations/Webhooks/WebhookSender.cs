@@ -28,9 +28,10 @@ internal sealed class WebhookSender(IHttpClientFactory clients, ILogger<WebhookS
 
     /// <summary>
     /// <see cref="PushOutcome.Pushed"/> when the receiver answered 2xx; <see cref="PushOutcome.MaybeReceived"/> when an
-    /// attempt reached it but none succeeded (it answered otherwise, or the exchange broke off once under way), so it may
-    /// hold the body. Never throws for the receiver's failures: the caller leaves the row in the inbox and tries again later. Logs only the delivery id and the unit: the body is personal data, and a URL's
-    /// query or the secret may be credentials.
+    /// attempt began to send it the body but none succeeded (it answered otherwise, or the exchange broke off), so it may
+    /// hold the body. Never throws for the receiver's failures: the caller leaves the row in the inbox and tries again
+    /// later. Logs only the delivery id and the unit: the body is personal data, and a URL's query or the secret may be
+    /// credentials.
     /// </summary>
     public async Task<PushOutcome> PushAsync(Webhook hook, string deliveryId, string eventType, string body, CancellationToken cancellationToken)
     {
@@ -164,14 +165,13 @@ internal enum PushOutcome
 /// </summary>
 internal sealed class WebhookSigningHandler(TimeProvider clock) : DelegatingHandler
 {
-    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        if (!request.Options.TryGetValue(WebhookSender.PushOption, out var push))
+        if (request.Options.TryGetValue(WebhookSender.PushOption, out var push))
         {
-            return await base.SendAsync(request, cancellationToken);
+            WebhookSender.Sign(request, push.Secret, push.DeliveryId, push.EventType, push.Body, clock.GetUtcNow().ToUnixTimeSeconds());
         }
 
-        WebhookSender.Sign(request, push.Secret, push.DeliveryId, push.EventType, push.Body, clock.GetUtcNow().ToUnixTimeSeconds());
-        return await base.SendAsync(request, cancellationToken);
+        return base.SendAsync(request, cancellationToken);
     }
 }

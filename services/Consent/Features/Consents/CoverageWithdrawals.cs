@@ -89,15 +89,13 @@ public sealed class CoverageWithdrawals(
               AND NOT EXISTS (SELECT 1 FROM consent_versions n WHERE n.consent_id = v.consent_id AND n.version > v.version)
               AND NOT EXISTS (
                   SELECT 1 FROM coverage_sweeps s WHERE s.change_id = v.consent_id AND s.version IN (v.version, -v.version)
-                    AND s.swept_at >= {end} + CASE WHEN now() >= {end} + interval '{EndMarginSql}' THEN interval '{EndMarginSql}' ELSE interval '0 seconds' END)
+                    AND s.swept_at >= {end} + CASE WHEN now() >= {end} + interval '{EndMargin}' THEN interval '{EndMargin}' ELSE interval '0 seconds' END)
             ORDER BY {end} DESC LIMIT {CatchUpPasses.Limit}
             """;
     }
 
-    /// <summary>How long after a consent's end it is swept again (<see cref="PendingEndsSql"/>).</summary>
-    internal static readonly TimeSpan EndMargin = TimeSpan.FromMinutes(1);
-
-    private const string EndMarginSql = "1 minute";
+    /// <summary>How long after a consent's end it is swept again (<see cref="PendingEndsSql"/>), as PostgreSQL's interval.</summary>
+    internal const string EndMargin = "1 minute";
 
     /// <summary>Custody changes in effect and not swept yet, earliest effect first.</summary>
     internal static string PendingCustodySql(CatchUpPasses.Pass pass) => $"""
@@ -201,9 +199,10 @@ public sealed class CoverageWithdrawals(
 
     /// <summary>
     /// Decides every permit on the subject's active consents again (an ended one's only where not acknowledged), over all
-    /// of them as they stand. Not only the changed consent's: a change of one can take away the cover of a permit on another (a recorded "no" vetoes its situation;
-    /// a permit that an earlier sweep left standing because another consent covered it loses that cover when the other
-    /// is revoked or narrowed). A revoked consent's own permits are its revocation's to withdraw (RevocationAnnouncer).
+    /// of them as they stand. Not only the changed consent's: a change of one can take away the cover of a permit on
+    /// another (a recorded "no" vetoes its situation; a permit that an earlier sweep left standing because another consent
+    /// covered it loses that cover when the other is revoked, narrowed or ends). A revoked consent's own permits are its
+    /// revocation's to withdraw (RevocationAnnouncer).
     /// </summary>
     /// <param name="now">The instant the gate decides every permit again at: the sweep is recorded as of it.</param>
     /// <param name="changed">The consent whose version is swept, if any: decided again even when the change ended it (an end
