@@ -168,6 +168,23 @@ public sealed class WebhookDispatcherTests(PostgresFixture postgres) : IClassFix
         row.NextPushAt.ShouldNotBeNull();
     }
 
+    /// <summary>
+    /// A push broken off because the service is stopping still says what it may have left with the receiver, instead of
+    /// throwing past the dispatcher's record of it: a revocation before the next push must then list the item in its notice.
+    /// </summary>
+    [Fact]
+    public async Task Push_BrokenOffByShutdown_SaysWhatItMayHaveLeft_WithoutThrowing()
+    {
+        await using var receiver = await TestReceiver.StartAsync(Ct);
+        receiver.Delay = TimeSpan.FromSeconds(5);
+        var sender = Sender(FastOptions());
+        using var stopping = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+
+        var outcome = await sender.PushAsync(new Webhook { Unit = Unit, Url = receiver.Url, Secret = new byte[32] }, "d1", "inbox-item", "{}", stopping.Token);
+
+        outcome.ShouldBe(PushOutcome.MaybeReceived);
+    }
+
     [Fact]
     public async Task Push_ReceiverStaysDown_ItemStaysInInboxUnmarked()
     {

@@ -66,6 +66,12 @@ internal sealed class WebhookSender(IHttpClientFactory clients, ILogger<WebhookS
             // The type only: an HttpRequestException's message names the host and port.
             logger.LogWarning("Webhook push of {DeliveryId} to unit {Unit} failed: {Failure}", deliveryId, hook.Unit, ex.GetType().Name);
         }
+        catch (OperationCanceledException)
+        {
+            // The service is stopping: what this push may have left with the receiver is still recorded (the caller commits
+            // without the token), or a revocation before the next push would withdraw it unnoticed.
+            logger.LogInformation("Webhook push of {DeliveryId} to unit {Unit} broken off: the service is stopping", deliveryId, hook.Unit);
+        }
 
         return push.Reached ? PushOutcome.MaybeReceived : PushOutcome.NotSent;
     }
