@@ -155,12 +155,8 @@ public sealed class ConsentChangeTests(HubFixture hub)
         using var bvc = hub.Client(DemoRequests.ChildHealthClient);
         using var social = hub.Client(DemoRequests.SocialServicesClient);
         var subject = HubFixture.NewSubject();
-        var consent = JsonSerializer.SerializeToNode(DemoRequests.Consent(subject, DateTimeOffset.UtcNow))!.AsObject();
         var end = DateTimeOffset.UtcNow.AddSeconds(20);
-        consent["validUntil"] = end;
-        var recorded = await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, consent, Ct);
-        recorded.StatusCode.ShouldBe(HttpStatusCode.Created, await recorded.Content.ReadAsStringAsync(Ct));
-        var consentId = (await recorded.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetGuid();
+        var (consentId, _) = await RecordAsync(bvc, subject, validUntil: end);
         var fetched = await SubmitAsync(bvc, subject, Support);
         var unfetched = await SubmitAsync(bvc, subject, Support);
         await HubFixture.WaitForStatusAsync(bvc, $"{SentPath}/{fetched}", "Delivered");
@@ -490,9 +486,15 @@ public sealed class ConsentChangeTests(HubFixture hub)
         }
     }
 
-    private static async Task<(Guid Id, JsonObject Consent)> RecordAsync(HttpClient bvc, string subject, string? guardian = null)
+    private static async Task<(Guid Id, JsonObject Consent)> RecordAsync(
+        HttpClient bvc, string subject, string? guardian = null, DateTimeOffset? validUntil = null)
     {
         var consent = JsonSerializer.SerializeToNode(DemoRequests.Consent(subject, DateTimeOffset.UtcNow))!.AsObject();
+        if (validUntil is not null)
+        {
+            consent["validUntil"] = validUntil;
+        }
+
         if (guardian is not null)
         {
             consent["grantors"] = JsonSerializer.SerializeToNode(new[] { new { role = "Guardian", name = "Vårdnadshavare 1", answer = "Yes", identityNumber = guardian } });

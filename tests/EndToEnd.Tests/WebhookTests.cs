@@ -29,18 +29,13 @@ public sealed class WebhookTests(HubFixture hub)
         using var bvc = hub.Client(DemoRequests.ChildHealthClient);
         using var social = hub.Client(DemoRequests.SocialServicesClient);
         var received = new ConcurrentQueue<(string Delivery, string Timestamp, string Signature, string Body)>();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        await using var receiver = builder.Build();
-        receiver.MapPost("/hook", async (HttpContext http) =>
+        await using var receiver = await StartReceiverAsync(async http =>
         {
             using var reader = new StreamReader(http.Request.Body);
             received.Enqueue((http.Request.Headers["X-Hub-Delivery"].ToString(), http.Request.Headers["X-Hub-Timestamp"].ToString(),
                 http.Request.Headers["X-Hub-Signature"].ToString(), await reader.ReadToEndAsync(http.RequestAborted)));
             return Results.Ok();
         });
-        await receiver.StartAsync(Ct);
         var url = receiver.Urls.Single() + "/hook";
 
         (await social.PutAsJsonAsync(WebhookPath, new { url = "not a url" }, Ct)).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
@@ -95,18 +90,13 @@ public sealed class WebhookTests(HubFixture hub)
         using var bvc = hub.Client(DemoRequests.ChildHealthClient);
         using var social = hub.Client(DemoRequests.SocialServicesClient);
         var pushed = new ConcurrentQueue<string>();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        await using var receiver = builder.Build();
-        receiver.MapPost("/hook", async (HttpContext http) =>
+        await using var receiver = await StartReceiverAsync(async http =>
         {
             using var reader = new StreamReader(http.Request.Body);
             await reader.ReadToEndAsync(http.RequestAborted); // read, then fail
             pushed.Enqueue(http.Request.Headers["X-Hub-Delivery"].ToString());
             return Results.StatusCode(500);
         });
-        await receiver.StartAsync(Ct);
         (await social.PutAsJsonAsync(WebhookPath, new { url = receiver.Urls.Single() + "/hook" }, Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
         try
         {
@@ -135,5 +125,17 @@ public sealed class WebhookTests(HubFixture hub)
         {
             (await social.DeleteAsync(WebhookPath, Ct)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
         }
+    }
+
+    /// <summary>A receiving system's webhook: a Kestrel on a free loopback port answering POST /hook.</summary>
+    private static async Task<WebApplication> StartReceiverAsync(Func<HttpContext, Task<IResult>> answer)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var receiver = builder.Build();
+        receiver.MapPost("/hook", answer);
+        await receiver.StartAsync(Ct);
+        return receiver;
     }
 }

@@ -48,10 +48,10 @@ internal sealed class ConsentRevokedConsumer(NpgsqlDataSource db, OrganisationRe
             """,
             new { consentId, now }, tx)).ToList();
         await connection.ExecuteAsync(
-            """
+            $$"""
             INSERT INTO revocation_notices (receiving_unit, consent_id, message_ids, revoked_at)
             SELECT receiving_unit, @consentId, array_agg(message_id ORDER BY seq), @RevokedAt
-            FROM inbox WHERE consent_id = @consentId AND ((withdrawn_at IS NULL AND fetched_at IS NOT NULL) OR (maybe_received_at IS NOT NULL AND withdrawn_at = @now))
+            FROM inbox WHERE consent_id = @consentId AND {{Noticed}}
             GROUP BY receiving_unit
             ON CONFLICT (receiving_unit, consent_id) WHERE change_id IS NULL DO NOTHING
             """,
@@ -91,11 +91,11 @@ internal sealed class ConsentRevokedConsumer(NpgsqlDataSource db, OrganisationRe
         if (!change.Lapsed)
         {
             await connection.ExecuteAsync(
-                """
+                $$"""
                 INSERT INTO revocation_notices (receiving_unit, consent_id, message_ids, revoked_at, change_id)
                 SELECT receiving_unit, @consentId, array_agg(message_id ORDER BY seq), @RevokedAt, @ChangeId
                 FROM inbox WHERE message_id = ANY(@messageIds) AND consent_id = @consentId
-                  AND ((withdrawn_at IS NULL AND fetched_at IS NOT NULL) OR (maybe_received_at IS NOT NULL AND withdrawn_at = @now))
+                  AND {{Noticed}}
                 GROUP BY receiving_unit
                 ON CONFLICT (receiving_unit, consent_id, change_id) WHERE change_id IS NOT NULL DO NOTHING
                 """,
@@ -108,6 +108,12 @@ internal sealed class ConsentRevokedConsumer(NpgsqlDataSource db, OrganisationRe
     }
 
     internal const string NoLongerCovered = ReceiverReasons.NoLongerCovered;
+
+    /// <summary>
+    /// For SQL, the rows a notice lists: what the receiving system fetched and still holds, and what a push may have left
+    /// with it that this change has just withdrawn (<c>@now</c>, its time).
+    /// </summary>
+    private const string Noticed = "((withdrawn_at IS NULL AND fetched_at IS NOT NULL) OR (maybe_received_at IS NOT NULL AND withdrawn_at = @now))";
 
     private static async Task PublishWithdrawnAsync(
         ConsumeContext<ConsentRevoked> context, ConsentRevoked revoked, List<WithdrawnRow> withdrawn, string reason, DateTimeOffset now)
