@@ -184,6 +184,30 @@ public sealed class ConsentAuthorityTests(HubFixture hub)
         await ReferralToSocialIsRefusedAsync(bvc, inPart); // FamilySituation, which the answer in part left out
     }
 
+    /// <summary>
+    /// A receiver cannot grow a consent without end by recording "no"s change after change: once it holds one, another
+    /// adds nothing (the consent already covers nothing), so the grantors every gate decision reads stay bounded.
+    /// </summary>
+    [Fact]
+    public async Task Change_ByTheReceivingUnit_RecordingNoAfterNo_DoesNotGrowTheConsent()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var body = ConsentBody(HubFixture.NewSubject(), Bvc, Social, Bvc);
+        var id = await RecordAsync(bvc, body);
+        var url = $"{DemoRequests.ConsentPath}/{id}";
+        for (var version = 1; version <= 3; version++)
+        {
+            var change = body.DeepClone().AsObject();
+            change["grantors"] = JsonSerializer.SerializeToNode(Enumerable.Range(1, 10).Select(i => new { role = "Guardian", name = $"Vårdnadshavare {i}", answer = "No" }));
+            change["recordingUnit"] = Social;
+            change["expectedVersion"] = version;
+            (await social.PutAsJsonAsync(url, change, Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        }
+
+        (await bvc.GetFromJsonAsync<JsonElement>(url, Ct)).GetProperty("grantors").GetArrayLength().ShouldBe(11, "the yes as recorded and the first change's refusals");
+    }
+
     [Fact]
     public async Task Change_ByTheReceivingUnit_MayNarrowAndRevoke()
     {

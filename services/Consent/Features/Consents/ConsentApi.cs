@@ -196,7 +196,11 @@ internal static class ConsentApi
             record = record with
             {
                 SubjectId = current.SubjectId,
-                Grantors = [.. current.Grantors, .. record.Grantors.Where(g => g.Answer == ConsentAnswer.No)],
+                // Once the consent holds a "no" it covers nothing and vetoes its situation: another adds nothing, and
+                // taking them without end would let a receiver grow the consent every gate decision reads.
+                Grantors = current.Grantors.Any(g => g.Answer == ConsentAnswer.No)
+                    ? current.Grantors
+                    : [.. current.Grantors, .. record.Grantors.Where(g => g.Answer == ConsentAnswer.No)],
                 Categories = record.Grantors.Where(g => g.Answer == ConsentAnswer.Partial)
                     .Aggregate(record.Categories, (categories, g) => [.. categories.Intersect(g.CoveredCategories ?? [])]),
                 BothGuardiansRequired = current.BothGuardiansRequired || record.BothGuardiansRequired,
