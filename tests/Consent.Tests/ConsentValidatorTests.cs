@@ -81,6 +81,24 @@ public sealed class ConsentValidatorTests
         Validator.Validate(Valid() with { ValidFrom = Now.AddDays(90), ValidUntil = Now.AddDays(400) }, Guid.NewGuid(), 2, Now).Errors.ShouldBeEmpty();
     }
 
+    /// <summary>
+    /// The maximum is twelve calendar months (domain.md section 3), not 365 days: a year over a 29 February is 366 days,
+    /// and a consent for a year from 1 June 2027 was refused before.
+    /// </summary>
+    [Fact]
+    public void Validate_TwelveMonthsOverALeapDay_IsAccepted_AndADayMoreIsNot()
+    {
+        var given = new DateTimeOffset(2027, 6, 1, 8, 0, 0, TimeSpan.Zero);
+        ConsentValidation At(DateTimeOffset until) => Validator.Validate(Valid() with { ValidFrom = given, ValidUntil = until }, Guid.NewGuid(), 1, given);
+
+        At(given.AddYears(1)).Errors.ShouldBeEmpty();
+        At(given.AddYears(1).AddDays(1)).Errors.ShouldContainKey("validUntil");
+        // Counted in Swedish time as well: a year from just after midnight in Sweden, 28 February in UTC.
+        var swedishMidnight = new DateTimeOffset(2027, 2, 28, 23, 30, 0, TimeSpan.Zero);
+        Validator.Validate(Valid() with { ValidFrom = swedishMidnight, ValidUntil = new DateTimeOffset(2028, 3, 1, 0, 30, 0, TimeSpan.FromHours(1)) },
+            Guid.NewGuid(), 1, swedishMidnight).Errors.ShouldBeEmpty();
+    }
+
     [Fact]
     public void Validate_TheSubjectRecordedWithAnotherPersonsNumber_IsRejected()
     {

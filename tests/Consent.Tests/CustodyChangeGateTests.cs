@@ -99,6 +99,30 @@ public sealed class CustodyChangeGateTests
         Gate.Decide(Disclosure("bvc", "social"), [consent], Now).Permitted.ShouldBeFalse();
     }
 
+    /// <summary>
+    /// An answer in part is a "no" to what it leaves out (domain.md section 3): it stands after custody ends, as a whole
+    /// "no" does. Before, the former guardian's restriction fell away with their yes, and a custody change, which any unit
+    /// the consent names may record, let through the very category that guardian had refused.
+    /// </summary>
+    [Fact]
+    public void Decide_AFormerGuardiansAnswerInPart_StillLeavesOutWhatItLeftOut()
+    {
+        InformationCategory[] asked = [InformationCategory.IdentityAndContact, InformationCategory.ChildHealth];
+        var partly = new Grantor(GrantorRole.Guardian, "Vårdnadshavare 2", ConsentAnswer.Partial, [InformationCategory.IdentityAndContact])
+        {
+            NoLongerGuardianFrom = Changed,
+        };
+        var consent = ConsentFor("bvc", "social", categories: asked, grantors: [Guardian(1), partly]);
+
+        var decision = Gate.Decide(Disclosure("bvc", "social", categories: [InformationCategory.ChildHealth]), [consent], Now);
+
+        decision.Permitted.ShouldBeFalse();
+        Gate.Decide(Disclosure("bvc", "social", categories: [InformationCategory.IdentityAndContact]), [consent], Now).Permitted
+            .ShouldBeTrue("what the former guardian did cover, the remaining guardian's yes still lets through");
+        Gate.Coverage(consent, Purpose.Referral, Contracts.Organisation.OperationType.PreventiveSocialServices)
+            .ShouldBe([InformationCategory.IdentityAndContact], ignoreOrder: true);
+    }
+
     [Fact]
     public void Decide_BeforeTheCustodyChangeTakesEffect_StillPermits()
     {

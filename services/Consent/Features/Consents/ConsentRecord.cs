@@ -109,8 +109,23 @@ public sealed record ConsentRecord
     /// </summary>
     public DateOnly GivenOn() => SecrecyGate.SwedishDay(GivenAt());
 
-    /// <summary>The instant the consent was given at the latest: the earlier of its start and its recording.</summary>
-    public DateTimeOffset GivenAt() => ValidFrom < RecordedAt ? ValidFrom : RecordedAt;
+    /// <summary>
+    /// The instant the consent's first version was given, as the store reads it beside the current version (never part of
+    /// a recorded version): a later version that moves the start does not make the grantors' yes any newer, so it cannot
+    /// lift a "no" said after that yes (SecrecyGate) nor make a child older when the yes was given.
+    /// </summary>
+    [JsonIgnore]
+    public DateTimeOffset? FirstGivenAt { get; init; }
+
+    /// <summary>
+    /// The instant the consent was given at the latest: the earlier of its start and its recording, and of its first
+    /// version's when the store read that.
+    /// </summary>
+    public DateTimeOffset GivenAt()
+    {
+        var given = ValidFrom < RecordedAt ? ValidFrom : RecordedAt;
+        return FirstGivenAt is { } first && first < given ? first : given;
+    }
 
     public bool Names(string unitId) => SendingUnits.Contains(unitId) || ReceivingUnits.Contains(unitId) || RecordingUnit == unitId;
 }

@@ -39,8 +39,13 @@ public sealed class ConsentStore(NpgsqlDataSource db, Pseudonymizer pseudonyms)
         return inserted == 1;
     }
 
-    public async Task<ConsentRecord?> CurrentAsync(Guid id, CancellationToken cancellationToken) =>
-        (await HistoryAsync(id, cancellationToken)).LastOrDefault();
+    public async Task<ConsentRecord?> CurrentAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<string>(
+            "SELECT record::text FROM consent_versions WHERE consent_id = @id ORDER BY version DESC LIMIT 1", new { id });
+        return row is null ? null : Deserialize(row);
+    }
 
     public async Task<IReadOnlyList<ConsentRecord>> HistoryAsync(Guid id, CancellationToken cancellationToken)
     {
@@ -57,13 +62,15 @@ public sealed class ConsentStore(NpgsqlDataSource db, Pseudonymizer pseudonyms)
     public async Task<IReadOnlyList<ConsentRecord>> CurrentForSubjectAsync(string subjectPseudonym, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        var rows = await connection.QueryAsync<string>(
+        var rows = await connection.QueryAsync<CurrentRow>(
             """
-            SELECT DISTINCT ON (consent_id) record::text FROM consent_versions
+            SELECT DISTINCT ON (consent_id) record::text AS Record,
+                   min(LEAST(valid_from, recorded_at)) OVER (PARTITION BY consent_id) AS FirstGivenAt
+            FROM consent_versions
             WHERE subject_pseudonym = @subjectPseudonym ORDER BY consent_id, version DESC
             """,
             new { subjectPseudonym });
-        var consents = rows.Select(Deserialize).ToList();
+        var consents = rows.Select(r => Deserialize(r.Record) with { FirstGivenAt = r.FirstGivenAt }).ToList();
         if (!consents.Any(c => c.Grantors.Any(g => g.IdentityNumber is not null)))
         {
             return consents;
@@ -113,6 +120,12 @@ public sealed class ConsentStore(NpgsqlDataSource db, Pseudonymizer pseudonyms)
                     @JournalReference)
             """,
             change);
+    }
+
+    private sealed class CurrentRow
+    {
+        public string Record { get; init; } = "";
+        public DateTimeOffset FirstGivenAt { get; init; }
     }
 
     private sealed class GrantorChange

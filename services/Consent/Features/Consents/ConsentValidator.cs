@@ -70,7 +70,7 @@ public sealed class ConsentValidator(OrganisationRegistry registry, LegalBasisCa
     private static readonly GrantorRole[] ForAChild =
         [GrantorRole.Guardian, GrantorRole.TemporaryGuardian, GrantorRole.SpeciallyAppointedGuardian, GrantorRole.GodMan, GrantorRole.SocialCommittee];
 
-    public string MaximumLengthProblem => $"a consent may last at most {bases.MaxConsentLength.TotalDays:0} days from when it is given";
+    public string MaximumLengthProblem => $"a consent may last at most {bases.MaxConsentMonths} months from when it is given";
 
     /// <summary>
     /// Whether a change that does more than narrow, which is the consent given again today, lasts longer than the maximum
@@ -78,7 +78,7 @@ public sealed class ConsentValidator(OrganisationRegistry registry, LegalBasisCa
     /// recorded under the older rule with a start ahead can still be narrowed.
     /// </summary>
     public bool OutlastsTheMaximum(ConsentRecord change, DateTimeOffset now) =>
-        change.ValidUntil - (now < change.ValidFrom ? now : change.ValidFrom) > bases.MaxConsentLength;
+        change.ValidUntil > bases.LatestEnd(now < change.ValidFrom ? now : change.ValidFrom);
 
     public ConsentValidation Validate(RecordConsentRequest? r, Guid id, int version, DateTimeOffset now)
     {
@@ -115,7 +115,7 @@ public sealed class ConsentValidator(OrganisationRegistry registry, LegalBasisCa
         {
             problems.Add("validUntil", "must be after validFrom");
         }
-        else if (validUntil - (version == 1 && now < validFrom ? now : validFrom) > bases.MaxConsentLength)
+        else if (validUntil > bases.LatestEnd(version == 1 && now < validFrom ? now : validFrom))
         {
             // A new consent counts from when it is given (the earlier of its start and now), so a start set years ahead
             // cannot stretch it. A change counts from its start as before: one recorded under the older rule with a start

@@ -57,7 +57,7 @@ public sealed record ChildsOwnConsentRule(
     public bool Covers(Purpose purpose, OperationType receiver) => Purposes.Contains(purpose) && Receivers.Contains(receiver);
 }
 
-public sealed record LegalBasisDocument(TimeSpan MaxConsentLength, IReadOnlyList<LegalBasis> Bases, ChildsOwnConsentRule? ChildsOwnConsent = null);
+public sealed record LegalBasisDocument(int MaxConsentMonths, IReadOnlyList<LegalBasis> Bases, ChildsOwnConsentRule? ChildsOwnConsent = null);
 
 public sealed class LegalBasisOptions
 {
@@ -82,6 +82,11 @@ public sealed class LegalBasisCatalog
     {
         Document = document;
         byId = document.Bases.ToDictionary(b => b.Id);
+        if (document.MaxConsentMonths is < 1 or > 120)
+        {
+            throw new InvalidOperationException("The legal basis catalogue needs maxConsentMonths, from 1 to 120.");
+        }
+
         if (document.ChildsOwnConsent is not { Id.Length: > 0, Citation.Length: > 0, MinimumAge: > 0, Purposes: not null, Receivers: not null })
         {
             throw new InvalidOperationException("The legal basis catalogue needs the childsOwnConsent rule, with its id, citation, age, purposes and receivers.");
@@ -111,7 +116,19 @@ public sealed class LegalBasisCatalog
     /// <summary>Required: without it no child's own consent could be judged, and the gate would have to guess.</summary>
     public ChildsOwnConsentRule ChildsOwnConsent => Document.ChildsOwnConsent!;
 
-    public TimeSpan MaxConsentLength => Document.MaxConsentLength;
+    public int MaxConsentMonths => Document.MaxConsentMonths;
+
+    /// <summary>
+    /// The latest end of a consent given at <paramref name="given"/>: the same time of day so many calendar months later
+    /// (a year that holds a 29 February is 366 days), by the Swedish calendar or UTC's, whichever is later, so that a client
+    /// that counts the months in either is never refused at a month's end.
+    /// </summary>
+    public DateTimeOffset LatestEnd(DateTimeOffset given)
+    {
+        var utc = given.ToUniversalTime().AddMonths(MaxConsentMonths);
+        var swedish = TimeZoneInfo.ConvertTime(given, SecrecyGate.Sweden).AddMonths(MaxConsentMonths);
+        return utc > swedish ? utc : swedish;
+    }
 
     public LegalBasis? Find(string id) => byId.GetValueOrDefault(id);
 

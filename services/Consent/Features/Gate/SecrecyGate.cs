@@ -251,7 +251,12 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
             return [];
         }
 
-        return answering
+        // A former guardian's answer in part still leaves out what it left out: it is a "no" to those categories, and a
+        // "no" stands after custody ends (CheckConsents); otherwise a custody change would let through what they refused.
+        var stillRefusing = answered
+            .Where(x => x.g.Answer == ConsentAnswer.Partial && NoLongerActs(c, x.g, at, subjectOfAge) && NotEntitled(c, x.g, purpose, receiver, receiverId) is null)
+            .Select(x => x.g);
+        return answering.Concat(stillRefusing)
             .Select(g => g.Answer == ConsentAnswer.Yes ? c.Categories : c.Categories.Intersect(g.CoveredCategories ?? []).ToList())
             .Aggregate((IEnumerable<InformationCategory>)c.Categories, (acc, next) => acc.Intersect(next))
             .ToHashSet();
