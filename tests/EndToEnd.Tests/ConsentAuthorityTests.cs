@@ -208,6 +208,65 @@ public sealed class ConsentAuthorityTests(HubFixture hub)
         (await bvc.GetFromJsonAsync<JsonElement>(url, Ct)).GetProperty("grantors").GetArrayLength().ShouldBe(11, "the yes as recorded and the first change's refusals");
     }
 
+    /// <summary>
+    /// A yes given before a guardian's "no" is not relied on again once the "no" has lapsed. A receiver moving the start of
+    /// that consent to today (a narrowing, as far as its period goes) made the yes look given after the "no", and the gate
+    /// permitted again what the guardian had refused: the consent was given when its first version was.
+    /// </summary>
+    [Fact]
+    public async Task Change_ByTheReceivingUnit_MovingTheStartLater_DoesNotLiftALapsedNo()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        var body = ConsentBody(subject, Bvc, Social, Bvc);
+        var id = await RecordAsync(bvc, body);
+        var no = ConsentBody(subject, Bvc, Social, Bvc, new { role = "Guardian", name = "Vårdnadshavare 2", answer = "No" });
+        no["validUntil"] = DateTimeOffset.UtcNow.AddSeconds(2);
+        await RecordAsync(bvc, no);
+        await Task.Delay(TimeSpan.FromSeconds(3), Ct);
+
+        var later = body.DeepClone().AsObject();
+        later["validFrom"] = DateTimeOffset.UtcNow;
+        later["recordingUnit"] = Social;
+        later["recordedBy"] = "SE2120001579-SOC7";
+        later["expectedVersion"] = 1;
+        var changed = await social.PutAsJsonAsync($"{DemoRequests.ConsentPath}/{id}", later, Ct);
+
+        changed.StatusCode.ShouldBe(HttpStatusCode.OK, await changed.Content.ReadAsStringAsync(Ct));
+        await ReferralToSocialIsRefusedAsync(bvc, subject);
+    }
+
+    /// <summary>
+    /// Every gate decision about the subject reads its consents, so a consent takes at most a hundred versions: a unit
+    /// changing it without end is told to record a new one, and may still revoke it.
+    /// </summary>
+    [Fact]
+    public async Task Change_PastTheHundredthVersion_Is409_AndRevocationStillTakes()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        var body = ConsentBody(HubFixture.NewSubject(), Bvc, Social, Bvc);
+        var id = await RecordAsync(bvc, body);
+        var url = $"{DemoRequests.ConsentPath}/{id}";
+        HttpResponseMessage? last = null;
+        for (var version = 1; version <= 100; version++)
+        {
+            var change = body.DeepClone().AsObject();
+            change["expectedVersion"] = version;
+            last = await bvc.PutAsJsonAsync(url, change, Ct);
+            if (version < 100)
+            {
+                last.StatusCode.ShouldBe(HttpStatusCode.OK, await last.Content.ReadAsStringAsync(Ct));
+            }
+        }
+
+        last!.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        var revoked = await bvc.PostAsJsonAsync($"{url}/revoke",
+            new { recordedBy = "SE2321000016-BVC1", recordingUnit = Bvc, reason = "Vårdnadshavaren återkallar" }, Ct);
+        revoked.StatusCode.ShouldBe(HttpStatusCode.OK, await revoked.Content.ReadAsStringAsync(Ct));
+        (await revoked.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("version").GetInt32().ShouldBe(101);
+    }
+
     [Fact]
     public async Task Change_ByTheReceivingUnit_MayNarrowAndRevoke()
     {
@@ -234,6 +293,8 @@ public sealed class ConsentAuthorityTests(HubFixture hub)
         history.GetArrayLength().ShouldBe(3);
         history[2].GetProperty("state").GetString().ShouldBe("Revoked");
         history[1].GetProperty("recordingUnit").GetString().ShouldBe(Social, "each version says who made it");
+        // The revocation gave no reference: it is not said to be documented where BVC documented the consent.
+        history[2].GetProperty("journalReference").GetString().ShouldBe("not given");
     }
 
     /// <summary>

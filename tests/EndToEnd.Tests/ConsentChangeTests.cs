@@ -221,7 +221,9 @@ public sealed class ConsentChangeTests(HubFixture hub)
         var body = await response.Content.ReadAsStringAsync(Ct);
 
         response.StatusCode.ShouldBe(HttpStatusCode.OK, body);
-        JsonDocument.Parse(body).RootElement.GetProperty("consents").EnumerateArray().Select(c => c.GetGuid()).ShouldBe([consentId]);
+        // Social services is named only as the receiver: the answer lists no consent (CustodyChange_ByAReceivingUnit_…).
+        JsonDocument.Parse(body).RootElement.GetProperty("consents").GetArrayLength().ShouldBe(0);
+        body.ShouldNotContain(consentId.ToString());
         body.ShouldNotContain(guardian);
         body.ShouldNotContain(subject);
         await HubFixture.WaitForStatusAsync(bvc, $"{SentPath}/{delivered}", "Withdrawn");
@@ -229,6 +231,33 @@ public sealed class ConsentChangeTests(HubFixture hub)
         var refused = await SubmitAsync(bvc, subject, Support);
         var status = await HubFixture.WaitForStatusAsync(bvc, $"{SentPath}/{refused}", "Refused");
         status.GetProperty("reasons").EnumerateArray().Select(r => r.GetString()).ShouldContain(r => r!.Contains("is no longer a guardian"));
+    }
+
+    /// <summary>
+    /// A unit named only as a receiver never sees who gave a consent, so a custody change it records is answered alike
+    /// whether or not the person is a grantor: before, 200 naming the consent against 404 told it who the guardians are.
+    /// The change still takes when they are. The disclosing unit, which reads its consent whole, is told which it reached.
+    /// </summary>
+    [Fact]
+    public async Task CustodyChange_ByAReceivingUnit_AnswersAlikeWhetherOrNotThePersonIsAGrantor()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
+        var subject = HubFixture.NewSubject();
+        var guardian = HubFixture.NewAdult();
+        var (consentId, _) = await RecordAsync(bvc, subject, guardian);
+
+        var guessed = await social.PostAsJsonAsync(CustodyPath, Custody(subject, HubFixture.NewAdult(), DemoRequests.SocialServicesUnit, "SE2321000016-SOC1"), Ct);
+        var real = await social.PostAsJsonAsync(CustodyPath, Custody(subject, guardian, DemoRequests.SocialServicesUnit, "SE2321000016-SOC1"), Ct);
+
+        guessed.StatusCode.ShouldBe(HttpStatusCode.OK, await guessed.Content.ReadAsStringAsync(Ct));
+        real.StatusCode.ShouldBe(HttpStatusCode.OK);
+        static IEnumerable<string> Shape(JsonElement e) => e.EnumerateObject().Select(p => $"{p.Name}:{p.Value.ValueKind}:{(p.Value.ValueKind == JsonValueKind.Array ? p.Value.GetArrayLength() : 0)}");
+        Shape(await real.Content.ReadFromJsonAsync<JsonElement>(Ct)).ShouldBe(Shape(await guessed.Content.ReadFromJsonAsync<JsonElement>(Ct)));
+        var refused = await SubmitAsync(bvc, subject, Support);
+        await HubFixture.WaitForStatusAsync(bvc, $"{SentPath}/{refused}", "Refused");
+        var told = await bvc.PostAsJsonAsync(CustodyPath, Custody(subject, guardian, DemoRequests.ChildHealthUnit, "SE2321000016-BVC1"), Ct);
+        (await told.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("consents").EnumerateArray().Select(c => c.GetGuid()).ShouldBe([consentId]);
     }
 
     /// <summary>

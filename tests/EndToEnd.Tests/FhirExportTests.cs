@@ -193,6 +193,33 @@ public sealed class FhirExportTests(HubFixture hub)
             .StatusCode.ShouldBe(HttpStatusCode.Forbidden);
     }
 
+    /// <summary>
+    /// The data controller's log follow-up reads a consent its audit events refer to as a receiving unit does: what it
+    /// permits, neither whom it is about nor who gave it (the audit-event export is pseudonymous, domain.md section 8).
+    /// Before, a duty client acting for the disclosing unit read it whole and exported it.
+    /// </summary>
+    [Fact]
+    public async Task Consent_ReadByADutyClient_NamesNeitherTheSubjectNorTheGrantors()
+    {
+        using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var review = hub.Client(Staff);
+        var subject = HubFixture.NewSubject();
+        var url = $"{DemoRequests.ConsentPath}/{await RecordAsync(bvc, subject)}";
+
+        var current = await review.GetAsync(url, Ct);
+        var history = await review.GetAsync(url + "/history", Ct);
+        var export = await review.GetAsync(url + "/fhir", Ct);
+
+        current.StatusCode.ShouldBe(HttpStatusCode.OK);
+        history.StatusCode.ShouldBe(HttpStatusCode.OK);
+        var read = await current.Content.ReadAsStringAsync(Ct) + await history.Content.ReadAsStringAsync(Ct);
+        read.ShouldContain(DemoRequests.SocialServicesUnit);
+        read.ShouldNotContain(subject);
+        read.ShouldNotContain("rdnadshavare");
+        read.ShouldNotContain("grantors");
+        export.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+    }
+
     private static async Task<Guid> RecordAsync(HttpClient bvc, string subject)
     {
         var response = await bvc.PostAsJsonAsync(DemoRequests.ConsentPath, DemoRequests.Consent(subject, DateTimeOffset.UtcNow), Ct);

@@ -64,6 +64,13 @@ internal static class ConsentApi
     /// <summary>How many consents not ended one unit may disclose under for one subject.</summary>
     internal const int MaxInForcePerSubject = 50;
 
+    /// <summary>
+    /// How many versions one consent may have. Every gate decision about the subject reads its consents' versions, so a
+    /// unit changing one without end would slow the gate for every unit's disclosures about the child, reports of concern
+    /// included. Real consents change a few times; a revocation is still taken past the limit.
+    /// </summary>
+    internal const int MaxVersions = 100;
+
     private static async Task<Results<Created<ConsentCreated>, ValidationProblem, ProblemHttpResult>> Record(
         RecordConsentRequest? request, ClaimsPrincipal caller, ConsentValidator validator, ConsentStore store, ConsentLedger ledger,
         CoverageWithdrawals withdrawals, Pseudonymizer pseudonyms, TimeProvider clock, CancellationToken cancellationToken)
@@ -223,6 +230,12 @@ internal static class ConsentApi
             return VersionConflict(current.Version);
         }
 
+        if (current.Version >= MaxVersions)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Too many versions",
+                detail: $"A consent may have at most {MaxVersions} versions: revoke it and record a new consent.");
+        }
+
         if (record.SubjectId != current.SubjectId)
         {
             return Invalid(new() { ["subjectId"] = ["a consent cannot be moved to another subject"] }, 0, "The consent is not valid");
@@ -306,7 +319,8 @@ internal static class ConsentApi
             State = ConsentState.Revoked,
             RecordedBy = request.RecordedBy!,
             RecordingUnit = request.RecordingUnit!,
-            JournalReference = request.JournalReference ?? current.JournalReference,
+            // Not the consent's own reference: that is where another unit, perhaps, documented something else.
+            JournalReference = request.JournalReference ?? "not given",
             RecordedAt = clock.GetUtcNow(),
             ChangeReason = request.Reason ?? "revoked",
             Change = ConsentChange.Revoked,
@@ -337,6 +351,11 @@ internal static class ConsentApi
         Discloser,
     }
 
+    /// <summary>
+    /// A client registered for the data controller's duties (log follow-up, say) reads a consent of its units as a
+    /// receiving unit does, what it permits: its audit-event export names no subject and no grantor (domain.md section 8),
+    /// and the consent it refers to must not add them back.
+    /// </summary>
     private static ConsentReader Reader(ClaimsPrincipal caller, ConsentRecord? current)
     {
         if (current is null)
@@ -345,7 +364,7 @@ internal static class ConsentApi
         }
 
         var units = caller.Units();
-        return units.Any(current.SendingUnits.Contains) ? ConsentReader.Discloser
+        return units.Any(current.SendingUnits.Contains) && !caller.HoldsAnyDuty() ? ConsentReader.Discloser
             : units.Any(current.Names) ? ConsentReader.Receiver
             : ConsentReader.None;
     }

@@ -8,18 +8,23 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace FamiljecentralHub.Consent.Features.Consents;
 
-/// <summary>What a custody change reached: the consents of units the caller acts for that rested on the grantor.</summary>
+/// <summary>
+/// What a custody change reached: the consents resting on the grantor that the recording unit discloses under. Where it is
+/// named only as a receiver the list is empty, and the id names the change only when there was one to take.
+/// </summary>
 public sealed record CustodyChangeRecorded(Guid Id, DateTimeOffset NoLongerGuardianFrom, IReadOnlyList<Guid> Consents);
 
 /// <summary>
-/// A unit tells the hub that a grantor no longer has custody of the subject (a custody decision, LVU, a god man's
-/// appointment ended). The guardians of a child can change, and a consent recorded for guardians who are no longer the
+/// A unit tells the hub that a grantor no longer has custody of the subject (a court's custody decision, a god man's
+/// appointment ended; not care under LVU, which leaves the guardians the guardians, the Skåne guidance's footnote 3).
+/// The guardians of a child can change, and a consent recorded for guardians who are no longer the
 /// guardians must not be relied on once the hub is told (domain.md section 3). The consents stay as staff recorded them;
 /// the gate reads the grantor's yes as gone from the given time (<see cref="Gate.SecrecyGate"/>), and what was delivered
 /// under them and is no longer covered is withdrawn or noticed (<see cref="CoverageWithdrawals"/>).
 /// Like a revocation it only ever stops disclosures, so any unit named by a consent that rests on the grantor may tell
 /// it: whoever learns of the decision first, at whichever operation, should not have to wait for the disclosing unit.
-/// A unit no such consent names gets 404, as if there were none: the answer must not tell it who the guardians are.
+/// A unit no such consent names gets 404, as if there were none: the answer must not tell it who the guardians are; nor
+/// may it tell a unit that a consent names only as a receiver.
 /// </summary>
 internal static class CustodyApi
 {
@@ -54,13 +59,23 @@ internal static class CustodyApi
         }
 
         var subjectPseudonym = pseudonyms.For(subject!);
-        var resting = (await store.CurrentForSubjectAsync(subjectPseudonym, cancellationToken))
-            .Where(c => c.Grantors.Any(g => g.IdentityNumber == grantor && g.Role != GrantorRole.Subject))
-            .ToList();
-        if (!resting.Any(c => c.Names(unit)))
+        var consents = await store.CurrentForSubjectAsync(subjectPseudonym, cancellationToken);
+        var resting = consents.Where(c => c.Grantors.Any(g => g.IdentityNumber == grantor && g.Role != GrantorRole.Subject)).ToList();
+        // Whom the answer may tell of the grantors: the consents the unit discloses under, which it reads whole. Where a
+        // consent names it only as a receiver, which never shows who gave it, the answer is alike whether or not the person
+        // is a grantor there (200, no consents listed), and the change is taken all the same when they are.
+        var seenWhole = resting.Where(c => c.SendingUnits.Contains(unit)).Select(c => c.Id).ToList();
+        var receiverOnly = consents.Any(c => c.Names(unit) && !c.SendingUnits.Contains(unit));
+        var applies = resting.Any(c => c.Names(unit));
+        if (seenWhole.Count == 0 && !receiverOnly)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such grantor",
                 detail: "No consent about that subject that names a unit you act for records that grantor by identity number.");
+        }
+
+        if (!applies)
+        {
+            return TypedResults.Ok(new CustodyChangeRecorded(Guid.CreateVersion7(), from, []));
         }
 
         var change = new CustodyChange(
@@ -80,7 +95,7 @@ internal static class CustodyApi
             await withdrawals.TrySweepCustodyAsync(change, CancellationToken.None);
         }
 
-        return TypedResults.Ok(new CustodyChangeRecorded(change.Id, from, resting.Where(c => c.Names(unit)).Select(c => c.Id).ToList()));
+        return TypedResults.Ok(new CustodyChangeRecorded(change.Id, from, seenWhole));
     }
 
     /// <summary>
