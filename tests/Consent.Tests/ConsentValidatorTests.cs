@@ -97,6 +97,10 @@ public sealed class ConsentValidatorTests
         var swedishMidnight = new DateTimeOffset(2027, 2, 28, 23, 30, 0, TimeSpan.Zero);
         Validator.Validate(Valid() with { ValidFrom = swedishMidnight, ValidUntil = new DateTimeOffset(2028, 3, 1, 0, 30, 0, TimeSpan.FromHours(1)) },
             Guid.NewGuid(), 1, swedishMidnight).Errors.ShouldBeEmpty();
+        // From Swedish midnight in summer time to Swedish midnight a year on in winter time.
+        var summer = new DateTimeOffset(2027, 10, 30, 0, 0, 0, TimeSpan.FromHours(2));
+        Validator.Validate(Valid() with { ValidFrom = summer, ValidUntil = new DateTimeOffset(2028, 10, 30, 0, 0, 0, TimeSpan.FromHours(1)) },
+            Guid.NewGuid(), 1, summer).Errors.ShouldBeEmpty();
     }
 
     [Fact]

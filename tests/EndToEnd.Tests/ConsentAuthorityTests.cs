@@ -238,33 +238,41 @@ public sealed class ConsentAuthorityTests(HubFixture hub)
     }
 
     /// <summary>
-    /// Every gate decision about the subject reads its consents, so a consent takes at most a hundred versions: a unit
-    /// changing it without end is told to record a new one, and may still revoke it.
+    /// Every gate decision about the subject reads its consents, so a unit records at most fifty versions of one: past
+    /// that it is told so and may still revoke. Counted per unit, so a receiver that spent its own cannot stop the
+    /// discloser's changes, nor the discloser a receiver's narrowing.
     /// </summary>
     [Fact]
-    public async Task Change_PastTheHundredthVersion_Is409_AndRevocationStillTakes()
+    public async Task Change_PastFiftyVersionsFromOneUnit_Is409_AndOtherUnitsAndRevocationStillTake()
     {
         using var bvc = hub.Client(DemoRequests.ChildHealthClient);
+        using var social = hub.Client(DemoRequests.SocialServicesClient);
         var body = ConsentBody(HubFixture.NewSubject(), Bvc, Social, Bvc);
         var id = await RecordAsync(bvc, body);
         var url = $"{DemoRequests.ConsentPath}/{id}";
-        HttpResponseMessage? last = null;
-        for (var version = 1; version <= 100; version++)
+        for (var version = 1; version < 50; version++)
         {
             var change = body.DeepClone().AsObject();
             change["expectedVersion"] = version;
-            last = await bvc.PutAsJsonAsync(url, change, Ct);
-            if (version < 100)
-            {
-                last.StatusCode.ShouldBe(HttpStatusCode.OK, await last.Content.ReadAsStringAsync(Ct));
-            }
+            var changed = await bvc.PutAsJsonAsync(url, change, Ct);
+            changed.StatusCode.ShouldBe(HttpStatusCode.OK, await changed.Content.ReadAsStringAsync(Ct));
         }
 
-        last!.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        var fiftyFirst = body.DeepClone().AsObject();
+        fiftyFirst["expectedVersion"] = 50;
+        var narrower = body.DeepClone().AsObject();
+        narrower["categories"] = new JsonArray("ParentingSupport");
+        narrower["recordingUnit"] = Social;
+        narrower["recordedBy"] = "SE2120001579-SOC7";
+        narrower["expectedVersion"] = 50;
+
+        (await bvc.PutAsJsonAsync(url, fiftyFirst, Ct)).StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        var narrowed = await social.PutAsJsonAsync(url, narrower, Ct);
+        narrowed.StatusCode.ShouldBe(HttpStatusCode.OK, await narrowed.Content.ReadAsStringAsync(Ct));
         var revoked = await bvc.PostAsJsonAsync($"{url}/revoke",
             new { recordedBy = "SE2321000016-BVC1", recordingUnit = Bvc, reason = "Vårdnadshavaren återkallar" }, Ct);
         revoked.StatusCode.ShouldBe(HttpStatusCode.OK, await revoked.Content.ReadAsStringAsync(Ct));
-        (await revoked.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("version").GetInt32().ShouldBe(101);
+        (await revoked.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("version").GetInt32().ShouldBe(52);
     }
 
     [Fact]

@@ -65,11 +65,12 @@ internal static class ConsentApi
     internal const int MaxInForcePerSubject = 50;
 
     /// <summary>
-    /// How many versions one consent may have. Every gate decision about the subject reads its consents' versions, so a
-    /// unit changing one without end would slow the gate for every unit's disclosures about the child, reports of concern
-    /// included. Real consents change a few times; a revocation is still taken past the limit.
+    /// How many versions of one consent one unit may record. Every gate decision about the subject reads its consents'
+    /// versions, so a unit changing one without end would slow the gate for every unit's disclosures about the child,
+    /// reports of concern included. Counted per unit, so that a receiver spending its own cannot stop the discloser's
+    /// changes, nor the other receivers' "no"s. Real consents change a few times; a revocation is still taken past it.
     /// </summary>
-    internal const int MaxVersions = 100;
+    internal const int MaxVersionsPerUnit = 50;
 
     private static async Task<Results<Created<ConsentCreated>, ValidationProblem, ProblemHttpResult>> Record(
         RecordConsentRequest? request, ClaimsPrincipal caller, ConsentValidator validator, ConsentStore store, ConsentLedger ledger,
@@ -230,10 +231,10 @@ internal static class ConsentApi
             return VersionConflict(current.Version);
         }
 
-        if (current.Version >= MaxVersions)
+        if (await store.VersionsRecordedAtAsync(id, record.RecordingUnit, cancellationToken) >= MaxVersionsPerUnit)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Too many versions",
-                detail: $"A consent may have at most {MaxVersions} versions: revoke it and record a new consent.");
+                detail: $"A unit may record at most {MaxVersionsPerUnit} versions of one consent; it may still revoke it.");
         }
 
         if (record.SubjectId != current.SubjectId)

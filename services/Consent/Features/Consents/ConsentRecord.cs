@@ -110,9 +110,10 @@ public sealed record ConsentRecord
     public DateOnly GivenOn() => SecrecyGate.SwedishDay(GivenAt());
 
     /// <summary>
-    /// The instant the consent's first version was given, as the store reads it beside the current version (never part of
-    /// a recorded version): a later version that moves the start does not make the grantors' yes any newer, so it cannot
-    /// lift a "no" said after that yes (SecrecyGate) nor make a child older when the yes was given.
+    /// The earliest instant any version of the consent was given (its first version's, or an earlier start a later one
+    /// set), as the store reads it beside the current version, never part of a recorded version: a later version that
+    /// moves the start forward does not make the grantors' yes any newer, so it cannot lift a "no" said after that yes
+    /// (SecrecyGate) nor make a child older when the yes was given.
     /// </summary>
     [JsonIgnore]
     public DateTimeOffset? FirstGivenAt { get; init; }

@@ -47,6 +47,14 @@ public sealed class ConsentStore(NpgsqlDataSource db, Pseudonymizer pseudonyms)
         return row is null ? null : Deserialize(row);
     }
 
+    /// <summary>How many versions of the consent were recorded at the unit.</summary>
+    public async Task<int> VersionsRecordedAtAsync(Guid id, string unit, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<int>(
+            "SELECT count(*)::int FROM consent_versions WHERE consent_id = @id AND record->>'recordingUnit' = @unit", new { id, unit });
+    }
+
     public async Task<IReadOnlyList<ConsentRecord>> HistoryAsync(Guid id, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);

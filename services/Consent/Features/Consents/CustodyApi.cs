@@ -9,8 +9,9 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace FamiljecentralHub.Consent.Features.Consents;
 
 /// <summary>
-/// What a custody change reached: the consents resting on the grantor that the recording unit discloses under. Where it is
-/// named only as a receiver the list is empty, and the id names the change only when there was one to take.
+/// What a custody change reached: the consents resting on the grantor that the recording unit discloses under (a unit
+/// named only as a receiver is told none). The id names the change when there was one to take; the answer is alike when
+/// there was none, so it confirms nothing to a unit that may not read the consents.
 /// </summary>
 public sealed record CustodyChangeRecorded(Guid Id, DateTimeOffset NoLongerGuardianFrom, IReadOnlyList<Guid> Consents);
 
@@ -23,8 +24,8 @@ public sealed record CustodyChangeRecorded(Guid Id, DateTimeOffset NoLongerGuard
 /// under them and is no longer covered is withdrawn or noticed (<see cref="CoverageWithdrawals"/>).
 /// Like a revocation it only ever stops disclosures, so any unit named by a consent that rests on the grantor may tell
 /// it: whoever learns of the decision first, at whichever operation, should not have to wait for the disclosing unit.
-/// A unit no such consent names gets 404, as if there were none: the answer must not tell it who the guardians are; nor
-/// may it tell a unit that a consent names only as a receiver.
+/// The answer must not tell a unit who a child's guardians are, nor whom its consents are about: it lists the consents
+/// reached that the unit discloses under, and is otherwise the same 200 whether anything was reached or not.
 /// </summary>
 internal static class CustodyApi
 {
@@ -59,21 +60,14 @@ internal static class CustodyApi
         }
 
         var subjectPseudonym = pseudonyms.For(subject!);
-        var consents = await store.CurrentForSubjectAsync(subjectPseudonym, cancellationToken);
-        var resting = consents.Where(c => c.Grantors.Any(g => g.IdentityNumber == grantor && g.Role != GrantorRole.Subject)).ToList();
-        // Whom the answer may tell of the grantors: the consents the unit discloses under, which it reads whole. Where a
-        // consent names it only as a receiver, which never shows who gave it, the answer is alike whether or not the person
-        // is a grantor there (200, no consents listed), and the change is taken all the same when they are.
+        var resting = (await store.CurrentForSubjectAsync(subjectPseudonym, cancellationToken))
+            .Where(c => c.Grantors.Any(g => g.IdentityNumber == grantor && g.Role != GrantorRole.Subject))
+            .ToList();
+        // The answer lists only the consents the unit discloses under, which it reads whole, and is otherwise alike whether
+        // or not a consent names the unit and records that person: a unit named only as a receiver never sees whom a consent
+        // is about nor who gave it, and must not learn either by trying numbers here. The change is taken when they are.
         var seenWhole = resting.Where(c => c.SendingUnits.Contains(unit)).Select(c => c.Id).ToList();
-        var receiverOnly = consents.Any(c => c.Names(unit) && !c.SendingUnits.Contains(unit));
-        var applies = resting.Any(c => c.Names(unit));
-        if (seenWhole.Count == 0 && !receiverOnly)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such grantor",
-                detail: "No consent about that subject that names a unit you act for records that grantor by identity number.");
-        }
-
-        if (!applies)
+        if (!resting.Any(c => c.Names(unit)))
         {
             return TypedResults.Ok(new CustodyChangeRecorded(Guid.CreateVersion7(), from, []));
         }

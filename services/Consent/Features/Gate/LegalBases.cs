@@ -126,7 +126,11 @@ public sealed class LegalBasisCatalog
     public DateTimeOffset LatestEnd(DateTimeOffset given)
     {
         var utc = given.ToUniversalTime().AddMonths(MaxConsentMonths);
-        var swedish = TimeZoneInfo.ConvertTime(given, SecrecyGate.Sweden).AddMonths(MaxConsentMonths);
+        // The wall-clock time in Sweden, then its offset on the end's own day (summer and winter time differ); a time
+        // the spring's change skips, or the autumn's repeats, is read in winter time, the later instant.
+        var sweden = SecrecyGate.Sweden;
+        var wall = TimeZoneInfo.ConvertTime(given, sweden).DateTime.AddMonths(MaxConsentMonths);
+        var swedish = new DateTimeOffset(wall, sweden.IsInvalidTime(wall) ? sweden.BaseUtcOffset : sweden.GetUtcOffset(wall));
         return utc > swedish ? utc : swedish;
     }
 
