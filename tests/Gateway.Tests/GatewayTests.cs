@@ -2,6 +2,9 @@ using System.Buffers.Text;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using FamiljecentralHub.Gateway.Tests.Fixtures;
@@ -177,6 +180,57 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
 
         (status is null or HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden).ShouldBeTrue($"got {status}");
         fixture.Backend.Find(testId).ShouldBeNull();
+    }
+
+    /// <summary>
+    /// A certificate may name where its issuer can be fetched (Authority Information Access). The gateway must never fetch
+    /// it: before anyone is authenticated, that would have it call an address of the client's choosing, a thread blocked
+    /// on each call and every fresh certificate a new one (the runtime builds chains with downloads on unless told not to,
+    /// at the handshake and in the certificate handler).
+    /// </summary>
+    [Fact]
+    public async Task Connect_CertificateNamingWhereItsIssuerIs_IsRefusedWithoutTheGatewayFetchingIt()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var fetches = 0;
+        _ = Task.Run(async () =>
+        {
+            while (true)
+            {
+                using var socket = await listener.AcceptSocketAsync(Cancellation);
+                Interlocked.Increment(ref fetches);
+            }
+        }, Cancellation);
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var caRequest = new CertificateRequest("CN=Somewhere Else CA", caKey, HashAlgorithmName.SHA256);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, true));
+        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=bvc-ehr", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], critical: false));
+        request.CertificateExtensions.Add(new X509AuthorityInformationAccessExtension(
+            null, [$"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/ca.cer"]));
+        using var issued = request.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(16));
+        using var withKey = issued.CopyWithPrivateKey(key);
+        using var certificate = X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), password: null);
+        // The client's own chain is built offline and it sends the certificate alone: any fetch is the gateway's.
+        using var client = new HttpClient(new SocketsHttpHandler
+        {
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                ClientCertificateContext = SslStreamCertificateContext.Create(certificate, additionalCertificates: null, offline: true),
+                RemoteCertificateValidationCallback = (_, _, _, _) => true,
+            },
+        }) { BaseAddress = fixture.GatewayUrl };
+
+        var (status, testId) = await TrySendAsync(client, "/child-health/api/visits");
+        await Task.Delay(TimeSpan.FromSeconds(1), Cancellation);
+
+        (status is null or HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden).ShouldBeTrue($"got {status}");
+        fixture.Backend.Find(testId).ShouldBeNull();
+        Volatile.Read(ref fetches).ShouldBe(0, "the gateway fetched the issuer the client's certificate named");
     }
 
     [Fact]

@@ -20,8 +20,16 @@ internal sealed class ChainVerdictCache(ClientTrust trust, TimeProvider clock) :
 
     private readonly MemoryCache verdicts = new(new MemoryCacheOptions { SizeLimit = 10_000 });
 
+    /// <summary>
+    /// The verdict kept, or, for a certificate without one, a refusal when its chain does not build offline: the handler,
+    /// which asks here first, builds chains with downloads on and no way to turn them off, and would fetch an issuer
+    /// missing from the bundle from the address the certificate names, for any client, before it is authenticated
+    /// (<see cref="ClientTrust.ChainsOffline"/>). A chain that builds offline the handler then builds from the bundle alone.
+    /// </summary>
     public AuthenticateResult? Get(HttpContext context, X509Certificate2 certificate) =>
-        verdicts.TryGetValue(Key(certificate), out AuthenticateResult? verdict) ? verdict : null;
+        verdicts.TryGetValue(Key(certificate), out AuthenticateResult? verdict) ? verdict
+        : trust.ChainsOffline(certificate) ? null
+        : AuthenticateResult.Fail(ClientIdentification.NotTrusted);
 
     public void Put(HttpContext context, X509Certificate2 certificate, AuthenticateResult result)
     {

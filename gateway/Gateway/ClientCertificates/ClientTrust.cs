@@ -39,6 +39,33 @@ internal sealed partial class ClientTrust : BackgroundService, IOptionsChangeTok
 
     public ClientRegistry Registry => Volatile.Read(ref current).Registry;
 
+    /// <summary>
+    /// Whether the certificate chains to the bundle with what the gateway holds, fetching nothing. The certificate handler
+    /// builds chains with downloads on and no way to turn them off: an issuer missing from the bundle would be fetched from
+    /// the address the certificate names, before anyone is authenticated. A certificate that passes here chains to the
+    /// bundle alone, so the handler's own build finds every issuer locally. Validity periods and usage are the handler's.
+    /// </summary>
+    public bool ChainsOffline(X509Certificate2 certificate)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(Authorities);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.DisableCertificateDownloads = true;
+        chain.ChainPolicy.VerificationFlags = X509VerificationFlags.IgnoreNotTimeValid;
+        try
+        {
+            return chain.Build(certificate);
+        }
+        finally
+        {
+            foreach (var element in chain.ChainElements)
+            {
+                element.Certificate.Dispose();
+            }
+        }
+    }
+
     /// <summary>Counts the changes that took effect, so what was decided under an earlier CA bundle is not reused.</summary>
     public int Generation => Volatile.Read(ref generation);
 
