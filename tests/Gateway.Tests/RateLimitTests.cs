@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using FamiljecentralHub.Gateway.Tests.Fixtures;
@@ -50,5 +51,70 @@ public sealed class RateLimitTests(RateLimitedGatewayFixture fixture) : IClassFi
 
         using var other = await quiet.GetAsync("/consent/api/consents", Cancellation);
         other.StatusCode.ShouldBe(HttpStatusCode.OK);
+    }
+}
+
+public sealed class SharedPoolGatewayFixture : GatewayFixture
+{
+    protected override void Configure(IDictionary<string, string> environment)
+    {
+        environment["Gateway__Limits__ConnectionsPerInstance"] = "4";
+        environment["Gateway__Limits__InFlightPerClient"] = "2";
+    }
+}
+
+public sealed class InFlightLimitTests(SharedPoolGatewayFixture fixture) : IClassFixture<SharedPoolGatewayFixture>
+{
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    /// <summary>
+    /// One client trickling request bodies holds only its own share of the connections to a service; another client's
+    /// request goes through at once. Before, the trickled uploads held every connection of the service's pool, and every
+    /// other client's request to it waited until the server gave up on them.
+    /// </summary>
+    [Fact]
+    public async Task Forward_OneClientsTrickledUploads_DoNotHoldUpAnotherClient()
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
+        using var slow = fixture.CreateClient("bvc-ehr");
+        using var other = fixture.CreateClient("socialtjanst-system");
+        var uploads = Enumerable.Range(0, 6).Select(_ => slow.PostAsync("/consent/api/consents", new TrickledContent(stop.Token), stop.Token)).ToList();
+        await Task.Delay(TimeSpan.FromSeconds(1), Cancellation);
+
+        var watch = Stopwatch.StartNew();
+        using var response = await other.GetAsync("/consent/api/consents", Cancellation);
+        var waited = watch.Elapsed;
+        await stop.CancelAsync();
+        foreach (var upload in uploads)
+        {
+            try
+            {
+                (await upload).Dispose();
+            }
+            catch (Exception e) when (e is OperationCanceledException or HttpRequestException)
+            {
+                // Broken off by the test, or by the gateway's minimum upload rate.
+            }
+        }
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        waited.ShouldBeLessThan(TimeSpan.FromSeconds(2), "another client's uploads held the service's connections");
+    }
+
+    /// <summary>A body that sends its first byte and then nothing until the test stops it.</summary>
+    private sealed class TrickledContent(CancellationToken stop) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            await stream.WriteAsync("{"u8.ToArray(), stop);
+            await stream.FlushAsync(stop);
+            await Task.Delay(Timeout.Infinite, stop);
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 1000;
+            return true;
+        }
     }
 }

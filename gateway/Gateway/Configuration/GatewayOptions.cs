@@ -51,6 +51,17 @@ internal sealed class GatewayLimitsOptions
     public int ConnectionsPerInstance { get; set; } = 32;
 
     /// <summary>
+    /// Requests of one client forwarded at once; more wait their turn at the gateway, up to <see cref="QueuedPerClient"/>
+    /// (then 429). The connections to a service instance are shared by every client: without this one client's slow
+    /// requests (bodies trickled in, say) could hold them all, and every other client's requests to that service waited.
+    /// Below <see cref="ConnectionsPerInstance"/>, so that one client never holds a whole pool.
+    /// </summary>
+    public int InFlightPerClient { get; set; } = 16;
+
+    /// <summary>Requests of one client waiting for one of its <see cref="InFlightPerClient"/> places.</summary>
+    public int QueuedPerClient { get; set; } = 1000;
+
+    /// <summary>
     /// Client connections open at once, in all; one beyond is closed as it is accepted (ConnectionLimits). Client
     /// systems keep a few each, so this is room for hundreds of them.
     /// </summary>

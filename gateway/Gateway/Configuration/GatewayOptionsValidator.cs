@@ -47,6 +47,12 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             failures.Add("Gateway:Limits:ConnectionsPerInstance must be positive.");
         }
 
+        if (options.Limits.InFlightPerClient <= 0 || options.Limits.InFlightPerClient >= options.Limits.ConnectionsPerInstance
+            || options.Limits.QueuedPerClient < 0)
+        {
+            failures.Add("Gateway:Limits:InFlightPerClient must be positive and below ConnectionsPerInstance, QueuedPerClient not negative.");
+        }
+
         if (options.Limits.MaxConnections <= 0 || options.Limits.MaxConnectionsPerAddress <= 0)
         {
             failures.Add("Gateway:Limits:MaxConnections and MaxConnectionsPerAddress must be positive.");

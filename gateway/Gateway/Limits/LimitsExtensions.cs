@@ -21,7 +21,8 @@ internal static class LimitsExtensions
             .Configure<IOptions<GatewayOptions>>((rateLimiter, gateway) =>
             {
                 var limits = gateway.Value.Limits;
-                rateLimiter.GlobalLimiter = PerClientTokenBucket(limits.PermitsPerSecond, limits.Burst);
+                rateLimiter.GlobalLimiter = PartitionedRateLimiter.CreateChained(
+                    PerClientTokenBucket(limits.PermitsPerSecond, limits.Burst), PerClientInFlight(limits.InFlightPerClient, limits.QueuedPerClient));
                 rateLimiter.OnRejected = static (rejected, _) =>
                 {
                     var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
@@ -43,6 +44,17 @@ internal static class LimitsExtensions
         // over the limit is refused here before a single byte is forwarded.
         return app.Use((context, next) =>
             context.Request.ContentLength > maxBodyBytes ? GatewayProblems.PayloadTooLarge(context) : next(context));
+    }
+
+    /// <summary>
+    /// Per-client requests in flight (<see cref="GatewayLimitsOptions.InFlightPerClient"/>): the middleware holds the lease
+    /// until the response is sent, so a client's slow requests take only its own places, never another client's.
+    /// </summary>
+    private static PartitionedRateLimiter<HttpContext> PerClientInFlight(int inFlight, int queued)
+    {
+        var places = new ConcurrencyLimiterOptions { PermitLimit = inFlight, QueueLimit = queued, QueueProcessingOrder = QueueProcessingOrder.OldestFirst };
+        return PartitionedRateLimiter.Create<HttpContext, string>(context =>
+            RateLimitPartition.GetConcurrencyLimiter(context.GetGatewayClient()?.Id ?? string.Empty, _ => places));
     }
 
     private static PartitionedRateLimiter<HttpContext> PerClientTokenBucket(int permitsPerSecond, int burst)
