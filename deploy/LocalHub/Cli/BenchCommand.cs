@@ -169,9 +169,7 @@ internal static class BenchCommand
                     {
                         environment["Gateway__Limits__PermitsPerSecond"] = "100000";
                         environment["Gateway__Limits__Burst"] = "100000";
-                        // Past saturation its requests wait at the gateway rather than being refused: the run measures
-                        // the backlog, as it did when they waited for the pool's connections.
-                        environment["Gateway__Limits__QueuedPerClient"] = "100000";
+                        environment["Gateway__Limits__InFlightPerClient"] = "0";
                     }
                 },
             },

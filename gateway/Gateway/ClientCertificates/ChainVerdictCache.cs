@@ -26,10 +26,24 @@ internal sealed class ChainVerdictCache(ClientTrust trust, TimeProvider clock) :
     /// missing from the bundle from the address the certificate names, for any client, before it is authenticated
     /// (<see cref="ClientTrust.ChainsOffline"/>). A chain that builds offline the handler then builds from the bundle alone.
     /// </summary>
-    public AuthenticateResult? Get(HttpContext context, X509Certificate2 certificate) =>
-        verdicts.TryGetValue(Key(certificate), out AuthenticateResult? verdict) ? verdict
-        : trust.ChainsOffline(certificate) ? null
-        : AuthenticateResult.Fail(ClientIdentification.NotTrusted);
+    public AuthenticateResult? Get(HttpContext context, X509Certificate2 certificate)
+    {
+        if (verdicts.TryGetValue(Key(certificate), out AuthenticateResult? verdict))
+        {
+            return verdict;
+        }
+
+        if (trust.ChainsOffline(certificate))
+        {
+            return null;
+        }
+
+        // Kept like any verdict (an expired certificate's too: a refusal stays one), so a client sending it again and
+        // again, before the rate limits that follow identification, does not have a chain built for every request.
+        var refused = AuthenticateResult.Fail(ClientIdentification.NotTrusted);
+        verdicts.Set(Key(certificate), refused, new MemoryCacheEntryOptions { Size = 1 }.SetAbsoluteExpiration(clock.GetUtcNow() + LongestKept));
+        return refused;
+    }
 
     public void Put(HttpContext context, X509Certificate2 certificate, AuthenticateResult result)
     {

@@ -47,10 +47,10 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             failures.Add("Gateway:Limits:ConnectionsPerInstance must be positive.");
         }
 
-        if (options.Limits.InFlightPerClient <= 0 || options.Limits.InFlightPerClient >= options.Limits.ConnectionsPerInstance
+        if (options.Limits.InFlightPerClient < 0 || options.Limits.InFlightPerClient >= options.Limits.ConnectionsPerInstance
             || options.Limits.QueuedPerClient < 0)
         {
-            failures.Add("Gateway:Limits:InFlightPerClient must be positive and below ConnectionsPerInstance, QueuedPerClient not negative.");
+            failures.Add("Gateway:Limits:InFlightPerClient must be below ConnectionsPerInstance (0: no limit), QueuedPerClient not negative.");
         }
 
         if (options.Limits.MaxConnections <= 0 || options.Limits.MaxConnectionsPerAddress <= 0)

@@ -21,8 +21,12 @@ internal static class LimitsExtensions
             .Configure<IOptions<GatewayOptions>>((rateLimiter, gateway) =>
             {
                 var limits = gateway.Value.Limits;
-                rateLimiter.GlobalLimiter = PartitionedRateLimiter.CreateChained(
-                    PerClientTokenBucket(limits.PermitsPerSecond, limits.Burst), PerClientInFlight(limits.InFlightPerClient, limits.QueuedPerClient));
+                // The places first: the middleware tries without waiting before it waits, and a token taken by a try
+                // that then found no place would be spent twice.
+                var rate = PerClientTokenBucket(limits.PermitsPerSecond, limits.Burst);
+                rateLimiter.GlobalLimiter = limits.InFlightPerClient == 0
+                    ? rate
+                    : PartitionedRateLimiter.CreateChained(PerClientInFlight(limits.InFlightPerClient, limits.QueuedPerClient), rate);
                 rateLimiter.OnRejected = static (rejected, _) =>
                 {
                     var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
@@ -53,8 +57,12 @@ internal static class LimitsExtensions
     private static PartitionedRateLimiter<HttpContext> PerClientInFlight(int inFlight, int queued)
     {
         var places = new ConcurrencyLimiterOptions { PermitLimit = inFlight, QueueLimit = queued, QueueProcessingOrder = QueueProcessingOrder.OldestFirst };
+        // A listing that waits for its first message (`wait=`) is a long poll of up to 20 s: its own places, so that a
+        // receiving system's waiting listings never hold up its acknowledgements. The services bound them anyway
+        // (Inbox:MaxWaiting a instance).
         return PartitionedRateLimiter.Create<HttpContext, string>(context =>
-            RateLimitPartition.GetConcurrencyLimiter(context.GetGatewayClient()?.Id ?? string.Empty, _ => places));
+            RateLimitPartition.GetConcurrencyLimiter(
+                (context.GetGatewayClient()?.Id ?? string.Empty) + (context.Request.Query.ContainsKey("wait") ? " waiting" : ""), _ => places));
     }
 
     private static PartitionedRateLimiter<HttpContext> PerClientTokenBucket(int permitsPerSecond, int burst)

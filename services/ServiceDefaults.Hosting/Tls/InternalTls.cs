@@ -78,6 +78,9 @@ public static class InternalTls
         handler.SslOptions.ClientCertificates = clientCertificate is null ? null : [clientCertificate];
         // Offered whatever CAs the service names in its request: the service, not the caller, decides.
         handler.SslOptions.LocalCertificateSelectionCallback = clientCertificate is null ? null : (_, _, _, _, _) => clientCertificate;
+        // The service's certificate is judged by IsIssuedBy, offline; the runtime's own chain (for the errors below)
+        // must not fetch an issuer the certificate names either.
+        handler.SslOptions.CertificateChainPolicy = new X509ChainPolicy { DisableCertificateDownloads = true, RevocationMode = X509RevocationMode.NoCheck };
         handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
             // The chain error is expected (the internal CA is in no system store); a name mismatch is not.
             (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) == SslPolicyErrors.None

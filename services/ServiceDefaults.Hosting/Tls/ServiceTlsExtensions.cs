@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
@@ -42,6 +43,13 @@ public static class ServiceTlsExtensions
                 // not a dropped connection nobody hears of, and a probe without one still reaches /health.
                 https.ClientCertificateValidation = (_, _, _) => true;
                 https.CheckCertificateRevocation = false;
+                // The handshake builds the caller's chain all the same, and by default fetches an issuer it lacks from
+                // the address the certificate names: whoever reaches the port would choose a URL for the service to call.
+                https.OnAuthenticate = (_, ssl) => ssl.CertificateChainPolicy = new X509ChainPolicy
+                {
+                    DisableCertificateDownloads = true,
+                    RevocationMode = X509RevocationMode.NoCheck,
+                };
             });
         });
 
