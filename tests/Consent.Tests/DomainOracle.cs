@@ -127,7 +127,9 @@ internal static class DomainOracle
     {
         var bases = new HashSet<string>();
         var toIntake = receiver.Operation == OperationType.SocialServicesIntake;
-        var aboutAChild = AgeOn(d.SubjectId, SwedishDay(now)) < 18;
+        // A report of concern is judged on the day it was submitted, if the gate decides it within a week.
+        var reportedAt = d.Purpose == Purpose.ReportOfConcern && d.SubmittedAt < now && now - d.SubmittedAt <= TimeSpan.FromDays(7) ? d.SubmittedAt : now;
+        var aboutAChild = AgeOn(d.SubjectId, SwedishDay(reportedAt)) < 18;
         if (d.Purpose == Purpose.ReportOfConcern && toIntake && aboutAChild)
         {
             bases.Add(ReportOfConcern);

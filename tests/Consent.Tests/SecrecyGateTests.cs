@@ -238,6 +238,31 @@ public sealed class SecrecyGateTests
     }
 
     /// <summary>
+    /// A report of concern is never blocked (domain.md section 4.1): one submitted the evening before the child's 18th
+    /// birthday and decided after midnight, the consent database down in between, is still the report about a child its
+    /// sender made. It was refused as about an adult before. A submission time further back than the gate ever holds a
+    /// message is not taken on trust.
+    /// </summary>
+    [Fact]
+    public void Decide_ReportOfConcernSubmittedTheDayBeforeTheChildComesOfAge_IsStillAMandatoryReport()
+    {
+        const string TurnsEighteen = "200811282383"; // 18 on 28 November 2026
+        var evening = new DateTimeOffset(2026, 11, 27, 22, 50, 0, TimeSpan.Zero); // 23:50 in Sweden
+        var report = Disclosure("bvc", "intake", Purpose.ReportOfConcern, [InformationCategory.ChildHealth]) with
+        {
+            SubjectId = TurnsEighteen, SubmittedAt = evening,
+        };
+
+        var decided = Gate.Decide(report, [], evening.AddMinutes(30));
+        var backdated = Gate.Decide(report with { SubmittedAt = evening.AddDays(-30) }, [], evening.AddDays(1));
+
+        decided.Permitted.ShouldBeTrue(string.Join(" | ", decided.Reasons));
+        decided.Basis.ShouldBe("report-of-concern");
+        Gate.Decide(report with { SubmittedAt = evening.AddMinutes(30) }, [], evening.AddMinutes(30)).Permitted.ShouldBeFalse("made on the birthday itself");
+        backdated.Permitted.ShouldBeFalse();
+    }
+
+    /// <summary>
     /// The duty to report is about a child (SoL 14:1): a "report of concern" about the expectant parent herself does not
     /// override her own recorded "no", claimed as a report of concern or not; for the expected child, the protective basis
     /// with its written justification lets it through, recorded under that basis and flagged.

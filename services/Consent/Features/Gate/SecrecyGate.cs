@@ -56,7 +56,11 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
         // that a child is harmed (SoL 14:1), so a subject of age (the expectant parent included) is decided like any other
         // disclosure: her own consent, or for the expected child the protective basis with its written justification.
         var mandatoryReport = bases.Of(BasisKind.MandatoryReport);
-        var aboutAnAdult = IsOfAge(d.SubjectId, now);
+        // And it is about the child its sender saw: judged on the day it was submitted, not on the day the gate could
+        // decide it (a night with the consent database down must not turn a report made the evening before the 18th
+        // birthday into a refusal). A submission time further back than the gate holds a message is not taken on trust.
+        var reportedAt = d.Purpose == Purpose.ReportOfConcern && d.SubmittedAt < now && now - d.SubmittedAt <= ReportHeldAtMost ? d.SubmittedAt : now;
+        var aboutAnAdult = IsOfAge(d.SubjectId, reportedAt);
         if (d.Purpose == Purpose.ReportOfConcern && !aboutAnAdult
             && mandatoryReport.AppliesTo(d.Purpose, sender, registry.PrincipalOf(sender).Kind, receiver))
         {
@@ -253,8 +257,9 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
 
         // A former guardian's answer in part still leaves out what it left out: it is a "no" to those categories, and a
         // "no" stands after custody ends (CheckConsents); otherwise a custody change would let through what they refused.
+        // (Once the subject is of age, no guardian's answer counts for or against what the adult consents to.)
         var stillRefusing = answered
-            .Where(x => x.g.Answer == ConsentAnswer.Partial && NoLongerActs(c, x.g, at, subjectOfAge) && NotEntitled(c, x.g, purpose, receiver, receiverId) is null)
+            .Where(x => x.g.Answer == ConsentAnswer.Partial && GoneByCustody(c, x.g, at, subjectOfAge) && NotEntitled(c, x.g, purpose, receiver, receiverId) is null)
             .Select(x => x.g);
         return answering.Concat(stillRefusing)
             .Select(g => g.Answer == ConsentAnswer.Yes ? c.Categories : c.Categories.Intersect(g.CoveredCategories ?? []).ToList())
@@ -309,6 +314,11 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
         (g.NoLongerGuardianFrom is { } from && (at is null || at >= from))
         || (OfAgeFrom(c, g) is { } ofAge && (at is { } instant ? instant >= ofAge : subjectOfAge));
 
+    /// <summary>No longer acting for the subject through a custody change the hub was told of, the subject still a child.</summary>
+    private static bool GoneByCustody(ConsentRecord c, Grantor g, DateTimeOffset? at, bool subjectOfAge) =>
+        g.NoLongerGuardianFrom is { } from && (at is null || at >= from)
+        && !(OfAgeFrom(c, g) is { } ofAge && (at is { } instant ? instant >= ofAge : subjectOfAge));
+
     private static string NoLongerActsReason(ConsentRecord c, Grantor g, int index) =>
         g.NoLongerGuardianFrom is { } from && (OfAgeFrom(c, g) is not { } ofAge || from <= ofAge)
             ? $"grantor {index + 1} ({g.Role}) is no longer a guardian from {from.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}"
@@ -338,6 +348,9 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
     private static bool IsOfAge(string subjectId, DateTimeOffset now) =>
         PersonalIdentityNumber.TryParse(subjectId, out var subject, out _)
         && subject.Value.AgeOn(SwedishDay(now)) >= ChildsOwnConsentRule.AdultAge;
+
+    /// <summary>How long after its submission a report of concern is still judged as of that day (see Decide).</summary>
+    internal static readonly TimeSpan ReportHeldAtMost = TimeSpan.FromDays(7);
 
     /// <summary>Where the hub's subjects come of age.</summary>
     internal static readonly TimeZoneInfo Sweden = TimeZoneInfo.FindSystemTimeZoneById("Europe/Stockholm");
