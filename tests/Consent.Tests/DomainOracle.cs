@@ -127,8 +127,8 @@ internal static class DomainOracle
     {
         var bases = new HashSet<string>();
         var toIntake = receiver.Operation == OperationType.SocialServicesIntake;
-        // A report of concern is judged on the day it was submitted, if the gate decides it within a week.
-        var reportedAt = d.Purpose == Purpose.ReportOfConcern && d.SubmittedAt < now && now - d.SubmittedAt <= TimeSpan.FromDays(7) ? d.SubmittedAt : now;
+        // A report of concern is judged on the day it was submitted, if the gate decides it within two days.
+        var reportedAt = d.Purpose == Purpose.ReportOfConcern && d.SubmittedAt < now && now - d.SubmittedAt <= TimeSpan.FromHours(48) ? d.SubmittedAt : now;
         var aboutAChild = AgeOn(d.SubjectId, SwedishDay(reportedAt)) < 18;
         if (d.Purpose == Purpose.ReportOfConcern && toIntake && aboutAChild)
         {

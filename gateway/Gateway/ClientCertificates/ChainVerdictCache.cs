@@ -28,7 +28,9 @@ internal sealed class ChainVerdictCache(ClientTrust trust, TimeProvider clock) :
     /// </summary>
     public AuthenticateResult? Get(HttpContext context, X509Certificate2 certificate)
     {
-        if (verdicts.TryGetValue(Key(certificate), out AuthenticateResult? verdict))
+        // The key once, before the chain is built: a bundle changing meanwhile leaves this verdict under the old one.
+        var key = Key(certificate);
+        if (verdicts.TryGetValue(key, out AuthenticateResult? verdict))
         {
             return verdict;
         }
@@ -41,7 +43,9 @@ internal sealed class ChainVerdictCache(ClientTrust trust, TimeProvider clock) :
         // Kept like any verdict (an expired certificate's too: a refusal stays one), so a client sending it again and
         // again, before the rate limits that follow identification, does not have a chain built for every request.
         var refused = AuthenticateResult.Fail(ClientIdentification.NotTrusted);
-        verdicts.Set(Key(certificate), refused, new MemoryCacheEntryOptions { Size = 1 }.SetAbsoluteExpiration(clock.GetUtcNow() + LongestKept));
+        // Evicted first when the cache is full, so that certificates made up by the thousand cannot crowd out real ones.
+        verdicts.Set(key, refused, new MemoryCacheEntryOptions { Size = 1, Priority = CacheItemPriority.Low }
+            .SetAbsoluteExpiration(clock.GetUtcNow() + LongestKept));
         return refused;
     }
 

@@ -54,7 +54,8 @@ internal sealed class GatewayLimitsOptions
     /// Requests of one client forwarded at once; more wait their turn at the gateway, up to <see cref="QueuedPerClient"/>
     /// (then 429). The connections to a service instance are shared by every client: without this one client's slow
     /// requests (bodies trickled in, say) could hold them all, and every other client's requests to that service waited.
-    /// Below <see cref="ConnectionsPerInstance"/>, so that one client never holds a whole pool; 0 for no limit (the
+    /// Its waiting inbox listings have half as many places again of their own; both together below
+    /// <see cref="ConnectionsPerInstance"/>, so that one client never holds a whole pool; 0 for no limit (the
     /// benchmarks, one client at full speed).
     /// </summary>
     public int InFlightPerClient { get; set; } = 16;

@@ -47,10 +47,12 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             failures.Add("Gateway:Limits:ConnectionsPerInstance must be positive.");
         }
 
-        if (options.Limits.InFlightPerClient < 0 || options.Limits.InFlightPerClient >= options.Limits.ConnectionsPerInstance
+        var inFlight = options.Limits.InFlightPerClient;
+        if (inFlight < 0 || (inFlight > 0 && inFlight + Limits.LimitsExtensions.WaitingPlaces(inFlight) >= options.Limits.ConnectionsPerInstance)
             || options.Limits.QueuedPerClient < 0)
         {
-            failures.Add("Gateway:Limits:InFlightPerClient must be below ConnectionsPerInstance (0: no limit), QueuedPerClient not negative.");
+            failures.Add("Gateway:Limits:InFlightPerClient, with half as many again for waiting inbox listings, must be below " +
+                "ConnectionsPerInstance (0: no limit), QueuedPerClient not negative.");
         }
 
         if (options.Limits.MaxConnections <= 0 || options.Limits.MaxConnectionsPerAddress <= 0)

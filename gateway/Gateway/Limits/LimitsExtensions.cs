@@ -3,6 +3,7 @@ using System.Threading.RateLimiting;
 using FamiljecentralHub.Gateway.ClientCertificates;
 using FamiljecentralHub.Gateway.Configuration;
 using FamiljecentralHub.Gateway.Problems;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 
@@ -57,13 +58,27 @@ internal static class LimitsExtensions
     private static PartitionedRateLimiter<HttpContext> PerClientInFlight(int inFlight, int queued)
     {
         var places = new ConcurrencyLimiterOptions { PermitLimit = inFlight, QueueLimit = queued, QueueProcessingOrder = QueueProcessingOrder.OldestFirst };
-        // A listing that waits for its first message (`wait=`) is a long poll of up to 20 s: its own places, so that a
-        // receiving system's waiting listings never hold up its acknowledgements. The services bound them anyway
-        // (Inbox:MaxWaiting a instance).
+        // An inbox listing that waits for its first message (`wait=`) is a long poll of up to 20 s: fewer places of its
+        // own, so that a receiving system's waiting listings never hold up its acknowledgements, and together still
+        // below the pool (the validator). Only a bodiless GET of an inbox: any other request naming `wait` is a request.
+        var waiting = new ConcurrencyLimiterOptions { PermitLimit = WaitingPlaces(inFlight), QueueLimit = inFlight, QueueProcessingOrder = QueueProcessingOrder.OldestFirst };
         return PartitionedRateLimiter.Create<HttpContext, string>(context =>
-            RateLimitPartition.GetConcurrencyLimiter(
-                (context.GetGatewayClient()?.Id ?? string.Empty) + (context.Request.Query.ContainsKey("wait") ? " waiting" : ""), _ => places));
+        {
+            var client = context.GetGatewayClient()?.Id ?? string.Empty;
+            return IsWaitingListing(context.Request)
+                ? RateLimitPartition.GetConcurrencyLimiter(client + " waiting", _ => waiting)
+                : RateLimitPartition.GetConcurrencyLimiter(client, _ => places);
+        });
     }
+
+    /// <summary>The places a client's waiting inbox listings have beside its <paramref name="inFlight"/>.</summary>
+    internal static int WaitingPlaces(int inFlight) => Math.Max(1, inFlight / 2);
+
+    private static bool IsWaitingListing(HttpRequest request) =>
+        HttpMethods.IsGet(request.Method)
+        && request.Query.ContainsKey("wait")
+        && request.Path.Value?.TrimEnd('/').EndsWith("/inbox", StringComparison.Ordinal) == true
+        && request.HttpContext.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == false;
 
     private static PartitionedRateLimiter<HttpContext> PerClientTokenBucket(int permitsPerSecond, int burst)
     {

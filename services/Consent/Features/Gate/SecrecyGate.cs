@@ -58,7 +58,7 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
         var mandatoryReport = bases.Of(BasisKind.MandatoryReport);
         // And it is about the child its sender saw: judged on the day it was submitted, not on the day the gate could
         // decide it (a night with the consent database down must not turn a report made the evening before the 18th
-        // birthday into a refusal). A submission time further back than the gate holds a message is not taken on trust.
+        // birthday into a refusal). A time more than two days back is not taken on trust from a sending service.
         var reportedAt = d.Purpose == Purpose.ReportOfConcern && d.SubmittedAt < now && now - d.SubmittedAt <= ReportHeldAtMost ? d.SubmittedAt : now;
         var aboutAnAdult = IsOfAge(d.SubjectId, reportedAt);
         if (d.Purpose == Purpose.ReportOfConcern && !aboutAnAdult
@@ -350,7 +350,7 @@ public sealed class SecrecyGate(OrganisationRegistry registry, LegalBasisCatalog
         && subject.Value.AgeOn(SwedishDay(now)) >= ChildsOwnConsentRule.AdultAge;
 
     /// <summary>How long after its submission a report of concern is still judged as of that day (see Decide).</summary>
-    internal static readonly TimeSpan ReportHeldAtMost = TimeSpan.FromDays(7);
+    internal static readonly TimeSpan ReportHeldAtMost = TimeSpan.FromHours(48);
 
     /// <summary>Where the hub's subjects come of age.</summary>
     internal static readonly TimeZoneInfo Sweden = TimeZoneInfo.FindSystemTimeZoneById("Europe/Stockholm");
