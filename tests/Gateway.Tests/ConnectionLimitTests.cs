@@ -34,14 +34,14 @@ public sealed class ConnectionLimitTests(ConnectionLimitedGatewayFixture fixture
 
         using (var third = fixture.CreateClient("bvc-ehr"))
         {
-            await Should.ThrowAsync<HttpRequestException>(() => StatusAsync(third), "a third connection from one address, whose share is two");
+            (await IsClosedAsync(third)).ShouldBeTrue("a third connection from one address, whose share is two");
         }
 
         using var fromOtherHost = fixture.CreateClient("bvc-ehr", OtherHost);
         (await StatusAsync(fromOtherHost)).ShouldBe(HttpStatusCode.OK, "another host has its own share");
         using (var beyondTotal = fixture.CreateClient("bvc-ehr", OtherHost))
         {
-            await Should.ThrowAsync<HttpRequestException>(() => StatusAsync(beyondTotal), "a fourth connection in all, where three may be open");
+            (await IsClosedAsync(beyondTotal)).ShouldBeTrue("a fourth connection in all, where three may be open");
         }
 
         // Still served on the connections they hold.
@@ -63,6 +63,23 @@ public sealed class ConnectionLimitTests(ConnectionLimitedGatewayFixture fixture
                 }
             },
             TimeSpan.FromSeconds(10), "a connection closed frees its slot", TimeSpan.FromMilliseconds(200), Ct);
+    }
+
+    /// <summary>
+    /// Whether the gateway closed the connection instead of answering: as the handler's error, or, from a client that
+    /// opens its own sockets (another host's address), as the socket's own when the close comes while it connects.
+    /// </summary>
+    private static async Task<bool> IsClosedAsync(HttpClient client)
+    {
+        try
+        {
+            await StatusAsync(client);
+            return false;
+        }
+        catch (Exception e) when (e is HttpRequestException or System.Net.Sockets.SocketException or IOException)
+        {
+            return true;
+        }
     }
 
     private static async Task<HttpStatusCode> StatusAsync(HttpClient client)
